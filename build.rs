@@ -1,0 +1,41 @@
+//! Compiles `proto/` with protox (no `protoc` needed on any machine) and generates messages,
+//! clients and servers with tonic-prost-build. Client and server modules are gated by the
+//! `client` and `server` features so the server and the SDK share one set of message types.
+
+use std::{env, fs, io, path::PathBuf};
+
+fn main() -> io::Result<()> {
+    let protos = [
+        "proto/causeway/common/v1/common.proto",
+        "proto/causeway/orders/v1/orders.proto",
+        "proto/causeway/orders/v1/events.proto",
+        "proto/causeway/inventory/v1/inventory.proto",
+        "proto/causeway/inventory/v1/events.proto",
+        "proto/causeway/identity/v1/identity.proto",
+        "proto/causeway/identity/v1/events.proto",
+    ];
+    println!("cargo:rerun-if-changed=proto");
+
+    let fds = protox::Compiler::new(["proto"])
+        .and_then(|mut compiler| {
+            compiler.include_source_info(true);
+            compiler.include_imports(true);
+            compiler.open_files(protos)?;
+            Ok(compiler.file_descriptor_set())
+        })
+        .map_err(|e| io::Error::other(e.to_string()))?;
+
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    fs::write(
+        out.join("causeway_descriptor.bin"),
+        prost::Message::encode_to_vec(&fds),
+    )?;
+
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .client_mod_attribute(".", r#"#[cfg(feature = "client")]"#)
+        .server_mod_attribute(".", r#"#[cfg(feature = "server")]"#)
+        .include_file("causeway.rs")
+        .compile_fds(fds)
+}

@@ -1,0 +1,67 @@
+//! The application layer's failures. Each variant says how the edge should answer; the one
+//! mapping to `tonic::Status` lives in `crate::status`.
+
+use crate::store::StoreError;
+
+/// One invalid request field, named by its proto path (e.g. `lines[0].quantity`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// Proto field path.
+    pub field: String,
+    /// What is wrong with it, for the caller.
+    pub description: String,
+}
+
+impl FieldViolation {
+    /// A violation of `field`.
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+/// Why a command (or query) did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The request is malformed; nothing was read or written.
+    #[error("invalid request: {}", describe(.0))]
+    Invalid(Vec<FieldViolation>),
+    /// The entity the command names does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A business rule forbids the command in the entity's current state.
+    #[error("{0}")]
+    Rejected(String),
+    /// The stream moved on: a caller-supplied expected revision did not match, or retries of
+    /// an optimistic append ran out.
+    #[error("concurrency conflict on {stream}: {detail}")]
+    Conflict {
+        /// The contested stream.
+        stream: String,
+        /// What was expected and found.
+        detail: String,
+    },
+    /// A stored event cannot be read; the stream is unusable until fixed. Logged, not leaked.
+    #[error("stored event unreadable: {0}")]
+    Corrupt(String),
+    /// The store failed; the caller may retry with the same command id.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl CommandError {
+    /// A single-field validation failure.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldViolation::new(field, description)])
+    }
+}
+
+fn describe(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}

@@ -1,0 +1,58 @@
+//! The one place application errors become gRPC statuses. Validation carries
+//! `google.rpc.BadRequest` field violations; infrastructure failures are logged here and reach
+//! the caller without details.
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+use tracing::{error, warn};
+
+use crate::kernel::CommandError;
+use crate::store::StoreError;
+
+impl From<CommandError> for Status {
+    fn from(error: CommandError) -> Self {
+        match error {
+            CommandError::Invalid(violations) => {
+                let message = error_message(&violations);
+                let mut details = ErrorDetails::new();
+                for v in violations {
+                    details.add_bad_request_violation(v.field, v.description);
+                }
+                Status::with_error_details(Code::InvalidArgument, message, details)
+            }
+            CommandError::NotFound(what) => Status::not_found(format!("{what} not found")),
+            CommandError::Rejected(why) => Status::failed_precondition(why),
+            CommandError::Conflict { stream, detail } => {
+                Status::aborted(format!("concurrency conflict on {stream}: {detail}"))
+            }
+            CommandError::Corrupt(detail) => {
+                error!(%detail, "stored event unreadable");
+                Status::internal("a stored event could not be read; operators have been told")
+            }
+            CommandError::Store(StoreError::WrongExpectedRevision { stream, .. }) => {
+                Status::aborted(format!("concurrency conflict on {stream}"))
+            }
+            CommandError::Store(StoreError::Invalid(detail)) => {
+                warn!(%detail, "event store refused a request");
+                Status::invalid_argument("the request names something the event store cannot hold")
+            }
+            CommandError::Store(StoreError::Unavailable(detail)) => {
+                error!(%detail, "event store unavailable");
+                Status::unavailable("the event store is unavailable; retry with the same command id")
+            }
+        }
+    }
+}
+
+fn error_message(violations: &[crate::kernel::FieldViolation]) -> String {
+    let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+    format!(
+        "invalid {}: {}",
+        fields.join(", "),
+        violations
+            .iter()
+            .map(|v| v.description.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    )
+}

@@ -1,0 +1,1 @@
+//! Placeholder: the SQLite adapter is being written.

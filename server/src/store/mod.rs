@@ -1,0 +1,194 @@
+//! The `EventStore` port: the one place events are kept, and the only thing the kernel and the
+//! projections know about storage.
+//!
+//! Adapters live beside this file, one per backend: `embedded` (SQLite, the default).
+//! `conformance` is the one suite every adapter must pass unchanged.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use uuid::Uuid;
+
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+pub mod embedded;
+
+/// What a writer believed about a stream when it decided; the store refuses the append if the
+/// belief no longer holds. This is how two concurrent deciders never both win.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedRevision {
+    /// Append whatever the stream's state.
+    Any,
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream must exist, at any revision.
+    StreamExists,
+    /// The stream's last event must have exactly this revision.
+    Exact(u64),
+}
+
+impl fmt::Display for ExpectedRevision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Any => f.write_str("any"),
+            Self::NoStream => f.write_str("no stream"),
+            Self::StreamExists => f.write_str("stream exists"),
+            Self::Exact(r) => write!(f, "revision {r}"),
+        }
+    }
+}
+
+/// An event the kernel wants stored. Payload and metadata are already encoded (proto3 JSON and
+/// JSON), so adapters never need to know event types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// Deterministic id (derived from the command id) so that a re-append is recognisable.
+    pub id: Uuid,
+    /// Full protobuf name of the payload, e.g. `causeway.orders.v1.OrderPlaced`.
+    pub event_type: String,
+    /// Proto3 JSON of the payload (content type `application/json`).
+    pub data: Vec<u8>,
+    /// JSON of [`crate::kernel::EventMetadata`].
+    pub metadata: Vec<u8>,
+}
+
+/// An event as the store recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedEvent {
+    /// The id it was appended with.
+    pub id: Uuid,
+    /// `<category>-<id>`.
+    pub stream: String,
+    /// Place in its stream, from 0.
+    pub revision: u64,
+    /// Global commit position: strictly increasing across all streams, never 0.
+    pub position: u64,
+    /// Full protobuf name of the payload.
+    pub event_type: String,
+    /// Proto3 JSON payload as stored (before any upcasting).
+    pub data: Vec<u8>,
+    /// JSON metadata as stored.
+    pub metadata: Vec<u8>,
+    /// When the store committed it, in microseconds since the Unix epoch.
+    pub created_micros: i64,
+}
+
+impl RecordedEvent {
+    /// The category of the event's stream: the part before the first `-`.
+    pub fn category(&self) -> &str {
+        category_of(&self.stream)
+    }
+}
+
+/// The category of a stream name: `order-42` -> `order`.
+pub fn category_of(stream: &str) -> &str {
+    stream.split_once('-').map_or(stream, |(category, _)| category)
+}
+
+/// Where a successful append left the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendResult {
+    /// Revision of the last event appended.
+    pub revision: u64,
+    /// Global position of the last event appended.
+    pub position: u64,
+}
+
+/// Which events a subscription delivers. Empty means every event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubscriptionFilter {
+    /// Stream categories to deliver (`order`, `product`, ...).
+    pub categories: Vec<String>,
+}
+
+impl SubscriptionFilter {
+    /// Only events of these categories.
+    pub fn categories<I, S>(categories: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            categories: categories.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// Whether an event of `stream` passes the filter.
+    pub fn matches(&self, stream: &str) -> bool {
+        self.categories.is_empty() || self.categories.iter().any(|c| c == category_of(stream))
+    }
+}
+
+/// Failures of the store, split by what the caller can do about them.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The stream was not where the writer expected it; reload and decide again.
+    #[error("stream {stream} expected at {expected} but is at {actual}")]
+    WrongExpectedRevision {
+        /// The stream appended to.
+        stream: String,
+        /// What the writer expected.
+        expected: ExpectedRevision,
+        /// The stream's actual last revision, `None` when it does not exist.
+        actual: ActualRevision,
+    },
+    /// The store could not be reached or failed; the operation may be retried.
+    #[error("event store unavailable: {0}")]
+    Unavailable(String),
+    /// The caller asked for something the store cannot hold (e.g. an invalid stream name).
+    #[error("invalid request to the event store: {0}")]
+    Invalid(String),
+}
+
+/// A stream's actual last revision, for conflict messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActualRevision(pub Option<u64>);
+
+impl fmt::Display for ActualRevision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(r) => write!(f, "revision {r}"),
+            None => f.write_str("no stream"),
+        }
+    }
+}
+
+/// A live, ordered feed of recorded events; see [`EventStore::subscribe_all`].
+pub type EventFeed = BoxStream<'static, Result<RecordedEvent, StoreError>>;
+
+/// Durable, ordered storage of events in streams with a global order.
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
+    /// Appends `events` (at least one) to `stream` if `expected` holds, atomically: either all
+    /// are stored or none. Returns once the events are durable.
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedRevision,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError>;
+
+    /// Events of `stream` from `from_revision` on, in order; empty when the stream does not exist.
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from_revision: u64,
+    ) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// Up to `limit` events of every stream with a position strictly greater than `after`
+    /// (`None` = from the beginning), in position order.
+    async fn read_all(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// The position of the newest event, `None` for an empty store.
+    async fn head_position(&self) -> Result<Option<u64>, StoreError>;
+
+    /// Every event after `after` that passes `filter`, first those already stored (catch-up),
+    /// then new ones as they are committed (live), with no gap and no duplicate between the two.
+    /// The feed ends only with an error.
+    fn subscribe_all(&self, after: Option<u64>, filter: SubscriptionFilter) -> EventFeed;
+}

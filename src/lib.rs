@@ -1,0 +1,19 @@
+//! Causeway's contracts: the protobuf messages, gRPC clients (feature `client`) and servers
+//! (feature `server`) generated from `proto/`, plus the encoded descriptor set that reflection
+//! and the REST gateway read.
+//!
+//! Layout: one module per proto package, `causeway::<context>::v1`, re-exported flat below.
+#![forbid(unsafe_code)]
+#![allow(missing_docs, clippy::doc_lazy_continuation, clippy::large_enum_variant)]
+
+include!(concat!(env!("OUT_DIR"), "/causeway.rs"));
+
+/// Every `.proto` of the platform, encoded, with imports and source info, for gRPC reflection
+/// and descriptor-driven tools.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/causeway_descriptor.bin"));
+
+pub use causeway::common::v1 as common;
+pub use causeway::identity::v1 as identity;
+pub use causeway::inventory::v1 as inventory;
+pub use causeway::orders::v1 as orders;
