@@ -13,6 +13,7 @@ fn main() -> io::Result<()> {
         "proto/causeway/inventory/v1/events.proto",
         "proto/causeway/identity/v1/identity.proto",
         "proto/causeway/identity/v1/events.proto",
+        "proto/causeway/admin/v1/admin.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
 

@@ -4,7 +4,11 @@
 //!
 //! Layout: one module per proto package, `causeway::<context>::v1`, re-exported flat below.
 #![forbid(unsafe_code)]
-#![allow(missing_docs, clippy::doc_lazy_continuation, clippy::large_enum_variant)]
+#![allow(
+    missing_docs,
+    clippy::doc_lazy_continuation,
+    clippy::large_enum_variant
+)]
 
 include!(concat!(env!("OUT_DIR"), "/causeway.rs"));
 
@@ -13,6 +17,7 @@ include!(concat!(env!("OUT_DIR"), "/causeway.rs"));
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/causeway_descriptor.bin"));
 
+pub use causeway::admin::v1 as admin;
 pub use causeway::common::v1 as common;
 pub use causeway::identity::v1 as identity;
 pub use causeway::inventory::v1 as inventory;

@@ -16,7 +16,10 @@ pub fn command_context(
     metadata: &MetadataMap,
 ) -> Result<CommandContext, CommandError> {
     let options = options.ok_or_else(|| {
-        CommandError::invalid("options", "required: carries the command_id idempotency key")
+        CommandError::invalid(
+            "options",
+            "required: carries the command_id idempotency key",
+        )
     })?;
     let command_id = options.command_id.trim();
     if command_id.is_empty() {

@@ -15,9 +15,12 @@
 #![warn(missing_docs)]
 
 pub mod command_options;
+pub mod config;
 pub mod identity;
 pub mod inventory;
 pub mod kernel;
 pub mod orders;
+pub mod readstore;
+pub mod server;
 pub mod status;
 pub mod store;

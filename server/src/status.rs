@@ -38,7 +38,9 @@ impl From<CommandError> for Status {
             }
             CommandError::Store(StoreError::Unavailable(detail)) => {
                 error!(%detail, "event store unavailable");
-                Status::unavailable("the event store is unavailable; retry with the same command id")
+                Status::unavailable(
+                    "the event store is unavailable; retry with the same command id",
+                )
             }
         }
     }

@@ -40,12 +40,16 @@ pub fn to_proto_json<M: Message>(full_name: &str, message: &M) -> Vec<u8> {
 
 /// The message of type `full_name` read from proto3 JSON. Unknown fields are rejected so that a
 /// payload the contracts do not describe is noticed instead of silently dropped.
-pub fn from_proto_json<M: Message + Default>(full_name: &str, json: &[u8]) -> Result<M, DecodeError> {
+pub fn from_proto_json<M: Message + Default>(
+    full_name: &str,
+    json: &[u8],
+) -> Result<M, DecodeError> {
     let malformed = |reason: String| DecodeError::Malformed {
         event_type: full_name.to_owned(),
         reason,
     };
-    let desc = descriptor(full_name).ok_or_else(|| DecodeError::UnknownType(full_name.to_owned()))?;
+    let desc =
+        descriptor(full_name).ok_or_else(|| DecodeError::UnknownType(full_name.to_owned()))?;
     let mut deserializer = serde_json::Deserializer::from_slice(json);
     let dynamic = DynamicMessage::deserialize(desc, &mut deserializer)
         .map_err(|e| malformed(e.to_string()))?;
@@ -74,14 +78,18 @@ mod tests {
         let json = to_proto_json("causeway.orders.v1.OrderPlaced", &placed);
         let text = String::from_utf8(json.clone()).unwrap();
         assert!(text.contains("\"customerId\":\"c-1\""), "{text}");
-        assert!(text.contains("\"unitPriceMinor\":\"250\""), "int64 is a JSON string: {text}");
+        assert!(
+            text.contains("\"unitPriceMinor\":\"250\""),
+            "int64 is a JSON string: {text}"
+        );
         let back: OrderPlaced = from_proto_json("causeway.orders.v1.OrderPlaced", &json).unwrap();
         assert_eq!(back, placed);
     }
 
     #[test]
     fn rejects_unknown_fields_and_garbage() {
-        let err = from_proto_json::<OrderPlaced>("causeway.orders.v1.OrderPlaced", br#"{"nope":1}"#);
+        let err =
+            from_proto_json::<OrderPlaced>("causeway.orders.v1.OrderPlaced", br#"{"nope":1}"#);
         assert!(matches!(err, Err(DecodeError::Malformed { .. })));
         let err = from_proto_json::<OrderPlaced>("causeway.orders.v1.OrderPlaced", b"\xff");
         assert!(matches!(err, Err(DecodeError::Malformed { .. })));

@@ -6,10 +6,7 @@ use std::{sync::Arc, time::SystemTime};
 
 use tracing::debug;
 
-use super::{
-    Aggregate, CommandError, DomainEvent, EventMetadata, Upcasters,
-    ids::event_id,
-};
+use super::{Aggregate, CommandError, DomainEvent, EventMetadata, Upcasters, ids::event_id};
 use crate::store::{EventStore, ExpectedRevision, NewEvent, RecordedEvent, StoreError};
 
 /// How often an optimistic append is retried after losing a race before giving up with
@@ -226,7 +223,8 @@ fn previous_ack(stream: &str, command_id: &str, records: &[RecordedEvent]) -> Op
 }
 
 fn conflict(stream: &str, expected: Option<u64>, actual: Option<u64>) -> CommandError {
-    let show = |r: Option<u64>| r.map_or_else(|| "no stream".to_owned(), |r| format!("revision {r}"));
+    let show =
+        |r: Option<u64>| r.map_or_else(|| "no stream".to_owned(), |r| format!("revision {r}"));
     CommandError::Conflict {
         stream: stream.to_owned(),
         detail: format!("expected {}, found {}", show(expected), show(actual)),

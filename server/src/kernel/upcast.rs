@@ -81,7 +81,10 @@ impl Upcasters {
 }
 
 /// An upcast step that renames a top-level field.
-pub fn rename_field(from: &'static str, to: &'static str) -> impl Fn(Value) -> Result<Value, String> {
+pub fn rename_field(
+    from: &'static str,
+    to: &'static str,
+) -> impl Fn(Value) -> Result<Value, String> {
     move |mut value| {
         let object = value
             .as_object_mut()

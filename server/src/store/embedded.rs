@@ -1,1 +1,191 @@
-//! Placeholder: the SQLite adapter is being written.
+//! The embedded event store: one SQLite file (`events.db`) under the data directory, so that
+//! Causeway runs on a laptop with no infrastructure and the same semantics as with KurrentDB.
+//!
+//! - `schema`: connection pragmas (WAL, `synchronous`, busy timeout), the versioned schema.
+//! - `writer`: the group-commit thread that owns the only write connection of this process.
+//! - `read`: pooled read connections and the read queries.
+//! - `subscription`: `subscribe_all`, catch-up then live.
+//!
+//! Several processes may open the same directory: SQLite's file locks serialise their writes
+//! (`BEGIN IMMEDIATE`, revisions re-checked inside the transaction), and subscriptions notice
+//! other processes' commits by polling while idle.
+
+mod read;
+mod schema;
+mod subscription;
+#[cfg(test)]
+mod tests;
+mod writer;
+
+use std::{
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    thread::JoinHandle,
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use self::{
+    read::Readers,
+    writer::{AppendRequest, Published},
+};
+use super::{
+    AppendResult, EventFeed, EventStore, ExpectedRevision, NewEvent, RecordedEvent, StoreError,
+    SubscriptionFilter,
+};
+
+/// Name of the event file inside the data directory.
+pub const EVENTS_FILE: &str = "events.db";
+
+/// Appends waiting for the writer before `append` callers wait for room (backpressure).
+const QUEUE_DEPTH: usize = 4096;
+
+/// When an append is acknowledged relative to the disk, traded against throughput.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// Acknowledge only after the commit is fsynced (`PRAGMA synchronous=FULL`): an acknowledged
+    /// event survives power loss. The default, because commands report success to clients.
+    #[default]
+    Full,
+    /// Acknowledge once the commit is in the WAL (`PRAGMA synchronous=NORMAL`): still safe against
+    /// a process crash, but the last commits may be lost on power loss or an OS crash. For
+    /// development and benchmarks.
+    Relaxed,
+}
+
+/// [`EventStore`] on a SQLite file, the default adapter.
+pub struct EmbeddedEventStore {
+    requests: Option<mpsc::Sender<AppendRequest>>,
+    writer: Option<JoinHandle<()>>,
+    readers: Arc<Readers>,
+    head: watch::Receiver<u64>,
+    commits: Arc<AtomicU64>,
+    cross_process_poll: Duration,
+}
+
+impl EmbeddedEventStore {
+    /// Opens (creating if needed) the event file under `data_dir`, migrating its schema, and
+    /// starts the writer thread. Blocks on file I/O: call it at startup (or in `spawn_blocking`).
+    pub fn open(data_dir: &Path, durability: Durability) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Unavailable(format!("creating the data directory: {}", e.kind()))
+        })?;
+        let path = data_dir.join(EVENTS_FILE);
+        let conn = schema::open_writer(&path, durability)?;
+        let (requests, queue) = mpsc::channel(QUEUE_DEPTH);
+        let (head_tx, head) = watch::channel(0);
+        let commits = Arc::new(AtomicU64::new(0));
+        let published = Published {
+            head: head_tx,
+            commits: Arc::clone(&commits),
+        };
+        let writer = writer::spawn(conn, queue, published)?;
+        Ok(Self {
+            requests: Some(requests),
+            writer: Some(writer),
+            readers: Arc::new(Readers::new(path, durability)),
+            head,
+            commits,
+            cross_process_poll: subscription::CROSS_PROCESS_POLL,
+        })
+    }
+
+    /// How many write transactions this instance has committed. Group commit makes this grow
+    /// slower than the number of appends under concurrency; benchmarks and tests watch it.
+    pub fn commit_count(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    /// Lets tests prove that this process's commits wake subscribers without the poll.
+    #[cfg(test)]
+    fn without_cross_process_poll(mut self) -> Self {
+        self.cross_process_poll = Duration::from_secs(24 * 60 * 60);
+        self
+    }
+}
+
+#[async_trait]
+impl EventStore for EmbeddedEventStore {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedRevision,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        if stream.is_empty() {
+            return Err(StoreError::Invalid(
+                "a stream name must not be empty".into(),
+            ));
+        }
+        if events.is_empty() {
+            return Err(StoreError::Invalid(
+                "an append needs at least one event".into(),
+            ));
+        }
+        let stopped = || StoreError::Unavailable("the event writer has stopped".to_owned());
+        let requests = self.requests.as_ref().ok_or_else(stopped)?;
+        let (reply, answer) = oneshot::channel();
+        let request = AppendRequest {
+            stream: stream.to_owned(),
+            expected,
+            events,
+            reply,
+        };
+        requests.send(request).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from_revision: u64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let stream = stream.to_owned();
+        self.readers
+            .run(move |conn| read::stream_events(conn, &stream, from_revision))
+            .await
+    }
+
+    async fn read_all(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.readers
+            .run(move |conn| read::events_after(conn, after, limit, &[]))
+            .await
+    }
+
+    async fn head_position(&self) -> Result<Option<u64>, StoreError> {
+        self.readers.run(read::head_position).await
+    }
+
+    fn subscribe_all(&self, after: Option<u64>, filter: SubscriptionFilter) -> EventFeed {
+        subscription::subscribe(
+            Arc::clone(&self.readers),
+            self.head.clone(),
+            self.cross_process_poll,
+            after,
+            filter,
+        )
+    }
+}
+
+impl Drop for EmbeddedEventStore {
+    /// Stops the writer and waits for it, so the write connection is closed (and its last batch
+    /// answered) when the store is gone; reopening the directory right away is then safe. This
+    /// may block for as long as the writer's current batch takes.
+    fn drop(&mut self) {
+        drop(self.requests.take());
+        if let Some(writer) = self.writer.take() {
+            if writer.join().is_err() {
+                tracing::error!("the event writer thread panicked");
+            }
+        }
+    }
+}

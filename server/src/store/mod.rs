@@ -83,7 +83,9 @@ impl RecordedEvent {
 
 /// The category of a stream name: `order-42` -> `order`.
 pub fn category_of(stream: &str) -> &str {
-    stream.split_once('-').map_or(stream, |(category, _)| category)
+    stream
+        .split_once('-')
+        .map_or(stream, |(category, _)| category)
 }
 
 /// Where a successful append left the stream.

@@ -1,0 +1,295 @@
+//! Given past events, when a command is decided, then these events (or this refusal).
+
+use super::*;
+
+/// The state after `events`, ready for a decision.
+fn given(events: impl IntoIterator<Item = ProductEvent>) -> Given {
+    let events: Vec<ProductEvent> = events.into_iter().collect();
+    Given(Product::fold(&events))
+}
+
+struct Given(Product);
+
+impl Given {
+    fn when(
+        self,
+        decide: impl FnOnce(&Product) -> Result<Vec<ProductEvent>, InventoryError>,
+    ) -> Then {
+        let decision = decide(&self.0);
+        Then(self.0, decision)
+    }
+}
+
+struct Then(Product, Result<Vec<ProductEvent>, InventoryError>);
+
+impl Then {
+    /// Asserts the decision and returns the state after applying it.
+    fn then(self, expected: impl IntoIterator<Item = ProductEvent>) -> Product {
+        let events = self.1.expect("the command should have been accepted");
+        assert_eq!(events, expected.into_iter().collect::<Vec<_>>());
+        let mut state = self.0;
+        events.iter().for_each(|e| state.apply(e));
+        state
+    }
+
+    fn then_error(self, expected: InventoryError) {
+        assert_eq!(self.1, Err(expected));
+    }
+}
+
+const SKU: &str = "sku-1";
+
+fn registered() -> ProductEvent {
+    ProductEvent::Registered(ProductRegistered {
+        sku: SKU.into(),
+        name: "Widget".into(),
+    })
+}
+
+fn received(quantity: u64) -> ProductEvent {
+    ProductEvent::StockReceived(StockReceived {
+        sku: SKU.into(),
+        quantity,
+    })
+}
+
+fn reserved(reservation_id: &str, quantity: u64) -> ProductEvent {
+    ProductEvent::StockReserved(StockReserved {
+        sku: SKU.into(),
+        quantity,
+        reservation_id: reservation_id.into(),
+    })
+}
+
+fn released(reservation_id: &str, quantity: u64) -> ProductEvent {
+    ProductEvent::StockReleased(StockReleased {
+        sku: SKU.into(),
+        quantity,
+        reservation_id: reservation_id.into(),
+    })
+}
+
+fn register() -> RegisterProduct {
+    RegisterProduct {
+        sku: SKU.into(),
+        name: "Widget".into(),
+    }
+}
+
+fn receive(quantity: u64) -> ReceiveStock {
+    ReceiveStock {
+        sku: SKU.into(),
+        quantity,
+    }
+}
+
+fn reserve(reservation_id: &str, quantity: u64) -> ReserveStock {
+    ReserveStock {
+        sku: SKU.into(),
+        quantity,
+        reservation_id: reservation_id.into(),
+    }
+}
+
+fn release(reservation_id: &str, quantity: Release) -> ReleaseStock {
+    ReleaseStock {
+        sku: SKU.into(),
+        quantity,
+        reservation_id: reservation_id.into(),
+    }
+}
+
+#[test]
+fn registering_a_product() {
+    let state = given([])
+        .when(|s| register_product(s, register()))
+        .then([registered()]);
+    assert!(state.registered);
+    assert_eq!(
+        (state.name.as_str(), state.on_hand, state.available()),
+        ("Widget", 0, 0)
+    );
+}
+
+#[test]
+fn a_product_is_registered_once() {
+    given([registered()])
+        .when(|s| register_product(s, register()))
+        .then_error(InventoryError::AlreadyRegistered(SKU.into()));
+}
+
+#[test]
+fn receiving_stock_adds_to_on_hand_and_available() {
+    let state = given([registered(), received(3)])
+        .when(|s| receive_stock(s, receive(4)))
+        .then([received(4)]);
+    assert_eq!(
+        (state.on_hand, state.reserved, state.available()),
+        (7, 0, 7)
+    );
+}
+
+#[test]
+fn receiving_needs_a_positive_quantity_that_fits() {
+    given([registered()])
+        .when(|s| receive_stock(s, receive(0)))
+        .then_error(InventoryError::ZeroQuantity);
+    given([registered(), received(u64::MAX)])
+        .when(|s| receive_stock(s, receive(1)))
+        .then_error(InventoryError::StockOverflow);
+}
+
+#[test]
+fn reserving_stock_moves_it_from_available_to_reserved() {
+    let state = given([registered(), received(10)])
+        .when(|s| reserve_stock(s, reserve("r-1", 4)))
+        .then([reserved("r-1", 4)]);
+    assert_eq!(
+        (state.on_hand, state.reserved, state.available()),
+        (10, 4, 6)
+    );
+}
+
+#[test]
+fn stock_cannot_be_reserved_beyond_available() {
+    given([registered(), received(10), reserved("r-1", 4)])
+        .when(|s| reserve_stock(s, reserve("r-2", 7)))
+        .then_error(InventoryError::InsufficientStock {
+            requested: 7,
+            available: 6,
+        });
+    given([registered(), received(10), reserved("r-1", 4)])
+        .when(|s| reserve_stock(s, reserve("r-2", 6)))
+        .then([reserved("r-2", 6)]);
+}
+
+#[test]
+fn reserving_needs_a_positive_quantity() {
+    given([registered(), received(10)])
+        .when(|s| reserve_stock(s, reserve("r-1", 0)))
+        .then_error(InventoryError::ZeroQuantity);
+}
+
+#[test]
+fn a_reservation_id_is_used_once() {
+    given([registered(), received(10), reserved("r-1", 1)])
+        .when(|s| reserve_stock(s, reserve("r-1", 1)))
+        .then_error(InventoryError::ReservationExists("r-1".into()));
+    given([
+        registered(),
+        received(10),
+        reserved("r-1", 1),
+        released("r-1", 1),
+    ])
+    .when(|s| reserve_stock(s, reserve("r-1", 1)))
+    .then_error(InventoryError::ReservationExists("r-1".into()));
+}
+
+#[test]
+fn releasing_everything_the_reservation_holds() {
+    let state = given([
+        registered(),
+        received(10),
+        reserved("r-1", 4),
+        released("r-1", 1),
+    ])
+    .when(|s| release_stock(s, release("r-1", Release::Everything)))
+    .then([released("r-1", 3)]);
+    assert_eq!(
+        (state.on_hand, state.reserved, state.available()),
+        (10, 0, 10)
+    );
+}
+
+#[test]
+fn releasing_part_of_a_reservation() {
+    let state = given([registered(), received(10), reserved("r-1", 4)])
+        .when(|s| release_stock(s, release("r-1", Release::Units(4))))
+        .then([released("r-1", 4)]);
+    assert_eq!(state.available(), 10);
+    given([registered(), received(10), reserved("r-1", 4)])
+        .when(|s| release_stock(s, release("r-1", Release::Units(1))))
+        .then([released("r-1", 1)]);
+}
+
+#[test]
+fn a_release_cannot_exceed_what_the_reservation_holds() {
+    given([
+        registered(),
+        received(10),
+        reserved("r-1", 4),
+        released("r-1", 2),
+    ])
+    .when(|s| release_stock(s, release("r-1", Release::Units(3))))
+    .then_error(InventoryError::ReleaseExceedsHeld {
+        requested: 3,
+        held: 2,
+    });
+    given([registered(), received(10), reserved("r-1", 4)])
+        .when(|s| release_stock(s, release("r-1", Release::Units(0))))
+        .then_error(InventoryError::ZeroQuantity);
+}
+
+#[test]
+fn a_reservation_is_released_once() {
+    given([
+        registered(),
+        received(10),
+        reserved("r-1", 4),
+        released("r-1", 4),
+    ])
+    .when(|s| release_stock(s, release("r-1", Release::Everything)))
+    .then_error(InventoryError::AlreadyReleased("r-1".into()));
+    given([
+        registered(),
+        received(10),
+        reserved("r-1", 4),
+        released("r-1", 4),
+    ])
+    .when(|s| release_stock(s, release("r-1", Release::Units(1))))
+    .then_error(InventoryError::AlreadyReleased("r-1".into()));
+}
+
+#[test]
+fn releasing_an_unknown_reservation_is_not_found() {
+    given([registered(), received(10)])
+        .when(|s| release_stock(s, release("r-9", Release::Everything)))
+        .then_error(InventoryError::UnknownReservation {
+            sku: SKU.into(),
+            reservation_id: "r-9".into(),
+        });
+}
+
+#[test]
+fn commands_on_an_unknown_sku_are_not_found() {
+    let unknown = || InventoryError::UnknownProduct(SKU.into());
+    given([])
+        .when(|s| receive_stock(s, receive(1)))
+        .then_error(unknown());
+    given([])
+        .when(|s| reserve_stock(s, reserve("r-1", 1)))
+        .then_error(unknown());
+    given([])
+        .when(|s| release_stock(s, release("r-1", Release::Everything)))
+        .then_error(unknown());
+}
+
+#[test]
+fn errors_map_to_not_found_or_rejected() {
+    let not_found = CommandError::from(InventoryError::UnknownProduct(SKU.into()));
+    assert!(matches!(not_found, CommandError::NotFound(what) if what == "product sku-1"));
+    let unknown_reservation = CommandError::from(InventoryError::UnknownReservation {
+        sku: SKU.into(),
+        reservation_id: "r-9".into(),
+    });
+    assert!(matches!(unknown_reservation, CommandError::NotFound(_)));
+    let rule = CommandError::from(InventoryError::AlreadyReleased("r-1".into()));
+    assert!(
+        matches!(rule, CommandError::Rejected(why) if why.starts_with("a reservation is released once"))
+    );
+    let rule = CommandError::from(InventoryError::InsufficientStock {
+        requested: 2,
+        available: 1,
+    });
+    assert!(matches!(rule, CommandError::Rejected(_)));
+}

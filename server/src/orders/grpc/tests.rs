@@ -1,0 +1,255 @@
+//! Request validation (every field violation by its proto path) and the handler hop end to end
+//! on the embedded store.
+
+use std::sync::Arc;
+
+use causeway_proto::{common::CommandOptions, orders as proto};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use super::*;
+use crate::kernel::Upcasters;
+use crate::store::embedded::{Durability, EmbeddedEventStore};
+
+/// The fields named by the violations of `result`, in order.
+fn violated<T: std::fmt::Debug>(result: Result<T, CommandError>) -> Vec<String> {
+    match result {
+        Err(CommandError::Invalid(v)) => v.into_iter().map(|v| v.field).collect(),
+        other => panic!("expected field violations, got {other:?}"),
+    }
+}
+
+fn line(sku: &str, quantity: u32, unit_price_minor: i64) -> proto::OrderLine {
+    proto::OrderLine {
+        sku: sku.into(),
+        quantity,
+        unit_price_minor,
+    }
+}
+
+fn place_request() -> PlaceOrderRequest {
+    PlaceOrderRequest {
+        options: Some(CommandOptions {
+            command_id: "cmd-1".into(),
+            ..CommandOptions::default()
+        }),
+        order_id: String::new(),
+        customer_id: "c-1".into(),
+        currency: "EUR".into(),
+        lines: vec![line("sku-1", 2, 250)],
+    }
+}
+
+#[test]
+fn a_valid_place_order_request_becomes_the_command() {
+    let cmd = PlaceOrder::try_from(place_request()).unwrap();
+    assert_eq!(cmd.order_id, "", "named later from the command id");
+    assert_eq!(cmd.customer_id, "c-1");
+    assert_eq!(
+        cmd.lines,
+        vec![OrderLine {
+            sku: "sku-1".into(),
+            quantity: 2,
+            unit_price_minor: 250,
+        }]
+    );
+}
+
+#[test]
+fn place_order_reports_every_field_violation_at_once() {
+    let req = PlaceOrderRequest {
+        order_id: "has space".into(),
+        customer_id: String::new(),
+        currency: "eur".into(),
+        lines: vec![
+            line("ok", 1, 0),
+            line("", 0, -1),
+            line(&"x".repeat(129), 1, 1),
+        ],
+        ..place_request()
+    };
+    assert_eq!(
+        violated(PlaceOrder::try_from(req)),
+        [
+            "order_id",
+            "customer_id",
+            "currency",
+            "lines[1].sku",
+            "lines[1].quantity",
+            "lines[1].unit_price_minor",
+            "lines[2].sku",
+        ]
+    );
+}
+
+#[test]
+fn place_order_limits_lines_ids_and_currency() {
+    let no_lines = PlaceOrderRequest {
+        lines: vec![],
+        ..place_request()
+    };
+    assert_eq!(violated(PlaceOrder::try_from(no_lines)), ["lines"]);
+    let too_many = PlaceOrderRequest {
+        lines: vec![line("a", 1, 1); MAX_LINES + 1],
+        ..place_request()
+    };
+    assert_eq!(violated(PlaceOrder::try_from(too_many)), ["lines"]);
+    for currency in ["", "EU", "EURO", "E1R", "ÉUR"] {
+        let req = PlaceOrderRequest {
+            currency: currency.into(),
+            ..place_request()
+        };
+        assert_eq!(
+            violated(PlaceOrder::try_from(req)),
+            ["currency"],
+            "{currency}"
+        );
+    }
+    let control = PlaceOrderRequest {
+        customer_id: "c\u{7}1".into(),
+        ..place_request()
+    };
+    assert_eq!(violated(PlaceOrder::try_from(control)), ["customer_id"]);
+    let longest = PlaceOrderRequest {
+        order_id: "o".repeat(MAX_ID_CHARS),
+        ..place_request()
+    };
+    assert!(PlaceOrder::try_from(longest).is_ok());
+}
+
+#[test]
+fn lifecycle_requests_need_an_order_id_and_a_short_reason() {
+    assert_eq!(
+        violated(ConfirmOrder::try_from(ConfirmOrderRequest::default())),
+        ["order_id"]
+    );
+    assert_eq!(
+        violated(ShipOrder::try_from(ShipOrderRequest::default())),
+        ["order_id"]
+    );
+    let long = "r".repeat(MAX_REASON_CHARS + 1);
+    let reject = RejectOrderRequest {
+        reason: long.clone(),
+        ..RejectOrderRequest::default()
+    };
+    assert_eq!(
+        violated(RejectOrder::try_from(reject)),
+        ["order_id", "reason"]
+    );
+    let cancel = CancelOrderRequest {
+        order_id: "o-1".into(),
+        reason: long,
+        ..CancelOrderRequest::default()
+    };
+    assert_eq!(violated(CancelOrder::try_from(cancel)), ["reason"]);
+    let fine = CancelOrderRequest {
+        order_id: "o-1".into(),
+        reason: "r".repeat(MAX_REASON_CHARS),
+        ..CancelOrderRequest::default()
+    };
+    assert!(CancelOrder::try_from(fine).is_ok());
+}
+
+#[test]
+fn option_and_field_violations_are_reported_together() {
+    let ctx = command_context(None, &tonic::metadata::MetadataMap::new());
+    let cmd = ShipOrder::try_from(ShipOrderRequest::default());
+    assert_eq!(violated(both(ctx, cmd)), ["options", "order_id"]);
+}
+
+fn orders() -> (tempfile::TempDir, OrderCommandsService) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedEventStore::open(dir.path(), Durability::Relaxed).unwrap();
+    let commands = CommandHandler::new(Arc::new(store), Arc::new(Upcasters::default()));
+    (dir, OrderCommandsService { commands })
+}
+
+fn options(command_id: &str) -> Option<CommandOptions> {
+    Some(CommandOptions {
+        command_id: command_id.into(),
+        ..CommandOptions::default()
+    })
+}
+
+#[tokio::test]
+async fn placing_names_the_order_from_the_command_id_and_retries_are_deduplicated() {
+    let (_dir, svc) = orders();
+    let first = svc
+        .place_order(Request::new(place_request()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.order_id, ids::derived_id("cmd-1", "order"));
+    let ack = first.ack.unwrap();
+    assert_eq!(ack.stream_id, format!("order-{}", first.order_id));
+    assert_eq!((ack.revision, ack.deduplicated), (0, false));
+    let retry = svc
+        .place_order(Request::new(place_request()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(retry.order_id, first.order_id);
+    let retry_ack = retry.ack.unwrap();
+    assert!(retry_ack.deduplicated);
+    assert_eq!(retry_ack.position, ack.position);
+}
+
+#[tokio::test]
+async fn the_lifecycle_runs_through_the_kernel_and_errors_become_statuses() {
+    let (_dir, svc) = orders();
+    let placed = svc
+        .place_order(Request::new(PlaceOrderRequest {
+            order_id: "o-1".into(),
+            ..place_request()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(placed.order_id, "o-1");
+    let confirmed = svc
+        .confirm_order(Request::new(ConfirmOrderRequest {
+            options: options("cmd-2"),
+            order_id: "o-1".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(confirmed.ack.unwrap().revision, 1);
+    let shipped = svc
+        .ship_order(Request::new(ShipOrderRequest {
+            options: options("cmd-3"),
+            order_id: "o-1".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(shipped.ack.unwrap().revision, 2);
+
+    let cancel = |command_id: &str, order_id: &str| CancelOrderRequest {
+        options: options(command_id),
+        order_id: order_id.into(),
+        reason: String::new(),
+    };
+    let refused = svc
+        .cancel_order(Request::new(cancel("cmd-4", "o-1")))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert_eq!(refused.message(), "a shipped order cannot be cancelled");
+    let missing = svc
+        .cancel_order(Request::new(cancel("cmd-5", "o-2")))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    let reject = RejectOrderRequest {
+        options: options("cmd-6"),
+        order_id: String::new(),
+        reason: String::new(),
+    };
+    let invalid = svc.reject_order(Request::new(reject)).await.unwrap_err();
+    assert_eq!(invalid.code(), Code::InvalidArgument);
+    let details = invalid
+        .get_details_bad_request()
+        .expect("BadRequest details");
+    assert_eq!(details.field_violations[0].field, "order_id");
+}

@@ -1,0 +1,136 @@
+//! The embedded read store: one SQLite file (`read.db`) under the data directory, so read models
+//! work on a laptop with no MongoDB and with the same semantics.
+//!
+//! - `schema`: connection pragmas (WAL, busy timeout), the versioned schema, error mapping.
+//! - `sql`: the filter AST, sort keys and cursors as SQL over `json_extract`; index DDL.
+//! - `read`: pooled read connections, `get`, `query`, `checkpoint`.
+//! - `write`: the write connection, `apply`, indexes, `drop_collection`, `reset_checkpoint`.
+//!
+//! Documents are JSON text in `documents(collection, id, body)`; checkpoints are rows of
+//! `checkpoints(projection, position)` in the same file, which is what lets [`ReadStore::apply`]
+//! commit a batch and its checkpoint in one SQLite transaction. Several processes may share the
+//! data directory (one projection process writing, query processes reading): SQLite's file
+//! locks serialise writers, and WAL readers always see the latest commit of any process.
+
+mod read;
+mod schema;
+mod sql;
+#[cfg(test)]
+mod tests;
+mod write;
+
+use std::{path::Path, sync::Arc};
+
+use async_trait::async_trait;
+
+use self::{read::Readers, write::Writer};
+use super::{
+    Document, IndexSpec, Page, ReadStore, ReadStoreError, WriteOp,
+    filter::{Query, validate_collection},
+};
+
+/// Name of the read-model file inside the data directory.
+pub const READ_MODELS_FILE: &str = "read.db";
+
+/// [`ReadStore`] on a SQLite file, the default adapter.
+pub struct EmbeddedReadStore {
+    writer: Arc<Writer>,
+    readers: Arc<Readers>,
+}
+
+impl EmbeddedReadStore {
+    /// Opens (creating the directory and file if needed) `read.db` under `data_dir`, migrating
+    /// its schema. Blocking: call it at start-up, before serving.
+    pub fn open(data_dir: &Path) -> Result<Self, ReadStoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            ReadStoreError::Unavailable(format!("creating the data directory: {}", e.kind()))
+        })?;
+        let path = data_dir.join(READ_MODELS_FILE);
+        let conn = schema::open_writer(&path)?;
+        Ok(Self {
+            writer: Arc::new(Writer::new(conn)),
+            readers: Arc::new(Readers::new(path)),
+        })
+    }
+
+    /// Fault injection for crash tests: the next [`ReadStore::apply`] that gets past its
+    /// checkpoint check writes its documents and then fails with `Unavailable` instead of
+    /// moving the checkpoint and committing. Because the transaction is rolled back, nothing of
+    /// the batch becomes visible, which is exactly the guarantee a crash between "documents
+    /// written" and "checkpoint written" relies on. Not meant for production code paths.
+    pub fn fail_next_apply_after_documents(&self) {
+        self.writer.arm_fault();
+    }
+}
+
+fn validate_projection(projection: &str) -> Result<(), ReadStoreError> {
+    if projection.is_empty() {
+        return Err(ReadStoreError::Invalid(
+            "a projection name must not be empty".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl ReadStore for EmbeddedReadStore {
+    async fn ensure_indexes(&self, indexes: &[IndexSpec]) -> Result<(), ReadStoreError> {
+        let specs = indexes.to_vec();
+        self.writer
+            .run(move |tx, _| write::ensure_indexes(tx, &specs))
+            .await
+    }
+
+    async fn get(&self, collection: &str, id: &str) -> Result<Option<Document>, ReadStoreError> {
+        validate_collection(collection)?;
+        let (collection, id) = (collection.to_owned(), id.to_owned());
+        self.readers
+            .run(move |conn| read::get(conn, &collection, &id))
+            .await
+    }
+
+    async fn query(&self, query: &Query) -> Result<Page, ReadStoreError> {
+        query.validate()?;
+        let query = query.clone();
+        self.readers
+            .run(move |conn| read::query(conn, &query))
+            .await
+    }
+
+    async fn checkpoint(&self, projection: &str) -> Result<Option<u64>, ReadStoreError> {
+        validate_projection(projection)?;
+        let projection = projection.to_owned();
+        self.readers
+            .run(move |conn| read::checkpoint(conn, &projection))
+            .await
+    }
+
+    async fn apply(
+        &self,
+        projection: &str,
+        ops: Vec<WriteOp>,
+        position: u64,
+    ) -> Result<(), ReadStoreError> {
+        validate_projection(projection)?;
+        let projection = projection.to_owned();
+        self.writer
+            .run(move |tx, writer| write::apply(tx, writer, &projection, &ops, position))
+            .await
+    }
+
+    async fn drop_collection(&self, collection: &str) -> Result<(), ReadStoreError> {
+        validate_collection(collection)?;
+        let collection = collection.to_owned();
+        self.writer
+            .run(move |tx, _| write::drop_collection(tx, &collection))
+            .await
+    }
+
+    async fn reset_checkpoint(&self, projection: &str) -> Result<(), ReadStoreError> {
+        validate_projection(projection)?;
+        let projection = projection.to_owned();
+        self.writer
+            .run(move |tx, _| write::reset_checkpoint(tx, &projection))
+            .await
+    }
+}

@@ -1,0 +1,138 @@
+//! Reads: a small pool of read-only connections and the queries run on them. In WAL mode each
+//! read sees a committed snapshot and never waits for the writer.
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use rusqlite::{Connection, params, params_from_iter, types::Value};
+
+use super::{
+    Durability,
+    schema::{EVENT_COLUMNS, open_reader, recorded_event, unavailable},
+};
+use crate::store::{RecordedEvent, StoreError};
+
+/// Idle read connections kept open; more are opened under load and closed afterwards.
+const MAX_IDLE: usize = 4;
+
+/// Read connections to one event file, opened on demand and reused.
+pub(super) struct Readers {
+    path: PathBuf,
+    durability: Durability,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    pub(super) fn new(path: PathBuf, durability: Durability) -> Self {
+        Self {
+            path,
+            durability,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `query` on a pooled connection on tokio's blocking pool, so that SQLite's
+    /// synchronous I/O never stalls the async workers.
+    pub(super) async fn run<T, F>(self: &Arc<Self>, query: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let readers = Arc::clone(self);
+        tokio::task::spawn_blocking(move || readers.run_blocking(query))
+            .await
+            .map_err(|_| StoreError::Unavailable("a read of the event file failed".to_owned()))?
+    }
+
+    fn run_blocking<T>(
+        &self,
+        query: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        // A panic while holding the lock cannot leave the Vec inconsistent, so poison is moot.
+        let pooled = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => open_reader(&self.path, self.durability)?,
+        };
+        let result = query(&conn);
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < MAX_IDLE {
+            idle.push(conn);
+        }
+        result
+    }
+}
+
+/// Events of `stream` from `from_revision` on.
+pub(super) fn stream_events(
+    conn: &Connection,
+    stream: &str,
+    from_revision: u64,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE stream = ?1 AND revision >= ?2 \
+         ORDER BY revision"
+    );
+    conn.prepare_cached(&sql)
+        .and_then(|mut stmt| {
+            stmt.query_map(
+                params![stream, saturating_i64(from_revision)],
+                recorded_event,
+            )?
+            .collect()
+        })
+        .map_err(|e| unavailable("reading a stream", &e))
+}
+
+/// Up to `limit` events after position `after`, of the given categories (all when empty).
+pub(super) fn events_after(
+    conn: &Connection,
+    after: Option<u64>,
+    limit: usize,
+    categories: &[String],
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut values = vec![
+        Value::Integer(after.map_or(0, saturating_i64)),
+        Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)),
+    ];
+    let category_clause = if categories.is_empty() {
+        String::new()
+    } else {
+        let placeholders: Vec<String> = (0..categories.len())
+            .map(|i| format!("?{}", i + 3))
+            .collect();
+        values.extend(categories.iter().cloned().map(Value::Text));
+        format!("AND category IN ({})", placeholders.join(", "))
+    };
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE position > ?1 {category_clause} \
+         ORDER BY position LIMIT ?2"
+    );
+    conn.prepare_cached(&sql)
+        .and_then(|mut stmt| {
+            stmt.query_map(params_from_iter(values), recorded_event)?
+                .collect()
+        })
+        .map_err(|e| unavailable("reading events", &e))
+}
+
+/// Position of the newest event, `None` when there is none.
+pub(super) fn head_position(conn: &Connection) -> Result<Option<u64>, StoreError> {
+    conn.query_row("SELECT MAX(position) FROM events", [], |row| row.get(0))
+        .map_err(|e| unavailable("reading the head position", &e))
+}
+
+/// Positions and revisions are `u64` in the port but `INTEGER` (i64) in SQLite; nothing stored
+/// exceeds `i64::MAX`, so clamping a bound there keeps every comparison exact.
+fn saturating_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
