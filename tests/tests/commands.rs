@@ -245,7 +245,7 @@ async fn unknown_ids_are_not_found() {
         .identity
         .grant_role(GrantRoleRequest {
             options: options(),
-            user_id: "no-such-user".into(),
+            user_id: uuid::Uuid::now_v7().to_string(),
             role: "admin".into(),
         })
         .await
@@ -439,8 +439,8 @@ async fn a_repeated_command_id_appends_once_and_replays_the_ack() {
     for call in calls {
         acks.push(call.await.unwrap().expect("place").into_inner());
     }
-    let order_id = &acks[0].order_id;
-    assert!(acks.iter().all(|r| &r.order_id == order_id));
+    let order_id = acks[0].order_id.clone();
+    assert!(acks.iter().all(|r| r.order_id == order_id));
     let acks: Vec<CommandAck> = acks.into_iter().map(|r| r.ack.unwrap()).collect();
     assert_eq!(
         acks.iter().filter(|a| !a.deduplicated).count(),

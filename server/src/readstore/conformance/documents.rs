@@ -104,7 +104,10 @@ pub async fn unique_index_rejects_whole_batch(store: Arc<dyn ReadStore>) {
         fields: vec!["email".to_owned()],
         unique: true,
     };
-    store.ensure_indexes(&[spec.clone()]).await.expect("index");
+    store
+        .ensure_indexes(std::slice::from_ref(&spec))
+        .await
+        .expect("index");
     store.ensure_indexes(&[spec]).await.expect("index again");
     let user = |email: &str| json!({"email": email});
 

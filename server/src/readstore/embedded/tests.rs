@@ -92,7 +92,10 @@ async fn data_survives_reopen() {
     };
     {
         let store = open(&dir);
-        store.ensure_indexes(&[spec.clone()]).await.expect("index");
+        store
+            .ensure_indexes(std::slice::from_ref(&spec))
+            .await
+            .expect("index");
         let ops = vec![upsert("users", "u1", json!({"email": "a@x"}))];
         store
             .apply("users-projection", ops, 42)
