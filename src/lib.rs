@@ -1,6 +1,7 @@
 //! Causeway's contracts: the protobuf messages, gRPC clients (feature `client`) and servers
 //! (feature `server`) generated from `proto/`, plus the encoded descriptor set that reflection
-//! and the REST gateway read.
+//! and the REST gateway read. The only hand-written code is the redacted `Debug` of requests
+//! that carry a password.
 //!
 //! Layout: one module per proto package, `causeway::<context>::v1`, re-exported flat below.
 #![forbid(unsafe_code)]
@@ -22,3 +23,28 @@ pub use causeway::common::v1 as common;
 pub use causeway::identity::v1 as identity;
 pub use causeway::inventory::v1 as inventory;
 pub use causeway::orders::v1 as orders;
+
+impl std::fmt::Debug for identity::RegisterUserRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisterUserRequest")
+            .field("options", &self.options)
+            .field("email", &self.email)
+            .field("display_name", &self.display_name)
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_reach_debug_output() {
+        let request = super::identity::RegisterUserRequest {
+            password: "hunter2-hunter2".into(),
+            ..Default::default()
+        };
+        let printed = format!("{request:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("[redacted]"), "{printed}");
+    }
+}

@@ -130,3 +130,31 @@ async fn acknowledged_writes_survive_sigkill() {
         .await
         .expect("all 5 units survived the kill");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_drains_and_exits_cleanly() {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut server = spawn(data.path(), port);
+    let mut client = InventoryCommandsClient::new(connect(port).await);
+    client
+        .register_product(RegisterProductRequest {
+            options: opts("register-term"),
+            sku: "term-1".into(),
+            name: "Terminated".into(),
+        })
+        .await
+        .unwrap();
+    let pid = server.0.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(sent.success());
+    let status = tokio::task::spawn_blocking(move || {
+        let status = server.0.wait();
+        (server, status)
+    })
+    .await
+    .unwrap()
+    .1
+    .unwrap();
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+}

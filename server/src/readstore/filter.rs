@@ -3,8 +3,9 @@
 //! translates it to its backend (SQL over JSON for SQLite, a query document for MongoDB).
 //!
 //! Semantics every adapter implements (the conformance suite checks them):
-//! - Field paths are dotted object keys (`lines.sku` is key `sku` of object `lines`), made of
-//!   `[A-Za-z0-9_]` segments; they never index into arrays.
+//! - Field paths are dotted object keys (`customer.id` is key `id` of object `customer`), made
+//!   of `[A-Za-z0-9_]` segments. Filtering or sorting on a field that holds an array is
+//!   unspecified (MongoDB matches elements, SQLite does not): keep such fields out of queries.
 //! - Filter values are scalars: strings, numbers or booleans. A condition only matches a field of
 //!   the same kind, so `1` never matches `true` or `"1"`, and a missing field matches nothing.
 //! - Numbers compare numerically (`2` equals `2.0`), strings by their bytes (UTF-8, so by code

@@ -42,14 +42,14 @@ pub async fn ops_apply_in_order(store: Arc<dyn ReadStore>) {
         upsert(&c, "c", json!({"v": 3})),
     ];
     write(&store, ops).await;
-    let body = |id: &'static str| {
-        let store = Arc::clone(&store);
-        let c = c.clone();
-        async move { store.get(&c, id).await.expect("get").map(|d| d.body) }
-    };
-    assert_eq!(body("a").await, Some(json!({"v": 2})));
-    assert_eq!(body("b").await, None);
-    assert_eq!(body("c").await, Some(json!({"v": 3})));
+    for (id, expected) in [
+        ("a", Some(json!({"v": 2}))),
+        ("b", None),
+        ("c", Some(json!({"v": 3}))),
+    ] {
+        let body = store.get(&c, id).await.expect("get").map(|d| d.body);
+        assert_eq!(body, expected, "{id}");
+    }
 }
 
 /// A checkpoint is absent before the first batch and follows each applied batch; projections

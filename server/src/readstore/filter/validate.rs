@@ -12,6 +12,9 @@ const MAX_COLLECTION_LEN: usize = 120;
 const MAX_FIELD_PATH_LEN: usize = 200;
 /// Most sort keys in one query; more is a mistake, and each one widens the cursor.
 const MAX_SORT_KEYS: usize = 8;
+/// Most values in one `In`; SQLite binds at most 32766 parameters per statement, and a list
+/// this long is better served by another read model.
+const MAX_IN_VALUES: usize = 1000;
 /// Deepest nesting of `And` accepted, so a hostile filter cannot exhaust the stack.
 const MAX_FILTER_DEPTH: usize = 16;
 
@@ -113,6 +116,11 @@ impl Filter {
             }
             Self::In(field, values) => {
                 validate_field_path(field)?;
+                if values.len() > MAX_IN_VALUES {
+                    return Err(ReadStoreError::Invalid(format!(
+                        "at most {MAX_IN_VALUES} values in one membership test"
+                    )));
+                }
                 values.iter().try_for_each(|v| ValueKind::of(v).map(|_| ()))
             }
             Self::Range {
@@ -196,5 +204,7 @@ mod tests {
             deep = Filter::And(vec![deep]);
         }
         assert!(deep.validate().is_err());
+        assert!(Filter::is_in("a", 0..1001).validate().is_err());
+        assert!(Filter::is_in("a", 0..1000).validate().is_ok());
     }
 }
