@@ -40,10 +40,13 @@ pub use self::{
     read_all::{head_position_tracks_appends, read_all_orders_and_pages},
     subscription::{
         subscription_catches_up_across_many_events, subscription_catches_up_then_goes_live,
-        subscription_filters_by_category, subscription_from_position_is_exclusive,
+        subscription_checkpoints_past_filtered_events, subscription_filters_by_category,
+        subscription_from_position_is_exclusive,
     },
 };
-use super::{ActualRevision, AppendResult, EventFeed, NewEvent, RecordedEvent, StoreError};
+use super::{
+    ActualRevision, AppendResult, EventFeed, FeedItem, NewEvent, RecordedEvent, StoreError,
+};
 
 /// Longest any single store operation or event delivery may take before a case fails. Generous,
 /// because CI machines are small and shared; a correct store answers in milliseconds.
@@ -74,6 +77,7 @@ macro_rules! event_store_conformance {
             subscription_from_position_is_exclusive,
             subscription_filters_by_category,
             subscription_catches_up_across_many_events,
+            subscription_checkpoints_past_filtered_events,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
@@ -125,10 +129,21 @@ fn new_event(tag: &str) -> NewEvent {
     }
 }
 
-/// The next event of `feed`, failing the case on an error, the end of the feed or a timeout.
+/// The next event of `feed` (skipping checkpoints), failing the case on an error, the end of
+/// the feed or a timeout.
 async fn next_event(feed: &mut EventFeed) -> RecordedEvent {
-    match within("waiting for a subscribed event", feed.next()).await {
-        Some(Ok(event)) => event,
+    loop {
+        match next_item(feed).await {
+            FeedItem::Event(event) => return event,
+            FeedItem::Checkpoint(_) => continue,
+        }
+    }
+}
+
+/// The next item of `feed`, failing the case on an error, the end of the feed or a timeout.
+async fn next_item(feed: &mut EventFeed) -> FeedItem {
+    match within("waiting for a subscription item", feed.next()).await {
+        Some(Ok(item)) => item,
         Some(Err(error)) => panic!("the subscription failed: {error:?}"),
         None => panic!("the subscription ended without an error"),
     }

@@ -156,8 +156,20 @@ impl fmt::Display for ActualRevision {
     }
 }
 
+/// One item of a subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedItem {
+    /// The next event passing the filter.
+    Event(RecordedEvent),
+    /// Every event passing the filter up to and including this position has been delivered.
+    /// Lets a filtered subscriber move its checkpoint past events it never sees (KurrentDB's
+    /// filtered-subscription checkpoints), so "has this projection reached position p" can be
+    /// answered when p belongs to another category.
+    Checkpoint(u64),
+}
+
 /// A live, ordered feed of recorded events; see [`EventStore::subscribe_all`].
-pub type EventFeed = BoxStream<'static, Result<RecordedEvent, StoreError>>;
+pub type EventFeed = BoxStream<'static, Result<FeedItem, StoreError>>;
 
 /// Durable, ordered storage of events in streams with a global order.
 #[async_trait]
@@ -191,6 +203,7 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// Every event after `after` that passes `filter`, first those already stored (catch-up),
     /// then new ones as they are committed (live), with no gap and no duplicate between the two.
-    /// The feed ends only with an error.
+    /// Whenever it has caught up past events the filter dropped, it says so with a
+    /// [`FeedItem::Checkpoint`]. The feed ends only with an error.
     fn subscribe_all(&self, after: Option<u64>, filter: SubscriptionFilter) -> EventFeed;
 }

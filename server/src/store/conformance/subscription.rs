@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::{assert_increasing, must, new_event, next_event, unique_category, within};
-use crate::store::{EventFeed, EventStore, ExpectedRevision, NewEvent, SubscriptionFilter};
+use super::{assert_increasing, must, new_event, next_event, next_item, unique_category, within};
+use crate::store::{
+    EventFeed, EventStore, ExpectedRevision, FeedItem, NewEvent, SubscriptionFilter,
+};
 
 /// Events already stored are delivered, then those appended while the subscriber reads, in
 /// position order, each once, across the hand-over from catch-up to live.
@@ -138,6 +140,47 @@ pub async fn subscription_catches_up_across_many_events(store: Arc<dyn EventStor
     assert_eq!(ids(&received), expected);
     assert_increasing(&received);
     expect_marker_next(&store, &mut feed, &format!("{category}-0")).await;
+}
+
+/// A filtered subscriber learns, through a checkpoint, that it has seen everything up to events
+/// it was never sent; checkpoints never run ahead of an undelivered matching event.
+pub async fn subscription_checkpoints_past_filtered_events(store: Arc<dyn EventStore>) {
+    let wanted = unique_category("ckwanted");
+    let other = unique_category("ckother");
+    let start = must("head", within("head", store.head_position()).await);
+    let first = append(&store, &format!("{wanted}-1"), new_event("first")).await;
+    let skipped = within(
+        "append",
+        store.append(
+            &format!("{other}-1"),
+            ExpectedRevision::Any,
+            vec![new_event("skipped")],
+        ),
+    )
+    .await;
+    let skipped = must("append", skipped).position;
+
+    let mut feed = store.subscribe_all(start, SubscriptionFilter::categories([wanted.clone()]));
+    let mut delivered = None;
+    loop {
+        match next_item(&mut feed).await {
+            FeedItem::Event(event) => {
+                assert_eq!(event.id, first, "only the wanted event is delivered");
+                delivered = Some(event.position);
+            }
+            FeedItem::Checkpoint(position) => {
+                assert!(
+                    delivered.is_some(),
+                    "checkpoint {position} ran ahead of an undelivered event"
+                );
+                assert!(Some(position) >= delivered, "checkpoints never go back");
+                if position >= skipped {
+                    break;
+                }
+            }
+        }
+    }
+    expect_marker_next(&store, &mut feed, &format!("{wanted}-1")).await;
 }
 
 async fn append(store: &Arc<dyn EventStore>, stream: &str, event: NewEvent) -> Uuid {

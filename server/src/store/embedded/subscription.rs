@@ -14,8 +14,8 @@ use std::{collections::VecDeque, sync::Arc, time::Duration};
 use futures::{StreamExt, stream};
 use tokio::sync::watch;
 
-use super::read::{Readers, events_after};
-use crate::store::{EventFeed, RecordedEvent, StoreError, SubscriptionFilter};
+use super::read::{Readers, events_after, head_position};
+use crate::store::{EventFeed, FeedItem, StoreError, SubscriptionFilter};
 
 /// Events read per query while catching up.
 const BATCH: usize = 500;
@@ -28,9 +28,9 @@ pub(super) const CROSS_PROCESS_POLL: Duration = Duration::from_millis(150);
 struct Feed {
     readers: Arc<Readers>,
     categories: Vec<String>,
-    /// Position of the last event read; the next read starts strictly after it.
+    /// Position of the last event read or checkpoint sent; the next read starts after it.
     last: Option<u64>,
-    pending: VecDeque<RecordedEvent>,
+    pending: VecDeque<FeedItem>,
     /// This process's commits; `None` once the writer is gone (store dropped).
     commits: Option<watch::Receiver<u64>>,
     poll: Duration,
@@ -64,10 +64,10 @@ pub(super) fn subscribe(
 
 impl Feed {
     /// The next item; `None` only after an error has been delivered.
-    async fn next(&mut self) -> Option<Result<RecordedEvent, StoreError>> {
+    async fn next(&mut self) -> Option<Result<FeedItem, StoreError>> {
         loop {
-            if let Some(event) = self.pending.pop_front() {
-                return Some(Ok(event));
+            if let Some(item) = self.pending.pop_front() {
+                return Some(Ok(item));
             }
             if self.failed {
                 return None;
@@ -77,16 +77,27 @@ impl Feed {
             if let Some(commits) = &mut self.commits {
                 commits.borrow_and_update();
             }
+            // The head is read BEFORE the events: if no matching event follows `last`, every
+            // event up to that head has been considered, so it is a safe checkpoint.
             let (after, categories) = (self.last, self.categories.clone());
             let batch = self
                 .readers
-                .run(move |conn| events_after(conn, after, BATCH, &categories))
+                .run(move |conn| {
+                    let head = head_position(conn)?;
+                    Ok((head, events_after(conn, after, BATCH, &categories)?))
+                })
                 .await;
             match batch {
-                Ok(batch) if batch.is_empty() => self.wait_for_commit().await,
-                Ok(batch) => {
+                Ok((head, batch)) if batch.is_empty() => match head {
+                    Some(head) if Some(head) > self.last => {
+                        self.last = Some(head);
+                        return Some(Ok(FeedItem::Checkpoint(head)));
+                    }
+                    _ => self.wait_for_commit().await,
+                },
+                Ok((_, batch)) => {
                     self.last = batch.last().map(|e| e.position);
-                    self.pending.extend(batch);
+                    self.pending.extend(batch.into_iter().map(FeedItem::Event));
                 }
                 Err(error) => {
                     self.failed = true;
