@@ -15,6 +15,27 @@ pub enum Role {
     All,
     /// Only the command services (scale writers on their own).
     Command,
+    /// Only the query services, reading read models another process keeps up to date.
+    Query,
+    /// Only the projection runners (and their admin service).
+    Projection,
+}
+
+impl Role {
+    /// Whether this role serves the command services.
+    pub fn commands(self) -> bool {
+        matches!(self, Self::All | Self::Command)
+    }
+
+    /// Whether this role serves the query services.
+    pub fn queries(self) -> bool {
+        matches!(self, Self::All | Self::Query)
+    }
+
+    /// Whether this role runs the projections.
+    pub fn projections(self) -> bool {
+        matches!(self, Self::All | Self::Projection)
+    }
 }
 
 /// How durable an acknowledged append is.

@@ -20,6 +20,8 @@ pub mod identity;
 pub mod inventory;
 pub mod kernel;
 pub mod orders;
+pub mod projection;
+pub mod query;
 pub mod readstore;
 pub mod server;
 pub mod status;

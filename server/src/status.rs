@@ -7,6 +7,8 @@ use tonic_types::{ErrorDetails, StatusExt};
 use tracing::{error, warn};
 
 use crate::kernel::CommandError;
+use crate::projection::{consistency::ConsistencyError, runner::RebuildError};
+use crate::query::QueryError;
 use crate::store::StoreError;
 
 impl From<CommandError> for Status {
@@ -42,6 +44,36 @@ impl From<CommandError> for Status {
                     "the event store is unavailable; retry with the same command id",
                 )
             }
+        }
+    }
+}
+
+impl From<QueryError> for Status {
+    fn from(error: QueryError) -> Self {
+        match error {
+            QueryError::Invalid(violations) => CommandError::Invalid(violations).into(),
+            QueryError::NotFound(what) => Status::not_found(format!("{what} not found")),
+            QueryError::NotReached(ConsistencyError::NotReached {
+                projection,
+                reached,
+                wanted,
+            }) => Status::deadline_exceeded(format!(
+                "read model {projection} has reached position {reached}, not yet the requested \
+                 {wanted}; retry, or raise the deadline"
+            )),
+            QueryError::NotReached(ConsistencyError::Store(e)) | QueryError::Store(e) => {
+                error!(error = %e, "read store unavailable");
+                Status::unavailable("the read store is unavailable; retry")
+            }
+        }
+    }
+}
+
+impl From<RebuildError> for Status {
+    fn from(error: RebuildError) -> Self {
+        match error {
+            RebuildError::AlreadyRunning(_) => Status::failed_precondition(error.to_string()),
+            RebuildError::NotRunning(_) => Status::unavailable(error.to_string()),
         }
     }
 }

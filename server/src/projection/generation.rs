@@ -1,0 +1,53 @@
+//! Rebuild generations. A projection's documents and checkpoint live under a generation number;
+//! a rebuild fills generation N+1 from position 0 while queries keep reading generation N, then a
+//! control document switches readers over in one write.
+
+use serde_json::json;
+
+use crate::readstore::{Document, ReadStore, ReadStoreError, WriteOp};
+
+/// Collection of the control documents, one per projection: `{ "generation": N }`.
+pub const CONTROL_COLLECTION: &str = "projections";
+
+/// The physical name of a logical collection in `generation`.
+pub fn collection(logical: &str, generation: u64) -> String {
+    format!("{logical}_g{generation}")
+}
+
+/// The checkpoint key of a projection's `generation`.
+pub fn checkpoint_key(projection: &str, generation: u64) -> String {
+    format!("{projection}_g{generation}")
+}
+
+/// The checkpoint key under which generation switches are written; its "position" is the
+/// generation number, so a stale switch is ignored by the store's checkpoint guard.
+fn control_key(projection: &str) -> String {
+    format!("{projection}_control")
+}
+
+/// The generation queries read; 1 before any rebuild.
+pub async fn active(reads: &dyn ReadStore, projection: &str) -> Result<u64, ReadStoreError> {
+    Ok(reads
+        .get(CONTROL_COLLECTION, projection)
+        .await?
+        .and_then(|doc| doc.body.get("generation").and_then(|g| g.as_u64()))
+        .unwrap_or(1))
+}
+
+/// Points readers at `generation`.
+pub async fn activate(
+    reads: &dyn ReadStore,
+    projection: &str,
+    generation: u64,
+) -> Result<(), ReadStoreError> {
+    let op = WriteOp::Upsert {
+        collection: CONTROL_COLLECTION.to_owned(),
+        document: Document {
+            id: projection.to_owned(),
+            body: json!({ "generation": generation }),
+        },
+    };
+    reads
+        .apply(&control_key(projection), vec![op], generation)
+        .await
+}

@@ -1,0 +1,484 @@
+//! The loop that keeps one projection up to date: subscribe from the checkpoint, apply events in
+//! batches, commit documents + checkpoint atomically, and never stop silently. Store failures
+//! and poison events are retried with backoff and reported unhealthy; documents the read store
+//! refuses are parked with their event so the rest of the stream flows. Rebuilds fill a new
+//! generation beside the live one and switch readers over once it has caught up.
+
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use futures::StreamExt;
+use serde_json::json;
+use tokio::{
+    sync::{mpsc, oneshot, watch},
+    task::JoinHandle,
+};
+use tracing::{error, info, warn};
+
+use super::{
+    BatchView, Projection, ProjectionError, ProjectionStatus, Projections, generation,
+    status::StuckEvent,
+};
+use crate::{
+    readstore::{Document, IndexSpec, ReadStore, ReadStoreError, WriteOp},
+    store::{EventStore, FeedItem, RecordedEvent, StoreError, SubscriptionFilter},
+};
+
+/// Events folded per committed batch at most.
+const BATCH_SIZE: usize = 500;
+/// Where events whose documents the read store refused are kept for operators.
+pub const PARKED_COLLECTION: &str = "parked_events";
+
+/// Why a runner paused.
+#[derive(Debug, thiserror::Error)]
+enum RunError {
+    #[error("store: {0}")]
+    Store(String),
+    #[error("poison event {}@{} (position {}): {}", .0.stream, .0.revision, .0.position, .0.reason)]
+    Poison(StuckEvent),
+}
+
+impl From<StoreError> for RunError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e.to_string())
+    }
+}
+
+impl From<ReadStoreError> for RunError {
+    fn from(e: ReadStoreError) -> Self {
+        Self::Store(e.to_string())
+    }
+}
+
+/// A rebuild could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RebuildError {
+    /// One is already running for this projection.
+    #[error("a rebuild of {0} is already running")]
+    AlreadyRunning(String),
+    /// The runner is not running (its task ended or is paused on errors).
+    #[error("the runner of {0} is not accepting requests")]
+    NotRunning(String),
+}
+
+type RebuildReply = oneshot::Sender<Result<u64, RebuildError>>;
+
+/// Asks a running projection to rebuild.
+#[derive(Debug, Clone)]
+pub struct RunnerHandle {
+    name: &'static str,
+    rebuilds: mpsc::Sender<RebuildReply>,
+}
+
+impl RunnerHandle {
+    /// Starts rebuilding from position 0 into a new generation while the current one keeps
+    /// serving; returns the new generation number. Readers switch once it has caught up.
+    pub async fn rebuild(&self) -> Result<u64, RebuildError> {
+        let (reply, answer) = oneshot::channel();
+        self.rebuilds
+            .send(reply)
+            .await
+            .map_err(|_| RebuildError::NotRunning(self.name.to_owned()))?;
+        answer
+            .await
+            .map_err(|_| RebuildError::NotRunning(self.name.to_owned()))?
+    }
+}
+
+/// What every task of one projection shares.
+struct Parts {
+    events: Arc<dyn EventStore>,
+    reads: Arc<dyn ReadStore>,
+    projection: Arc<dyn Projection>,
+    status: watch::Sender<ProjectionStatus>,
+    filter: SubscriptionFilter,
+}
+
+/// Keeps one projection up to date; run it with [`ProjectionRunner::run`].
+pub struct ProjectionRunner {
+    parts: Arc<Parts>,
+    rebuilds: mpsc::Receiver<RebuildReply>,
+}
+
+impl ProjectionRunner {
+    /// A runner for `projection`, publishing its status in `projections`.
+    pub fn new(
+        events: Arc<dyn EventStore>,
+        reads: Arc<dyn ReadStore>,
+        projection: Arc<dyn Projection>,
+        projections: &Projections,
+    ) -> (Self, RunnerHandle) {
+        let name = projection.name();
+        let status = projections.register(name);
+        let filter = SubscriptionFilter::categories(projection.categories().iter().copied());
+        let (tx, rx) = mpsc::channel(4);
+        let parts = Arc::new(Parts {
+            events,
+            reads,
+            projection,
+            status,
+            filter,
+        });
+        (
+            Self {
+                parts,
+                rebuilds: rx,
+            },
+            RunnerHandle { name, rebuilds: tx },
+        )
+    }
+
+    /// Runs until the task is aborted. Every batch commits atomically, so aborting at any point
+    /// is safe: the next run resumes from the last committed checkpoint.
+    pub async fn run(mut self) {
+        let mut backoff = Backoff::default();
+        loop {
+            match self.follow_live(&mut backoff).await {
+                Ok(switched) => {
+                    info!(
+                        projection = self.parts.projection.name(),
+                        generation = switched,
+                        "now serving rebuilt generation"
+                    );
+                    continue;
+                }
+                Err(RunError::Store(reason)) => {
+                    warn!(projection = self.parts.projection.name(), %reason, "projection paused; retrying");
+                    self.parts.status.send_modify(|s| {
+                        s.healthy = false;
+                        s.last_error = Some(reason);
+                    });
+                }
+                Err(RunError::Poison(stuck)) => {
+                    error!(projection = self.parts.projection.name(), stream = %stuck.stream,
+                        revision = stuck.revision, position = stuck.position, reason = %stuck.reason,
+                        "projection cannot apply an event; retrying with backoff");
+                    self.parts.status.send_modify(|s| {
+                        s.healthy = false;
+                        s.stuck = Some(stuck);
+                    });
+                }
+            }
+            tokio::time::sleep(backoff.next()).await;
+        }
+    }
+
+    /// Follows the active generation live. Returns the new generation after a rebuild switched
+    /// readers to it (the caller then follows that one).
+    async fn follow_live(&mut self, backoff: &mut Backoff) -> Result<u64, RunError> {
+        let parts = self.parts.clone();
+        let name = parts.projection.name();
+        let generation = generation::active(&*parts.reads, name).await?;
+        parts.prepare(generation).await?;
+        let mut checkpoint = parts
+            .reads
+            .checkpoint(&generation::checkpoint_key(name, generation))
+            .await?;
+        parts.status.send_modify(|s| {
+            s.generation = generation;
+            s.position = s.position.max(checkpoint);
+        });
+        let mut feed = parts
+            .events
+            .subscribe_all(checkpoint, parts.filter.clone())
+            .ready_chunks(BATCH_SIZE);
+        let mut rebuild: Option<(u64, JoinHandle<Result<(), RunError>>)> = None;
+        loop {
+            tokio::select! {
+                chunk = feed.next() => {
+                    let chunk = chunk.ok_or_else(|| RunError::Store("subscription ended".into()))?;
+                    parts.process(generation, chunk, &mut checkpoint).await?;
+                    backoff.reset();
+                    parts.published(checkpoint).await;
+                }
+                Some(reply) = self.rebuilds.recv() => {
+                    if rebuild.is_some() {
+                        let _ = reply.send(Err(RebuildError::AlreadyRunning(name.to_owned())));
+                        continue;
+                    }
+                    let target = generation + 1;
+                    let builder = parts.clone();
+                    let task = tokio::spawn(async move { builder.rebuild_into(target).await });
+                    rebuild = Some((target, task));
+                    let _ = reply.send(Ok(target));
+                }
+                finished = async {
+                    match &mut rebuild {
+                        Some((_, task)) => task.await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    let (target, _) = rebuild.take().expect("the branch only runs with a rebuild");
+                    match finished {
+                        Ok(Ok(())) => {
+                            // Bring the new generation level with the live one, then switch.
+                            parts.follow_until(target, checkpoint).await?;
+                            generation::activate(&*parts.reads, name, target).await?;
+                            parts.retire(generation).await?;
+                            parts.status.send_modify(|s| s.rebuilding = None);
+                            return Ok(target);
+                        }
+                        Ok(Err(e)) => warn!(projection = name, error = %e, "rebuild failed; the current generation keeps serving"),
+                        Err(e) => warn!(projection = name, error = %e, "rebuild task ended abnormally"),
+                    }
+                    parts.status.send_modify(|s| s.rebuilding = None);
+                }
+            }
+        }
+    }
+}
+
+impl Parts {
+    fn key(&self, generation: u64) -> String {
+        generation::checkpoint_key(self.projection.name(), generation)
+    }
+
+    /// Declares the generation's indexes.
+    async fn prepare(&self, generation: u64) -> Result<(), RunError> {
+        let specs: Vec<IndexSpec> = self
+            .projection
+            .indexes()
+            .into_iter()
+            .map(|spec| IndexSpec {
+                collection: generation::collection(&spec.collection, generation),
+                ..spec
+            })
+            .collect();
+        Ok(self.reads.ensure_indexes(&specs).await?)
+    }
+
+    /// Fills `target` from scratch up to the store's head at the time of the request.
+    async fn rebuild_into(self: Arc<Self>, target: u64) -> Result<(), RunError> {
+        for spec in self.projection.indexes() {
+            self.reads
+                .drop_collection(&generation::collection(&spec.collection, target))
+                .await?;
+        }
+        self.reads.reset_checkpoint(&self.key(target)).await?;
+        self.prepare(target).await?;
+        self.status
+            .send_modify(|s| s.rebuilding = Some((target, None)));
+        let head = self.events.head_position().await?;
+        self.follow_until(target, head).await
+    }
+
+    /// Applies `generation` until its checkpoint reaches `until` (`None`: nothing to do).
+    async fn follow_until(&self, generation: u64, until: Option<u64>) -> Result<(), RunError> {
+        let mut checkpoint = self.reads.checkpoint(&self.key(generation)).await?;
+        let Some(until) = until else { return Ok(()) };
+        if checkpoint >= Some(until) {
+            return Ok(());
+        }
+        let mut feed = self
+            .events
+            .subscribe_all(checkpoint, self.filter.clone())
+            .ready_chunks(BATCH_SIZE);
+        while let Some(chunk) = feed.next().await {
+            self.process(generation, chunk, &mut checkpoint).await?;
+            self.status.send_modify(|s| {
+                if let Some((g, _)) = s.rebuilding {
+                    if g == generation {
+                        s.rebuilding = Some((g, checkpoint));
+                    }
+                }
+            });
+            if checkpoint >= Some(until) {
+                return Ok(());
+            }
+        }
+        Err(RunError::Store("subscription ended".into()))
+    }
+
+    /// Drops a superseded generation's documents and checkpoint.
+    async fn retire(&self, generation: u64) -> Result<(), RunError> {
+        for spec in self.projection.indexes() {
+            self.reads
+                .drop_collection(&generation::collection(&spec.collection, generation))
+                .await?;
+        }
+        Ok(self.reads.reset_checkpoint(&self.key(generation)).await?)
+    }
+
+    /// Applies one chunk of the feed and commits it.
+    async fn process(
+        &self,
+        generation: u64,
+        chunk: Vec<Result<FeedItem, StoreError>>,
+        checkpoint: &mut Option<u64>,
+    ) -> Result<(), RunError> {
+        let mut events = Vec::with_capacity(chunk.len());
+        let mut caught_up_at = None;
+        for item in chunk {
+            match item? {
+                FeedItem::Event(event) if Some(event.position) > *checkpoint => events.push(event),
+                FeedItem::Event(_) => {}
+                FeedItem::Checkpoint(position) => caught_up_at = caught_up_at.max(Some(position)),
+            }
+        }
+        match self
+            .apply_batch(generation, &events, caught_up_at, checkpoint)
+            .await
+        {
+            Err(Rejected(reason)) if events.len() > 1 => {
+                warn!(projection = self.projection.name(), %reason, "batch refused; applying its events one by one to find the culprit");
+                for event in &events {
+                    match self
+                        .apply_batch(generation, std::slice::from_ref(event), None, checkpoint)
+                        .await
+                    {
+                        Err(Rejected(reason)) => {
+                            self.park(generation, event, &reason, checkpoint).await?
+                        }
+                        Ok(result) => result?,
+                    }
+                }
+                Ok(())
+            }
+            Err(Rejected(reason)) => match events.first() {
+                Some(event) => self.park(generation, event, &reason, checkpoint).await,
+                None => Err(RunError::Store(reason)),
+            },
+            Ok(result) => result,
+        }
+    }
+
+    /// Folds `events` and commits them with the checkpoint. The outer `Err` is a refused batch.
+    async fn apply_batch(
+        &self,
+        generation: u64,
+        events: &[RecordedEvent],
+        caught_up_at: Option<u64>,
+        checkpoint: &mut Option<u64>,
+    ) -> Result<Result<(), RunError>, Rejected> {
+        let mut view = BatchView::new(&*self.reads, generation);
+        let mut last = None;
+        let mut poison = None;
+        for event in events {
+            let savepoint = view.savepoint();
+            match self.projection.apply(event, &mut view).await {
+                Ok(()) => last = Some(event.position),
+                Err(ProjectionError::Store(e)) => return Ok(Err(e.into())),
+                Err(e) => {
+                    view.rollback_to(savepoint);
+                    poison = Some(StuckEvent {
+                        stream: event.stream.clone(),
+                        revision: event.revision,
+                        position: event.position,
+                        reason: e.to_string(),
+                    });
+                    break;
+                }
+            }
+        }
+        let position = if poison.is_some() {
+            last
+        } else {
+            last.max(caught_up_at)
+        };
+        if let Some(position) = position.filter(|p| Some(*p) > *checkpoint) {
+            match self
+                .reads
+                .apply(&self.key(generation), view.into_ops(), position)
+                .await
+            {
+                Ok(()) => {
+                    *checkpoint = Some(position);
+                    self.status.send_modify(|s| {
+                        if s.generation == generation {
+                            s.position = s.position.max(Some(position));
+                        }
+                    });
+                }
+                Err(ReadStoreError::Rejected(reason)) => return Err(Rejected(reason)),
+                Err(e) => return Ok(Err(e.into())),
+            }
+            if let Some(event) = events.iter().rfind(|e| e.position == position) {
+                let age = age_seconds(event.created_micros);
+                self.status.send_modify(|s| s.behind_seconds = age);
+            }
+        }
+        Ok(match poison {
+            Some(stuck) => Err(RunError::Poison(stuck)),
+            None => Ok(()),
+        })
+    }
+
+    /// Skips an event whose documents the read store refuses, keeping it for operators.
+    async fn park(
+        &self,
+        generation: u64,
+        event: &RecordedEvent,
+        reason: &str,
+        checkpoint: &mut Option<u64>,
+    ) -> Result<(), RunError> {
+        let name = self.projection.name();
+        error!(projection = name, stream = %event.stream, revision = event.revision,
+            position = event.position, %reason, "read store refused the event's documents; event parked");
+        let parked = WriteOp::Upsert {
+            collection: PARKED_COLLECTION.to_owned(),
+            document: Document {
+                id: format!("{name}@{}", event.position),
+                body: json!({
+                    "projection": name,
+                    "stream": event.stream,
+                    "revision": event.revision,
+                    "position": event.position,
+                    "eventType": event.event_type,
+                    "reason": reason,
+                }),
+            },
+        };
+        self.reads
+            .apply(&self.key(generation), vec![parked], event.position)
+            .await?;
+        *checkpoint = Some(event.position);
+        self.status.send_modify(|s| s.parked += 1);
+        Ok(())
+    }
+
+    /// Publishes progress after a committed batch: position, lag against the head, health.
+    async fn published(&self, checkpoint: Option<u64>) {
+        let head = self.events.head_position().await.ok().flatten();
+        self.status.send_modify(|s| {
+            s.position = s.position.max(checkpoint);
+            s.head = head.or(s.head);
+            s.behind = s.head.unwrap_or(0).saturating_sub(checkpoint.unwrap_or(0));
+            if s.behind == 0 {
+                s.behind_seconds = 0.0;
+            }
+            s.healthy = true;
+            s.stuck = None;
+            s.last_error = None;
+        });
+    }
+}
+
+/// The read store refused a batch's documents.
+struct Rejected(String);
+
+fn age_seconds(created_micros: i64) -> f64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    (now.saturating_sub(created_micros)).max(0) as f64 / 1e6
+}
+
+/// Exponential backoff between retries of a paused projection: 100 ms doubling to 30 s.
+#[derive(Debug, Default)]
+struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    fn next(&mut self) -> Duration {
+        let delay = Duration::from_millis(100) * 2u32.saturating_pow(self.failures.min(9));
+        self.failures = self.failures.saturating_add(1);
+        delay.min(Duration::from_secs(30))
+    }
+
+    fn reset(&mut self) {
+        self.failures = 0;
+    }
+}

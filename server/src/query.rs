@@ -1,0 +1,125 @@
+//! The application hop of every query: wait for read-your-writes, resolve the active rebuild
+//! generation, read the read store. Query handlers convert requests and responses only.
+
+use std::sync::Arc;
+
+use causeway_proto::common::Consistency;
+use serde_json::Value;
+use tonic::metadata::MetadataMap;
+
+use crate::{
+    kernel::FieldViolation,
+    projection::{
+        consistency::{ConsistencyError, DEFAULT_WAIT_CAP, ReadYourWrites, wait_budget},
+        generation,
+    },
+    readstore::{Page, Query, ReadStore, ReadStoreError},
+};
+
+/// Page size when the caller asks for none.
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+/// Largest page served; larger requests are clamped.
+pub const MAX_PAGE_SIZE: usize = 500;
+
+/// Why a query did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The request is malformed.
+    #[error("invalid query")]
+    Invalid(Vec<FieldViolation>),
+    /// Nothing has that id.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The read model did not reach the requested position in time.
+    #[error(transparent)]
+    NotReached(#[from] ConsistencyError),
+    /// The read store failed.
+    #[error(transparent)]
+    Store(#[from] ReadStoreError),
+}
+
+impl QueryError {
+    /// A single-field validation failure.
+    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldViolation::new(field, description)])
+    }
+}
+
+/// Reads the read models of one projection with read-your-writes.
+#[derive(Clone)]
+pub struct ReadModel {
+    projection: &'static str,
+    reads: Arc<dyn ReadStore>,
+    consistency: ReadYourWrites,
+}
+
+impl ReadModel {
+    /// Queries over `projection`'s documents in `reads`.
+    pub fn new(
+        projection: &'static str,
+        reads: Arc<dyn ReadStore>,
+        consistency: ReadYourWrites,
+    ) -> Self {
+        Self {
+            projection,
+            reads,
+            consistency,
+        }
+    }
+
+    /// Waits for `consistency` within the request's deadline, then returns the generation to read.
+    async fn ready(
+        &self,
+        consistency: Option<&Consistency>,
+        metadata: &MetadataMap,
+    ) -> Result<u64, QueryError> {
+        if let Some(min) = consistency.map(|c| c.min_position).filter(|p| *p > 0) {
+            let timeout = metadata.get("grpc-timeout").and_then(|v| v.to_str().ok());
+            let budget = wait_budget(timeout, DEFAULT_WAIT_CAP);
+            self.consistency.wait(self.projection, min, budget).await?;
+        }
+        Ok(generation::active(&*self.reads, self.projection).await?)
+    }
+
+    /// The document `id` of the logical `collection`.
+    pub async fn get(
+        &self,
+        collection: &str,
+        id: &str,
+        consistency: Option<&Consistency>,
+        metadata: &MetadataMap,
+    ) -> Result<Option<Value>, QueryError> {
+        let generation = self.ready(consistency, metadata).await?;
+        let physical = generation::collection(collection, generation);
+        Ok(self.reads.get(&physical, id).await?.map(|d| d.body))
+    }
+
+    /// One page of `query` (whose collection is logical). A bad page token is `page_token`'s
+    /// fault, reported as such.
+    pub async fn page(
+        &self,
+        mut query: Query,
+        consistency: Option<&Consistency>,
+        metadata: &MetadataMap,
+    ) -> Result<Page, QueryError> {
+        let generation = self.ready(consistency, metadata).await?;
+        query.collection = generation::collection(&query.collection, generation);
+        self.reads.query(&query).await.map_err(|e| match e {
+            ReadStoreError::Invalid(reason) => QueryError::invalid("page_token", reason),
+            other => other.into(),
+        })
+    }
+}
+
+/// The page size to use for a request's `page_size` (0 = default; clamped to the maximum).
+pub fn page_size(requested: u32) -> usize {
+    match requested as usize {
+        0 => DEFAULT_PAGE_SIZE,
+        n => n.min(MAX_PAGE_SIZE),
+    }
+}
+
+/// The cursor to continue from: an empty token is the first page.
+pub fn page_token(token: &str) -> Option<String> {
+    (!token.is_empty()).then(|| token.to_owned())
+}
