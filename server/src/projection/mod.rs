@@ -17,6 +17,8 @@ pub mod runner;
 pub mod status;
 #[cfg(test)]
 pub mod testing;
+#[cfg(test)]
+mod tests;
 pub mod view;
 
 use async_trait::async_trait;
