@@ -176,9 +176,12 @@ impl ProjectionRunner {
             .reads
             .checkpoint(&generation::checkpoint_key(name, generation))
             .await?;
+        // Reachable stores: healthy, unless still stuck on a poison event from the last round.
         parts.status.send_modify(|s| {
             s.generation = generation;
             s.position = s.position.max(checkpoint);
+            s.healthy = s.stuck.is_none();
+            s.last_error = None;
         });
         let mut feed = parts
             .events
