@@ -94,8 +94,8 @@ impl ReadModel {
         Ok(self.reads.get(&physical, id).await?.map(|d| d.body))
     }
 
-    /// One page of `query` (whose collection is logical). A bad page token is `page_token`'s
-    /// fault, reported as such.
+    /// One page of `query` (whose collection is logical). A continuation the store refuses is
+    /// reported as the caller's `page_token` fault.
     pub async fn page(
         &self,
         mut query: Query,
@@ -104,8 +104,12 @@ impl ReadModel {
     ) -> Result<Page, QueryError> {
         let generation = self.ready(consistency, metadata).await?;
         query.collection = generation::collection(&query.collection, generation);
+        let continues = query.after.as_deref().is_some_and(|t| !t.is_empty());
         self.reads.query(&query).await.map_err(|e| match e {
-            ReadStoreError::Invalid(reason) => QueryError::invalid("page_token", reason),
+            // The handler validated everything else, so a refused continuation is the token's.
+            ReadStoreError::Invalid(reason) if continues => {
+                QueryError::invalid("page_token", reason)
+            }
             other => other.into(),
         })
     }

@@ -10,11 +10,16 @@
 //! - `registration`: RegisterUser, the one flow spanning two streams (reserve email, hash,
 //!   create user), safe to retry with the same command id.
 //! - `grpc`: `IdentityCommands` handlers: request -> validated command -> kernel -> ack.
+//! - `projection`: `UsersProjection`, folding `user-<id>` streams into the `users` read model
+//!   (`UserDocument`: no password hash, ever; unique index on `email`).
+//! - `queries`: `IdentityQueries` handlers: request -> validated id/email -> `ReadModel` -> user.
 
 pub mod domain;
 pub mod events;
 pub mod grpc;
 pub mod password;
+pub mod projection;
+pub mod queries;
 pub mod registration;
 pub mod values;
 
