@@ -6,4 +6,4 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub use causeway_proto::{FILE_DESCRIPTOR_SET, common, identity, inventory, orders};
+pub use causeway_proto::{FILE_DESCRIPTOR_SET, admin, common, identity, inventory, orders};

@@ -1,20 +1,27 @@
-//! Wires one server process: opens the stores, builds the services of its role, and serves them
-//! with health and reflection on a listener the caller bound, until `shutdown` resolves.
-//! Taking a bound listener lets tests start real servers on port 0.
+//! Wires one server process: opens the stores its role needs, builds the services and
+//! projection runners of that role, and serves them with health and reflection on a listener
+//! the caller bound, until `shutdown` resolves. Taking a bound listener lets tests start real
+//! servers on port 0.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, task::JoinSet};
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{server::NamedService, transport::Server};
-use tonic_health::server::HealthReporter;
+use tonic_health::{ServingStatus, server::HealthReporter};
 use tracing::info;
 
 use crate::{
-    config::{Config, Role},
+    config::Config,
     identity, inventory,
     kernel::{CommandHandler, Upcasters},
     orders,
+    projection::{
+        Projection, ProjectionRunner, Projections, admin::admin_service,
+        consistency::ReadYourWrites,
+    },
+    query::ReadModel,
+    readstore::{ReadStore, ReadStoreError, embedded::EmbeddedReadStore},
     store::{EventStore, StoreError, embedded::EmbeddedEventStore},
 };
 
@@ -24,9 +31,12 @@ const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Why a server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    /// A store could not be opened.
+    /// The event store could not be opened.
     #[error("cannot open the event store: {0}")]
     Store(#[from] StoreError),
+    /// The read store could not be opened.
+    #[error("cannot open the read store: {0}")]
+    ReadStore(#[from] ReadStoreError),
     /// Reflection could not be built from the descriptor set.
     #[error("cannot build gRPC reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
@@ -40,6 +50,19 @@ pub fn upcasters() -> Upcasters {
     orders::register_upcasters(inventory::register_upcasters(Upcasters::default()))
 }
 
+/// Every read model the platform keeps.
+pub fn read_models(upcasters: &Arc<Upcasters>) -> Vec<Arc<dyn Projection>> {
+    vec![
+        Arc::new(orders::projection::OrdersProjection::new(upcasters.clone())),
+        Arc::new(inventory::projection::ProductsProjection::new(
+            upcasters.clone(),
+        )),
+        Arc::new(identity::projection::UsersProjection::new(
+            upcasters.clone(),
+        )),
+    ]
+}
+
 /// Opens the event store the configuration names.
 pub async fn open_event_store(config: &Config) -> Result<Arc<dyn EventStore>, ServerError> {
     let dir = config.data_dir.clone();
@@ -50,61 +73,156 @@ pub async fn open_event_store(config: &Config) -> Result<Arc<dyn EventStore>, Se
     Ok(Arc::new(store))
 }
 
+/// Opens the read store the configuration names.
+pub async fn open_read_store(config: &Config) -> Result<Arc<dyn ReadStore>, ServerError> {
+    let dir = config.data_dir.clone();
+    let store = tokio::task::spawn_blocking(move || EmbeddedReadStore::open(&dir))
+        .await
+        .map_err(|e| ReadStoreError::Unavailable(format!("read store open task failed: {e}")))??;
+    Ok(Arc::new(store))
+}
+
 /// Serves the configured role on `listener` until `shutdown` completes, then drains in-flight
-/// requests and returns.
+/// requests, stops the projection runners (each batch is atomic, so stopping is always safe)
+/// and returns.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServerError> {
-    let store = open_event_store(&config).await?;
-    let commands = CommandHandler::new(store, Arc::new(upcasters()));
+    let role = config.role;
+    let upcasters = Arc::new(upcasters());
+    let events = if role.commands() || role.projections() {
+        Some(open_event_store(&config).await?)
+    } else {
+        None
+    };
+    let reads = if role.queries() || role.projections() {
+        Some(open_read_store(&config).await?)
+    } else {
+        None
+    };
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(causeway_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(causeway_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
-
     let mut router = Server::builder()
         .timeout(DEFAULT_REQUEST_TIMEOUT)
         .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha);
+        .add_service(reflection_v1()?)
+        .add_service(reflection_v1alpha()?);
+    let mut background = JoinSet::new();
+    let projections = Projections::default();
 
-    if matches!(config.role, Role::All | Role::Command) {
-        let order_commands = orders::service(commands.clone());
-        let inventory_commands = inventory::service(commands.clone());
-        let identity_commands = identity::grpc::service(
-            commands.clone(),
-            identity::password::PasswordHashing::default(),
-        );
-        serving(&health, &order_commands).await;
-        serving(&health, &inventory_commands).await;
-        serving(&health, &identity_commands).await;
+    if let (true, Some(events)) = (role.commands(), &events) {
+        let commands = CommandHandler::new(events.clone(), upcasters.clone());
+        let passwords = identity::password::PasswordHashing::default();
         router = router
-            .add_service(order_commands)
-            .add_service(inventory_commands)
-            .add_service(identity_commands);
+            .add_service(serving(&health, orders::service(commands.clone())).await)
+            .add_service(serving(&health, inventory::service(commands.clone())).await)
+            .add_service(serving(&health, identity::service(commands, passwords)).await);
+    }
+    if let (true, Some(events), Some(reads)) = (role.projections(), &events, &reads) {
+        let mut handles = Vec::new();
+        for projection in read_models(&upcasters) {
+            let name = projection.name();
+            let (runner, handle) =
+                ProjectionRunner::new(events.clone(), reads.clone(), projection, &projections);
+            background.spawn(runner.run());
+            background.spawn(report_health(health.clone(), projections.clone(), name));
+            handles.push((name, handle));
+        }
+        router =
+            router.add_service(serving(&health, admin_service(projections.clone(), handles)).await);
+    }
+    if let (true, Some(reads)) = (role.queries(), &reads) {
+        let consistency = ReadYourWrites::new(projections.clone(), reads.clone());
+        let model = |name| ReadModel::new(name, reads.clone(), consistency.clone());
+        router = router
+            .add_service(
+                serving(
+                    &health,
+                    orders::queries::query_service(model(orders::projection::NAME)),
+                )
+                .await,
+            )
+            .add_service(
+                serving(
+                    &health,
+                    inventory::queries::query_service(model(inventory::projection::NAME)),
+                )
+                .await,
+            )
+            .add_service(
+                serving(
+                    &health,
+                    identity::queries::query_service(model(identity::projection::USERS)),
+                )
+                .await,
+            );
     }
     // The empty service name answers "is this process healthy as a whole".
-    health
-        .set_service_status("", tonic_health::ServingStatus::Serving)
-        .await;
+    health.set_service_status("", ServingStatus::Serving).await;
 
     info!(address = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
-        role = ?config.role, data_dir = %config.data_dir.display(), "serving");
-    router
+        role = ?role, data_dir = %config.data_dir.display(), "serving");
+    let served = router
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await?;
+        .await;
+    background.shutdown().await;
+    served?;
     info!("stopped");
     Ok(())
 }
 
-async fn serving<S: NamedService>(health: &HealthReporter, _service: &S) {
+/// The health service name of a projection: `causeway.projection.<name>`.
+pub fn projection_health_name(projection: &str) -> String {
+    format!("causeway.projection.{projection}")
+}
+
+/// Mirrors a projection's health into the health service: NOT_SERVING while it cannot make
+/// progress (store down, poison event), SERVING once it commits again.
+async fn report_health(health: HealthReporter, projections: Projections, name: &'static str) {
+    let service = projection_health_name(name);
+    let Some(mut status) = projections.watch(name) else {
+        return;
+    };
+    loop {
+        let serving = if status.borrow_and_update().healthy {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        health.set_service_status(&service, serving).await;
+        if status.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn serving<S: NamedService>(health: &HealthReporter, service: S) -> S {
     health.set_serving::<S>().await;
+    service
+}
+
+fn reflection_v1() -> Result<
+    tonic_reflection::server::v1::ServerReflectionServer<
+        impl tonic_reflection::server::v1::ServerReflection,
+    >,
+    ServerError,
+> {
+    Ok(tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(causeway_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?)
+}
+
+fn reflection_v1alpha() -> Result<
+    tonic_reflection::server::v1alpha::ServerReflectionServer<
+        impl tonic_reflection::server::v1alpha::ServerReflection,
+    >,
+    ServerError,
+> {
+    Ok(tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(causeway_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?)
 }

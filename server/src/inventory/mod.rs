@@ -7,10 +7,15 @@
 //! - `events`: product events <-> `causeway.inventory.v1` event messages (proto3 JSON), with
 //!   schema versions.
 //! - `grpc`: the `InventoryCommands` service: request validation, the kernel call, the ack.
+//! - `projection`: the `products` read model, one document per product with its stock figures.
+//! - `queries`: the `InventoryQueries` service: request validation, the read-model call, the
+//!   reply.
 
 pub mod domain;
 pub mod events;
 pub mod grpc;
+pub mod projection;
+pub mod queries;
 
 pub use domain::{InventoryError, Product, ProductEvent};
 pub use grpc::{InventoryCommandsService, service};

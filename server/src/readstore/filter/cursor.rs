@@ -69,7 +69,7 @@ impl Cursor {
     }
 
     /// Decodes `token` for `query`. A token that is malformed, of another version, or made by a
-    /// different query (collection, filter or sort; the page size may change) is `Invalid`:
+    /// different query (filter or sort; the page size may change) is `Invalid`:
     /// continuing someone else's walk would silently return the wrong documents.
     pub fn decode(token: &str, query: &Query) -> Result<Self, ReadStoreError> {
         let invalid = || ReadStoreError::Invalid("malformed page token".to_owned());
@@ -132,12 +132,12 @@ fn from_key(key: Key) -> Option<Value> {
     })
 }
 
-/// A stable 64-bit FNV-1a digest (hex) of the query's collection, filter and sort. Stable
-/// across builds and adapters (unlike `std`'s hasher), so a token survives a rolling restart.
+/// A stable 64-bit FNV-1a digest (hex) of the query's filter and sort. Stable across builds and
+/// adapters (unlike `std`'s hasher), so a token survives a rolling restart. The collection is
+/// left out on purpose: a rebuild moves a read model to a new physical collection, and a walk
+/// that began before the switch must continue after it (keyset positions mean the same there).
 fn fingerprint(query: &Query) -> String {
     let mut text = String::new();
-    text.push_str(&query.collection);
-    text.push('\u{0}');
     write_filter(&query.filter, &mut text);
     for key in &query.sort {
         let direction = match key.direction {

@@ -1,0 +1,167 @@
+//! The `products` read model: one JSON document per product with its stock figures, folded from
+//! the `product-<sku>` streams, shaped for `InventoryQueries` (get by sku, list by availability).
+//!
+//! `StockReleased` records the exact units given back (the domain resolves "release everything"
+//! to a number before recording), so `reserved` is a plain running sum and the document needs no
+//! per-reservation holdings. Arithmetic saturates exactly as the aggregate's fold does, so the
+//! read model and the write model agree on every stream the domain can produce.
+//!
+//! Numbers are JSON numbers: stock counts and revisions stay far below 2^53 in practice, which
+//! every read-store backend (SQLite JSON, MongoDB, JavaScript tooling) holds exactly.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::domain::{Product, ProductEvent};
+use crate::{
+    kernel::{Aggregate, Upcasters},
+    projection::{BatchView, Projection, ProjectionError},
+    readstore::IndexSpec,
+    store::RecordedEvent,
+};
+
+/// Projection name: its checkpoint key and health-service suffix. Never rename it once deployed,
+/// or the projection silently rebuilds from position 0 under the new name.
+pub const NAME: &str = "products";
+/// Logical collection of product documents, keyed by sku.
+pub const COLLECTION: &str = "products";
+
+/// One product as queries see it (`products` collection, id = sku), in camelCase JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductDocument {
+    /// The stock keeping unit, also the document id.
+    pub sku: String,
+    /// Human-readable name.
+    pub name: String,
+    /// Units the warehouse holds, reserved or not.
+    pub on_hand: u64,
+    /// Units promised under reservations and not yet released.
+    pub reserved: u64,
+    /// `on_hand - reserved`, stored so `ListProducts` can filter on it with an index.
+    pub available: u64,
+    /// Stream revision of the last applied event: the `expected_revision` a client passes back,
+    /// and the guard that makes re-applying an event a no-op.
+    pub revision: u64,
+}
+
+/// Folds product events into [`ProductDocument`]s; the query side of the inventory context.
+pub struct ProductsProjection {
+    upcasters: Arc<Upcasters>,
+}
+
+impl ProductsProjection {
+    /// A projection decoding with `upcasters`, so streams written under older event schemas
+    /// (e.g. `ProductRegistered` v1) fold exactly like new ones.
+    pub fn new(upcasters: Arc<Upcasters>) -> Self {
+        Self { upcasters }
+    }
+}
+
+#[async_trait]
+impl Projection for ProductsProjection {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn categories(&self) -> &'static [&'static str] {
+        &[Product::CATEGORY]
+    }
+
+    /// `ListProducts` filters on `available` (restocking views: "fewer than N available").
+    fn indexes(&self) -> Vec<IndexSpec> {
+        vec![IndexSpec {
+            collection: COLLECTION.to_owned(),
+            fields: vec!["available".to_owned()],
+            unique: false,
+        }]
+    }
+
+    async fn apply(
+        &self,
+        event: &RecordedEvent,
+        view: &mut BatchView<'_>,
+    ) -> Result<(), ProjectionError> {
+        let decoded: ProductEvent = self.upcasters.decode(event)?;
+        let sku = sku(&decoded).to_owned();
+        if event.stream != Product::stream_id(&sku) {
+            return Err(inconsistent(event, format!("it names product {sku}")));
+        }
+        let current = match view.get(COLLECTION, &sku).await? {
+            Some(body) => Some(
+                serde_json::from_value::<ProductDocument>(body)
+                    .map_err(|e| inconsistent(event, format!("stored document unreadable: {e}")))?,
+            ),
+            None => None,
+        };
+        if current
+            .as_ref()
+            .is_some_and(|doc| doc.revision >= event.revision)
+        {
+            return Ok(()); // already applied: a redelivery or a replay
+        }
+        let mut doc = match (decoded, current) {
+            (ProductEvent::Registered(registered), None) => ProductDocument {
+                sku: registered.sku,
+                name: registered.name,
+                on_hand: 0,
+                reserved: 0,
+                available: 0,
+                revision: event.revision,
+            },
+            (ProductEvent::Registered(_), Some(_)) => {
+                return Err(inconsistent(
+                    event,
+                    "the product was already registered".into(),
+                ));
+            }
+            (_, None) => {
+                return Err(inconsistent(
+                    event,
+                    "the product was never registered".into(),
+                ));
+            }
+            (ProductEvent::StockReceived(e), Some(mut doc)) => {
+                doc.on_hand = doc.on_hand.saturating_add(e.quantity);
+                doc
+            }
+            (ProductEvent::StockReserved(e), Some(mut doc)) => {
+                doc.reserved = doc.reserved.saturating_add(e.quantity);
+                doc
+            }
+            (ProductEvent::StockReleased(e), Some(mut doc)) => {
+                doc.reserved = doc.reserved.saturating_sub(e.quantity);
+                doc
+            }
+        };
+        doc.available = doc.on_hand.saturating_sub(doc.reserved);
+        doc.revision = event.revision;
+        let body = serde_json::to_value(&doc)
+            .map_err(|e| inconsistent(event, format!("document not serialisable: {e}")))?;
+        view.put(COLLECTION, &sku, body);
+        Ok(())
+    }
+}
+
+/// The product an event is about.
+fn sku(event: &ProductEvent) -> &str {
+    match event {
+        ProductEvent::Registered(e) => &e.sku,
+        ProductEvent::StockReceived(e) => &e.sku,
+        ProductEvent::StockReserved(e) => &e.sku,
+        ProductEvent::StockReleased(e) => &e.sku,
+    }
+}
+
+/// A poison event: the read model is not in the shape `event` assumes, and why.
+fn inconsistent(event: &RecordedEvent, why: String) -> ProjectionError {
+    ProjectionError::Inconsistent(format!(
+        "{} at {}@{} (position {}): {why}",
+        event.event_type, event.stream, event.revision, event.position
+    ))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,207 @@
+//! The `orders` read model: one JSON document per order, folded from the `order-<id>` streams,
+//! shaped for `OrderQueries` (get by id, list by customer and/or status in placement order).
+//!
+//! The document is the stored contract between this projection and `queries.rs`, so both use
+//! [`OrderDocument`]. Numbers are JSON numbers: positions, revisions and minor-unit amounts stay
+//! far below 2^53 in practice, which every read-store backend (SQLite JSON, MongoDB, JavaScript
+//! tooling) holds exactly.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use causeway_proto::orders::OrderStatus;
+use serde::{Deserialize, Serialize};
+
+use super::domain::{Order, OrderEvent, OrderLine, OrderPlaced};
+use crate::{
+    kernel::{Aggregate, Upcasters},
+    projection::{BatchView, Projection, ProjectionError},
+    readstore::IndexSpec,
+    store::RecordedEvent,
+};
+
+/// Projection name: its checkpoint key and health-service suffix. Never rename it once deployed,
+/// or the projection silently rebuilds from position 0 under the new name.
+pub const NAME: &str = "orders";
+/// Logical collection of order documents, keyed by order id.
+pub const COLLECTION: &str = "orders";
+
+/// One order as queries see it (`orders` collection, id = order id), in camelCase JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderDocument {
+    /// The order's id, also the document id.
+    pub order_id: String,
+    /// Who placed it; filtered on by `ListOrders`.
+    pub customer_id: String,
+    /// The proto enum name (`ORDER_STATUS_PLACED`, ...), so the stored value reads the same as
+    /// the API's JSON and survives enum renumbering.
+    pub status: String,
+    /// What was ordered.
+    pub lines: Vec<OrderLineDocument>,
+    /// Total in minor units, as recorded when placed.
+    pub total_minor: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Stream revision of the last applied event: the `expected_revision` a client passes back,
+    /// and the guard that makes re-applying an event a no-op.
+    pub revision: u64,
+    /// Global position of `OrderPlaced`: a stable, store-wide placement order for listing.
+    pub placed_at: u64,
+}
+
+/// One line of an [`OrderDocument`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLineDocument {
+    /// The product ordered.
+    pub sku: String,
+    /// Units ordered.
+    pub quantity: u32,
+    /// Price of one unit in minor units.
+    pub unit_price_minor: i64,
+}
+
+impl OrderDocument {
+    /// The document a freshly placed order starts as.
+    fn placed(placed: OrderPlaced, event: &RecordedEvent) -> Self {
+        Self {
+            order_id: placed.order_id,
+            customer_id: placed.customer_id,
+            status: OrderStatus::Placed.as_str_name().to_owned(),
+            lines: placed
+                .lines
+                .into_iter()
+                .map(OrderLineDocument::from)
+                .collect(),
+            total_minor: placed.total_minor,
+            currency: placed.currency,
+            revision: event.revision,
+            placed_at: event.position,
+        }
+    }
+}
+
+impl From<OrderLine> for OrderLineDocument {
+    fn from(line: OrderLine) -> Self {
+        Self {
+            sku: line.sku,
+            quantity: line.quantity,
+            unit_price_minor: line.unit_price_minor,
+        }
+    }
+}
+
+/// Folds order events into [`OrderDocument`]s; the query side of the orders context.
+pub struct OrdersProjection {
+    upcasters: Arc<Upcasters>,
+}
+
+impl OrdersProjection {
+    /// A projection decoding with `upcasters`, so streams written under older event schemas
+    /// fold exactly like new ones.
+    pub fn new(upcasters: Arc<Upcasters>) -> Self {
+        Self { upcasters }
+    }
+}
+
+#[async_trait]
+impl Projection for OrdersProjection {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn categories(&self) -> &'static [&'static str] {
+        &[Order::CATEGORY]
+    }
+
+    /// One index per `ListOrders` shape: by customer, by status, or all, each in placement order.
+    fn indexes(&self) -> Vec<IndexSpec> {
+        [
+            &["customerId", "placedAt"][..],
+            &["status", "placedAt"],
+            &["placedAt"],
+        ]
+        .into_iter()
+        .map(|fields| IndexSpec {
+            collection: COLLECTION.to_owned(),
+            fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+            unique: false,
+        })
+        .collect()
+    }
+
+    async fn apply(
+        &self,
+        event: &RecordedEvent,
+        view: &mut BatchView<'_>,
+    ) -> Result<(), ProjectionError> {
+        let decoded: OrderEvent = self.upcasters.decode(event)?;
+        let order_id = order_id(&decoded).to_owned();
+        if event.stream != Order::stream_id(&order_id) {
+            return Err(inconsistent(event, format!("it names order {order_id}")));
+        }
+        let current = match view.get(COLLECTION, &order_id).await? {
+            Some(body) => Some(
+                serde_json::from_value::<OrderDocument>(body)
+                    .map_err(|e| inconsistent(event, format!("stored document unreadable: {e}")))?,
+            ),
+            None => None,
+        };
+        if current
+            .as_ref()
+            .is_some_and(|doc| doc.revision >= event.revision)
+        {
+            return Ok(()); // already applied: a redelivery or a replay
+        }
+        let next = match (decoded, current) {
+            (OrderEvent::Placed(placed), None) => OrderDocument::placed(placed, event),
+            (OrderEvent::Placed(_), Some(_)) => {
+                return Err(inconsistent(event, "the order was already placed".into()));
+            }
+            (_, None) => return Err(inconsistent(event, "the order was never placed".into())),
+            (other, Some(mut doc)) => {
+                doc.status = status_after(&other).as_str_name().to_owned();
+                doc.revision = event.revision;
+                doc
+            }
+        };
+        let body = serde_json::to_value(&next)
+            .map_err(|e| inconsistent(event, format!("document not serialisable: {e}")))?;
+        view.put(COLLECTION, &order_id, body);
+        Ok(())
+    }
+}
+
+/// The order an event is about.
+fn order_id(event: &OrderEvent) -> &str {
+    match event {
+        OrderEvent::Placed(e) => &e.order_id,
+        OrderEvent::Confirmed(e) => &e.order_id,
+        OrderEvent::Rejected(e) => &e.order_id,
+        OrderEvent::Cancelled(e) => &e.order_id,
+        OrderEvent::Shipped(e) => &e.order_id,
+    }
+}
+
+/// The status an order has once `event` happened to it.
+fn status_after(event: &OrderEvent) -> OrderStatus {
+    match event {
+        OrderEvent::Placed(_) => OrderStatus::Placed,
+        OrderEvent::Confirmed(_) => OrderStatus::Confirmed,
+        OrderEvent::Rejected(_) => OrderStatus::Rejected,
+        OrderEvent::Cancelled(_) => OrderStatus::Cancelled,
+        OrderEvent::Shipped(_) => OrderStatus::Shipped,
+    }
+}
+
+/// A poison event: the read model is not in the shape `event` assumes, and why.
+fn inconsistent(event: &RecordedEvent, why: String) -> ProjectionError {
+    ProjectionError::Inconsistent(format!(
+        "{} at {}@{} (position {}): {why}",
+        event.event_type, event.stream, event.revision, event.position
+    ))
+}
+
+#[cfg(test)]
+mod tests;

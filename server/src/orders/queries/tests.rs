@@ -1,0 +1,232 @@
+//! The query hop end to end on the embedded read store: orders folded by the real projection,
+//! read back through the service exactly as a gRPC call would.
+
+use std::{collections::HashSet, sync::Arc};
+
+use causeway_proto::common::Consistency;
+use tempfile::TempDir;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use super::*;
+use crate::{
+    kernel::Upcasters,
+    orders::{
+        domain::{OrderConfirmed, OrderEvent, OrderLine as DomainLine, OrderPlaced},
+        projection::OrdersProjection,
+    },
+    projection::{
+        Projections,
+        consistency::ReadYourWrites,
+        testing::{fold, read_store, recorded},
+    },
+    store::RecordedEvent,
+};
+
+fn placed(stream_position: u64, order_id: &str, customer_id: &str) -> RecordedEvent {
+    let event = OrderEvent::Placed(OrderPlaced {
+        order_id: order_id.into(),
+        customer_id: customer_id.into(),
+        currency: "EUR".into(),
+        lines: vec![DomainLine {
+            sku: "sku-1".into(),
+            quantity: 3,
+            unit_price_minor: 100,
+        }],
+        total_minor: 300,
+    });
+    recorded(&format!("order-{order_id}"), 0, stream_position, &event)
+}
+
+fn confirmed(position: u64, order_id: &str) -> RecordedEvent {
+    let event = OrderEvent::Confirmed(OrderConfirmed {
+        order_id: order_id.into(),
+    });
+    recorded(&format!("order-{order_id}"), 1, position, &event)
+}
+
+/// The service over a fresh store holding `events`, and the store's directory to keep alive.
+async fn service_with(events: &[RecordedEvent]) -> (OrderQueriesService, TempDir) {
+    let (reads, dir) = read_store();
+    let projection = OrdersProjection::new(Arc::new(Upcasters::default()));
+    fold(&projection, &*reads, events).await.unwrap();
+    let consistency = ReadYourWrites::new(Projections::default(), reads.clone());
+    let model = ReadModel::new("orders", reads, consistency);
+    (OrderQueriesService { model }, dir)
+}
+
+fn get(order_id: &str) -> Request<GetOrderRequest> {
+    Request::new(GetOrderRequest {
+        order_id: order_id.into(),
+        consistency: None,
+    })
+}
+
+fn list(customer_id: &str, status: OrderStatus, page_size: u32, token: &str) -> ListOrdersRequest {
+    ListOrdersRequest {
+        customer_id: customer_id.into(),
+        status: status as i32,
+        page_size,
+        page_token: token.into(),
+        consistency: None,
+    }
+}
+
+fn violated_fields(status: &Status) -> Vec<String> {
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let details = status
+        .get_details_bad_request()
+        .expect("BadRequest details");
+    details
+        .field_violations
+        .into_iter()
+        .map(|v| v.field)
+        .collect()
+}
+
+fn ids(response: &ListOrdersResponse) -> Vec<&str> {
+    response
+        .orders
+        .iter()
+        .map(|o| o.order_id.as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn get_order_returns_the_order_or_not_found() {
+    let (svc, _dir) = service_with(&[placed(1, "o-1", "c-1"), confirmed(2, "o-1")]).await;
+    let order = svc.get_order(get("o-1")).await.unwrap().into_inner().order;
+    assert_eq!(
+        order,
+        Some(Order {
+            order_id: "o-1".into(),
+            customer_id: "c-1".into(),
+            status: OrderStatus::Confirmed as i32,
+            lines: vec![OrderLine {
+                sku: "sku-1".into(),
+                quantity: 3,
+                unit_price_minor: 100,
+            }],
+            total_minor: 300,
+            currency: "EUR".into(),
+            revision: 1,
+        })
+    );
+    let missing = svc.get_order(get("o-2")).await.unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    assert!(missing.message().contains("order o-2"), "{missing:?}");
+}
+
+#[tokio::test]
+async fn get_order_refuses_a_missing_or_overlong_id_by_field() {
+    let (svc, _dir) = service_with(&[]).await;
+    let empty = svc.get_order(get("")).await.unwrap_err();
+    assert_eq!(violated_fields(&empty), ["order_id"]);
+    let long = svc.get_order(get(&"x".repeat(129))).await.unwrap_err();
+    assert_eq!(violated_fields(&long), ["order_id"]);
+}
+
+#[tokio::test]
+async fn list_orders_filters_by_customer_and_status_in_placement_order() {
+    let events = [
+        placed(1, "o-b", "c-1"),
+        placed(2, "o-a", "c-2"),
+        placed(3, "o-c", "c-1"),
+        confirmed(4, "o-c"),
+        confirmed(5, "o-a"),
+    ];
+    let (svc, _dir) = service_with(&events).await;
+    let call = |req| async {
+        svc.list_orders(Request::new(req))
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    let all = call(list("", OrderStatus::Unspecified, 0, "")).await;
+    assert_eq!(ids(&all), ["o-b", "o-a", "o-c"]);
+    assert_eq!(all.next_page_token, "");
+    let by_customer = call(list("c-1", OrderStatus::Unspecified, 0, "")).await;
+    assert_eq!(ids(&by_customer), ["o-b", "o-c"]);
+    let by_status = call(list("", OrderStatus::Confirmed, 0, "")).await;
+    assert_eq!(ids(&by_status), ["o-a", "o-c"]);
+    let both = call(list("c-1", OrderStatus::Placed, 0, "")).await;
+    assert_eq!(ids(&both), ["o-b"]);
+    let none = call(list("c-3", OrderStatus::Unspecified, 0, "")).await;
+    assert!(none.orders.is_empty());
+}
+
+#[tokio::test]
+async fn list_orders_pages_through_every_order_once_in_placement_order() {
+    // Ids are a permutation of 0..120, so id order differs from placement order.
+    let order_ids: Vec<String> = (0..120u64)
+        .map(|i| format!("o-{:03}", (i * 37) % 120))
+        .collect();
+    let events: Vec<_> = order_ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| placed(i as u64 + 1, id, "c-1"))
+        .collect();
+    let (svc, _dir) = service_with(&events).await;
+    let (mut seen, mut token, mut pages) = (Vec::new(), String::new(), 0);
+    loop {
+        let req = list("c-1", OrderStatus::Placed, 25, &token);
+        let page = svc
+            .list_orders(Request::new(req))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.orders.len() <= 25);
+        seen.extend(page.orders.into_iter().map(|o| o.order_id));
+        pages += 1;
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(seen, order_ids);
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 120);
+    assert_eq!(pages, 5);
+}
+
+#[tokio::test]
+async fn list_orders_refuses_a_garbage_page_token_an_unknown_status_and_a_long_customer() {
+    let (svc, _dir) = service_with(&[placed(1, "o-1", "c-1")]).await;
+    let garbage = list("", OrderStatus::Unspecified, 0, "not-a-token");
+    let err = svc.list_orders(Request::new(garbage)).await.unwrap_err();
+    assert_eq!(violated_fields(&err), ["page_token"]);
+
+    let mut unknown = list(&"c".repeat(200), OrderStatus::Unspecified, 0, "");
+    unknown.status = 42;
+    let err = svc.list_orders(Request::new(unknown)).await.unwrap_err();
+    assert_eq!(violated_fields(&err), ["customer_id", "status"]);
+}
+
+#[tokio::test]
+async fn a_position_not_yet_reached_waits_then_names_the_reached_position() {
+    let (svc, _dir) = service_with(&[placed(7, "o-1", "c-1")]).await;
+    let mut reached = get("o-1");
+    reached.get_mut().consistency = Some(Consistency { min_position: 7 });
+    assert!(svc.get_order(reached).await.is_ok());
+
+    let mut ahead = get("o-1");
+    ahead.get_mut().consistency = Some(Consistency { min_position: 1000 });
+    ahead
+        .metadata_mut()
+        .insert("grpc-timeout", "200m".parse().unwrap());
+    let started = std::time::Instant::now();
+    let err = svc.get_order(ahead).await.unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
+    assert!(err.message().contains("position 7"), "{err:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}
+
+#[test]
+fn a_malformed_document_is_a_store_fault_not_a_panic() {
+    let err = to_proto("o-1", serde_json::json!({"orderId": 5})).unwrap_err();
+    assert!(matches!(err, QueryError::Store(_)), "{err:?}");
+    let doc = serde_json::json!({
+        "orderId": "o-1", "customerId": "c", "status": "ORDER_STATUS_LOST", "lines": [],
+        "totalMinor": 0, "currency": "EUR", "revision": 0, "placedAt": 1,
+    });
+    assert!(matches!(to_proto("o-1", doc), Err(QueryError::Store(_))));
+}
