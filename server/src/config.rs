@@ -80,9 +80,65 @@ pub struct Config {
     #[arg(long, env = "CAUSEWAY_DURABILITY", value_enum, default_value_t = DurabilityArg::Full)]
     pub durability: DurabilityArg,
 
+    /// KurrentDB connection string (`kurrentdb://host:2113?tls=false`); events are stored in
+    /// the embedded store when absent.
+    #[arg(long, env = "KURRENTDB_URL")]
+    pub kurrentdb_url: Option<Secret>,
+
+    /// MongoDB connection string (`mongodb://host:27017`); read models are kept in the
+    /// embedded store when absent.
+    #[arg(long, env = "MONGODB_URL")]
+    pub mongodb_url: Option<Secret>,
+
+    /// MongoDB database that holds the read models and checkpoints.
+    #[arg(long, env = "CAUSEWAY_MONGODB_DATABASE", default_value = "causeway")]
+    pub mongodb_database: String,
+
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `causeway_server=debug`.
     #[arg(long, env = "CAUSEWAY_LOG", default_value = "info")]
     pub log: String,
+}
+
+/// A value that may carry credentials (a connection string with a password): usable, but never
+/// printed by `Debug` or `Display`, so it cannot leak into logs or error messages.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value itself, for the one place that connects with it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err("must not be empty".into());
+        }
+        Ok(Self(value.to_owned()))
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
 }
 
 /// Configuration that parsed but cannot work.
@@ -100,10 +156,18 @@ pub enum ConfigError {
 
 impl Config {
     /// Defaults for a server whose data lives in `data_dir`, as tests and embedders want it.
+    /// Built field by field, not parsed, so the caller's environment cannot change it.
     pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
-        let mut config = Self::parse_from(["causeway-server"]);
-        config.data_dir = data_dir.into();
-        config
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            data_dir: data_dir.into(),
+            role: Role::All,
+            durability: DurabilityArg::Full,
+            kurrentdb_url: None,
+            mongodb_url: None,
+            mongodb_database: "causeway".to_owned(),
+            log: "info".to_owned(),
+        }
     }
 
     /// Checks what parsing cannot: that the data directory exists or can be created.
@@ -139,6 +203,27 @@ mod tests {
         assert!(err.to_string().contains("--listen"), "{err}");
         let err = Config::try_parse_from(["causeway-server", "--role", "boss"]).unwrap_err();
         assert!(err.to_string().contains("--role"), "{err}");
+    }
+
+    #[test]
+    fn connection_strings_never_print() {
+        let config = Config::try_parse_from([
+            "causeway-server",
+            "--kurrentdb-url",
+            "kurrentdb://admin:hunter2@db:2113",
+            "--mongodb-url",
+            "mongodb://u:hunter3@db",
+        ])
+        .unwrap();
+        let printed = format!("{config:?}");
+        assert!(
+            !printed.contains("hunter2") && !printed.contains("hunter3"),
+            "{printed}"
+        );
+        assert_eq!(
+            config.kurrentdb_url.as_ref().map(Secret::expose),
+            Some("kurrentdb://admin:hunter2@db:2113")
+        );
     }
 
     #[test]

@@ -10,12 +10,17 @@
 //!   `grpc.rs` (request -> validated command -> kernel -> response).
 //! - `status`: the one mapping from application errors to `tonic::Status`.
 //! - `config`: flags and `CAUSEWAY_*` environment, validated before anything binds.
+//! - `projection`: the runner that keeps read models up to date, rebuilds, read-your-writes.
+//! - `readstore`: the `ReadStore` port and its adapters (`readstore::embedded` = SQLite).
+//! - `query`: the query hop shared by every context's `queries.rs`.
+//! - `health`: per-service health that follows the stores each service needs.
 //! - `server`: `run(listener, config, shutdown)`, wiring stores, services, health and reflection.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod command_options;
 pub mod config;
+pub mod health;
 pub mod identity;
 pub mod inventory;
 pub mod kernel;

@@ -7,12 +7,13 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, task::JoinSet};
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::{server::NamedService, transport::Server};
+use tonic::transport::Server;
 use tonic_health::{ServingStatus, server::HealthReporter};
 use tracing::info;
 
 use crate::{
     config::Config,
+    health::StoreHealth,
     identity, inventory,
     kernel::{CommandHandler, Upcasters},
     orders,
@@ -111,14 +112,15 @@ pub async fn run(
         .add_service(reflection_v1alpha()?);
     let mut background = JoinSet::new();
     let projections = Projections::default();
+    let mut stores = StoreHealth::new(health.clone(), events.clone(), reads.clone());
 
     if let (true, Some(events)) = (role.commands(), &events) {
         let commands = CommandHandler::new(events.clone(), upcasters.clone());
         let passwords = identity::password::PasswordHashing::default();
         router = router
-            .add_service(serving(&health, orders::service(commands.clone())).await)
-            .add_service(serving(&health, inventory::service(commands.clone())).await)
-            .add_service(serving(&health, identity::service(commands, passwords)).await);
+            .add_service(stores.needs_events(orders::service(commands.clone())))
+            .add_service(stores.needs_events(inventory::service(commands.clone())))
+            .add_service(stores.needs_events(identity::service(commands, passwords)));
     }
     if let (true, Some(events), Some(reads)) = (role.projections(), &events, &reads) {
         let mut handles = Vec::new();
@@ -130,37 +132,25 @@ pub async fn run(
             background.spawn(report_health(health.clone(), projections.clone(), name));
             handles.push((name, handle));
         }
-        router =
-            router.add_service(serving(&health, admin_service(projections.clone(), handles)).await);
+        router = router.add_service(stores.needs_both(admin_service(projections.clone(), handles)));
     }
     if let (true, Some(reads)) = (role.queries(), &reads) {
         let consistency = ReadYourWrites::new(projections.clone(), reads.clone());
         let model = |name| ReadModel::new(name, reads.clone(), consistency.clone());
         router = router
-            .add_service(
-                serving(
-                    &health,
-                    orders::queries::query_service(model(orders::projection::NAME)),
-                )
-                .await,
-            )
-            .add_service(
-                serving(
-                    &health,
-                    inventory::queries::query_service(model(inventory::projection::NAME)),
-                )
-                .await,
-            )
-            .add_service(
-                serving(
-                    &health,
-                    identity::queries::query_service(model(identity::projection::USERS)),
-                )
-                .await,
-            );
+            .add_service(stores.needs_reads(orders::queries::query_service(model(
+                orders::projection::NAME,
+            ))))
+            .add_service(stores.needs_reads(inventory::queries::query_service(model(
+                inventory::projection::NAME,
+            ))))
+            .add_service(stores.needs_reads(identity::queries::query_service(model(
+                identity::projection::USERS,
+            ))));
     }
-    // The empty service name answers "is this process healthy as a whole".
-    health.set_service_status("", ServingStatus::Serving).await;
+    // Statuses are known before the first request is accepted; then they follow the stores.
+    stores.probe().await;
+    background.spawn(stores.run());
 
     info!(address = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
         role = ?role, data_dir = %config.data_dir.display(), "serving");
@@ -196,11 +186,6 @@ async fn report_health(health: HealthReporter, projections: Projections, name: &
             return;
         }
     }
-}
-
-async fn serving<S: NamedService>(health: &HealthReporter, service: S) -> S {
-    health.set_serving::<S>().await;
-    service
 }
 
 fn reflection_v1() -> Result<
