@@ -30,4 +30,5 @@ pub mod query;
 pub mod readstore;
 pub mod server;
 pub mod status;
+pub mod validation;
 pub mod store;

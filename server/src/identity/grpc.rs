@@ -17,9 +17,10 @@ use super::domain::{
 };
 use super::password::{Password, PasswordHashing};
 use super::registration::{NewUser, Registration};
-use super::values::{DisplayName, Email, InvalidValue, Reason, Role, UserId};
+use super::values::{DisplayName, Email, Reason, Role, UserId};
 use crate::command_options::command_context;
-use crate::kernel::{CommandContext, CommandError, CommandHandler, FieldViolation};
+use crate::kernel::{CommandError, CommandHandler};
+use crate::validation::{Violations, validated};
 
 /// The IdentityCommands gRPC service.
 #[derive(Clone)]
@@ -38,37 +39,6 @@ pub fn service(
         commands,
         registration,
     })
-}
-
-/// Collects the violations of one request so the caller learns about all of them at once.
-#[derive(Default)]
-struct Violations(Vec<FieldViolation>);
-
-impl Violations {
-    fn check<T>(&mut self, field: &str, parsed: Result<T, InvalidValue>) -> Option<T> {
-        parsed
-            .map_err(|e| self.0.push(FieldViolation::new(field, e.0)))
-            .ok()
-    }
-
-    fn into_error(self) -> CommandError {
-        CommandError::Invalid(self.0)
-    }
-}
-
-/// The command context and the command, with the violations of both reported together.
-fn validated<T>(
-    ctx: Result<CommandContext, CommandError>,
-    command: Result<T, CommandError>,
-) -> Result<(CommandContext, T), CommandError> {
-    match (ctx, command) {
-        (Ok(ctx), Ok(command)) => Ok((ctx, command)),
-        (Err(CommandError::Invalid(mut first)), Err(CommandError::Invalid(more))) => {
-            first.extend(more);
-            Err(CommandError::Invalid(first))
-        }
-        (Err(e), _) | (_, Err(e)) => Err(e),
-    }
 }
 
 impl TryFrom<RegisterUserRequest> for NewUser {

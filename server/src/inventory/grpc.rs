@@ -13,10 +13,9 @@ use super::domain::{
     self, Product, ReceiveStock, RegisterProduct, Release, ReleaseStock, ReserveStock,
 };
 use crate::command_options::command_context;
-use crate::kernel::{CommandContext, CommandError, CommandHandler, FieldViolation};
+use crate::kernel::{CommandError, CommandHandler};
+use crate::validation::{Violations, validated};
 
-/// Longest sku or reservation id: fits comfortably in a stream name and an index key.
-const MAX_ID_CHARS: usize = 128;
 /// Longest product name; enough for any catalogue title.
 const MAX_NAME_CHARS: usize = 200;
 
@@ -39,7 +38,7 @@ impl InventoryCommands for InventoryCommandsService {
         request: Request<RegisterProductRequest>,
     ) -> Result<Response<RegisterProductResponse>, Status> {
         let ctx = command_context(request.get_ref().options.as_ref(), request.metadata());
-        let (ctx, cmd) = both(ctx, RegisterProduct::try_from(request.into_inner()))?;
+        let (ctx, cmd) = validated(ctx, RegisterProduct::try_from(request.into_inner()))?;
         let ack = self
             .commands
             .execute::<Product, _>(&cmd.sku, &ctx, |s| domain::register_product(s, cmd.clone()))
@@ -54,7 +53,7 @@ impl InventoryCommands for InventoryCommandsService {
         request: Request<ReceiveStockRequest>,
     ) -> Result<Response<ReceiveStockResponse>, Status> {
         let ctx = command_context(request.get_ref().options.as_ref(), request.metadata());
-        let (ctx, cmd) = both(ctx, ReceiveStock::try_from(request.into_inner()))?;
+        let (ctx, cmd) = validated(ctx, ReceiveStock::try_from(request.into_inner()))?;
         let ack = self
             .commands
             .execute::<Product, _>(&cmd.sku, &ctx, |s| domain::receive_stock(s, cmd.clone()))
@@ -69,7 +68,7 @@ impl InventoryCommands for InventoryCommandsService {
         request: Request<ReserveStockRequest>,
     ) -> Result<Response<ReserveStockResponse>, Status> {
         let ctx = command_context(request.get_ref().options.as_ref(), request.metadata());
-        let (ctx, cmd) = both(ctx, ReserveStock::try_from(request.into_inner()))?;
+        let (ctx, cmd) = validated(ctx, ReserveStock::try_from(request.into_inner()))?;
         let ack = self
             .commands
             .execute::<Product, _>(&cmd.sku, &ctx, |s| domain::reserve_stock(s, cmd.clone()))
@@ -84,7 +83,7 @@ impl InventoryCommands for InventoryCommandsService {
         request: Request<ReleaseStockRequest>,
     ) -> Result<Response<ReleaseStockResponse>, Status> {
         let ctx = command_context(request.get_ref().options.as_ref(), request.metadata());
-        let (ctx, cmd) = both(ctx, ReleaseStock::try_from(request.into_inner()))?;
+        let (ctx, cmd) = validated(ctx, ReleaseStock::try_from(request.into_inner()))?;
         let ack = self
             .commands
             .execute::<Product, _>(&cmd.sku, &ctx, |s| domain::release_stock(s, cmd.clone()))
@@ -95,75 +94,13 @@ impl InventoryCommands for InventoryCommandsService {
     }
 }
 
-/// The context and the command, or every field violation of both together.
-fn both<C>(
-    ctx: Result<CommandContext, CommandError>,
-    cmd: Result<C, CommandError>,
-) -> Result<(CommandContext, C), CommandError> {
-    match (ctx, cmd) {
-        (Ok(ctx), Ok(cmd)) => Ok((ctx, cmd)),
-        (Err(CommandError::Invalid(mut first)), Err(CommandError::Invalid(more))) => {
-            first.extend(more);
-            Err(CommandError::Invalid(first))
-        }
-        (Err(e), _) | (_, Err(e)) => Err(e),
-    }
-}
-
-/// Field violations of one request, collected so the caller can fix them all at once.
-#[derive(Default)]
-struct Violations(Vec<FieldViolation>);
-
-impl Violations {
-    fn add(&mut self, field: &str, description: impl Into<String>) {
-        self.0.push(FieldViolation::new(field, description));
-    }
-
-    /// A sku or reservation id: 1 to 128 characters, no whitespace or control characters (it
-    /// becomes part of a stream name and of URLs). A sku may contain `-`: the stream category
-    /// is only what precedes the first one.
-    fn id(&mut self, field: &str, value: &str) {
-        if value.is_empty() {
-            self.add(field, "required");
-        } else if value.chars().count() > MAX_ID_CHARS {
-            self.add(field, format!("at most {MAX_ID_CHARS} characters"));
-        } else if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            self.add(field, "must not contain whitespace or control characters");
-        }
-    }
-
-    fn name(&mut self, value: &str) {
-        if value.trim().is_empty() {
-            self.add("name", "required");
-        } else if value.chars().count() > MAX_NAME_CHARS {
-            self.add("name", format!("at most {MAX_NAME_CHARS} characters"));
-        } else if value.chars().any(char::is_control) {
-            self.add("name", "must not contain control characters");
-        }
-    }
-
-    fn positive(&mut self, field: &str, value: u64) {
-        if value == 0 {
-            self.add(field, "must be greater than 0");
-        }
-    }
-
-    fn into_result<T>(self, command: T) -> Result<T, CommandError> {
-        if self.0.is_empty() {
-            Ok(command)
-        } else {
-            Err(CommandError::Invalid(self.0))
-        }
-    }
-}
-
 impl TryFrom<RegisterProductRequest> for RegisterProduct {
     type Error = CommandError;
 
     fn try_from(req: RegisterProductRequest) -> Result<Self, CommandError> {
         let mut v = Violations::default();
         v.id("sku", &req.sku);
-        v.name(&req.name);
+        v.text("name", &req.name, MAX_NAME_CHARS, true);
         v.into_result(RegisterProduct {
             sku: req.sku,
             name: req.name,

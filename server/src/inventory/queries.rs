@@ -10,14 +10,11 @@ use serde_json::Value;
 use tonic::{Request, Response, Status};
 
 use super::projection::{COLLECTION, ProductDocument};
+use crate::validation::MAX_ID_CHARS;
 use crate::{
     query::{QueryError, ReadModel, page_size, page_token},
     readstore::{Filter, Query, ReadStoreError},
 };
-
-/// Longest sku accepted, as on the command side: anything longer cannot exist, so it is a
-/// malformed request rather than a miss.
-const MAX_ID_CHARS: usize = 128;
 
 /// Serves `causeway.inventory.v1.InventoryQueries` from the `products` read model.
 #[derive(Clone)]

@@ -14,10 +14,9 @@ use super::domain::{
     self, CancelOrder, ConfirmOrder, Order, OrderLine, PlaceOrder, RejectOrder, ShipOrder,
 };
 use crate::command_options::command_context;
-use crate::kernel::{CommandContext, CommandError, CommandHandler, FieldViolation, ids};
+use crate::kernel::{CommandError, CommandHandler, ids};
+use crate::validation::{Violations, validated};
 
-/// Longest id or sku: fits comfortably in a stream name and an index key.
-const MAX_ID_CHARS: usize = 128;
 /// Most lines one order may have; larger orders are a bulk import, not a checkout.
 const MAX_LINES: usize = 100;
 /// Longest reason for rejecting or cancelling; a sentence or two for the customer.
@@ -41,7 +40,7 @@ impl OrderCommands for OrderCommandsService {
         request: Request<PlaceOrderRequest>,
     ) -> Result<Response<PlaceOrderResponse>, Status> {
         let ctx = command_context(request.get_ref().options.as_ref(), request.metadata());
-        let (ctx, mut cmd) = both(ctx, PlaceOrder::try_from(request.into_inner()))?;
+        let (ctx, mut cmd) = validated(ctx, PlaceOrder::try_from(request.into_inner()))?;
         if cmd.order_id.is_empty() {
             cmd.order_id = ids::derived_id(&ctx.command_id, "order");
         }
@@ -60,7 +59,7 @@ impl OrderCommands for OrderCommandsService {
         request: Request<ConfirmOrderRequest>,
     ) -> Result<Response<ConfirmOrderResponse>, Status> {
         let ctx = command_context(request.get_ref().options.as_ref(), request.metadata());
-        let (ctx, cmd) = both(ctx, ConfirmOrder::try_from(request.into_inner()))?;
+        let (ctx, cmd) = validated(ctx, ConfirmOrder::try_from(request.into_inner()))?;
         let ack = self
             .commands
             .execute::<Order, _>(&cmd.order_id, &ctx, |s| {
@@ -77,7 +76,7 @@ impl OrderCommands for OrderCommandsService {
         request: Request<RejectOrderRequest>,
     ) -> Result<Response<RejectOrderResponse>, Status> {
         let ctx = command_context(request.get_ref().options.as_ref(), request.metadata());
-        let (ctx, cmd) = both(ctx, RejectOrder::try_from(request.into_inner()))?;
+        let (ctx, cmd) = validated(ctx, RejectOrder::try_from(request.into_inner()))?;
         let ack = self
             .commands
             .execute::<Order, _>(&cmd.order_id, &ctx, |s| {
@@ -94,7 +93,7 @@ impl OrderCommands for OrderCommandsService {
         request: Request<CancelOrderRequest>,
     ) -> Result<Response<CancelOrderResponse>, Status> {
         let ctx = command_context(request.get_ref().options.as_ref(), request.metadata());
-        let (ctx, cmd) = both(ctx, CancelOrder::try_from(request.into_inner()))?;
+        let (ctx, cmd) = validated(ctx, CancelOrder::try_from(request.into_inner()))?;
         let ack = self
             .commands
             .execute::<Order, _>(&cmd.order_id, &ctx, |s| {
@@ -111,7 +110,7 @@ impl OrderCommands for OrderCommandsService {
         request: Request<ShipOrderRequest>,
     ) -> Result<Response<ShipOrderResponse>, Status> {
         let ctx = command_context(request.get_ref().options.as_ref(), request.metadata());
-        let (ctx, cmd) = both(ctx, ShipOrder::try_from(request.into_inner()))?;
+        let (ctx, cmd) = validated(ctx, ShipOrder::try_from(request.into_inner()))?;
         let ack = self
             .commands
             .execute::<Order, _>(&cmd.order_id, &ctx, |s| domain::ship_order(s, cmd.clone()))
@@ -122,83 +121,32 @@ impl OrderCommands for OrderCommandsService {
     }
 }
 
-/// The context and the command, or every field violation of both together.
-fn both<C>(
-    ctx: Result<CommandContext, CommandError>,
-    cmd: Result<C, CommandError>,
-) -> Result<(CommandContext, C), CommandError> {
-    match (ctx, cmd) {
-        (Ok(ctx), Ok(cmd)) => Ok((ctx, cmd)),
-        (Err(CommandError::Invalid(mut first)), Err(CommandError::Invalid(more))) => {
-            first.extend(more);
-            Err(CommandError::Invalid(first))
-        }
-        (Err(e), _) | (_, Err(e)) => Err(e),
+/// An order's currency: an ISO 4217 code.
+fn currency(v: &mut Violations, value: &str) {
+    if value.len() != 3 || !value.bytes().all(|b| b.is_ascii_uppercase()) {
+        v.add(
+            "currency",
+            "an ISO 4217 code: three uppercase letters, e.g. EUR",
+        );
     }
 }
 
-/// Field violations of one request, collected so the caller can fix them all at once.
-#[derive(Default)]
-struct Violations(Vec<FieldViolation>);
-
-impl Violations {
-    fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(FieldViolation::new(field, description));
-    }
-
-    /// An id or sku: 1 to 128 characters, no whitespace or control characters (it becomes part
-    /// of a stream name and of URLs).
-    fn id(&mut self, field: impl Into<String>, value: &str) {
-        if value.is_empty() {
-            self.add(field, "required");
-        } else if value.chars().count() > MAX_ID_CHARS {
-            self.add(field, format!("at most {MAX_ID_CHARS} characters"));
-        } else if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            self.add(field, "must not contain whitespace or control characters");
-        }
-    }
-
-    fn reason(&mut self, value: &str) {
-        if value.chars().count() > MAX_REASON_CHARS {
-            self.add("reason", format!("at most {MAX_REASON_CHARS} characters"));
-        }
-    }
-
-    fn currency(&mut self, value: &str) {
-        if value.len() != 3 || !value.bytes().all(|b| b.is_ascii_uppercase()) {
-            self.add(
-                "currency",
-                "an ISO 4217 code: three uppercase letters, e.g. EUR",
-            );
-        }
-    }
-
-    fn lines(&mut self, lines: &[causeway_proto::orders::OrderLine]) {
-        if lines.is_empty() {
-            self.add("lines", "an order needs at least one line");
-        } else if lines.len() > MAX_LINES {
-            self.add("lines", format!("at most {MAX_LINES} lines"));
-        } else {
-            for (i, line) in lines.iter().enumerate() {
-                self.id(format!("lines[{i}].sku"), &line.sku);
-                if line.quantity == 0 {
-                    self.add(format!("lines[{i}].quantity"), "must be greater than 0");
-                }
-                if line.unit_price_minor < 0 {
-                    self.add(
-                        format!("lines[{i}].unit_price_minor"),
-                        "must not be negative",
-                    );
-                }
+/// An order's lines: 1 to [`MAX_LINES`], each with a sku, a quantity and a price.
+fn lines(v: &mut Violations, lines: &[causeway_proto::orders::OrderLine]) {
+    if lines.is_empty() {
+        v.add("lines", "an order needs at least one line");
+    } else if lines.len() > MAX_LINES {
+        v.add("lines", format!("at most {MAX_LINES} lines"));
+    } else {
+        for (i, line) in lines.iter().enumerate() {
+            v.id(format!("lines[{i}].sku"), &line.sku);
+            v.positive(&format!("lines[{i}].quantity"), u64::from(line.quantity));
+            if line.unit_price_minor < 0 {
+                v.add(
+                    format!("lines[{i}].unit_price_minor"),
+                    "must not be negative",
+                );
             }
-        }
-    }
-
-    fn into_result<T>(self, command: T) -> Result<T, CommandError> {
-        if self.0.is_empty() {
-            Ok(command)
-        } else {
-            Err(CommandError::Invalid(self.0))
         }
     }
 }
@@ -214,8 +162,8 @@ impl TryFrom<PlaceOrderRequest> for PlaceOrder {
             v.id("order_id", &req.order_id);
         }
         v.id("customer_id", &req.customer_id);
-        v.currency(&req.currency);
-        v.lines(&req.lines);
+        currency(&mut v, &req.currency);
+        lines(&mut v, &req.lines);
         v.into_result(PlaceOrder {
             order_id: req.order_id,
             customer_id: req.customer_id,
@@ -251,7 +199,7 @@ impl TryFrom<RejectOrderRequest> for RejectOrder {
     fn try_from(req: RejectOrderRequest) -> Result<Self, CommandError> {
         let mut v = Violations::default();
         v.id("order_id", &req.order_id);
-        v.reason(&req.reason);
+        v.text("reason", &req.reason, MAX_REASON_CHARS, false);
         v.into_result(RejectOrder {
             order_id: req.order_id,
             reason: req.reason,
@@ -265,7 +213,7 @@ impl TryFrom<CancelOrderRequest> for CancelOrder {
     fn try_from(req: CancelOrderRequest) -> Result<Self, CommandError> {
         let mut v = Violations::default();
         v.id("order_id", &req.order_id);
-        v.reason(&req.reason);
+        v.text("reason", &req.reason, MAX_REASON_CHARS, false);
         v.into_result(CancelOrder {
             order_id: req.order_id,
             reason: req.reason,

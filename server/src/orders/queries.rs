@@ -11,15 +11,12 @@ use serde_json::Value;
 use tonic::{Request, Response, Status};
 
 use super::projection::{COLLECTION, OrderDocument};
+use crate::validation::MAX_ID_CHARS;
 use crate::{
     kernel::FieldViolation,
     query::{QueryError, ReadModel, page_size, page_token},
     readstore::{Filter, Query, ReadStoreError, SortKey},
 };
-
-/// Longest order or customer id accepted, as on the command side: anything longer cannot
-/// exist, so it is a malformed request rather than a miss.
-const MAX_ID_CHARS: usize = 128;
 
 /// Serves `causeway.orders.v1.OrderQueries` from the `orders` read model.
 #[derive(Clone)]

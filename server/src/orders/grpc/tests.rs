@@ -10,6 +10,7 @@ use tonic_types::StatusExt;
 use super::*;
 use crate::kernel::Upcasters;
 use crate::store::embedded::{Durability, EmbeddedEventStore};
+use crate::validation::MAX_ID_CHARS;
 
 /// The fields named by the violations of `result`, in order.
 fn violated<T: std::fmt::Debug>(result: Result<T, CommandError>) -> Vec<String> {
@@ -154,7 +155,7 @@ fn lifecycle_requests_need_an_order_id_and_a_short_reason() {
 fn option_and_field_violations_are_reported_together() {
     let ctx = command_context(None, &tonic::metadata::MetadataMap::new());
     let cmd = ShipOrder::try_from(ShipOrderRequest::default());
-    assert_eq!(violated(both(ctx, cmd)), ["options", "order_id"]);
+    assert_eq!(violated(validated(ctx, cmd)), ["options", "order_id"]);
 }
 
 fn orders() -> (tempfile::TempDir, OrderCommandsService) {
