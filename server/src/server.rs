@@ -7,7 +7,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, task::JoinSet};
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::{service::Routes, transport::Server};
 use tonic_health::{ServingStatus, server::HealthReporter};
 use tracing::info;
 
@@ -64,8 +64,28 @@ pub fn read_models(upcasters: &Arc<Upcasters>) -> Vec<Arc<dyn Projection>> {
     ]
 }
 
-/// Opens the event store the configuration names.
+/// Opens the event store the configuration names: KurrentDB when `kurrentdb_url` is set (without
+/// contacting it, so a server that is not up yet only makes the services NOT_SERVING until it
+/// answers), else the embedded store under the data directory.
 pub async fn open_event_store(config: &Config) -> Result<Arc<dyn EventStore>, ServerError> {
+    if let Some(url) = &config.kurrentdb_url {
+        #[cfg(feature = "kurrentdb")]
+        {
+            let store = crate::store::kurrentdb::KurrentDbEventStore::connect(url.expose())?;
+            info!("events are stored in KurrentDB");
+            return Ok(Arc::new(store));
+        }
+        #[cfg(not(feature = "kurrentdb"))]
+        {
+            let _ = url;
+            return Err(StoreError::Invalid(
+                "KURRENTDB_URL is set but this build has no KurrentDB support \
+                 (cargo feature `kurrentdb`)"
+                    .into(),
+            )
+            .into());
+        }
+    }
     let dir = config.data_dir.clone();
     let durability = config.durability.into();
     let store = tokio::task::spawn_blocking(move || EmbeddedEventStore::open(&dir, durability))
@@ -91,6 +111,17 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServerError> {
+    run_with(listener, config, shutdown, Routes::default()).await
+}
+
+/// [`run`] with `extra` services mounted on the same server stack (same layers, same
+/// connection handling): how the benchmark measures a bare echo RPC beside the real ones.
+pub async fn run_with(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send,
+    extra: Routes,
+) -> Result<(), ServerError> {
     let role = config.role;
     let upcasters = Arc::new(upcasters());
     let events = if role.commands() || role.projections() {
@@ -107,6 +138,7 @@ pub async fn run(
     let (health, health_service) = tonic_health::server::health_reporter();
     let mut router = Server::builder()
         .timeout(DEFAULT_REQUEST_TIMEOUT)
+        .add_routes(extra)
         .add_service(health_service)
         .add_service(reflection_v1()?)
         .add_service(reflection_v1alpha()?);
