@@ -17,20 +17,22 @@ fn main() -> io::Result<()> {
     ];
     println!("cargo:rerun-if-changed=proto");
 
-    let fds = protox::Compiler::new(["proto"])
+    // The embedded set is encoded by protox itself: `prost_types` drops extension options, and
+    // the REST gateway reads its routes from the `google.api.http` method option.
+    let (fds, encoded) = protox::Compiler::new(["proto"])
         .and_then(|mut compiler| {
             compiler.include_source_info(true);
             compiler.include_imports(true);
             compiler.open_files(protos)?;
-            Ok(compiler.file_descriptor_set())
+            Ok((
+                compiler.file_descriptor_set(),
+                compiler.encode_file_descriptor_set(),
+            ))
         })
         .map_err(|e| io::Error::other(e.to_string()))?;
 
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    fs::write(
-        out.join("causeway_descriptor.bin"),
-        prost::Message::encode_to_vec(&fds),
-    )?;
+    fs::write(out.join("causeway_descriptor.bin"), encoded)?;
 
     tonic_prost_build::configure()
         .build_client(true)

@@ -3,7 +3,8 @@
 //! and the REST gateway read. The only hand-written code is the redacted `Debug` of requests
 //! that carry a password.
 //!
-//! Layout: one module per proto package, `causeway::<context>::v1`, re-exported flat below.
+//! Layout: one module per proto package, `causeway::<context>::v1` (re-exported flat below) and
+//! `google::api` (the HTTP annotations the REST gateway reads its routes from).
 #![forbid(unsafe_code)]
 #![allow(
     missing_docs,

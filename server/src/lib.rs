@@ -4,14 +4,16 @@
 //! Layout:
 //! - `kernel`: aggregates, event encoding, upcasting, the command handler (load, dedup, decide,
 //!   append with retry). Pure except for the store it is given.
-//! - `store`: the `EventStore` port and its adapters (`store::embedded` = SQLite).
+//! - `store`: the `EventStore` port and its adapters (`store::embedded` = SQLite, the default;
+//!   `store::kurrentdb` = KurrentDB).
 //! - `orders`, `inventory`, `identity`: one folder per bounded context, each with `domain.rs`
 //!   (pure decisions, given/when/then tests), `events.rs` (domain events <-> protobuf) and
 //!   `grpc.rs` (request -> validated command -> kernel -> response).
 //! - `status`: the one mapping from application errors to `tonic::Status`.
 //! - `config`: flags and `CAUSEWAY_*` environment, validated before anything binds.
 //! - `projection`: the runner that keeps read models up to date, rebuilds, read-your-writes.
-//! - `readstore`: the `ReadStore` port and its adapters (`readstore::embedded` = SQLite).
+//! - `readstore`: the `ReadStore` port and its adapters (`readstore::embedded` = SQLite, the
+//!   default; `readstore::mongodb` = MongoDB).
 //! - `query`: the query hop shared by every context's `queries.rs`.
 //! - `health`: per-service health that follows the stores each service needs.
 //! - `server`: `run(listener, config, shutdown)`, wiring stores, services, health and reflection.
@@ -30,5 +32,5 @@ pub mod query;
 pub mod readstore;
 pub mod server;
 pub mod status;
-pub mod validation;
 pub mod store;
+pub mod validation;

@@ -94,8 +94,29 @@ pub async fn open_event_store(config: &Config) -> Result<Arc<dyn EventStore>, Se
     Ok(Arc::new(store))
 }
 
-/// Opens the read store the configuration names.
+/// Opens the read store the configuration names: MongoDB when `MONGODB_URL` is set, else the
+/// embedded SQLite file. Only a process that runs the projections finishes batches a crash left
+/// pending on a standalone MongoDB (see `readstore::mongodb`).
 pub async fn open_read_store(config: &Config) -> Result<Arc<dyn ReadStore>, ServerError> {
+    if let Some(url) = &config.mongodb_url {
+        #[cfg(feature = "mongodb")]
+        {
+            use crate::readstore::mongodb::{MongoReadStore, MongoSettings};
+            let settings = MongoSettings::new(&config.mongodb_database)
+                .with_finishing_batches(config.role.projections());
+            let store = MongoReadStore::connect(url.expose(), settings).await?;
+            return Ok(Arc::new(store));
+        }
+        #[cfg(not(feature = "mongodb"))]
+        {
+            let _ = url;
+            return Err(ReadStoreError::Invalid(
+                "MONGODB_URL is set but this build has no MongoDB support (feature `mongodb`)"
+                    .to_owned(),
+            )
+            .into());
+        }
+    }
     let dir = config.data_dir.clone();
     let store = tokio::task::spawn_blocking(move || EmbeddedReadStore::open(&dir))
         .await
@@ -187,12 +208,28 @@ pub async fn run_with(
     info!(address = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
         role = ?role, data_dir = %config.data_dir.display(), "serving");
     let served = router
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(without_nagle(listener), shutdown)
         .await;
     background.shutdown().await;
     served?;
     info!("stopped");
     Ok(())
+}
+
+/// Accepted connections with Nagle's algorithm off. gRPC writes small frames and waits for the
+/// answer; with Nagle on, a response can sit ~40 ms behind a delayed ACK. (`Server::tcp_nodelay`
+/// only applies when tonic binds the socket itself; ours come from the caller's listener.)
+fn without_nagle(
+    listener: TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt;
+    TcpListenerStream::new(listener).map(|accepted| {
+        accepted.inspect(|stream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not disable Nagle on a connection");
+            }
+        })
+    })
 }
 
 /// The health service name of a projection: `causeway.projection.<name>`.

@@ -4,22 +4,50 @@
 //! Layout:
 //! - `TestServer`: the server library's `run` on a port-0 listener in this process.
 //! - `tools`: locating the tools the project's scripts install (grpcurl).
+//! - `kurrentdb`: a KurrentDB protocol double (in memory, loopback) for the KurrentDB adapter.
+//! - `scenarios`: end-to-end scenarios shared by every event store backend.
+//! - `mongo`: a MongoDB server (SecantusDB, or `CAUSEWAY_TEST_MONGODB_URL`) for the read store.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bearer_gate;
+pub mod bench;
+pub mod kurrentdb;
+pub mod mongo;
+pub mod proxy;
+pub mod scenarios;
 pub mod tools;
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use causeway_server::{config::Config, server::ServerError};
+use causeway_server::{
+    config::Config,
+    server::ServerError,
+    store::{
+        EventStore,
+        embedded::{Durability, EmbeddedEventStore},
+        kurrentdb::KurrentDbEventStore,
+    },
+};
 use tempfile::TempDir;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tonic::transport::{Channel, Endpoint};
+
+/// Where a test server keeps its events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum EventBackend {
+    /// The embedded SQLite store in the server's data directory.
+    #[default]
+    Embedded,
+    /// KurrentDB at this connection string: the protocol double's, or a real server's.
+    KurrentDb(String),
+}
 
 /// A server running in this process on `127.0.0.1:<free port>` with its own data directory.
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    events: EventBackend,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), ServerError>>>,
     data_dir: TempDir,
@@ -32,8 +60,26 @@ impl TestServer {
         Self::start_with(Config::with_data_dir(data_dir.path()), data_dir).await
     }
 
+    /// Starts a server with default configuration on a fresh data directory, storing its events
+    /// in `backend`.
+    pub async fn start_on(backend: &EventBackend) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::with_data_dir(data_dir.path());
+        if let EventBackend::KurrentDb(url) = backend {
+            config.kurrentdb_url = Some(url.as_str().into());
+        }
+        Self::start_with(config, data_dir).await
+    }
+
     /// Starts a server with `config`, keeping `data_dir` alive as long as the server.
     pub async fn start_with(config: Config, data_dir: TempDir) -> Self {
+        let config = mongo::apply_read_models(config);
+        let events = config
+            .kurrentdb_url
+            .as_ref()
+            .map_or(EventBackend::Embedded, |url| {
+                EventBackend::KurrentDb(url.expose().to_owned())
+            });
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -42,6 +88,7 @@ impl TestServer {
         }));
         Self {
             addr,
+            events,
             stop: Some(stop),
             task: Some(task),
             data_dir,
@@ -56,6 +103,25 @@ impl TestServer {
     /// The data directory the server uses.
     pub fn data_dir(&self) -> &std::path::Path {
         self.data_dir.path()
+    }
+
+    /// Where the server keeps its events.
+    pub fn events(&self) -> &EventBackend {
+        &self.events
+    }
+
+    /// A second writer to the server's event store, as another process would be: for tests that
+    /// put events in behind the server's back.
+    pub fn event_store(&self) -> Arc<dyn EventStore> {
+        match &self.events {
+            EventBackend::Embedded => Arc::new(
+                EmbeddedEventStore::open(self.data_dir(), Durability::Full)
+                    .expect("open the embedded event store"),
+            ),
+            EventBackend::KurrentDb(url) => {
+                Arc::new(KurrentDbEventStore::connect(url).expect("a valid KurrentDB url"))
+            }
+        }
     }
 
     /// A connected channel (retries the connection briefly while the server starts).

@@ -1,7 +1,8 @@
 //! The `ReadStore` port: JSON documents per collection that projections write and queries read.
 //!
 //! Layout: `filter` (the small query language every adapter translates), `embedded` (SQLite,
-//! the default), `conformance` (the one suite every adapter passes unchanged).
+//! the default), `mongodb` (MongoDB, selected by `MONGODB_URL`), `conformance` (the one suite
+//! every adapter passes unchanged).
 //!
 //! A projection writes a batch of document changes together with its checkpoint in one atomic
 //! step ([`ReadStore::apply`]), so a crash can neither skip an event nor apply one twice to what
@@ -14,6 +15,8 @@ use serde_json::Value;
 pub mod conformance;
 pub mod embedded;
 pub mod filter;
+#[cfg(feature = "mongodb")]
+pub mod mongodb;
 
 pub use filter::{Filter, Query, SortDirection, SortKey};
 

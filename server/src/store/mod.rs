@@ -1,7 +1,8 @@
 //! The `EventStore` port: the one place events are kept, and the only thing the kernel and the
 //! projections know about storage.
 //!
-//! Adapters live beside this file, one per backend: `embedded` (SQLite, the default).
+//! Adapters live beside this file, one per backend: `embedded` (SQLite, the default) and
+//! `kurrentdb` (KurrentDB over gRPC; cargo feature `kurrentdb`, on by default).
 //! `conformance` is the one suite every adapter must pass unchanged.
 
 use std::fmt;
@@ -13,6 +14,8 @@ use uuid::Uuid;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod embedded;
+#[cfg(feature = "kurrentdb")]
+pub mod kurrentdb;
 
 /// What a writer believed about a stream when it decided; the store refuses the append if the
 /// belief no longer holds. This is how two concurrent deciders never both win.

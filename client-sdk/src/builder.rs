@@ -1,0 +1,311 @@
+//! Building a [`Client`]: where the platform is, how to trust it, who is calling, and how long
+//! and how often to try. Everything is checked here, so a `Client` that exists is usable.
+
+use std::{sync::Arc, time::Duration};
+
+#[cfg(feature = "tls")]
+use tonic::transport::{Certificate, ClientTlsConfig};
+use tonic::transport::{Channel, Endpoint};
+
+use crate::{Client, RetryPolicy, TokenProvider, client::Settings};
+
+/// How long a call may take, retries included, when the caller does not say.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+/// How long opening a connection may take before it counts as a transport failure (and is
+/// retried like one).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a [`Client`] could not be built or connected.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The endpoint is not a URI such as `http://127.0.0.1:50051`.
+    #[error("invalid endpoint {endpoint:?}: {reason}")]
+    InvalidEndpoint {
+        /// The endpoint as given.
+        endpoint: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The user agent cannot be sent as a header value.
+    #[error("invalid user agent: {0}")]
+    InvalidUserAgent(String),
+    /// TLS was asked for but cannot be set up (no `tls` feature, no trust roots, bad config).
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// [`ClientBuilder::build`] was called outside a Tokio runtime, which the connection's
+    /// background task needs.
+    #[error("no Tokio runtime: build the client from within one")]
+    NoRuntime,
+    /// [`ClientBuilder::connect`] could not reach the endpoint.
+    #[error("cannot connect to {endpoint}: {reason}")]
+    Connect {
+        /// The endpoint as given.
+        endpoint: String,
+        /// What failed.
+        reason: String,
+    },
+}
+
+/// Configures a [`Client`]; start with [`Client::builder`].
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use causeway_client::{Client, RetryPolicy, TokenProvider};
+///
+/// let client = Client::builder("https://causeway.internal:443")
+///     .tls_ca_certificate(std::fs::read("ca.pem")?)
+///     .token_provider(TokenProvider::from_fn(|| Ok(std::fs::read_to_string("/var/run/token")?)))
+///     .deadline(Duration::from_secs(5))
+///     .retry_policy(RetryPolicy::default().max_attempts(6))
+///     .user_agent("billing-service/1.4")
+///     .connect()
+///     .await?;
+/// # let _ = client; Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` or `connect`"]
+pub struct ClientBuilder {
+    endpoint: String,
+    ca_certificates: Vec<Vec<u8>>,
+    domain_name: Option<String>,
+    #[cfg(feature = "tls")]
+    tls_config: Option<ClientTlsConfig>,
+    tokens: Option<TokenProvider>,
+    deadline: Option<Duration>,
+    connect_timeout: Duration,
+    retry: RetryPolicy,
+    user_agent: Option<String>,
+}
+
+impl ClientBuilder {
+    pub(crate) fn new(endpoint: impl Into<String>) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            ca_certificates: Vec::new(),
+            domain_name: None,
+            #[cfg(feature = "tls")]
+            tls_config: None,
+            tokens: None,
+            deadline: Some(DEFAULT_DEADLINE),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            retry: RetryPolicy::default(),
+            user_agent: None,
+        }
+    }
+
+    /// Trusts the CA in `pem` (PEM-encoded) for the server's certificate, instead of any root
+    /// set: how a platform behind a private CA is reached. Turns TLS on; call it again to trust
+    /// several CAs.
+    pub fn tls_ca_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca_certificates.push(pem.into());
+        self
+    }
+
+    /// The name the server's certificate must carry, when it differs from the endpoint's host
+    /// (e.g. connecting by IP address). Turns TLS on.
+    pub fn tls_domain_name(mut self, name: impl Into<String>) -> Self {
+        self.domain_name = Some(name.into());
+        self
+    }
+
+    /// Full control over TLS (client certificates, several roots). CAs and the domain name given
+    /// with the other `tls_*` methods are added to it.
+    #[cfg(feature = "tls")]
+    pub fn tls_config(mut self, config: ClientTlsConfig) -> Self {
+        self.tls_config = Some(config);
+        self
+    }
+
+    /// Sends this token as `authorization: Bearer <token>` on every call.
+    pub fn bearer_token(self, token: impl Into<String>) -> Self {
+        self.token_provider(TokenProvider::fixed(token))
+    }
+
+    /// Asks `provider` for a token before every attempt of every call.
+    pub fn token_provider(mut self, provider: TokenProvider) -> Self {
+        self.tokens = Some(provider);
+        self
+    }
+
+    /// How long one call may take, retries and backoff included, unless overridden with
+    /// [`Client::with_deadline`]. Sent to the server as `grpc-timeout`, so a read-your-writes
+    /// query waits for its position within it. Default: [`DEFAULT_DEADLINE`].
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// No deadline: calls wait as long as the server lets them (queries then wait at most the
+    /// server's own cap for their position). Only for batch jobs that must not give up.
+    pub fn no_deadline(mut self) -> Self {
+        self.deadline = None;
+        self
+    }
+
+    /// How long opening a connection may take. Default: [`DEFAULT_CONNECT_TIMEOUT`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// When to retry failed calls. Default: [`RetryPolicy::default`].
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Names the calling application in the `user-agent` header (the SDK appends its own name
+    /// and version), so the platform's logs can tell callers apart.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// The client, connecting lazily on the first call: a platform that is still starting is
+    /// then just a retried transport failure. Must run inside a Tokio runtime.
+    pub fn build(self) -> Result<Client, BuildError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(BuildError::NoRuntime);
+        }
+        let (endpoint, settings) = self.into_parts()?;
+        Ok(Client::new(endpoint.connect_lazy(), settings))
+    }
+
+    /// The client, after one successful connection: fails fast when the endpoint is wrong or the
+    /// certificate is not trusted, which a service wants to know at startup.
+    pub async fn connect(self) -> Result<Client, BuildError> {
+        let given = self.endpoint.clone();
+        let (endpoint, settings) = self.into_parts()?;
+        let channel: Channel = endpoint.connect().await.map_err(|e| BuildError::Connect {
+            endpoint: given,
+            reason: error_chain(&e),
+        })?;
+        Ok(Client::new(channel, settings))
+    }
+
+    fn into_parts(self) -> Result<(Endpoint, Arc<Settings>), BuildError> {
+        let invalid = |reason: String| BuildError::InvalidEndpoint {
+            endpoint: self.endpoint.clone(),
+            reason,
+        };
+        let mut endpoint =
+            Endpoint::from_shared(self.endpoint.clone()).map_err(|e| invalid(error_chain(&e)))?;
+        let scheme = endpoint.uri().scheme_str().map(str::to_ascii_lowercase);
+        match scheme.as_deref() {
+            Some("http" | "https") => {}
+            _ => return Err(invalid("expected an http:// or https:// URI".to_owned())),
+        }
+        if endpoint.uri().host().is_none() {
+            return Err(invalid("no host".to_owned()));
+        }
+        let wants_tls = scheme.as_deref() == Some("https")
+            || !self.ca_certificates.is_empty()
+            || self.domain_name.is_some();
+        #[cfg(feature = "tls")]
+        let wants_tls = wants_tls || self.tls_config.is_some();
+        if wants_tls {
+            endpoint = self.with_tls(endpoint)?;
+        }
+        let user_agent = match &self.user_agent {
+            Some(app) => format!("{app} {SDK_AGENT}"),
+            None => SDK_AGENT.to_owned(),
+        };
+        let endpoint = endpoint
+            .user_agent(user_agent)
+            .map_err(|e| BuildError::InvalidUserAgent(error_chain(&e)))?
+            .connect_timeout(self.connect_timeout);
+        let settings = Settings {
+            deadline: self.deadline,
+            retry: self.retry,
+            tokens: self.tokens,
+        };
+        Ok((endpoint, Arc::new(settings)))
+    }
+
+    #[cfg(feature = "tls")]
+    fn with_tls(&self, endpoint: Endpoint) -> Result<Endpoint, BuildError> {
+        let custom = self.tls_config.is_some() || !self.ca_certificates.is_empty();
+        let mut config = self.tls_config.clone().unwrap_or_default();
+        if !custom {
+            if !cfg!(feature = "tls-webpki-roots") {
+                return Err(BuildError::Tls(
+                    "no CA to trust: give one with `tls_ca_certificate`, or enable the \
+                     `tls-webpki-roots` feature for servers behind a public CA"
+                        .to_owned(),
+                ));
+            }
+            config = config.with_enabled_roots();
+        }
+        for pem in &self.ca_certificates {
+            config = config.ca_certificate(Certificate::from_pem(pem));
+        }
+        if let Some(name) = &self.domain_name {
+            config = config.domain_name(name.clone());
+        }
+        endpoint
+            .tls_config(config)
+            .map_err(|e| BuildError::Tls(error_chain(&e)))
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn with_tls(&self, _endpoint: Endpoint) -> Result<Endpoint, BuildError> {
+        Err(BuildError::Tls(
+            "this build of causeway-client has no TLS: enable the `tls` feature".to_owned(),
+        ))
+    }
+}
+
+/// What the SDK adds to every `user-agent`.
+const SDK_AGENT: &str = concat!("causeway-client/", env!("CARGO_PKG_VERSION"));
+
+/// An error and its causes on one line, as transport errors hide the useful part in a source.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let inner_text = inner.to_string();
+        if !text.contains(&inner_text) {
+            text = format!("{text}: {inner_text}");
+        }
+        cause = inner.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_what_it_cannot_use() {
+        let parts = |b: ClientBuilder| b.into_parts().map(|_| ());
+        assert!(matches!(
+            parts(ClientBuilder::new("not a uri")),
+            Err(BuildError::InvalidEndpoint { .. })
+        ));
+        assert!(matches!(
+            parts(ClientBuilder::new("ftp://host:21")),
+            Err(BuildError::InvalidEndpoint { .. })
+        ));
+        assert!(matches!(
+            parts(ClientBuilder::new("http://127.0.0.1:1").user_agent("bad\nagent")),
+            Err(BuildError::InvalidUserAgent(_))
+        ));
+        assert!(parts(ClientBuilder::new("http://127.0.0.1:50051")).is_ok());
+        // Without a root set compiled in, https needs a CA to trust.
+        let https = parts(ClientBuilder::new("https://causeway.example:443"));
+        if cfg!(all(feature = "tls", not(feature = "tls-webpki-roots"))) {
+            assert!(matches!(https, Err(BuildError::Tls(_))));
+        }
+    }
+
+    #[test]
+    fn build_needs_a_runtime_instead_of_panicking() {
+        assert!(matches!(
+            ClientBuilder::new("http://127.0.0.1:50051").build(),
+            Err(BuildError::NoRuntime)
+        ));
+    }
+}

@@ -1,0 +1,153 @@
+//! Configuration from flags and `CAUSEWAY_GATEWAY_*` environment variables, checked before
+//! any port is bound. The defaults run beside a default `causeway-server` on a laptop.
+//!
+//! The variables carry a `GATEWAY` prefix so that a shell or a compose file that configures
+//! the server (`CAUSEWAY_LISTEN`) cannot make the gateway bind the server's port.
+
+use std::{net::SocketAddr, time::Duration};
+
+use clap::Parser;
+use http::Uri;
+
+/// Settings of one gateway process.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "causeway-gateway",
+    version,
+    about = "Causeway's REST/JSON gateway: routes from the contracts' google.api.http annotations"
+)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    #[arg(
+        long,
+        env = "CAUSEWAY_GATEWAY_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub listen: SocketAddr,
+
+    /// gRPC address of the Causeway server to forward to (plaintext `http://`).
+    #[arg(
+        long,
+        env = "CAUSEWAY_GATEWAY_UPSTREAM",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub upstream: Uri,
+
+    /// Deadline of one upstream call (sent as `grpc-timeout`; also bounds read-your-writes
+    /// waits), e.g. `10s` or `500ms`.
+    #[arg(long, env = "CAUSEWAY_GATEWAY_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    #[arg(long, env = "CAUSEWAY_GATEWAY_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+
+    /// Requests handled at once; more are refused at once with 503 and `Retry-After`.
+    #[arg(long, env = "CAUSEWAY_GATEWAY_CONCURRENCY", default_value_t = 1024)]
+    pub concurrency: usize,
+
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `causeway_gateway=debug`.
+    #[arg(long, env = "CAUSEWAY_LOG", default_value = "info")]
+    pub log: String,
+}
+
+/// Configuration that parsed but cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The upstream is not a plaintext gRPC address.
+    #[error("--upstream {0}: must be http://host:port (TLS is not supported)")]
+    Upstream(String),
+    /// A limit of zero would refuse every request.
+    #[error("--{0} must be greater than zero")]
+    Zero(&'static str),
+    /// The timeout is longer than any caller would wait, or too long for `grpc-timeout`.
+    #[error("--timeout must be at most one hour")]
+    TimeoutTooLong,
+}
+
+impl Config {
+    /// Defaults forwarding to `upstream`, as tests and embedders want them. Built field by
+    /// field, not parsed, so the caller's environment cannot change it.
+    pub fn with_upstream(upstream: Uri) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            upstream,
+            timeout: Duration::from_secs(10),
+            max_body_bytes: 1 << 20,
+            concurrency: 1024,
+            log: "info".to_owned(),
+        }
+    }
+
+    /// Checks what parsing cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let upstream = || ConfigError::Upstream(self.upstream.to_string());
+        if self.upstream.scheme_str() != Some("http") {
+            return Err(upstream());
+        }
+        if self
+            .upstream
+            .authority()
+            .is_none_or(|a| a.port_u16().is_none())
+        {
+            return Err(upstream());
+        }
+        if self
+            .upstream
+            .path_and_query()
+            .is_some_and(|p| p.as_str() != "/")
+        {
+            return Err(upstream());
+        }
+        if self.timeout.is_zero() {
+            return Err(ConfigError::Zero("timeout"));
+        }
+        if self.timeout > Duration::from_secs(3600) {
+            return Err(ConfigError::TimeoutTooLong);
+        }
+        if self.max_body_bytes == 0 {
+            return Err(ConfigError::Zero("max-body-bytes"));
+        }
+        if self.concurrency == 0 {
+            return Err(ConfigError::Zero("concurrency"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_sit_beside_a_default_server() {
+        let config = Config::try_parse_from(["causeway-gateway"]).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.upstream.to_string(), "http://127.0.0.1:50051/");
+        assert_eq!(config.timeout, Duration::from_secs(10));
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn bad_values_are_rejected_with_the_flag_named() {
+        let err = Config::try_parse_from(["causeway-gateway", "--listen", "nope"]).unwrap_err();
+        assert!(err.to_string().contains("--listen"), "{err}");
+        let err = Config::try_parse_from(["causeway-gateway", "--timeout", "soon"]).unwrap_err();
+        assert!(err.to_string().contains("--timeout"), "{err}");
+        for upstream in [
+            "https://db:443",
+            "127.0.0.1:50051",
+            "http://host",
+            "http://h:1/x",
+        ] {
+            let config =
+                Config::try_parse_from(["causeway-gateway", "--upstream", upstream]).unwrap();
+            assert!(
+                matches!(config.validate(), Err(ConfigError::Upstream(_))),
+                "{upstream}"
+            );
+        }
+        let config = Config::try_parse_from(["causeway-gateway", "--concurrency", "0"]).unwrap();
+        assert_eq!(config.validate(), Err(ConfigError::Zero("concurrency")));
+    }
+}

@@ -1,0 +1,243 @@
+//! The one shape every error takes on the way out, and the table from gRPC status codes to HTTP
+//! statuses. Errors the gateway finds itself (bad JSON, unknown route, oversized body) use the
+//! same body as errors from the upstream, so a client parses one format:
+//!
+//! ```json
+//! {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "…",
+//!            "fieldViolations": [{"field": "lines[0].quantity", "description": "…"}]}}
+//! ```
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use prost_reflect::{Kind, MessageDescriptor};
+use serde::Serialize;
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+use tracing::warn;
+
+/// An error answer: the HTTP status, the gRPC code it stands for, a message for people, and the
+/// fields at fault when the request was invalid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// What the HTTP client sees as the status line.
+    pub http: StatusCode,
+    /// The canonical code, kept so clients can tell apart errors that share an HTTP status.
+    pub code: Code,
+    /// Why, in words.
+    pub message: String,
+    /// The invalid fields, by proto3 JSON path (`lines[0].unitPriceMinor`).
+    pub violations: Vec<FieldViolation>,
+    /// Extra response headers (`Allow` on 405, `Retry-After` on overload).
+    headers: Vec<(header::HeaderName, HeaderValue)>,
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldViolation {
+    /// Path of the field in proto3 JSON names.
+    pub field: String,
+    /// What is wrong with it.
+    pub description: String,
+}
+
+/// The HTTP status for a gRPC code. This is the documented table (README, "REST gateway"):
+/// it follows Google's HTTP mapping except for `FAILED_PRECONDITION`, which is 409 Conflict
+/// here because in Causeway it always means "a business rule forbids this in the resource's
+/// current state" (cancel a shipped order), not a failed HTTP precondition. 412 is kept for
+/// what HTTP means by it: an `If-Match` revision that no longer matches (see
+/// [`ApiError::from_status`]).
+pub fn http_status(code: Code) -> StatusCode {
+    match code {
+        Code::Ok => StatusCode::OK,
+        Code::InvalidArgument | Code::OutOfRange => StatusCode::BAD_REQUEST,
+        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Code::PermissionDenied => StatusCode::FORBIDDEN,
+        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::AlreadyExists | Code::Aborted | Code::FailedPrecondition => StatusCode::CONFLICT,
+        Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+        // 499 (client closed request) has no constant; it is valid, so this cannot fail.
+        Code::Cancelled => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
+        Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
+        Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+        Code::Unknown | Code::Internal | Code::DataLoss => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The canonical name of a code, as gRPC and Google's JSON errors spell it.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+impl ApiError {
+    /// An error with the HTTP status of `code` from the table.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Self::with_http(http_status(code), code, message)
+    }
+
+    /// An error whose HTTP status is not the table's (413, 415, 405, 412).
+    pub fn with_http(http: StatusCode, code: Code, message: impl Into<String>) -> Self {
+        Self {
+            http,
+            code,
+            message: message.into(),
+            violations: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// A request the gateway refuses before forwarding anything.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(Code::InvalidArgument, message)
+    }
+
+    /// Adds a response header.
+    pub fn header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// Translates an upstream status. `request` names the RPC's input so that field violations
+    /// (proto paths like `options.command_id`) are reported in the proto3 JSON names the REST
+    /// client used (`options.commandId`). `conditional` says the request carried `If-Match`:
+    /// then `ABORTED`, which the server answers at once for a revision mismatch, is HTTP's
+    /// 412 Precondition Failed.
+    pub fn from_status(status: &Status, request: &MessageDescriptor, conditional: bool) -> Self {
+        let code = status.code();
+        let message = if std::error::Error::source(status).is_some() {
+            // Raised by the transport, not sent by the server: the text names upstream
+            // addresses and library internals, which stay in the log.
+            warn!(error = %status, "upstream call failed in transport");
+            "the upstream service is unreachable; retry".to_owned()
+        } else {
+            status.message().to_owned()
+        };
+        let mut error = if conditional && code == Code::Aborted {
+            Self::with_http(StatusCode::PRECONDITION_FAILED, code, message)
+        } else {
+            Self::new(code, message)
+        };
+        if let Some(bad_request) = status.get_details_bad_request() {
+            error.violations = bad_request
+                .field_violations
+                .into_iter()
+                .map(|v| FieldViolation {
+                    field: json_field_path(request, &v.field),
+                    description: v.description,
+                })
+                .collect();
+        }
+        error
+    }
+}
+
+/// Rewrites a proto field path (`lines[0].unit_price_minor`) in proto3 JSON names
+/// (`lines[0].unitPriceMinor`) by walking `message`. A path the descriptors do not know is
+/// returned unchanged rather than guessed at.
+pub fn json_field_path(message: &MessageDescriptor, path: &str) -> String {
+    let mut current = Some(message.clone());
+    let mut parts = Vec::new();
+    for part in path.split('.') {
+        let (name, index) = match part.find('[') {
+            Some(at) => part.split_at(at),
+            None => (part, ""),
+        };
+        let field = current.as_ref().and_then(|m| {
+            m.get_field_by_name(name)
+                .or_else(|| m.get_field_by_json_name(name))
+        });
+        let Some(field) = field else {
+            return path.to_owned();
+        };
+        parts.push(format!("{}{index}", field.json_name()));
+        current = match field.kind() {
+            Kind::Message(m) if !field.is_map() => Some(m),
+            _ => None,
+        };
+    }
+    parts.join(".")
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Inner<'a> {
+    code: u16,
+    status: &'static str,
+    message: &'a str,
+    field_violations: &'a [FieldViolation],
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Body {
+            error: Inner {
+                code: self.http.as_u16(),
+                status: code_name(self.code),
+                message: &self.message,
+                field_violations: &self.violations,
+            },
+        };
+        let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
+        let mut response = (self.http, json).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        for (name, value) in self.headers {
+            headers.insert(name, value);
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_name_and_a_status() {
+        for n in 0..=16 {
+            let code = Code::from_i32(n);
+            assert!(!code_name(code).is_empty());
+            let status = http_status(code);
+            assert!(status.as_u16() >= 200, "{code:?}");
+        }
+        assert_eq!(http_status(Code::Cancelled).as_u16(), 499);
+    }
+
+    #[test]
+    fn transport_failures_do_not_leak_their_text() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "10.0.0.7:50051");
+        let status = Status::from_error(Box::new(io));
+        let pool = crate::contracts().expect("contracts decode");
+        let request = pool
+            .get_message_by_name("causeway.orders.v1.GetOrderRequest")
+            .expect("known message");
+        let error = ApiError::from_status(&status, &request, false);
+        assert!(!error.message.contains("10.0.0.7"), "{}", error.message);
+    }
+}

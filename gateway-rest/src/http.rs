@@ -1,0 +1,238 @@
+//! The HTTP side: one axum fallback handler serves every annotated route (look up, transcode,
+//! forward, transcode back), beside `/healthz` and `/openapi.json`. Cross-cutting limits are
+//! tower layers around all of it, outermost first: errors of the layers become JSON answers,
+//! a timeout (504), load shedding past the concurrency limit (503 with `Retry-After`), and
+//! the body size limit (413).
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    body::Body,
+    error_handling::HandleErrorLayer,
+    extract::{Request, State},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use http_body_util::{LengthLimitError, Limited};
+use tonic::Code;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tower::{BoxError, ServiceBuilder};
+use tracing::debug;
+
+use crate::{
+    error::ApiError,
+    routes::{Lookup, RouteTable},
+    transcode,
+    upstream::{Upstream, forwarded_metadata},
+};
+
+/// Room the HTTP timeout leaves beyond the upstream deadline, so that the upstream's own
+/// `DEADLINE_EXCEEDED` (which names how far a read model got) is what the client sees.
+const TIMEOUT_GRACE: Duration = Duration::from_secs(1);
+
+/// Everything a request needs, shared by all requests.
+#[derive(Debug)]
+pub struct Gateway {
+    /// The routes.
+    pub routes: RouteTable,
+    /// Where calls go.
+    pub upstream: Upstream,
+    /// `/openapi.json`, rendered once.
+    pub openapi: Bytes,
+    /// Largest request body, for the 413 message.
+    pub max_body_bytes: usize,
+}
+
+/// The limits the tower layers enforce.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// The whole request's time budget (the upstream deadline plus a grace period).
+    pub timeout: Duration,
+}
+
+impl Limits {
+    /// Limits for an upstream `deadline`.
+    pub fn new(max_body_bytes: usize, concurrency: usize, deadline: Duration) -> Self {
+        Self {
+            max_body_bytes,
+            concurrency,
+            timeout: deadline + TIMEOUT_GRACE,
+        }
+    }
+}
+
+/// The complete HTTP service.
+pub fn router(gateway: Arc<Gateway>, limits: Limits) -> Router {
+    let max = limits.max_body_bytes;
+    let timeout = limits.timeout;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi))
+        .fallback(transcode_and_forward)
+        .with_state(gateway)
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(move |error: BoxError| async move {
+                    layer_error(&error, timeout)
+                }))
+                .timeout(timeout)
+                .load_shed()
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                    limits.concurrency,
+                ))
+                .layer(middleware::from_fn(move |request, next| {
+                    limit_body(max, request, next)
+                })),
+        )
+}
+
+/// Turns what the layers raise into the JSON error every other failure uses.
+fn layer_error(error: &BoxError, timeout: Duration) -> Response {
+    if error.is::<tower::timeout::error::Elapsed>() {
+        return ApiError::new(
+            Code::DeadlineExceeded,
+            format!("no answer within {}", humantime::format_duration(timeout)),
+        )
+        .into_response();
+    }
+    if error.is::<tower::load_shed::error::Overloaded>() {
+        return ApiError::new(
+            Code::Unavailable,
+            "the gateway is at its concurrency limit; retry shortly",
+        )
+        .header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+        .into_response();
+    }
+    ApiError::new(Code::Internal, "the gateway failed to handle the request").into_response()
+}
+
+/// Refuses a declared length over the limit at once, and caps any other body as it streams.
+async fn limit_body(max: usize, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max as u64) {
+        return too_large(max).into_response();
+    }
+    let request = request.map(|body| Body::new(Limited::new(body, max)));
+    next.run(request).await
+}
+
+fn too_large(max: usize) -> ApiError {
+    ApiError::with_http(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        Code::InvalidArgument,
+        format!("the request body is larger than {max} bytes"),
+    )
+}
+
+async fn healthz(State(gateway): State<Arc<Gateway>>) -> Response {
+    let (status, body) = match gateway.upstream.health().await {
+        Ok(ServingStatus::Serving) => (StatusCode::OK, serde_json::json!({"status": "SERVING"})),
+        Ok(other) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({"status": other.as_str_name()}),
+        ),
+        Err(status) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({
+                "status": "UNREACHABLE",
+                "message": format!("the upstream health check failed: {}", crate::error::code_name(status.code())),
+            }),
+        ),
+    };
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+async fn openapi(State(gateway): State<Arc<Gateway>>) -> Response {
+    let mut response = gateway.openapi.clone().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The one handler of every annotated route.
+async fn transcode_and_forward(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
+    match handle(&gateway, request).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn handle(gateway: &Gateway, request: Request) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let (route, values) = match gateway.routes.find(&parts.method, parts.uri.path()) {
+        Lookup::Found(route, values) => (route, values),
+        Lookup::MethodNotAllowed(allowed) => {
+            let names: Vec<&str> = allowed.iter().map(http::Method::as_str).collect();
+            let allow = HeaderValue::from_str(&names.join(", "))
+                .unwrap_or_else(|_| HeaderValue::from_static(""));
+            return Err(ApiError::with_http(
+                StatusCode::METHOD_NOT_ALLOWED,
+                Code::Unimplemented,
+                format!(
+                    "{} is not supported on {}; use {}",
+                    parts.method,
+                    parts.uri.path(),
+                    names.join(" or ")
+                ),
+            )
+            .header(header::ALLOW, allow));
+        }
+        Lookup::NotFound => {
+            return Err(ApiError::new(
+                Code::NotFound,
+                format!("no route for {} {}", parts.method, parts.uri.path()),
+            ));
+        }
+        Lookup::BadPath(bad) => return Err(ApiError::bad_request(bad.to_string())),
+    };
+    let body = read_body(body, gateway.max_body_bytes).await?;
+    let call = transcode::request(route, &values, parts.uri.query(), &parts.headers, &body)?;
+    debug!(rpc = %route.rpc.full_name(), "forwarding");
+    let answer = gateway
+        .upstream
+        .call(
+            route.grpc_path.clone(),
+            route.rpc.output(),
+            call.message,
+            forwarded_metadata(&parts.headers),
+        )
+        .await
+        .map_err(|status| ApiError::from_status(&status, &route.rpc.input(), call.conditional))?;
+    let (json, headers) = transcode::response(route, &answer)?;
+    let mut response = (StatusCode::OK, json).into_response();
+    response.headers_mut().extend(headers);
+    Ok(response)
+}
+
+/// Reads the whole body; the limit layer already capped it, `max` here says so in the error.
+async fn read_body(body: Body, max: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, max).await.map_err(|error| {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+        while let Some(current) = source {
+            if current.is::<LengthLimitError>() {
+                return too_large(max);
+            }
+            source = current.source();
+        }
+        ApiError::bad_request(format!("the request body could not be read: {error}"))
+    })
+}

@@ -1,0 +1,108 @@
+//! `causeway-gateway`: REST/JSON in front of Causeway's gRPC services, with no per-RPC code.
+//! Routes come from the `google.api.http` annotations in the contracts' descriptor set, read
+//! at start-up; requests are transcoded to protobuf by the proto3 JSON rules and forwarded
+//! over one generic gRPC path. Annotating a new RPC is all it takes to give it a REST route
+//! and an entry in `/openapi.json`.
+//!
+//! Layout:
+//! - [`config`]: flags and `CAUSEWAY_GATEWAY_*` variables, validated before binding.
+//! - [`routes`]: the routing table from the annotations; [`template`]: path templates.
+//! - [`transcode`]: HTTP request -> request message (body, path, query, convention headers)
+//!   and response message -> JSON with `ETag` / `X-Position`.
+//! - [`upstream`]: the generic gRPC client (`DynamicMessage` codec), deadlines, health.
+//! - [`error`]: the gRPC status -> HTTP status table and the one JSON error body.
+//! - [`openapi`]: the OpenAPI 3 document, from the same descriptors.
+//! - [`http`]: the axum handler and the tower layers (timeout, concurrency, body size).
+//!
+//! [`run`] serves the built-in contracts on a listener the caller bound (tests bind port 0);
+//! [`serve`] takes any descriptor pool, so tests can prove that an annotation alone makes a
+//! route.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod routes;
+pub mod template;
+pub mod transcode;
+pub mod upstream;
+
+use std::{future::Future, sync::Arc};
+
+use bytes::Bytes;
+use prost_reflect::DescriptorPool;
+use tokio::net::TcpListener;
+use tracing::info;
+
+use crate::{
+    config::{Config, ConfigError},
+    http::{Gateway, Limits},
+    routes::{RouteError, RouteTable},
+    upstream::Upstream,
+};
+
+/// Why the gateway could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The configuration cannot work.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The descriptor set does not decode.
+    #[error("cannot read the descriptor set: {0}")]
+    Descriptors(#[from] prost_reflect::DescriptorError),
+    /// An annotation cannot be served.
+    #[error("cannot build the routes: {0}")]
+    Routes(#[from] RouteError),
+    /// Serving HTTP failed.
+    #[error("HTTP server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The contracts compiled into `causeway-proto`, with their annotations.
+pub fn contracts() -> Result<DescriptorPool, GatewayError> {
+    Ok(DescriptorPool::decode(causeway_proto::FILE_DESCRIPTOR_SET)?)
+}
+
+/// Serves Causeway's own contracts on `listener` until `shutdown` resolves, then lets
+/// in-flight requests finish.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), GatewayError> {
+    serve(listener, config, contracts()?, shutdown).await
+}
+
+/// Serves the annotated RPCs of `pool` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    pool: DescriptorPool,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), GatewayError> {
+    config.validate()?;
+    let routes = RouteTable::from_pool(&pool)?;
+    let openapi = Bytes::from(openapi::document(&routes, &pool).to_string());
+    let route_count = routes.routes().len();
+    let gateway = Arc::new(Gateway {
+        routes,
+        upstream: Upstream::new(config.upstream.clone(), config.timeout),
+        openapi,
+        max_body_bytes: config.max_body_bytes,
+    });
+    let limits = Limits::new(config.max_body_bytes, config.concurrency, config.timeout);
+    let app = http::router(gateway, limits);
+    info!(
+        address = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
+        upstream = %config.upstream,
+        routes = route_count,
+        "serving"
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! The one gRPC path every route takes: a tonic `Grpc` client over one shared channel, with a
+//! codec that carries `DynamicMessage`s, so no generated client (and no per-RPC code) is
+//! involved. Each call carries the gateway's deadline as `grpc-timeout`, which the server
+//! also uses to bound read-your-writes waits.
+
+use std::time::Duration;
+
+use http::{HeaderMap, Uri, uri::PathAndQuery};
+use prost::Message;
+use prost_reflect::{DynamicMessage, MessageDescriptor};
+use tonic::{
+    Status,
+    codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
+    metadata::{MetadataMap, MetadataValue},
+    transport::{Channel, Endpoint},
+};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+/// How long `/healthz` waits for the upstream's answer.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long opening the connection may take; a down upstream fails fast with 503.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// HTTP headers passed on as gRPC metadata: credentials and W3C trace context. Nothing else
+/// crosses, so clients cannot set gRPC metadata the server trusts.
+const FORWARDED_HEADERS: [&str; 3] = ["authorization", "traceparent", "tracestate"];
+
+/// A codec for messages known only by descriptor: encodes any `DynamicMessage`, decodes into
+/// the message type it was made for. Public so that tests (and tools) can serve generic
+/// services with it too.
+#[derive(Debug, Clone)]
+pub struct DynamicCodec {
+    decode_as: MessageDescriptor,
+}
+
+impl DynamicCodec {
+    /// A codec that decodes `decode_as` (the RPC's output on a client, input on a server).
+    pub fn new(decode_as: MessageDescriptor) -> Self {
+        Self { decode_as }
+    }
+}
+
+impl Codec for DynamicCodec {
+    type Encode = DynamicMessage;
+    type Decode = DynamicMessage;
+    type Encoder = DynamicEncoder;
+    type Decoder = DynamicDecoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        DynamicEncoder
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        DynamicDecoder(self.decode_as.clone())
+    }
+}
+
+/// Encodes a `DynamicMessage` in the protobuf wire format.
+#[derive(Debug, Clone, Copy)]
+pub struct DynamicEncoder;
+
+impl Encoder for DynamicEncoder {
+    type Item = DynamicMessage;
+    type Error = Status;
+
+    fn encode(&mut self, item: Self::Item, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
+        item.encode(dst)
+            .map_err(|e| Status::internal(format!("cannot encode the message: {e}")))
+    }
+}
+
+/// Decodes the protobuf wire format into a `DynamicMessage` of one type.
+#[derive(Debug, Clone)]
+pub struct DynamicDecoder(MessageDescriptor);
+
+impl Decoder for DynamicDecoder {
+    type Item = DynamicMessage;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
+        DynamicMessage::decode(self.0.clone(), src)
+            .map(Some)
+            .map_err(|e| Status::internal(format!("cannot decode the message: {e}")))
+    }
+}
+
+/// The upstream gRPC server.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    channel: Channel,
+    deadline: Duration,
+}
+
+impl Upstream {
+    /// Prepares a channel to `uri` without connecting: the gateway starts (and answers
+    /// `/healthz` with 503) while the upstream is still down.
+    pub fn new(uri: Uri, deadline: Duration) -> Self {
+        // No channel-level timeout: tonic reports that as CANCELLED; the deadline is enforced
+        // in `call`, where it is DEADLINE_EXCEEDED.
+        let channel = Endpoint::from(uri)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .connect_lazy();
+        Self { channel, deadline }
+    }
+
+    /// The deadline of every call.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    /// Calls the unary RPC at `path` with `message`, decoding the answer as `output`. The
+    /// deadline is sent as `grpc-timeout` and also kept here, so an upstream that never
+    /// answers still ends in `DEADLINE_EXCEEDED`.
+    pub async fn call(
+        &self,
+        path: PathAndQuery,
+        output: MessageDescriptor,
+        message: DynamicMessage,
+        metadata: MetadataMap,
+    ) -> Result<DynamicMessage, Status> {
+        let call = async {
+            let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+            grpc.ready()
+                .await
+                .map_err(|e| Status::from_error(Box::new(e)))?;
+            let mut request =
+                tonic::Request::from_parts(metadata, tonic::Extensions::default(), message);
+            request.set_timeout(self.deadline);
+            grpc.unary(request, path, DynamicCodec::new(output)).await
+        };
+        let expired = || {
+            Status::deadline_exceeded(format!(
+                "the upstream did not answer within {}",
+                humantime::format_duration(self.deadline)
+            ))
+        };
+        match tokio::time::timeout(self.deadline, call).await {
+            Ok(Ok(response)) => Ok(response.into_inner()),
+            // tonic's channel enforces `grpc-timeout` itself and calls that CANCELLED.
+            Ok(Err(status)) if timed_out(&status) => Err(expired()),
+            Ok(Err(status)) => Err(status),
+            Err(_) => Err(expired()),
+        }
+    }
+
+    /// The upstream's own health (`grpc.health.v1`, service `""`: the whole process).
+    pub async fn health(&self) -> Result<ServingStatus, Status> {
+        let mut client = HealthClient::new(self.channel.clone());
+        let mut request = tonic::Request::new(HealthCheckRequest {
+            service: String::new(),
+        });
+        request.set_timeout(HEALTH_TIMEOUT);
+        let answer = tokio::time::timeout(HEALTH_TIMEOUT, client.check(request))
+            .await
+            .map_err(|_| Status::deadline_exceeded("the upstream health check timed out"))??;
+        Ok(answer.into_inner().status())
+    }
+}
+
+/// Whether `status` is the client side's own deadline expiring.
+fn timed_out(status: &Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        if error.is::<tonic::TimeoutExpired>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
+}
+
+/// The gRPC metadata for a request: the forwarded headers whose values are valid metadata.
+pub fn forwarded_metadata(headers: &HeaderMap) -> MetadataMap {
+    let mut metadata = MetadataMap::new();
+    for name in FORWARDED_HEADERS {
+        if let Some(value) = headers.get(name)
+            && let Ok(text) = value.to_str()
+            && let Ok(value) = text.parse::<MetadataValue<_>>()
+        {
+            metadata.insert(name, value);
+        }
+    }
+    metadata
+}

@@ -1,0 +1,137 @@
+//! The seven scenarios of issue 8, grouped by the data set they share, so that a run seeds each
+//! data set once:
+//! - `writes`: a command-role server and a raw store over 20-event streams and aggregates of 100
+//!   and 1,000 events: scenario 1 (`command`), 4 (`append`) and 5 (`aggregate`).
+//! - `reads`: an all-roles server over the catch-up data set (1,000,000 events by default):
+//!   scenario 3 (`catchup`), 2 (`query`), 6 (`gateway`, REST gateway vs direct gRPC) and 7
+//!   (`rebuild`).
+//!
+//! A scenario that fails becomes a failed row; the others still run.
+
+mod aggregate;
+mod append;
+mod catchup;
+mod command;
+mod gateway;
+mod query;
+mod reads;
+mod rebuild;
+mod writes;
+
+use std::{future::Future, path::Path, path::PathBuf, sync::Arc, time::Instant};
+
+use causeway_server::{
+    config::{Config, DurabilityArg, Role},
+    store::EventStore,
+};
+use tokio::runtime::Handle;
+
+use super::{
+    BenchError, Options, Scale,
+    error::Context,
+    load::Plan,
+    report::{Outcome, Report},
+};
+
+/// What every scenario of one run shares.
+pub struct Bench {
+    /// The flags.
+    pub options: Options,
+    /// The counts.
+    pub scale: Scale,
+    /// The server runtime: servers, stores and in-process baselines run there.
+    pub server: Handle,
+    /// The scratch directory the data sets live in.
+    pub base: PathBuf,
+    /// Prefix of every sku this run writes.
+    pub run_id: String,
+    /// When the run started, for progress lines.
+    pub started: Instant,
+}
+
+impl Bench {
+    /// Tells the person waiting on a quarter-hour run what it is doing (stderr; not in smoke
+    /// runs, which the test suite keeps quiet).
+    pub fn progress(&self, what: &str) {
+        if !self.options.smoke {
+            eprintln!(
+                "[causeway-bench {:>5.0} s] {what}",
+                self.started.elapsed().as_secs_f64()
+            );
+        }
+    }
+
+    /// Server configuration for data set `dir`, serving `role`, with the adapters the flags
+    /// name (the KurrentDB/MongoDB hook) and full durability.
+    pub fn config(&self, dir: &Path, role: Role) -> Config {
+        let mut config = Config::with_data_dir(dir);
+        config.role = role;
+        config.durability = DurabilityArg::Full;
+        config.kurrentdb_url = self.options.kurrentdb_url.as_deref().map(Into::into);
+        config.mongodb_url = self.options.mongodb_url.as_deref().map(Into::into);
+        config.log = "warn".to_owned();
+        config
+    }
+
+    /// Opens the event store `config` names on the server runtime (so its threads run where the
+    /// server's do), exactly as the server opens its own.
+    pub async fn open_store(&self, config: Config) -> Result<Arc<dyn EventStore>, BenchError> {
+        self.on_server(async move {
+            causeway_server::server::open_event_store(&config)
+                .await
+                .doing("opening the event store")
+        })
+        .await
+    }
+
+    /// Closes a store on a blocking thread of the server runtime: the embedded store joins its
+    /// writer thread when dropped, which must not block an async worker.
+    pub async fn close_store(&self, store: Arc<dyn EventStore>) -> Result<(), BenchError> {
+        self.server
+            .spawn_blocking(move || drop(store))
+            .await
+            .doing("closing the event store")
+    }
+
+    /// Runs `work` on the server runtime and waits for it from the client side.
+    pub async fn on_server<T, F>(&self, work: F) -> Result<T, BenchError>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, BenchError>> + Send + 'static,
+    {
+        self.server.spawn(work).await.doing("server-side task")?
+    }
+
+    /// A phase of `count` measured operations at `in_flight`, after the usual warm-up.
+    pub fn plan(&self, in_flight: usize, count: usize) -> Plan {
+        Plan::new(in_flight, self.scale.warmup, count, self.scale.phase_limit)
+    }
+
+    /// [`Bench::plan`] split into the run's rounds, for subjects and baselines to take turns.
+    pub fn rounds(&self, in_flight: usize, count: usize) -> Vec<Plan> {
+        self.plan(in_flight, count).split(self.scale.rounds)
+    }
+
+    /// The skus of data set `set`, `0..count`.
+    pub fn skus(&self, set: &str, count: usize) -> Arc<Vec<String>> {
+        Arc::new(
+            (0..count)
+                .map(|n| super::seed::sku(&self.run_id, set, n))
+                .collect(),
+        )
+    }
+}
+
+/// Runs every selected scenario, adding its rows to `report`.
+pub async fn run_all(bench: &Bench, report: &mut Report) {
+    writes::run(bench, report).await;
+    reads::run(bench, report).await;
+}
+
+/// Records `result` of scenario `n`: nothing more on success (the scenario added its rows),
+/// a failed row otherwise.
+fn settle(report: &mut Report, n: u8, result: Result<(), BenchError>) {
+    if let Err(e) = result {
+        report.ratio(n, "—", Outcome::Failed(e.to_string()), None);
+    }
+}

@@ -1,0 +1,90 @@
+//! A real Causeway server for the benchmark: `causeway_server::server::run_with` on a
+//! 127.0.0.1 port-0 listener, on the server runtime, with the echo service mounted on the same
+//! stack. The client side is one HTTP/2 channel, as a real client would hold.
+
+use std::{net::SocketAddr, time::Duration};
+
+use causeway_server::{config::Config, server::ServerError};
+use tokio::{net::TcpListener, runtime::Handle, sync::oneshot, task::JoinHandle};
+use tonic::transport::{Channel, Endpoint};
+
+use super::{BenchError, echo, error::Context};
+
+/// How long a benchmark request may take before the client gives up (a projection wait in the
+/// catch-up scenario asks for less itself).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running server and a connected channel to it.
+pub struct BenchServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    channel: Channel,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), ServerError>>>,
+}
+
+impl BenchServer {
+    /// Starts a server with `config` on `server_rt` and connects to it from the current (client)
+    /// runtime. The listener is bound before `run_with` starts, so connecting needs no retry.
+    pub async fn start(server_rt: &Handle, config: Config) -> Result<Self, BenchError> {
+        let (bound, addr) = oneshot::channel();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = server_rt.spawn(async move {
+            let listener = match TcpListener::bind("127.0.0.1:0").await {
+                Ok(listener) => listener,
+                Err(e) => {
+                    let _ = bound.send(Err(e));
+                    return Ok(());
+                }
+            };
+            let _ = bound.send(listener.local_addr());
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            causeway_server::server::run_with(listener, config, shutdown, echo::routes()).await
+        });
+        let addr = addr
+            .await
+            .map_err(|_| BenchError::new("the server task ended before binding"))?
+            .doing("binding 127.0.0.1:0")?;
+        let channel = Endpoint::from_shared(format!("http://{addr}"))
+            .doing("server url")?
+            .timeout(REQUEST_TIMEOUT)
+            .connect()
+            .await
+            .doing("connecting to the server")?;
+        Ok(Self {
+            addr,
+            channel,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// A handle on the shared channel (cheap: every clone multiplexes the one connection).
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    /// Stops the server gracefully and reports whether it ended cleanly.
+    pub async fn stop(mut self) -> Result<(), BenchError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task
+                .await
+                .doing("server task")?
+                .doing("server stopped with an error"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for BenchServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
