@@ -89,9 +89,30 @@ impl ReadModel {
         consistency: Option<&Consistency>,
         metadata: &MetadataMap,
     ) -> Result<Option<Value>, QueryError> {
-        let generation = self.ready(consistency, metadata).await?;
-        let physical = generation::collection(collection, generation);
-        Ok(self.reads.get(&physical, id).await?.map(|d| d.body))
+        let mut generation = self.ready(consistency, metadata).await?;
+        loop {
+            let physical = generation::collection(collection, generation);
+            let found = self.reads.get(&physical, id).await?.map(|d| d.body);
+            match self.switched_since(generation, found.is_none()).await? {
+                Some(newer) => generation = newer,
+                None => return Ok(found),
+            }
+        }
+    }
+
+    /// A miss may come from a generation a rebuild has just retired (dropped between choosing
+    /// it and reading it): then the newer generation to read again. Hits are always served,
+    /// so this costs nothing on the common path.
+    async fn switched_since(
+        &self,
+        generation: u64,
+        missed: bool,
+    ) -> Result<Option<u64>, QueryError> {
+        if !missed {
+            return Ok(None);
+        }
+        let now = generation::active(&*self.reads, self.projection).await?;
+        Ok((now != generation).then_some(now))
     }
 
     /// One page of `query` (whose collection is logical). A continuation the store refuses is
@@ -102,16 +123,26 @@ impl ReadModel {
         consistency: Option<&Consistency>,
         metadata: &MetadataMap,
     ) -> Result<Page, QueryError> {
-        let generation = self.ready(consistency, metadata).await?;
-        query.collection = generation::collection(&query.collection, generation);
+        let mut generation = self.ready(consistency, metadata).await?;
+        let logical = std::mem::take(&mut query.collection);
         let continues = query.after.as_deref().is_some_and(|t| !t.is_empty());
-        self.reads.query(&query).await.map_err(|e| match e {
-            // The handler validated everything else, so a refused continuation is the token's.
-            ReadStoreError::Invalid(reason) if continues => {
-                QueryError::invalid("page_token", reason)
+        loop {
+            query.collection = generation::collection(&logical, generation);
+            let page = self.reads.query(&query).await.map_err(|e| match e {
+                // The handler validated everything else, so a refused continuation is the token's.
+                ReadStoreError::Invalid(reason) if continues => {
+                    QueryError::invalid("page_token", reason)
+                }
+                other => other.into(),
+            })?;
+            match self
+                .switched_since(generation, page.documents.is_empty())
+                .await?
+            {
+                Some(newer) => generation = newer,
+                None => return Ok(page),
             }
-            other => other.into(),
-        })
+        }
     }
 }
 

@@ -30,6 +30,8 @@ use tonic::transport::Channel;
 
 const WAIT: Duration = Duration::from_secs(60);
 const STREAMS: usize = 40;
+/// Orders in the backlog of the process test: four batches of the runner's 500.
+const ORDERS: u32 = 2000;
 
 /// Counts the events of each `tally-<n>` stream by read-modify-write, with no guard at all:
 /// an event applied twice, or a batch folded onto documents it already wrote, miscounts.
@@ -223,7 +225,7 @@ async fn a_killed_projection_process_resumes_to_a_clean_rebuild(topology: Topolo
         Arc::new(EmbeddedEventStore::open(data.path(), Durability::Relaxed).expect("store"));
     let kernel = CommandHandler::new(store.clone(), Arc::new(upcasters()));
     let mut head = 0;
-    for i in 0u32..3000 {
+    for i in 0u32..ORDERS {
         let id = format!("backlog-{i}");
         let command = PlaceOrder {
             order_id: id.clone(),
@@ -261,7 +263,7 @@ async fn a_killed_projection_process_resumes_to_a_clean_rebuild(topology: Topolo
     orders(&mut admin, |p| p.position >= head).await;
     let reads: Arc<dyn ReadStore> = mongo.store_in(&database).await;
     let resumed = walk(&reads, Query::new("orders_g1").with_limit(1000)).await;
-    assert_eq!(resumed.len(), 3000);
+    assert_eq!(resumed.len(), ORDERS as usize);
 
     admin
         .rebuild_projection(RebuildProjectionRequest {
