@@ -100,6 +100,12 @@ pub async fn serve(
         routes = route_count,
         "serving"
     );
+    // Nagle off on every accepted connection: small JSON answers must not wait for a delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not disable Nagle on a connection");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
