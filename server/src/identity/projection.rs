@@ -67,13 +67,6 @@ fn user_of(event: &UserEvent) -> &str {
     }
 }
 
-/// Reads a stored document; one that is not a `UserDocument` means the read model is not what
-/// the events made it, which retrying cannot fix.
-fn parse(id: &str, body: serde_json::Value) -> Result<UserDocument, ProjectionError> {
-    serde_json::from_value(body)
-        .map_err(|e| ProjectionError::Inconsistent(format!("{USERS}/{id} is malformed: {e}")))
-}
-
 #[async_trait]
 impl Projection for UsersProjection {
     fn name(&self) -> &'static str {
@@ -106,10 +99,7 @@ impl Projection for UsersProjection {
                 event.stream, event.revision
             )));
         }
-        let current = match view.get(USERS, &id).await? {
-            Some(body) => Some(parse(&id, body)?),
-            None => None,
-        };
+        let current: Option<UserDocument> = view.get_as(USERS, &id).await?;
         if current
             .as_ref()
             .is_some_and(|doc| doc.revision >= event.revision)

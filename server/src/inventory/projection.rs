@@ -87,15 +87,12 @@ impl Projection for ProductsProjection {
         let decoded: ProductEvent = self.upcasters.decode(event)?;
         let sku = sku(&decoded).to_owned();
         if event.stream != Product::stream_id(&sku) {
-            return Err(inconsistent(event, format!("it names product {sku}")));
+            return Err(ProjectionError::inconsistent(
+                event,
+                format!("it names product {sku}"),
+            ));
         }
-        let current = match view.get(COLLECTION, &sku).await? {
-            Some(body) => Some(
-                serde_json::from_value::<ProductDocument>(body)
-                    .map_err(|e| inconsistent(event, format!("stored document unreadable: {e}")))?,
-            ),
-            None => None,
-        };
+        let current: Option<ProductDocument> = view.get_as(COLLECTION, &sku).await?;
         if current
             .as_ref()
             .is_some_and(|doc| doc.revision >= event.revision)
@@ -112,15 +109,15 @@ impl Projection for ProductsProjection {
                 revision: event.revision,
             },
             (ProductEvent::Registered(_), Some(_)) => {
-                return Err(inconsistent(
+                return Err(ProjectionError::inconsistent(
                     event,
-                    "the product was already registered".into(),
+                    "the product was already registered",
                 ));
             }
             (_, None) => {
-                return Err(inconsistent(
+                return Err(ProjectionError::inconsistent(
                     event,
-                    "the product was never registered".into(),
+                    "the product was never registered",
                 ));
             }
             (ProductEvent::StockReceived(e), Some(mut doc)) => {
@@ -138,8 +135,9 @@ impl Projection for ProductsProjection {
         };
         doc.available = doc.on_hand.saturating_sub(doc.reserved);
         doc.revision = event.revision;
-        let body = serde_json::to_value(&doc)
-            .map_err(|e| inconsistent(event, format!("document not serialisable: {e}")))?;
+        let body = serde_json::to_value(&doc).map_err(|e| {
+            ProjectionError::inconsistent(event, format!("document not serialisable: {e}"))
+        })?;
         view.put(COLLECTION, &sku, body);
         Ok(())
     }
@@ -153,14 +151,6 @@ fn sku(event: &ProductEvent) -> &str {
         ProductEvent::StockReserved(e) => &e.sku,
         ProductEvent::StockReleased(e) => &e.sku,
     }
-}
-
-/// A poison event: the read model is not in the shape `event` assumes, and why.
-fn inconsistent(event: &RecordedEvent, why: String) -> ProjectionError {
-    ProjectionError::Inconsistent(format!(
-        "{} at {}@{} (position {}): {why}",
-        event.event_type, event.stream, event.revision, event.position
-    ))
 }
 
 #[cfg(test)]

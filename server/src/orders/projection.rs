@@ -139,15 +139,12 @@ impl Projection for OrdersProjection {
         let decoded: OrderEvent = self.upcasters.decode(event)?;
         let order_id = order_id(&decoded).to_owned();
         if event.stream != Order::stream_id(&order_id) {
-            return Err(inconsistent(event, format!("it names order {order_id}")));
+            return Err(ProjectionError::inconsistent(
+                event,
+                format!("it names order {order_id}"),
+            ));
         }
-        let current = match view.get(COLLECTION, &order_id).await? {
-            Some(body) => Some(
-                serde_json::from_value::<OrderDocument>(body)
-                    .map_err(|e| inconsistent(event, format!("stored document unreadable: {e}")))?,
-            ),
-            None => None,
-        };
+        let current: Option<OrderDocument> = view.get_as(COLLECTION, &order_id).await?;
         if current
             .as_ref()
             .is_some_and(|doc| doc.revision >= event.revision)
@@ -157,17 +154,26 @@ impl Projection for OrdersProjection {
         let next = match (decoded, current) {
             (OrderEvent::Placed(placed), None) => OrderDocument::placed(placed, event),
             (OrderEvent::Placed(_), Some(_)) => {
-                return Err(inconsistent(event, "the order was already placed".into()));
+                return Err(ProjectionError::inconsistent(
+                    event,
+                    "the order was already placed",
+                ));
             }
-            (_, None) => return Err(inconsistent(event, "the order was never placed".into())),
+            (_, None) => {
+                return Err(ProjectionError::inconsistent(
+                    event,
+                    "the order was never placed",
+                ));
+            }
             (other, Some(mut doc)) => {
                 doc.status = status_after(&other).as_str_name().to_owned();
                 doc.revision = event.revision;
                 doc
             }
         };
-        let body = serde_json::to_value(&next)
-            .map_err(|e| inconsistent(event, format!("document not serialisable: {e}")))?;
+        let body = serde_json::to_value(&next).map_err(|e| {
+            ProjectionError::inconsistent(event, format!("document not serialisable: {e}"))
+        })?;
         view.put(COLLECTION, &order_id, body);
         Ok(())
     }
@@ -193,14 +199,6 @@ fn status_after(event: &OrderEvent) -> OrderStatus {
         OrderEvent::Cancelled(_) => OrderStatus::Cancelled,
         OrderEvent::Shipped(_) => OrderStatus::Shipped,
     }
-}
-
-/// A poison event: the read model is not in the shape `event` assumes, and why.
-fn inconsistent(event: &RecordedEvent, why: String) -> ProjectionError {
-    ProjectionError::Inconsistent(format!(
-        "{} at {}@{} (position {}): {why}",
-        event.event_type, event.stream, event.revision, event.position
-    ))
 }
 
 #[cfg(test)]

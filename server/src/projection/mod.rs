@@ -54,6 +54,16 @@ pub trait Projection: Send + Sync + 'static {
     ) -> Result<(), ProjectionError>;
 }
 
+impl ProjectionError {
+    /// The read model and `event` disagree (`why`), naming the event so operators can find it.
+    pub fn inconsistent(event: &RecordedEvent, why: impl std::fmt::Display) -> Self {
+        Self::Inconsistent(format!(
+            "{} at {}@{} (position {}): {why}",
+            event.event_type, event.stream, event.revision, event.position
+        ))
+    }
+}
+
 /// Why a projection could not apply an event.
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::generation;
+use super::{ProjectionError, generation};
 use crate::readstore::{Document, ReadStore, ReadStoreError, WriteOp};
 
 /// Reads and queued writes of one batch of one projection generation.
@@ -36,6 +36,21 @@ impl<'a> BatchView<'a> {
             return Ok(queued.clone());
         }
         Ok(self.reads.get(&physical, id).await?.map(|doc| doc.body))
+    }
+
+    /// The document `id` of the logical `collection` read as `T`. A stored body that is not a
+    /// `T` means the read model is not what the events made it, which retrying cannot fix.
+    pub async fn get_as<T: serde::de::DeserializeOwned>(
+        &self,
+        collection: &str,
+        id: &str,
+    ) -> Result<Option<T>, ProjectionError> {
+        match self.get(collection, id).await? {
+            Some(body) => serde_json::from_value(body).map(Some).map_err(|e| {
+                ProjectionError::Inconsistent(format!("{collection}/{id} is malformed: {e}"))
+            }),
+            None => Ok(None),
+        }
     }
 
     /// Queues an insert-or-replace of document `id`.
