@@ -150,10 +150,7 @@ impl Projection for UsersProjection {
             }
         };
         doc.revision = event.revision;
-        let body = serde_json::to_value(&doc).map_err(|e| {
-            ProjectionError::Inconsistent(format!("{USERS}/{id} cannot be encoded: {e}"))
-        })?;
-        view.put(USERS, &id, body);
+        view.put_as(USERS, &id, doc);
         Ok(())
     }
 }

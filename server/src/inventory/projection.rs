@@ -135,10 +135,7 @@ impl Projection for ProductsProjection {
         };
         doc.available = doc.on_hand.saturating_sub(doc.reserved);
         doc.revision = event.revision;
-        let body = serde_json::to_value(&doc).map_err(|e| {
-            ProjectionError::inconsistent(event, format!("document not serialisable: {e}"))
-        })?;
-        view.put(COLLECTION, &sku, body);
+        view.put_as(COLLECTION, &sku, doc);
         Ok(())
     }
 }

@@ -171,10 +171,7 @@ impl Projection for OrdersProjection {
                 doc
             }
         };
-        let body = serde_json::to_value(&next).map_err(|e| {
-            ProjectionError::inconsistent(event, format!("document not serialisable: {e}"))
-        })?;
-        view.put(COLLECTION, &order_id, body);
+        view.put_as(COLLECTION, &order_id, next);
         Ok(())
     }
 }

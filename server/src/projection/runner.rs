@@ -381,11 +381,9 @@ impl Parts {
             last.max(caught_up_at)
         };
         if let Some(position) = position.filter(|p| Some(*p) > *checkpoint) {
-            match self
-                .reads
-                .apply(&self.key(generation), view.into_ops(), position)
-                .await
-            {
+            // A document that cannot be written is refused like one the store refuses.
+            let ops = view.into_ops().map_err(|e| Rejected(e.to_string()))?;
+            match self.reads.apply(&self.key(generation), ops, position).await {
                 Ok(()) => {
                     *checkpoint = Some(position);
                     self.status.send_modify(|s| {

@@ -70,7 +70,7 @@ pub async fn fold(
     }
     let position = events.iter().map(|e| e.position).max().unwrap_or(0);
     let key = generation::checkpoint_key(projection.name(), 1);
-    reads.apply(&key, view.into_ops(), position).await?;
+    reads.apply(&key, view.into_ops()?, position).await?;
     Ok(())
 }
 
