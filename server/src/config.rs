@@ -94,6 +94,12 @@ pub struct Config {
     #[arg(long, env = "CAUSEWAY_MONGODB_DATABASE", default_value = "causeway")]
     pub mongodb_database: String,
 
+    /// Event ids the aggregate cache may hold across all cached streams (0 turns it off, and
+    /// every command reads its stream). Cached states only ever speed up appends; the store's
+    /// expected-revision check catches any that another process made stale.
+    #[arg(long, env = "CAUSEWAY_AGGREGATE_CACHE_EVENTS", default_value_t = crate::kernel::AggregateCache::DEFAULT_CAPACITY)]
+    pub aggregate_cache_events: usize,
+
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `causeway_server=debug`.
     #[arg(long, env = "CAUSEWAY_LOG", default_value = "info")]
     pub log: String,
@@ -166,6 +172,7 @@ impl Config {
             kurrentdb_url: None,
             mongodb_url: None,
             mongodb_database: "causeway".to_owned(),
+            aggregate_cache_events: crate::kernel::AggregateCache::DEFAULT_CAPACITY,
             log: "info".to_owned(),
         }
     }
@@ -195,6 +202,7 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("./data"));
         assert_eq!(config.role, Role::All);
         assert_eq!(config.durability, DurabilityArg::Full);
+        assert_eq!(config.aggregate_cache_events, 100_000);
     }
 
     #[test]
@@ -203,6 +211,12 @@ mod tests {
         assert!(err.to_string().contains("--listen"), "{err}");
         let err = Config::try_parse_from(["causeway-server", "--role", "boss"]).unwrap_err();
         assert!(err.to_string().contains("--role"), "{err}");
+        let err = Config::try_parse_from(["causeway-server", "--aggregate-cache-events", "lots"])
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("--aggregate-cache-events"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -168,7 +168,8 @@ pub async fn run_with(
     let mut stores = StoreHealth::new(health.clone(), events.clone(), reads.clone());
 
     if let (true, Some(events)) = (role.commands(), &events) {
-        let commands = CommandHandler::new(events.clone(), upcasters.clone());
+        let commands = CommandHandler::new(events.clone(), upcasters.clone())
+            .with_cache_capacity(config.aggregate_cache_events);
         let passwords = identity::password::PasswordHashing::default();
         router = router
             .add_service(stores.needs_events(orders::service(commands.clone())))

@@ -4,7 +4,8 @@
 use super::DomainEvent;
 
 /// The consistency boundary of one stream, `<CATEGORY>-<id>`.
-pub trait Aggregate: Default + Send + Sync + 'static {
+/// `Clone` because the command handler keeps states in its aggregate cache.
+pub trait Aggregate: Clone + Default + Send + Sync + 'static {
     /// Stream category, the part of the stream name before the first `-`.
     const CATEGORY: &'static str;
 

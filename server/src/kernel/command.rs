@@ -6,8 +6,14 @@ use std::{sync::Arc, time::SystemTime};
 
 use tracing::debug;
 
-use super::{Aggregate, CommandError, DomainEvent, EventMetadata, Upcasters, ids::event_id};
-use crate::store::{EventStore, ExpectedRevision, NewEvent, RecordedEvent, StoreError};
+use uuid::Uuid;
+
+use super::{
+    Aggregate, CommandError, DomainEvent, EventMetadata, Upcasters,
+    cache::{AggregateCache, EventRef, Hit},
+    ids::event_id,
+};
+use crate::store::{EventStore, ExpectedRevision, NewEvent, StoreError};
 
 /// How often an optimistic append is retried after losing a race before giving up with
 /// `ABORTED`. Each attempt reloads the stream, so contention resolves quickly in practice.
@@ -77,7 +83,7 @@ pub struct Loaded<A> {
     pub state: A,
     /// Last event's revision and position; `None` for a stream that does not exist.
     pub head: Option<(u64, u64)>,
-    records: Vec<RecordedEvent>,
+    history: Vec<EventRef>,
 }
 
 /// Runs commands against aggregates in an [`EventStore`].
@@ -85,12 +91,27 @@ pub struct Loaded<A> {
 pub struct CommandHandler {
     store: Arc<dyn EventStore>,
     upcasters: Arc<Upcasters>,
+    cache: AggregateCache,
 }
 
 impl CommandHandler {
-    /// A handler over `store`, reading old event versions through `upcasters`.
+    /// A handler over `store`, reading old event versions through `upcasters`, with an
+    /// aggregate cache of [`AggregateCache::DEFAULT_CAPACITY`].
     pub fn new(store: Arc<dyn EventStore>, upcasters: Arc<Upcasters>) -> Self {
-        Self { store, upcasters }
+        Self {
+            store,
+            upcasters,
+            cache: AggregateCache::new(AggregateCache::DEFAULT_CAPACITY),
+        }
+    }
+
+    /// The same handler with its own aggregate cache holding at most `capacity` event ids (0:
+    /// every command reads its stream).
+    pub fn with_cache_capacity(self, capacity: usize) -> Self {
+        Self {
+            cache: AggregateCache::new(capacity),
+            ..self
+        }
     }
 
     /// The store commands write to.
@@ -98,27 +119,39 @@ impl CommandHandler {
         &self.store
     }
 
-    /// Loads the aggregate of `stream` by folding its events (upcast as needed).
+    /// Loads the aggregate of `stream` by folding its events (upcast as needed), always from the
+    /// store.
     pub async fn load<A: Aggregate>(&self, stream: &str) -> Result<Loaded<A>, CommandError> {
         let records = self.store.read_stream(stream, 0).await?;
         let mut state = A::default();
+        let mut history = Vec::with_capacity(records.len());
         for record in &records {
             let event: A::Event = self
                 .upcasters
                 .decode(record)
                 .map_err(|e| CommandError::Corrupt(format!("{stream}@{}: {e}", record.revision)))?;
             state.apply(&event);
+            history.push(EventRef {
+                id: record.id,
+                revision: record.revision,
+                position: record.position,
+            });
         }
         let head = records.last().map(|r| (r.revision, r.position));
         Ok(Loaded {
             state,
             head,
-            records,
+            history,
         })
     }
 
     /// Handles one command on the aggregate `A` with id `id`: `decide` sees the current state and
     /// returns the events to append (possibly none) or the domain's refusal.
+    ///
+    /// The state comes from the aggregate cache when it holds the stream. Only an append is ever
+    /// based on a cached state, and it carries the cached revision as its expected revision, so
+    /// a stale state costs a reload, never a wrong write; refusals and no-ops are answered from a
+    /// fresh load.
     pub async fn execute<A, E>(
         &self,
         id: &str,
@@ -130,34 +163,85 @@ impl CommandHandler {
         E: Into<CommandError>,
     {
         let stream = A::stream_id(id);
+        let earlier_run = |history: &[EventRef]| previous_run(&stream, &ctx.command_id, history);
+        let mut trust_cache = true;
         for attempt in 1..=MAX_ATTEMPTS {
-            let loaded = self.load::<A>(&stream).await?;
-            if let Some(ack) = previous_ack(&stream, &ctx.command_id, &loaded.records) {
-                return Ok(ack);
-            }
-            let current = loaded.head.map(|(revision, _)| revision);
-            if let Some(expected) = ctx.expected_revision {
-                if current != Some(expected) {
-                    return Err(conflict(&stream, Some(expected), current));
+            let cached = if trust_cache {
+                self.cache.get::<A>(&stream, earlier_run)
+            } else {
+                None
+            };
+            let (state, head, history) = match cached {
+                Some(Hit::Deduplicated(last)) => return Ok(deduplicated(&stream, last)),
+                Some(Hit::State(state, head)) => (state, Some(head), None),
+                None => {
+                    let loaded = self.load::<A>(&stream).await?;
+                    if let Some(last) = earlier_run(&loaded.history) {
+                        self.remember(&stream, loaded.state, loaded.head, loaded.history);
+                        return Ok(deduplicated(&stream, last));
+                    }
+                    (loaded.state, loaded.head, Some(loaded.history))
                 }
-            }
-            let events = decide(&loaded.state).map_err(Into::into)?;
-            if events.is_empty() {
-                let (revision, position) = loaded.head.unwrap_or((0, 0));
-                return Ok(Ack {
-                    stream_id: stream,
-                    revision,
-                    position,
-                    deduplicated: false,
-                });
-            }
+            };
+            let current = head.map(|(revision, _)| revision);
+            let decision = match ctx.expected_revision {
+                Some(expected) if current != Some(expected) => {
+                    Err(conflict(&stream, Some(expected), current))
+                }
+                _ => decide(&state).map_err(Into::into),
+            };
+            let events = match (decision, history) {
+                (Ok(events), history) if !events.is_empty() => (events, history),
+                // Anything but an append is answered from the store, not from the cache.
+                (_, None) => {
+                    trust_cache = false;
+                    continue;
+                }
+                (Err(refused), Some(history)) => {
+                    self.remember(&stream, state, head, history);
+                    return Err(refused);
+                }
+                (Ok(_), Some(history)) => {
+                    let (revision, position) = head.unwrap_or((0, 0));
+                    self.remember(&stream, state, head, history);
+                    return Ok(Ack {
+                        stream_id: stream,
+                        revision,
+                        position,
+                        deduplicated: false,
+                    });
+                }
+            };
+            let (events, history) = events;
             let expected = current.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
-            match self
-                .store
-                .append(&stream, expected, self.encode(&stream, ctx, &events))
-                .await
-            {
+            let encoded = self.encode(&stream, ctx, &events);
+            let ids: Vec<Uuid> = encoded.iter().map(|e| e.id).collect();
+            match self.store.append(&stream, expected, encoded).await {
                 Ok(appended) => {
+                    let mut next = state;
+                    for event in &events {
+                        next.apply(event);
+                    }
+                    let head = (appended.revision, appended.position);
+                    let first = appended
+                        .revision
+                        .saturating_sub(ids.len().saturating_sub(1) as u64);
+                    let written: Vec<EventRef> = (first..)
+                        .zip(ids)
+                        .map(|(revision, id)| EventRef {
+                            id,
+                            revision,
+                            // Only the command's last position is ever answered.
+                            position: appended.position,
+                        })
+                        .collect();
+                    match history {
+                        Some(mut history) => {
+                            history.extend(written);
+                            self.cache.put(&stream, next, head, history);
+                        }
+                        None => self.cache.advance(&stream, current, next, head, &written),
+                    }
                     return Ok(Ack {
                         stream_id: stream,
                         revision: appended.revision,
@@ -166,6 +250,8 @@ impl CommandHandler {
                     });
                 }
                 Err(StoreError::WrongExpectedRevision { actual, .. }) => {
+                    self.cache.forget(&stream);
+                    trust_cache = false;
                     if ctx.expected_revision.is_some() {
                         return Err(conflict(&stream, ctx.expected_revision, actual.0));
                     }
@@ -178,6 +264,19 @@ impl CommandHandler {
             stream,
             detail: format!("still contested after {MAX_ATTEMPTS} attempts"),
         })
+    }
+
+    /// Caches a state loaded from the store.
+    fn remember<A: Aggregate>(
+        &self,
+        stream: &str,
+        state: A,
+        head: Option<(u64, u64)>,
+        history: Vec<EventRef>,
+    ) {
+        if let Some(head) = head {
+            self.cache.put(stream, state, head, history);
+        }
     }
 
     fn encode<Ev: DomainEvent>(
@@ -202,24 +301,27 @@ impl CommandHandler {
     }
 }
 
-/// The ack a command with `command_id` got when it was first handled, if it wrote to this stream.
+/// The last event a command with `command_id` wrote to this stream, if it was handled before.
 /// Event ids are derived from the command id, so no metadata needs parsing: the command's events
 /// are the contiguous run starting with its event 0.
-fn previous_ack(stream: &str, command_id: &str, records: &[RecordedEvent]) -> Option<Ack> {
+fn previous_run(stream: &str, command_id: &str, history: &[EventRef]) -> Option<EventRef> {
     let first_id = event_id(command_id, stream, 0);
-    let start = records.iter().position(|r| r.id == first_id)?;
-    let count = records[start..]
+    let start = history.iter().position(|r| r.id == first_id)?;
+    let count = history[start..]
         .iter()
         .enumerate()
         .take_while(|(index, r)| r.id == event_id(command_id, stream, *index))
         .count();
-    let last = &records[start + count - 1];
-    Some(Ack {
+    history.get(start + count - 1).copied()
+}
+
+fn deduplicated(stream: &str, last: EventRef) -> Ack {
+    Ack {
         stream_id: stream.to_owned(),
         revision: last.revision,
         position: last.position,
         deduplicated: true,
-    })
+    }
 }
 
 fn conflict(stream: &str, expected: Option<u64>, actual: Option<u64>) -> CommandError {
@@ -230,3 +332,6 @@ fn conflict(stream: &str, expected: Option<u64>, actual: Option<u64>) -> Command
         detail: format!("expected {}, found {}", show(expected), show(actual)),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,10 +7,12 @@
 //! - `upcast`: the registry that turns old event schema versions into current ones on read.
 //! - `metadata`: the JSON metadata stored with every event.
 //! - `ids`: ids derived from command ids (event ids, server-chosen entity ids).
+//! - `cache`: `AggregateCache`, states kept between commands, checked by every append.
 //! - `command`: `CommandHandler`, the application hop: load, dedup, decide, append, retry.
 //! - `error`: `CommandError`, the application layer's typed failures.
 
 pub mod aggregate;
+pub mod cache;
 pub mod codec;
 pub mod command;
 pub mod error;
@@ -20,6 +22,7 @@ pub mod metadata;
 pub mod upcast;
 
 pub use aggregate::Aggregate;
+pub use cache::AggregateCache;
 pub use command::{Ack, CommandContext, CommandHandler};
 pub use error::{CommandError, FieldViolation};
 pub use event::{DecodeError, DomainEvent};
