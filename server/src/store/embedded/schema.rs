@@ -4,7 +4,7 @@
 
 use std::{path::Path, time::Duration};
 
-use rusqlite::{Connection, ErrorCode, Row, TransactionBehavior};
+use rusqlite::{Connection, Row, TransactionBehavior};
 use uuid::Uuid;
 
 use super::Durability;
@@ -118,16 +118,6 @@ pub(super) fn recorded_event(row: &Row<'_>) -> rusqlite::Result<RecordedEvent> {
         metadata: row.get(6)?,
         created_micros: row.get(7)?,
     })
-}
-
-/// Whether `error` is the `UNIQUE (stream, revision)` constraint refusing a second writer.
-pub(super) fn is_unique_violation(error: &rusqlite::Error) -> bool {
-    matches!(
-        error,
-        rusqlite::Error::SqliteFailure(e, _)
-            if e.code == ErrorCode::ConstraintViolation
-                && e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-    )
 }
 
 /// Maps a SQLite failure to `Unavailable`. The message names what was being done and SQLite's

@@ -1,5 +1,5 @@
 //! Group commit: one thread owns the write connection. It takes every append waiting in its
-//! channel, applies each inside its own SAVEPOINT of one `BEGIN IMMEDIATE` transaction, commits
+//! channel, applies them all in one `BEGIN IMMEDIATE` transaction, commits
 //! once (one fsync under [`super::Durability::Full`]) and only then answers them all. Concurrent
 //! appends therefore share the cost of durability instead of queueing for an fsync each.
 
@@ -15,7 +15,7 @@ use std::{
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::schema::{is_unique_violation, unavailable};
+use super::schema::unavailable;
 use crate::store::{
     ActualRevision, AppendResult, ExpectedRevision, NewEvent, StoreError, category_of,
 };
@@ -98,31 +98,25 @@ fn run(mut conn: Connection, mut requests: mpsc::Receiver<AppendRequest>, publis
 
 /// Applies every request of `batch` in one transaction and commits it. The outer `Err` means the
 /// transaction failed as a whole; the inner results are per request.
+///
+/// Every way a request can be refused (its expected revision, an empty or overlong append) is
+/// checked before it writes anything, so a refused request leaves no trace without a savepoint
+/// per request, and later requests of the batch see what earlier ones wrote. An insert that fails
+/// after its checks passed is the file failing, and fails the whole batch.
 pub(super) fn apply_batch(
     conn: &mut Connection,
     batch: &[AppendRequest],
 ) -> Result<Vec<Result<AppendResult, StoreError>>, StoreError> {
-    let mut tx = conn
+    let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| unavailable("locking the event file", &e))?;
     let created_micros = now_micros();
     let mut outcomes = Vec::with_capacity(batch.len());
     for request in batch {
-        // A savepoint per request: a refused or failed request leaves no trace, while earlier
-        // requests of the batch stay and later ones see what they wrote.
-        let mut savepoint = tx
-            .savepoint()
-            .map_err(|e| unavailable("starting an append", &e))?;
-        let outcome = append_one(&savepoint, request, created_micros);
-        if outcome.is_err() {
-            savepoint
-                .rollback()
-                .map_err(|e| unavailable("undoing a refused append", &e))?;
-        }
-        // Releases the savepoint: keeps its writes if any, nothing after a rollback.
-        savepoint
-            .commit()
-            .map_err(|e| unavailable("finishing an append", &e))?;
+        let outcome = match admit(&tx, request) {
+            Ok(first) => Ok(insert(&tx, request, first, created_micros)?),
+            Err(refused) => Err(refused),
+        };
         outcomes.push(outcome);
     }
     tx.commit()
@@ -130,20 +124,12 @@ pub(super) fn apply_batch(
     Ok(outcomes)
 }
 
-/// Checks `request.expected` against the stream as this transaction sees it (the database plus
-/// the batch so far; the write lock keeps other processes out) and inserts the events.
-fn append_one(
-    tx: &Connection,
-    request: &AppendRequest,
-    created_micros: i64,
-) -> Result<AppendResult, StoreError> {
+/// The revision `request`'s first event gets, if the request may be appended: its expected
+/// revision holds against the stream as this transaction sees it (the database plus the batch so
+/// far; the write lock keeps other processes out), and its events fit the stream.
+fn admit(tx: &Connection, request: &AppendRequest) -> Result<u64, StoreError> {
     let stream = request.stream.as_str();
     let actual = current_revision(tx, stream)?;
-    let conflict = || StoreError::WrongExpectedRevision {
-        stream: stream.to_owned(),
-        expected: request.expected,
-        actual: ActualRevision(actual),
-    };
     let holds = match request.expected {
         ExpectedRevision::Any => true,
         ExpectedRevision::NoStream => actual.is_none(),
@@ -151,25 +137,45 @@ fn append_one(
         ExpectedRevision::Exact(r) => actual == Some(r),
     };
     if !holds {
-        return Err(conflict());
+        return Err(StoreError::WrongExpectedRevision {
+            stream: stream.to_owned(),
+            expected: request.expected,
+            actual: ActualRevision(actual),
+        });
     }
+    if request.events.is_empty() {
+        return Err(StoreError::Invalid(
+            "an append needs at least one event".into(),
+        ));
+    }
+    let first = actual.map_or(Some(0), |r| r.checked_add(1));
+    let last = first.and_then(|first| first.checked_add(request.events.len() as u64 - 1));
+    match (first, last) {
+        (Some(first), Some(last)) if i64::try_from(last).is_ok() => Ok(first),
+        _ => Err(StoreError::Invalid(format!("stream {stream} is full"))),
+    }
+}
+
+/// Inserts the events of an admitted `request` from revision `first` on.
+fn insert(
+    tx: &Connection,
+    request: &AppendRequest,
+    first: u64,
+    created_micros: i64,
+) -> Result<AppendResult, StoreError> {
+    let stream = request.stream.as_str();
+    let category = category_of(stream);
     let mut insert = tx
         .prepare_cached(
             "INSERT INTO events (stream, category, revision, event_id, event_type, data, \
              metadata, created_micros) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
         .map_err(|e| unavailable("preparing an append", &e))?;
-    let mut last = None;
-    for (offset, event) in request.events.iter().enumerate() {
-        let revision = actual
-            .map_or(Some(0), |r| r.checked_add(1))
-            .and_then(|first| first.checked_add(u64::try_from(offset).ok()?))
-            .filter(|r| i64::try_from(*r).is_ok())
-            .ok_or_else(|| StoreError::Invalid(format!("stream {stream} is full")))?;
+    for (revision, event) in (first..).zip(&request.events) {
         insert
             .execute(params![
                 stream,
-                category_of(stream),
+                category,
                 revision,
                 event.id.as_bytes().as_slice(),
                 event.event_type,
@@ -177,18 +183,12 @@ fn append_one(
                 event.metadata,
                 created_micros,
             ])
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    conflict()
-                } else {
-                    unavailable("appending", &e)
-                }
-            })?;
-        // AUTOINCREMENT rowids start at 1 and are never negative.
-        last = Some((revision, tx.last_insert_rowid().unsigned_abs()));
+            .map_err(|e| unavailable("appending", &e))?;
     }
-    let (revision, position) =
-        last.ok_or_else(|| StoreError::Invalid("an append needs at least one event".into()))?;
+    // Admitted: non-empty, and the last revision fits.
+    let revision = first + (request.events.len() as u64 - 1);
+    // AUTOINCREMENT rowids start at 1 and are never negative.
+    let position = tx.last_insert_rowid().unsigned_abs();
     Ok(AppendResult { revision, position })
 }
 
