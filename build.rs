@@ -2,7 +2,34 @@
 //! clients and servers with tonic-prost-build. Client and server modules are gated by the
 //! `client` and `server` features so the server and the SDK share one set of message types.
 
-use std::{env, fs, io, path::PathBuf};
+use std::{env, fs, io, io::Write, path::PathBuf};
+
+/// Messages stored as events (and the types they contain): they get serde impls from
+/// pbjson-build, so the server's codec turns proto3 JSON into them directly.
+const EVENT_MESSAGES: &[&str] = &[
+    ".causeway.orders.v1.OrderPlaced",
+    ".causeway.orders.v1.OrderLine",
+    ".causeway.orders.v1.OrderConfirmed",
+    ".causeway.orders.v1.OrderRejected",
+    ".causeway.orders.v1.OrderCancelled",
+    ".causeway.orders.v1.OrderShipped",
+    ".causeway.inventory.v1.ProductRegistered",
+    ".causeway.inventory.v1.StockReceived",
+    ".causeway.inventory.v1.StockReserved",
+    ".causeway.inventory.v1.StockReleased",
+    ".causeway.identity.v1.UserRegistered",
+    ".causeway.identity.v1.RoleGranted",
+    ".causeway.identity.v1.RoleRevoked",
+    ".causeway.identity.v1.UserDisabled",
+    ".causeway.identity.v1.EmailReserved",
+];
+
+/// Packages of [`EVENT_MESSAGES`], whose generated modules include the serde impls.
+const EVENT_PACKAGES: &[&str] = &[
+    "causeway.orders.v1",
+    "causeway.inventory.v1",
+    "causeway.identity.v1",
+];
 
 fn main() -> io::Result<()> {
     let protos = [
@@ -43,5 +70,20 @@ fn main() -> io::Result<()> {
         // log line or error can ever print one.
         .skip_debug(["causeway.identity.v1.RegisterUserRequest"])
         .include_file("causeway.rs")
-        .compile_fds(fds)
+        .compile_fds(fds)?;
+
+    pbjson_build::Builder::new()
+        .out_dir(&out)
+        .register_descriptors(&fs::read(out.join("causeway_descriptor.bin"))?)?
+        .build(EVENT_MESSAGES)?;
+    for package in EVENT_PACKAGES {
+        let mut module = fs::OpenOptions::new()
+            .append(true)
+            .open(out.join(format!("{package}.rs")))?;
+        writeln!(
+            module,
+            "#[cfg(feature = \"event-json\")]\ninclude!(\"{package}.serde.rs\");"
+        )?;
+    }
+    Ok(())
 }

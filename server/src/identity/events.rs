@@ -42,43 +42,30 @@ impl DomainEvent for UserEvent {
     }
 
     fn encode(&self) -> Vec<u8> {
-        let ty = self.event_type();
         match self {
             Self::Registered {
                 user_id,
                 email,
                 display_name,
                 password_hash,
-            } => to_proto_json(
-                ty,
-                &proto::UserRegistered {
-                    user_id: user_id.to_string(),
-                    email: email.to_string(),
-                    display_name: display_name.to_string(),
-                    password_hash: password_hash.as_phc().to_owned(),
-                },
-            ),
-            Self::RoleGranted { user_id, role } => to_proto_json(
-                ty,
-                &proto::RoleGranted {
-                    user_id: user_id.to_string(),
-                    role: role.to_string(),
-                },
-            ),
-            Self::RoleRevoked { user_id, role } => to_proto_json(
-                ty,
-                &proto::RoleRevoked {
-                    user_id: user_id.to_string(),
-                    role: role.to_string(),
-                },
-            ),
-            Self::Disabled { user_id, reason } => to_proto_json(
-                ty,
-                &proto::UserDisabled {
-                    user_id: user_id.to_string(),
-                    reason: reason.to_string(),
-                },
-            ),
+            } => to_proto_json(&proto::UserRegistered {
+                user_id: user_id.to_string(),
+                email: email.to_string(),
+                display_name: display_name.to_string(),
+                password_hash: password_hash.as_phc().to_owned(),
+            }),
+            Self::RoleGranted { user_id, role } => to_proto_json(&proto::RoleGranted {
+                user_id: user_id.to_string(),
+                role: role.to_string(),
+            }),
+            Self::RoleRevoked { user_id, role } => to_proto_json(&proto::RoleRevoked {
+                user_id: user_id.to_string(),
+                role: role.to_string(),
+            }),
+            Self::Disabled { user_id, reason } => to_proto_json(&proto::UserDisabled {
+                user_id: user_id.to_string(),
+                reason: reason.to_string(),
+            }),
         }
     }
 
@@ -133,13 +120,10 @@ impl DomainEvent for EmailEvent {
 
     fn encode(&self) -> Vec<u8> {
         match self {
-            Self::Reserved { email, user_id } => to_proto_json(
-                EMAIL_RESERVED,
-                &proto::EmailReserved {
-                    email: email.to_string(),
-                    user_id: user_id.to_string(),
-                },
-            ),
+            Self::Reserved { email, user_id } => to_proto_json(&proto::EmailReserved {
+                email: email.to_string(),
+                user_id: user_id.to_string(),
+            }),
         }
     }
 

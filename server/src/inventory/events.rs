@@ -40,38 +40,25 @@ impl DomainEvent for ProductEvent {
     }
 
     fn encode(&self) -> Vec<u8> {
-        let name = self.event_type();
         match self {
-            Self::Registered(e) => to_proto_json(
-                name,
-                &proto::ProductRegistered {
-                    sku: e.sku.clone(),
-                    name: e.name.clone(),
-                },
-            ),
-            Self::StockReceived(e) => to_proto_json(
-                name,
-                &proto::StockReceived {
-                    sku: e.sku.clone(),
-                    quantity: e.quantity,
-                },
-            ),
-            Self::StockReserved(e) => to_proto_json(
-                name,
-                &proto::StockReserved {
-                    sku: e.sku.clone(),
-                    quantity: e.quantity,
-                    reservation_id: e.reservation_id.clone(),
-                },
-            ),
-            Self::StockReleased(e) => to_proto_json(
-                name,
-                &proto::StockReleased {
-                    sku: e.sku.clone(),
-                    quantity: e.quantity,
-                    reservation_id: e.reservation_id.clone(),
-                },
-            ),
+            Self::Registered(e) => to_proto_json(&proto::ProductRegistered {
+                sku: e.sku.clone(),
+                name: e.name.clone(),
+            }),
+            Self::StockReceived(e) => to_proto_json(&proto::StockReceived {
+                sku: e.sku.clone(),
+                quantity: e.quantity,
+            }),
+            Self::StockReserved(e) => to_proto_json(&proto::StockReserved {
+                sku: e.sku.clone(),
+                quantity: e.quantity,
+                reservation_id: e.reservation_id.clone(),
+            }),
+            Self::StockReleased(e) => to_proto_json(&proto::StockReleased {
+                sku: e.sku.clone(),
+                quantity: e.quantity,
+                reservation_id: e.reservation_id.clone(),
+            }),
         }
     }
 

@@ -3,7 +3,7 @@
 //! Layout:
 //! - `aggregate`: the pure `Aggregate` trait (state folded from events).
 //! - `event`: `DomainEvent`, how a context's events become stored bytes and back.
-//! - `codec`: proto3 JSON encoding of protobuf payloads, by descriptor.
+//! - `codec`: proto3 JSON of the stored event messages (generated serde impls).
 //! - `upcast`: the registry that turns old event schema versions into current ones on read.
 //! - `metadata`: the JSON metadata stored with every event.
 //! - `ids`: ids derived from command ids (event ids, server-chosen entity ids).

@@ -35,44 +35,28 @@ impl DomainEvent for OrderEvent {
     }
 
     fn encode(&self) -> Vec<u8> {
-        let name = self.event_type();
         match self {
-            Self::Placed(e) => to_proto_json(
-                name,
-                &proto::OrderPlaced {
-                    order_id: e.order_id.clone(),
-                    customer_id: e.customer_id.clone(),
-                    currency: e.currency.clone(),
-                    lines: e.lines.iter().map(line_to_proto).collect(),
-                    total_minor: e.total_minor,
-                },
-            ),
-            Self::Confirmed(e) => to_proto_json(
-                name,
-                &proto::OrderConfirmed {
-                    order_id: e.order_id.clone(),
-                },
-            ),
-            Self::Rejected(e) => to_proto_json(
-                name,
-                &proto::OrderRejected {
-                    order_id: e.order_id.clone(),
-                    reason: e.reason.clone(),
-                },
-            ),
-            Self::Cancelled(e) => to_proto_json(
-                name,
-                &proto::OrderCancelled {
-                    order_id: e.order_id.clone(),
-                    reason: e.reason.clone(),
-                },
-            ),
-            Self::Shipped(e) => to_proto_json(
-                name,
-                &proto::OrderShipped {
-                    order_id: e.order_id.clone(),
-                },
-            ),
+            Self::Placed(e) => to_proto_json(&proto::OrderPlaced {
+                order_id: e.order_id.clone(),
+                customer_id: e.customer_id.clone(),
+                currency: e.currency.clone(),
+                lines: e.lines.iter().map(line_to_proto).collect(),
+                total_minor: e.total_minor,
+            }),
+            Self::Confirmed(e) => to_proto_json(&proto::OrderConfirmed {
+                order_id: e.order_id.clone(),
+            }),
+            Self::Rejected(e) => to_proto_json(&proto::OrderRejected {
+                order_id: e.order_id.clone(),
+                reason: e.reason.clone(),
+            }),
+            Self::Cancelled(e) => to_proto_json(&proto::OrderCancelled {
+                order_id: e.order_id.clone(),
+                reason: e.reason.clone(),
+            }),
+            Self::Shipped(e) => to_proto_json(&proto::OrderShipped {
+                order_id: e.order_id.clone(),
+            }),
         }
     }
 
