@@ -135,8 +135,9 @@ impl AggregateCache {
         entries.insert(stream, entry);
     }
 
-    /// Moves `stream` from `from` (the head the command decided on) to `head`, appending the
-    /// command's event ids; drops the entry if someone else moved it meanwhile.
+    /// Moves `stream` from `from` (the head the command decided on) to `head`, appending the ids
+    /// of the events in between. An entry someone else already moved to `head` or beyond is
+    /// kept as it is; one at any other head is dropped, to be reloaded by the next command.
     pub(super) fn advance<A: Aggregate>(
         &self,
         stream: &str,
@@ -149,8 +150,12 @@ impl AggregateCache {
         let Some(mut entry) = entries.remove(stream) else {
             return;
         };
+        if entry.head.0 >= head.0 {
+            entries.insert(stream, entry); // already there: a concurrent winner moved it
+            return;
+        }
         if Some(entry.head.0) != from {
-            return; // stale: the next command reloads
+            return; // some other head: the next command reloads
         }
         entry.history.extend_from_slice(appended);
         entry.head = head;
@@ -228,7 +233,7 @@ mod tests {
     }
 
     #[test]
-    fn never_goes_back_to_an_older_head_and_drops_a_stream_moved_elsewhere() {
+    fn never_goes_back_to_an_older_head_and_drops_an_entry_it_cannot_place() {
         let cache = AggregateCache::new(100);
         cache.put("tiny-a", Tiny, (5, 50), history(6));
         cache.put("tiny-a", Tiny, (3, 30), history(4));
@@ -236,8 +241,14 @@ mod tests {
             cache.get::<Tiny>("tiny-a", |_| None),
             Some(Hit::State(_, (5, 50)))
         ));
-        // A command that decided on revision 4 cannot advance an entry at 5
+        // A command that lost to the entry's own head leaves it as it is
         cache.advance("tiny-a", Some(4), Tiny, (5, 51), &history(1));
+        assert!(matches!(
+            cache.get::<Tiny>("tiny-a", |_| None),
+            Some(Hit::State(_, (5, 50)))
+        ));
+        // One that decided on a head the entry never had drops it
+        cache.advance("tiny-a", Some(6), Tiny, (7, 70), &history(1));
         assert!(cache.get::<Tiny>("tiny-a", |_| None).is_none());
     }
 }

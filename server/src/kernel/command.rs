@@ -165,15 +165,18 @@ impl CommandHandler {
         let stream = A::stream_id(id);
         let earlier_run = |history: &[EventRef]| previous_run(&stream, &ctx.command_id, history);
         let mut trust_cache = true;
+        // A state caught up after a lost race, to decide on in the next attempt.
+        let mut carried: Option<(A, Option<(u64, u64)>, Option<Vec<EventRef>>)> = None;
         for attempt in 1..=MAX_ATTEMPTS {
-            let cached = if trust_cache {
-                self.cache.get::<A>(&stream, earlier_run)
-            } else {
-                None
+            let cached = match carried.take() {
+                Some(caught_up) => Some(Ok(caught_up)),
+                None if trust_cache => self.cache.get::<A>(&stream, earlier_run).map(Err),
+                None => None,
             };
             let (state, head, history) = match cached {
-                Some(Hit::Deduplicated(last)) => return Ok(deduplicated(&stream, last)),
-                Some(Hit::State(state, head)) => (state, Some(head), None),
+                Some(Ok(caught_up)) => caught_up,
+                Some(Err(Hit::Deduplicated(last))) => return Ok(deduplicated(&stream, last)),
+                Some(Err(Hit::State(state, head))) => (state, Some(head), None),
                 None => {
                     let loaded = self.load::<A>(&stream).await?;
                     if let Some(last) = earlier_run(&loaded.history) {
@@ -250,12 +253,24 @@ impl CommandHandler {
                     });
                 }
                 Err(StoreError::WrongExpectedRevision { actual, .. }) => {
-                    self.cache.forget(&stream);
-                    trust_cache = false;
                     if ctx.expected_revision.is_some() {
+                        self.cache.forget(&stream);
                         return Err(conflict(&stream, ctx.expected_revision, actual.0));
                     }
-                    debug!(%stream, attempt, "lost an append race; reloading");
+                    debug!(%stream, attempt, "lost an append race; catching up");
+                    match self
+                        .catch_up(&stream, &ctx.command_id, state, head, history)
+                        .await?
+                    {
+                        CaughtUp::Deduplicated(last) => return Ok(deduplicated(&stream, last)),
+                        CaughtUp::State(state, head, history) => {
+                            carried = Some((state, Some(head), history));
+                        }
+                        CaughtUp::Nothing => {
+                            self.cache.forget(&stream);
+                            trust_cache = false;
+                        }
+                    }
                 }
                 Err(other) => return Err(other.into()),
             }
@@ -264,6 +279,57 @@ impl CommandHandler {
             stream,
             detail: format!("still contested after {MAX_ATTEMPTS} attempts"),
         })
+    }
+
+    /// Folds what was written to `stream` after `head` into `state`, the state a lost append
+    /// was decided on: after a lost race only the winners' events are read, not the whole
+    /// stream. Keeps the cache in step.
+    async fn catch_up<A: Aggregate>(
+        &self,
+        stream: &str,
+        command_id: &str,
+        mut state: A,
+        head: Option<(u64, u64)>,
+        history: Option<Vec<EventRef>>,
+    ) -> Result<CaughtUp<A>, CommandError> {
+        let from = head.map_or(0, |(revision, _)| revision + 1);
+        let records = self.store.read_stream(stream, from).await?;
+        let Some(last) = records.last() else {
+            return Ok(CaughtUp::Nothing);
+        };
+        let new_head = (last.revision, last.position);
+        let mut newer = Vec::with_capacity(records.len());
+        for record in &records {
+            let event: A::Event = self
+                .upcasters
+                .decode(record)
+                .map_err(|e| CommandError::Corrupt(format!("{stream}@{}: {e}", record.revision)))?;
+            state.apply(&event);
+            newer.push(EventRef {
+                id: record.id,
+                revision: record.revision,
+                position: record.position,
+            });
+        }
+        // A retry of this very command may be among the winners (handled by another process).
+        if let Some(last) = previous_run(stream, command_id, &newer) {
+            return Ok(CaughtUp::Deduplicated(last));
+        }
+        let history = match history {
+            Some(mut history) => {
+                history.extend_from_slice(&newer);
+                self.cache
+                    .put(stream, state.clone(), new_head, history.clone());
+                Some(history)
+            }
+            None => {
+                let from = head.map(|(revision, _)| revision);
+                self.cache
+                    .advance(stream, from, state.clone(), new_head, &newer);
+                None
+            }
+        };
+        Ok(CaughtUp::State(state, new_head, history))
     }
 
     /// Caches a state loaded from the store.
@@ -313,6 +379,16 @@ fn previous_run(stream: &str, command_id: &str, history: &[EventRef]) -> Option<
         .take_while(|(index, r)| r.id == event_id(command_id, stream, *index))
         .count();
     history.get(start + count - 1).copied()
+}
+
+/// What catching up after a lost race found.
+enum CaughtUp<A> {
+    /// The command itself was among the winners.
+    Deduplicated(EventRef),
+    /// The state, head and (when known) full history after the winners' events.
+    State(A, (u64, u64), Option<Vec<EventRef>>),
+    /// Nothing after the head: the stream is not what the conflict said; reload it whole.
+    Nothing,
 }
 
 fn deduplicated(stream: &str, last: EventRef) -> Ack {
