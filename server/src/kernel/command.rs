@@ -166,7 +166,7 @@ impl CommandHandler {
         let earlier_run = |history: &[EventRef]| previous_run(&stream, &ctx.command_id, history);
         let mut trust_cache = true;
         // A state caught up after a lost race, to decide on in the next attempt.
-        let mut carried: Option<(A, Option<(u64, u64)>, Option<Vec<EventRef>>)> = None;
+        let mut carried: Option<Basis<A>> = None;
         for attempt in 1..=MAX_ATTEMPTS {
             let cached = match carried.take() {
                 Some(caught_up) => Some(Ok(caught_up)),
@@ -380,6 +380,10 @@ fn previous_run(stream: &str, command_id: &str, history: &[EventRef]) -> Option<
         .count();
     history.get(start + count - 1).copied()
 }
+
+/// What a decision is based on: the state, its head (revision, position) and, when it came
+/// from the store whole, the stream's full history.
+type Basis<A> = (A, Option<(u64, u64)>, Option<Vec<EventRef>>);
 
 /// What catching up after a lost race found.
 enum CaughtUp<A> {
