@@ -48,3 +48,29 @@ fn every_scenario_runs_in_smoke_mode_and_reports_a_row() {
         "{written}"
     );
 }
+
+/// The read-side scenarios against the MongoDB adapter, on a SecantusDB the bench starts itself
+/// (the second pass of `scripts/bench`).
+#[test]
+fn the_read_side_scenarios_run_against_mongodb_in_smoke_mode() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let options = Options {
+        mongodb: true,
+        only: vec![2, 3, 6, 7],
+        data_dir: Some(dir.path().join("data")),
+        ..Options::smoke()
+    };
+    let report = run(&options, "causeway-bench --smoke --mongodb").expect("the benchmark runs");
+    assert!(report.failures().is_empty(), "{:#?}", report.failures());
+    for n in [2, 3, 6, 7] {
+        assert!(
+            report.ratios.iter().any(|row| row.scenario == n),
+            "no row for scenario {n}"
+        );
+    }
+    let markdown = report.to_markdown();
+    assert!(
+        markdown.contains("read models in MongoDB (SecantusDB"),
+        "{markdown}"
+    );
+}

@@ -38,7 +38,9 @@ pub struct Options {
     #[arg(long)]
     pub catchup_events: Option<u64>,
 
-    /// Measured requests per phase at 1 in flight (default 5,000; smoke 8).
+    /// Measured requests per phase at 1 in flight, scenario 7's commands included (default
+    /// 5,000; smoke 8). Scenario 7 seeds 2 × (200 + this) streams of 20 events, which count
+    /// towards `--catchup-events`.
     #[arg(long)]
     pub requests: Option<usize>,
 
@@ -52,9 +54,15 @@ pub struct Options {
     pub kurrentdb_url: Option<String>,
 
     /// MongoDB connection string: servers keep read models there instead of the embedded store
-    /// (the hook for the MongoDB adapter).
+    /// (the hook for the MongoDB adapter), in a database of their own per run.
     #[arg(long, env = "CAUSEWAY_BENCH_MONGODB_URL")]
     pub mongodb_url: Option<String>,
+
+    /// Keep read models in a MongoDB the run starts itself: SecantusDB (`secantusd-py`, which
+    /// `scripts/setup-test-tools` installs) on a free 127.0.0.1 port, as a one-node replica set
+    /// (batches commit in transactions), stopped at the end. `--mongodb-url` wins when given.
+    #[arg(long)]
+    pub mongodb: bool,
 }
 
 impl Options {
@@ -91,6 +99,8 @@ impl Options {
                 .unwrap_or(preset.concurrent_requests)
                 .max(1),
             catchup_events: self.catchup_events.unwrap_or(preset.catchup_events).max(1),
+            // Scenario 7's phases are at 1 in flight too: `--requests` sizes them as well.
+            rebuild_requests: self.requests.unwrap_or(preset.rebuild_requests).max(1),
             ..preset
         }
     }

@@ -39,6 +39,9 @@ pub struct Header {
     pub command: String,
     /// Which adapters served events and read models.
     pub stores: String,
+    /// Where the read models were kept, short, for the title: the one thing that tells an
+    /// embedded run's table from a MongoDB run's.
+    pub read_models: String,
     /// How the runtimes were placed on cores.
     pub pinning: String,
     /// Full or smoke.
@@ -48,22 +51,59 @@ pub struct Header {
     pub took: Option<Duration>,
 }
 
+/// A MongoDB server the run started itself (`--mongodb`), as the header names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedServer {
+    /// Product and version: `SecantusDB 0.7.0b3`.
+    pub name: String,
+    /// How it runs: address, topology, storage.
+    pub detail: String,
+}
+
 impl Header {
-    /// Reads the clock, the machine and its load now.
-    pub fn capture(options: &Options, command: &str, pinning: Pinning) -> Self {
+    /// Reads the clock, the machine and its load now. `started` is the MongoDB the run started
+    /// itself, if any (`options.mongodb_url` then holds its URL).
+    pub fn capture(
+        options: &Options,
+        command: &str,
+        pinning: Pinning,
+        started: Option<&StartedServer>,
+    ) -> Self {
+        let (read_models, read_models_detail, durability) = match (started, &options.mongodb_url) {
+            (Some(server), _) => (
+                format!("MongoDB ({}, started by the bench)", server.name),
+                format!("MongoDB adapter on {}, {}", server.name, server.detail),
+                "full for events (every ack fsynced); read-model commits as SecantusDB's default \
+                 (not fsynced)",
+            ),
+            (None, Some(_)) => (
+                "MongoDB (--mongodb-url)".to_owned(),
+                "MongoDB adapter on the server --mongodb-url names".to_owned(),
+                "full (every ack fsynced; read-model commits per that server's settings)",
+            ),
+            (None, None) => (
+                "embedded SQLite".to_owned(),
+                "embedded (SQLite)".to_owned(),
+                "full (every ack fsynced)",
+            ),
+        };
         let stores = format!(
-            "events: {}; read models: {}; durability: full (every ack fsynced)",
+            "events: {}; read models: {read_models_detail}; durability: {durability}",
             if options.kurrentdb_url.is_some() {
                 "KurrentDB"
             } else {
                 "embedded (SQLite)"
             },
-            if options.mongodb_url.is_some() {
-                "MongoDB"
-            } else {
-                "embedded (SQLite)"
-            },
         );
+        let pinning = match (started, &pinning) {
+            (None, _) => pinning.to_string(),
+            (Some(_), Pinning::Cores { server, .. }) => {
+                format!("{pinning}; the SecantusDB process on core {server} too")
+            }
+            (Some(_), Pinning::Off { .. }) => {
+                format!("{pinning}; the SecantusDB process not pinned either")
+            }
+        };
         Self {
             date: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             cores: cores(),
@@ -72,7 +112,8 @@ impl Header {
             load_end: String::new(),
             command: command.to_owned(),
             stores,
-            pinning: pinning.to_string(),
+            read_models,
+            pinning,
             mode: if options.smoke {
                 "smoke (tiny counts: the numbers mean nothing)".into()
             } else {
@@ -305,7 +346,11 @@ impl Report {
     pub fn to_markdown(&self) -> String {
         let mut out = String::new();
         let h = &self.header;
-        let _ = writeln!(out, "### Benchmark: Causeway against its own baselines\n");
+        let _ = writeln!(
+            out,
+            "### Benchmark: Causeway against its own baselines, read models in {}\n",
+            h.read_models
+        );
         let _ = writeln!(out, "- Date: {}", h.date);
         let _ = writeln!(out, "- Machine: {} cores, {}", h.cores, h.cpu);
         let _ = writeln!(
@@ -457,6 +502,56 @@ mod tests {
         assert_eq!(duration(Some(Duration::from_micros(850))), "850 µs");
         assert_eq!(duration(Some(Duration::from_micros(4_210))), "4.21 ms");
         assert_eq!(duration(None), "—");
+    }
+
+    #[test]
+    fn the_title_and_stores_name_the_read_store() {
+        let off = || Pinning::Off {
+            reason: "test".into(),
+        };
+        let embedded = Report::new(Header::capture(&Options::smoke(), "c", off(), None));
+        let markdown = embedded.to_markdown();
+        assert!(
+            markdown.starts_with(
+                "### Benchmark: Causeway against its own baselines, read models in embedded SQLite"
+            ),
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains("read models: embedded (SQLite)"),
+            "{markdown}"
+        );
+
+        let options = Options {
+            mongodb: true,
+            mongodb_url: Some("mongodb://127.0.0.1:1/?directConnection=true".into()),
+            ..Options::smoke()
+        };
+        let started = StartedServer {
+            name: "SecantusDB 0.7.0b3".into(),
+            detail: "secantusd-py on 127.0.0.1:1".into(),
+        };
+        let pinned = Pinning::Cores {
+            server: 0,
+            client: 1,
+        };
+        let mongodb = Report::new(Header::capture(&options, "c", pinned, Some(&started)));
+        let markdown = mongodb.to_markdown();
+        assert!(
+            markdown.starts_with(
+                "### Benchmark: Causeway against its own baselines, read models in MongoDB \
+                 (SecantusDB 0.7.0b3, started by the bench)"
+            ),
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains("read models: MongoDB adapter on SecantusDB 0.7.0b3, secantusd-py"),
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains("the SecantusDB process on core 0 too"),
+            "{markdown}"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `causeway-bench`: runs Causeway's benchmark scenarios against their same-run baselines and
 //! prints (and with `--out`, writes) the markdown table of ratios. `scripts/bench` builds it in
-//! release and runs the full benchmark; `--smoke` runs every scenario with tiny counts.
+//! release and runs the full benchmark, then the read side again with read models in a
+//! SecantusDB it starts (`--mongodb`); `--smoke` runs every scenario with tiny counts.
 //!
 //! Exits 1 when a scenario failed (its row says why), 2 when the run could not start.
 

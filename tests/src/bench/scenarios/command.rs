@@ -26,7 +26,9 @@ use uuid::Uuid;
 
 use super::{
     Bench,
-    writes::{COMMANDS_1, COMMANDS_N, KERNEL_1, KERNEL_N, RAW_1, RAW_N, WriteSet},
+    writes::{
+        COMMANDS_1, COMMANDS_N, HOT, HOT_PER_SLOT, KERNEL_1, KERNEL_N, RAW_1, RAW_N, WriteSet,
+    },
 };
 use crate::bench::{
     BenchError, echo,
@@ -73,6 +75,35 @@ pub(super) async fn commands(
                     "the command left its stream at revision {}, expected {expected}",
                     ack.revision
                 ));
+            }
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// Commands `ReceiveStock` on `hot[i % hot.len()]` for operation `i`: a few streams that take
+/// command after command, so the server decides them from its aggregate cache instead of
+/// reading them. Diagnostic only: the scenario's own command loads a cold stream every time.
+pub(super) async fn hot_commands(
+    channel: Channel,
+    hot: Arc<Vec<String>>,
+    plan: &Plan,
+) -> Result<Measurement, BenchError> {
+    closed_loop(plan, move |i| {
+        let mut client = InventoryCommandsClient::new(channel.clone());
+        let request = (!hot.is_empty()).then(|| receive_stock(&hot[i % hot.len()]));
+        async move {
+            let request = request.ok_or("no hot stream")?;
+            let ack = client
+                .receive_stock(request)
+                .await
+                .map_err(|s| s.to_string())?
+                .into_inner()
+                .ack
+                .ok_or("the response has no ack")?;
+            if ack.deduplicated {
+                return Err("a fresh command id was answered as a duplicate".into());
             }
             Ok(())
         }
@@ -221,6 +252,9 @@ pub(super) async fn run(
         let (mut raw, mut echo, mut command) =
             (Rounds::default(), Rounds::default(), Rounds::default());
         let mut kernel = Rounds::default();
+        let mut hot = Rounds::default();
+        // Loaded by their first command, then decided from the server's aggregate cache.
+        let hot_skus = bench.skus(HOT, in_flight * HOT_PER_SLOT);
         for plan in bench.rounds(in_flight, count) {
             let skus = Arc::clone(&raw_skus);
             raw.add(
@@ -231,10 +265,11 @@ pub(super) async fn run(
             command.add(commands(set.server.channel(), skus, events, &plan).await?)?;
             let skus = Arc::clone(&kernel_skus);
             let store = Arc::clone(&set.raw);
-            kernel.add(kernel_commands(bench, store, skus, events, plan).await?)?;
+            kernel.add(kernel_commands(bench, store, skus, events, plan.clone()).await?)?;
+            hot.add(hot_commands(set.server.channel(), Arc::clone(&hot_skus), &plan).await?)?;
         }
         let (raw, echo, command) = (raw.total()?, echo.total()?, command.total()?);
-        let kernel = kernel.total()?;
+        let (kernel, hot) = (kernel.total()?, hot.total()?);
 
         report.subject(
             1,
@@ -260,11 +295,31 @@ pub(super) async fn run(
             &kernel,
             "req/s",
         );
+        report.baseline(
+            1,
+            format!(
+                "diagnostic: ReceiveStock over gRPC on {} hot stream(s), decided from the aggregate cache",
+                hot_skus.len()
+            ),
+            &hot,
+            "req/s",
+        );
         if in_flight == 1 {
             ratios_at_one(report, &command, &echo, &raw, &kernel);
         } else {
             ratios_concurrent(report, in_flight, &command, &echo, &raw);
         }
+        report.ratio(
+            1,
+            format!(
+                "{in_flight} in flight, diagnostic: hot-stream (cached) command throughput / echo throughput"
+            ),
+            match (hot.throughput(), echo.throughput()) {
+                (Some(h), Some(e)) if e > 0.0 => Outcome::Value(h / e),
+                _ => Outcome::NotAvailable("no samples".into()),
+            },
+            None,
+        );
     }
     Ok(())
 }

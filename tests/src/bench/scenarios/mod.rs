@@ -62,13 +62,18 @@ impl Bench {
     }
 
     /// Server configuration for data set `dir`, serving `role`, with the adapters the flags
-    /// name (the KurrentDB/MongoDB hook) and full durability.
+    /// name (the KurrentDB/MongoDB hook) and full durability. Read models on MongoDB go to a
+    /// database of this run's own: a MongoDB outlives the run (the events, embedded, do not),
+    /// and another run's checkpoints there would pass for this run's progress.
     pub fn config(&self, dir: &Path, role: Role) -> Config {
         let mut config = Config::with_data_dir(dir);
         config.role = role;
         config.durability = DurabilityArg::Full;
         config.kurrentdb_url = self.options.kurrentdb_url.as_deref().map(Into::into);
         config.mongodb_url = self.options.mongodb_url.as_deref().map(Into::into);
+        if config.mongodb_url.is_some() {
+            config.mongodb_database = format!("causeway_bench_{}", self.run_id);
+        }
         config.log = "warn".to_owned();
         config
     }

@@ -23,6 +23,10 @@ pub(super) const RAW_1: &str = "raw1";
 pub(super) const RAW_N: &str = "rawn";
 pub(super) const KERNEL_1: &str = "krn1";
 pub(super) const KERNEL_N: &str = "krnn";
+/// Streams of scenario 1's hot-stream diagnostic: [`HOT_PER_SLOT`] per request in flight.
+pub(super) const HOT: &str = "hot";
+/// Hot streams per request in flight: enough that concurrent commands rarely share a stream.
+pub(super) const HOT_PER_SLOT: usize = 8;
 pub(super) const SMALL: &str = "agg-small";
 pub(super) const LARGE: &str = "agg-large";
 /// Aggregates of each size that loads go round.
@@ -94,6 +98,7 @@ async fn prepare(bench: &Bench) -> Result<WriteSet, BenchError> {
             scale.warmup + scale.concurrent_requests,
             per_command,
         );
+        add(HOT, scale.in_flight * HOT_PER_SLOT, per_command);
     }
     if bench.options.wants(5) {
         add(SMALL, AGGREGATES, scale.aggregate_sizes.0);
