@@ -125,6 +125,39 @@ pub(super) fn events_after(
         .map_err(|e| unavailable("reading events", &e))
 }
 
+/// Up to `limit` events of `categories` (at least one) with positions in `after + 1 ..= until`,
+/// found by scanning those positions in order and skipping other categories. Cheaper than the
+/// category index (a table lookup per event) when the categories are most of the range.
+pub(super) fn category_events_between(
+    conn: &Connection,
+    after: Option<u64>,
+    until: u64,
+    limit: usize,
+    categories: &[String],
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let mut values = vec![
+        Value::Integer(after.map_or(0, saturating_i64)),
+        Value::Integer(saturating_i64(until)),
+        Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)),
+    ];
+    let placeholders: Vec<String> = (0..categories.len())
+        .map(|i| format!("?{}", i + 4))
+        .collect();
+    values.extend(categories.iter().cloned().map(Value::Text));
+    // `+category` keeps SQLite off the category index: the scan is by position.
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE position > ?1 AND position <= ?2 \
+         AND +category IN ({}) ORDER BY position LIMIT ?3",
+        placeholders.join(", ")
+    );
+    conn.prepare_cached(&sql)
+        .and_then(|mut stmt| {
+            stmt.query_map(params_from_iter(values), recorded_event)?
+                .collect()
+        })
+        .map_err(|e| unavailable("reading events", &e))
+}
+
 /// Position of the newest event, `None` when there is none.
 pub(super) fn head_position(conn: &Connection) -> Result<Option<u64>, StoreError> {
     conn.query_row("SELECT MAX(position) FROM events", [], |row| row.get(0))

@@ -14,20 +14,31 @@ use std::{collections::VecDeque, sync::Arc, time::Duration};
 use futures::{StreamExt, stream};
 use tokio::sync::watch;
 
-use super::read::{Readers, events_after, head_position};
+use super::read::{Readers, category_events_between, events_after, head_position};
 use crate::store::{EventFeed, FeedItem, StoreError, SubscriptionFilter};
 
 /// Events read per query while catching up.
 const BATCH: usize = 500;
+
+/// Positions a filtered feed scans per query while its categories are dense (see [`Feed`]).
+const WINDOW: u64 = 4 * BATCH as u64;
 
 /// While idle, how often a feed looks for commits made by OTHER processes on the same file.
 /// Commits of this process wake it at once through the writer's watch channel; this timer is only
 /// the cross-process fallback, so it bounds their delivery latency.
 pub(super) const CROSS_PROCESS_POLL: Duration = Duration::from_millis(150);
 
+///
+/// A filtered feed reads in one of two ways and picks by the density it last saw: through the
+/// category index (a table lookup per event; best when its categories are a small part of the
+/// log) or, once at least a quarter of the positions it read past were its own, by scanning a
+/// window of positions and skipping the rest (best when they are most of the log, e.g. the one
+/// projection of a single-context service catching up).
 struct Feed {
     readers: Arc<Readers>,
     categories: Vec<String>,
+    /// Read by position window instead of through the category index.
+    dense: bool,
     /// Position of the last event read or checkpoint sent; the next read starts after it.
     last: Option<u64>,
     pending: VecDeque<FeedItem>,
@@ -49,6 +60,7 @@ pub(super) fn subscribe(
     let feed = Feed {
         readers,
         categories: filter.categories,
+        dense: false,
         last: after,
         pending: VecDeque::new(),
         commits: Some(commits),
@@ -78,32 +90,73 @@ impl Feed {
                 commits.borrow_and_update();
             }
             // The head is read BEFORE the events: if no matching event follows `last`, every
-            // event up to that head has been considered, so it is a safe checkpoint.
+            // event up to that head has been considered, so it is a safe checkpoint. A window
+            // read likewise considers every event up to its end (at most that head).
             let (after, categories) = (self.last, self.categories.clone());
+            let dense = self.dense && !categories.is_empty();
             let batch = self
                 .readers
                 .run(move |conn| {
                     let head = head_position(conn)?;
-                    Ok((head, events_after(conn, after, BATCH, &categories)?))
+                    if !dense {
+                        return Ok((head, events_after(conn, after, BATCH, &categories)?, head));
+                    }
+                    let Some(head) = head else {
+                        return Ok((None, Vec::new(), None));
+                    };
+                    let until = head.min(after.unwrap_or(0).saturating_add(WINDOW));
+                    let events = category_events_between(conn, after, until, BATCH, &categories)?;
+                    // A full batch may stop short of the window's end.
+                    let considered = match events.last() {
+                        Some(last) if events.len() == BATCH => Some(last.position),
+                        _ => Some(until),
+                    };
+                    Ok((Some(head), events, considered))
                 })
                 .await;
             match batch {
-                Ok((head, batch)) if batch.is_empty() => match head {
-                    Some(head) if Some(head) > self.last => {
-                        self.last = Some(head);
-                        return Some(Ok(FeedItem::Checkpoint(head)));
+                Ok((head, batch, considered)) => {
+                    let reached = match batch.last() {
+                        // Through the index, everything up to the last event returned.
+                        Some(last) if !dense => Some(last.position),
+                        _ => considered.or(head),
+                    };
+                    self.learn_density(batch.len(), reached);
+                    match batch.last().map(|e| e.position) {
+                        None => match reached {
+                            Some(reached) if Some(reached) > self.last => {
+                                self.last = Some(reached);
+                                return Some(Ok(FeedItem::Checkpoint(reached)));
+                            }
+                            _ => self.wait_for_commit().await,
+                        },
+                        Some(last_event) => {
+                            let reached = reached.unwrap_or(last_event).max(last_event);
+                            self.pending.extend(batch.into_iter().map(FeedItem::Event));
+                            if reached > last_event {
+                                self.pending.push_back(FeedItem::Checkpoint(reached));
+                            }
+                            self.last = Some(reached);
+                        }
                     }
-                    _ => self.wait_for_commit().await,
-                },
-                Ok((_, batch)) => {
-                    self.last = batch.last().map(|e| e.position);
-                    self.pending.extend(batch.into_iter().map(FeedItem::Event));
                 }
                 Err(error) => {
                     self.failed = true;
                     return Some(Err(error));
                 }
             }
+        }
+    }
+
+    /// Switches between index and window reads: `found` events of the feed's categories among
+    /// the positions after `last` up to `reached`.
+    fn learn_density(&mut self, found: usize, reached: Option<u64>) {
+        if self.categories.is_empty() {
+            return;
+        }
+        let span = reached.map_or(0, |r| r.saturating_sub(self.last.unwrap_or(0)));
+        if span > 0 {
+            self.dense = (found as u64).saturating_mul(4) >= span;
         }
     }
 

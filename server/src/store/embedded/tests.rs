@@ -312,3 +312,77 @@ fn event_of(item: FeedItem) -> crate::store::RecordedEvent {
         other => panic!("expected an event, got {other:?}"),
     }
 }
+
+/// A filtered feed switches between category-index reads and position-window reads as the
+/// density of its categories changes; across dense, sparse and dense stretches longer than a
+/// window it still delivers exactly its events, in order, and checkpoints up to the head.
+#[tokio::test]
+async fn a_filtered_feed_through_dense_and_sparse_stretches_misses_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open(&dir, Durability::Relaxed);
+    let mut wanted = Vec::new();
+    // Appends `n` events to `stream` in appends of 100; returns their positions.
+    async fn write(store: &EmbeddedEventStore, stream: &str, n: usize) -> Vec<u64> {
+        let mut positions = Vec::new();
+        for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
+            let events: Vec<NewEvent> = chunk.iter().map(|i| event(&i.to_string())).collect();
+            let appended = store
+                .append(stream, ExpectedRevision::Any, events)
+                .await
+                .expect("append");
+            let first = appended.position + 1 - chunk.len() as u64;
+            positions.extend(first..=appended.position);
+        }
+        positions
+    }
+    // Dense: two of ours for one of theirs, over more than a window
+    for _ in 0..15 {
+        wanted.extend(write(&store, "ours-1", 200).await);
+        write(&store, "theirs-1", 100).await;
+    }
+    // Sparse: one of ours in a long stretch of theirs
+    write(&store, "theirs-1", 3000).await;
+    wanted.extend(write(&store, "ours-2", 1).await);
+    write(&store, "theirs-1", 3000).await;
+    // Dense again, then theirs at the very end
+    wanted.extend(write(&store, "ours-2", 1200).await);
+    let head = write(&store, "theirs-2", 1).await[0];
+
+    let mut feed = store.subscribe_all(None, SubscriptionFilter::categories(["ours"]));
+    let mut delivered = Vec::new();
+    let mut checkpoint = 0;
+    while checkpoint < head {
+        let item = tokio::time::timeout(WAIT, feed.next())
+            .await
+            .expect("an item in time")
+            .expect("the feed goes on")
+            .expect("no error");
+        match item {
+            FeedItem::Event(e) => {
+                assert!(e.stream.starts_with("ours-"), "{}", e.stream);
+                assert!(e.position > checkpoint, "in order, after every checkpoint");
+                delivered.push(e.position);
+            }
+            FeedItem::Checkpoint(p) => {
+                assert!(p >= delivered.last().copied().unwrap_or(0));
+                checkpoint = p;
+            }
+        }
+        checkpoint = checkpoint.max(delivered.last().copied().unwrap_or(0));
+    }
+    assert_eq!(delivered, wanted, "exactly our events, no gap, no duplicate");
+
+    // And live: a new event of ours after the head arrives
+    let live = write(&store, "ours-3", 1).await[0];
+    loop {
+        let item = tokio::time::timeout(WAIT, feed.next())
+            .await
+            .expect("the live event in time")
+            .expect("the feed goes on")
+            .expect("no error");
+        if let FeedItem::Event(e) = item {
+            assert_eq!(e.position, live);
+            break;
+        }
+    }
+}
