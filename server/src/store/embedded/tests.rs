@@ -370,7 +370,10 @@ async fn a_filtered_feed_through_dense_and_sparse_stretches_misses_nothing() {
         }
         checkpoint = checkpoint.max(delivered.last().copied().unwrap_or(0));
     }
-    assert_eq!(delivered, wanted, "exactly our events, no gap, no duplicate");
+    assert_eq!(
+        delivered, wanted,
+        "exactly our events, no gap, no duplicate"
+    );
 
     // And live: a new event of ours after the head arrives
     let live = write(&store, "ours-3", 1).await[0];
