@@ -36,6 +36,10 @@ pub enum QueryError {
     /// The read store failed.
     #[error(transparent)]
     Store(#[from] ReadStoreError),
+    /// A stored document is not in its projection's shape: the server's fault (the projection
+    /// wrote it), which retrying cannot fix. The detail is logged, never sent to the caller.
+    #[error("corrupt read model: {0}")]
+    Corrupt(String),
 }
 
 impl QueryError {

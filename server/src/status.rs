@@ -61,6 +61,12 @@ impl From<QueryError> for Status {
                 "read model {projection} has reached position {reached}, not yet the requested \
                  {wanted}; retry, or raise the deadline"
             )),
+            QueryError::Corrupt(detail) => {
+                error!(%detail, "read model document unreadable");
+                Status::internal(
+                    "a read model document is unreadable; the operators have been told",
+                )
+            }
             QueryError::NotReached(ConsistencyError::Store(e)) | QueryError::Store(e) => {
                 error!(error = %e, "read store unavailable");
                 Status::unavailable("the read store is unavailable; retry")

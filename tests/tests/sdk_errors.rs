@@ -140,9 +140,9 @@ async fn request_errors_are_typed_and_never_retried() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_read_model_that_cannot_be_read_is_unavailable_after_the_retries() {
+async fn a_read_model_that_cannot_be_read_is_internal_and_not_retried() {
     // A product document the projection never wrote and queries cannot parse: the server
-    // answers UNAVAILABLE (a read-store fault), every time.
+    // answers INTERNAL (its own fault, which no retry can fix), without the document's content.
     let data_dir = tempfile::tempdir().expect("temp dir");
     let reads = EmbeddedReadStore::open(data_dir.path()).expect("read store");
     let broken = WriteOp::Upsert {
@@ -169,8 +169,14 @@ async fn a_read_model_that_cannot_be_read_is_unavailable_after_the_retries() {
         }),
     )
     .await;
-    assert!(matches!(error, Error::Unavailable { .. }), "{error:?}");
-    assert_eq!(tries, u64::from(ATTEMPTS), "UNAVAILABLE is retried");
+    match &error {
+        Error::Other { code, message } => {
+            assert_eq!(*code, tonic::Code::Internal, "{error:?}");
+            assert!(!message.contains("42"), "no document content: {message}");
+        }
+        other => panic!("expected INTERNAL, got {other:?}"),
+    }
+    assert_eq!(tries, 1, "INTERNAL is not retried");
 }
 
 #[tokio::test(flavor = "multi_thread")]

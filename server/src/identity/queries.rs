@@ -15,7 +15,7 @@ use super::projection::{USERS, UserDocument};
 use super::values::{Email, UserId};
 use crate::{
     query::{QueryError, ReadModel},
-    readstore::{Filter, Query, ReadStoreError},
+    readstore::{Filter, Query},
 };
 
 /// The IdentityQueries gRPC service, reading the `users` projection.
@@ -47,11 +47,7 @@ impl From<UserDocument> for ProtoUser {
 fn to_user(id: &str, body: Value) -> Result<ProtoUser, QueryError> {
     serde_json::from_value::<UserDocument>(body)
         .map(Into::into)
-        .map_err(|e| {
-            QueryError::Store(ReadStoreError::Invalid(format!(
-                "{USERS}/{id} is not a user document: {e}"
-            )))
-        })
+        .map_err(|e| QueryError::Corrupt(format!("{USERS}/{id} is not a user document: {e}")))
 }
 
 impl IdentityQueriesService {

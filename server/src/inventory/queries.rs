@@ -13,7 +13,7 @@ use super::projection::{COLLECTION, ProductDocument};
 use crate::validation::MAX_ID_CHARS;
 use crate::{
     query::{QueryError, ReadModel, page_size, page_token},
-    readstore::{Filter, Query, ReadStoreError},
+    readstore::{Filter, Query},
 };
 
 /// Serves `causeway.inventory.v1.InventoryQueries` from the `products` read model.
@@ -90,11 +90,8 @@ impl InventoryQueries for InventoryQueriesService {
 /// The contract's `Product` for the stored document `id`. A document not in the projection's
 /// shape is a server fault, reported as a read-store failure (logged, not leaked), never a panic.
 fn to_proto(id: &str, body: Value) -> Result<Product, QueryError> {
-    let doc: ProductDocument = serde_json::from_value(body).map_err(|e| {
-        QueryError::Store(ReadStoreError::Invalid(format!(
-            "products document {id} is malformed: {e}"
-        )))
-    })?;
+    let doc: ProductDocument = serde_json::from_value(body)
+        .map_err(|e| QueryError::Corrupt(format!("products document {id} is malformed: {e}")))?;
     Ok(Product {
         sku: doc.sku,
         name: doc.name,

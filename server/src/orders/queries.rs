@@ -15,7 +15,7 @@ use crate::validation::MAX_ID_CHARS;
 use crate::{
     kernel::FieldViolation,
     query::{QueryError, ReadModel, page_size, page_token},
-    readstore::{Filter, Query, ReadStoreError, SortKey},
+    readstore::{Filter, Query, SortKey},
 };
 
 /// Serves `causeway.orders.v1.OrderQueries` from the `orders` read model.
@@ -135,11 +135,8 @@ fn reject(violations: Vec<FieldViolation>) -> Result<(), QueryError> {
 /// The contract's `Order` for the stored document `id`. A document not in the projection's
 /// shape is a server fault, reported as a read-store failure (logged, not leaked), never a panic.
 fn to_proto(id: &str, body: Value) -> Result<Order, QueryError> {
-    let malformed = |why: String| {
-        QueryError::Store(ReadStoreError::Invalid(format!(
-            "orders document {id} is malformed: {why}"
-        )))
-    };
+    let malformed =
+        |why: String| QueryError::Corrupt(format!("orders document {id} is malformed: {why}"));
     let doc: OrderDocument = serde_json::from_value(body).map_err(|e| malformed(e.to_string()))?;
     let status = OrderStatus::from_str_name(&doc.status)
         .ok_or_else(|| malformed(format!("unknown status {:?}", doc.status)))?;

@@ -175,7 +175,8 @@ async fn a_position_not_yet_reached_waits_then_names_the_reached_position() {
 }
 
 #[test]
-fn a_malformed_document_is_a_store_fault_not_a_panic() {
+fn a_malformed_document_is_an_internal_fault_not_a_panic() {
     let err = to_proto("sku-1", serde_json::json!({"sku": "sku-1", "onHand": -1})).unwrap_err();
-    assert!(matches!(err, QueryError::Store(_)), "{err:?}");
+    assert!(matches!(err, QueryError::Corrupt(_)), "{err:?}");
+    assert_eq!(tonic::Status::from(err).code(), Code::Internal);
 }

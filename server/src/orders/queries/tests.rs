@@ -221,12 +221,18 @@ async fn a_position_not_yet_reached_waits_then_names_the_reached_position() {
 }
 
 #[test]
-fn a_malformed_document_is_a_store_fault_not_a_panic() {
+fn a_malformed_document_is_an_internal_fault_not_a_panic() {
     let err = to_proto("o-1", serde_json::json!({"orderId": 5})).unwrap_err();
-    assert!(matches!(err, QueryError::Store(_)), "{err:?}");
+    assert!(matches!(err, QueryError::Corrupt(_)), "{err:?}");
+    let status = tonic::Status::from(err);
+    assert_eq!(status.code(), Code::Internal);
+    assert!(
+        !status.message().contains("orderId"),
+        "no detail leaks: {status:?}"
+    );
     let doc = serde_json::json!({
         "orderId": "o-1", "customerId": "c", "status": "ORDER_STATUS_LOST", "lines": [],
         "totalMinor": 0, "currency": "EUR", "revision": 0, "placedAt": 1,
     });
-    assert!(matches!(to_proto("o-1", doc), Err(QueryError::Store(_))));
+    assert!(matches!(to_proto("o-1", doc), Err(QueryError::Corrupt(_))));
 }
