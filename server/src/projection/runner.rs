@@ -27,7 +27,7 @@ use crate::{
 };
 
 /// Events folded per committed batch at most.
-const BATCH_SIZE: usize = 500;
+const BATCH_SIZE: usize = 1000;
 /// Where events whose documents the read store refused are kept for operators.
 pub const PARKED_COLLECTION: &str = "parked_events";
 

@@ -2,7 +2,7 @@
 //! earlier writes are committed. Reads fall through to the store; writes are queued and
 //! committed with the checkpoint by the runner.
 //!
-//! Only the last write to a document is committed: a catch-up batch of 500 events over a handful
+//! Only the last write to a document is committed: a catch-up batch of 1,000 events over a handful
 //! of streams folds each document many times, and writing every intermediate state would make
 //! the read store, not the projection, the bottleneck of a replay. Final writes are committed in
 //! the order their documents were first written. A unique index can still refuse that order

@@ -18,7 +18,7 @@ use super::read::{Readers, category_events_between, events_after, head_position}
 use crate::store::{EventFeed, FeedItem, StoreError, SubscriptionFilter};
 
 /// Events read per query while catching up.
-const BATCH: usize = 500;
+const BATCH: usize = 1000;
 
 /// Positions a filtered feed scans per query while its categories are dense (see [`Feed`]).
 const WINDOW: u64 = 4 * BATCH as u64;

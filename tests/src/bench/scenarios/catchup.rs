@@ -30,7 +30,7 @@ use crate::bench::{
 };
 
 /// Events per `read_all` of the replay: the embedded subscription's catch-up batch.
-const REPLAY_BATCH: usize = 500;
+const REPLAY_BATCH: usize = 1000;
 /// How long one read-your-writes query waits before it is asked again (under the server's
 /// 30 s request timeout).
 const WAIT_SLICE: Duration = Duration::from_secs(20);
