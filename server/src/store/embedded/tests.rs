@@ -345,7 +345,7 @@ async fn a_filtered_feed_through_dense_and_sparse_stretches_misses_nothing() {
     wanted.extend(write(&store, "ours-2", 1).await);
     write(&store, "theirs-1", 3000).await;
     // Dense again, then theirs at the very end
-    wanted.extend(write(&store, "ours-2", 1200).await);
+    wanted.extend(write(&store, "ours-2", 4500).await);
     let head = write(&store, "theirs-2", 1).await[0];
 
     let mut feed = store.subscribe_all(None, SubscriptionFilter::categories(["ours"]));
