@@ -16,6 +16,7 @@
 //!   default; `readstore::mongodb` = MongoDB).
 //! - `query`: the query hop shared by every context's `queries.rs`.
 //! - `health`: per-service health that follows the stores each service needs.
+//! - `sqlite_wal`: switching a SQLite file to WAL, shared by both embedded stores.
 //! - `server`: `run(listener, config, shutdown)`, wiring stores, services, health and reflection.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -31,6 +32,7 @@ pub mod projection;
 pub mod query;
 pub mod readstore;
 pub mod server;
+mod sqlite_wal;
 pub mod status;
 pub mod store;
 pub mod validation;

@@ -34,8 +34,7 @@ const CREATE_V1: &str = "
 pub(super) fn open_writer(path: &Path) -> Result<Connection, ReadStoreError> {
     let mut conn = open(path)?;
     // WAL lets query processes read a committed snapshot while the projection writes.
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+    let mode: String = crate::sqlite_wal::switch_to_wal(&conn, BUSY_TIMEOUT)
         .map_err(|e| unavailable("enabling WAL", &e))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(ReadStoreError::Unavailable(format!(

@@ -43,8 +43,7 @@ const CREATE_V1: &str = "
 pub(super) fn open_writer(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
     let mut conn = open(path, durability)?;
     // WAL lets readers work while the writer commits, and it persists in the file.
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+    let mode: String = crate::sqlite_wal::switch_to_wal(&conn, BUSY_TIMEOUT)
         .map_err(|e| unavailable("enabling WAL", &e))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Unavailable(format!(
