@@ -13,7 +13,7 @@ use super::{
     cache::{AggregateCache, EventRef, Hit},
     ids::event_id,
 };
-use crate::store::{EventStore, ExpectedRevision, NewEvent, StoreError};
+use crate::store::{EventStore, ExpectedRevision, NewEvent, RecordedEvent, StoreError};
 
 /// How often an optimistic append is retried after losing a race before giving up with
 /// `ABORTED`. Each attempt reloads the stream, so contention resolves quickly in practice.
@@ -124,19 +124,7 @@ impl CommandHandler {
     pub async fn load<A: Aggregate>(&self, stream: &str) -> Result<Loaded<A>, CommandError> {
         let records = self.store.read_stream(stream, 0).await?;
         let mut state = A::default();
-        let mut history = Vec::with_capacity(records.len());
-        for record in &records {
-            let event: A::Event = self
-                .upcasters
-                .decode(record)
-                .map_err(|e| CommandError::Corrupt(format!("{stream}@{}: {e}", record.revision)))?;
-            state.apply(&event);
-            history.push(EventRef {
-                id: record.id,
-                revision: record.revision,
-                position: record.position,
-            });
-        }
+        let history = self.fold(stream, &mut state, &records)?;
         let head = records.last().map(|r| (r.revision, r.position));
         Ok(Loaded {
             state,
@@ -298,19 +286,7 @@ impl CommandHandler {
             return Ok(CaughtUp::Nothing);
         };
         let new_head = (last.revision, last.position);
-        let mut newer = Vec::with_capacity(records.len());
-        for record in &records {
-            let event: A::Event = self
-                .upcasters
-                .decode(record)
-                .map_err(|e| CommandError::Corrupt(format!("{stream}@{}: {e}", record.revision)))?;
-            state.apply(&event);
-            newer.push(EventRef {
-                id: record.id,
-                revision: record.revision,
-                position: record.position,
-            });
-        }
+        let newer = self.fold(stream, &mut state, &records)?;
         // A retry of this very command may be among the winners (handled by another process).
         if let Some(last) = previous_run(stream, command_id, &newer) {
             return Ok(CaughtUp::Deduplicated(last));
@@ -330,6 +306,30 @@ impl CommandHandler {
             }
         };
         Ok(CaughtUp::State(state, new_head, history))
+    }
+
+    /// Folds `records` of `stream` (upcast as needed) into `state`; returns their ids for
+    /// deduplication.
+    fn fold<A: Aggregate>(
+        &self,
+        stream: &str,
+        state: &mut A,
+        records: &[RecordedEvent],
+    ) -> Result<Vec<EventRef>, CommandError> {
+        records
+            .iter()
+            .map(|record| {
+                let event: A::Event = self.upcasters.decode(record).map_err(|e| {
+                    CommandError::Corrupt(format!("{stream}@{}: {e}", record.revision))
+                })?;
+                state.apply(&event);
+                Ok(EventRef {
+                    id: record.id,
+                    revision: record.revision,
+                    position: record.position,
+                })
+            })
+            .collect()
     }
 
     /// Caches a state loaded from the store.
