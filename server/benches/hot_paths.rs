@@ -17,13 +17,13 @@ use std::{hint::black_box, sync::Arc};
 use causeway_server::{
     inventory::{
         Product, ProductEvent,
-        domain::{ProductRegistered, StockReceived, StockReleased, StockReserved},
+        domain::{ProductName, Quantity, ReservationId, Sku},
         events::{PRODUCT_REGISTERED, STOCK_RESERVED},
     },
     kernel::{Aggregate, DomainEvent},
     orders::{
         OrderEvent,
-        domain::{OrderLine, OrderPlaced},
+        domain::{Currency, CustomerId, Money, OrderId, OrderLine},
         events::ORDER_PLACED,
     },
     readstore::{Filter, Query, ReadStore, SortKey, embedded::EmbeddedReadStore},
@@ -32,28 +32,40 @@ use causeway_server::{
 use criterion::{Criterion, criterion_group, criterion_main};
 use uuid::Uuid;
 
+fn sku(raw: &str) -> Sku {
+    Sku::parse(raw).unwrap()
+}
+
+fn units(n: u64) -> Quantity {
+    Quantity::parse(n).unwrap()
+}
+
+fn reservation(n: usize) -> ReservationId {
+    ReservationId::parse(&format!("reservation-{n}")).unwrap()
+}
+
 fn reserved(n: usize) -> ProductEvent {
-    ProductEvent::StockReserved(StockReserved {
-        sku: "sku-bench-1".into(),
-        quantity: 3,
-        reservation_id: format!("reservation-{n}"),
-    })
+    ProductEvent::StockReserved {
+        sku: sku("sku-bench-1"),
+        quantity: units(3),
+        reservation_id: reservation(n),
+    }
 }
 
 fn placed() -> OrderEvent {
-    OrderEvent::Placed(OrderPlaced {
-        order_id: "0190f0c4-9b1e-7cc2-9a57-3f1d2e4b5a60".into(),
-        customer_id: "customer-42".into(),
-        currency: "EUR".into(),
+    OrderEvent::Placed {
+        order_id: OrderId::parse("0190f0c4-9b1e-7cc2-9a57-3f1d2e4b5a60").unwrap(),
+        customer_id: CustomerId::parse("customer-42").unwrap(),
+        currency: Currency::parse("EUR").unwrap(),
         lines: (0..3)
             .map(|i| OrderLine {
-                sku: format!("sku-{i}"),
-                quantity: 2,
-                unit_price_minor: 1_999,
+                sku: sku(&format!("sku-{i}")),
+                quantity: units(2),
+                unit_price: Money::parse(1_999).unwrap(),
             })
             .collect(),
-        total_minor: 11_994,
-    })
+        total: Money::parse(11_994).unwrap(),
+    }
 }
 
 fn recorded(event_type: &str, revision: u64, data: Vec<u8>, schema_version: u32) -> RecordedEvent {
@@ -117,23 +129,22 @@ fn upcasting(c: &mut Criterion) {
 
 /// A product stream of 1,000 events: registration, receipts, reservations and releases.
 fn product_events() -> Vec<ProductEvent> {
-    let sku = "sku-bench-1".to_owned();
-    let mut events = vec![ProductEvent::Registered(ProductRegistered {
-        sku: sku.clone(),
-        name: "Kettle".into(),
-    })];
+    let mut events = vec![ProductEvent::Registered {
+        sku: sku("sku-bench-1"),
+        name: ProductName::parse("Kettle").unwrap(),
+    }];
     for n in 1..1_000 {
         events.push(match n % 3 {
-            0 => ProductEvent::StockReceived(StockReceived {
-                sku: sku.clone(),
-                quantity: 10,
-            }),
+            0 => ProductEvent::StockReceived {
+                sku: sku("sku-bench-1"),
+                quantity: units(10),
+            },
             1 => reserved(n),
-            _ => ProductEvent::StockReleased(StockReleased {
-                sku: sku.clone(),
-                quantity: 3,
-                reservation_id: format!("reservation-{}", n - 1),
-            }),
+            _ => ProductEvent::StockReleased {
+                sku: sku("sku-bench-1"),
+                quantity: units(3),
+                reservation_id: reservation(n - 1),
+            },
         });
     }
     events

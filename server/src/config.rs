@@ -36,6 +36,22 @@ impl Role {
     pub fn projections(self) -> bool {
         matches!(self, Self::All | Self::Projection)
     }
+
+    /// Whether a process of this role serves the services of role `other`.
+    pub fn serves(self, other: Role) -> bool {
+        self == Self::All || self == other
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::All => "all",
+            Self::Command => "command",
+            Self::Query => "query",
+            Self::Projection => "projection",
+        })
+    }
 }
 
 /// How durable an acknowledged append is.

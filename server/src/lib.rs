@@ -9,7 +9,9 @@
 //! - `orders`, `inventory`, `identity`: one folder per bounded context, each with `domain.rs`
 //!   (pure decisions, given/when/then tests), `events.rs` (domain events <-> protobuf) and
 //!   `grpc.rs` (request -> validated command -> kernel -> response).
-//! - `status`: the one mapping from application errors to `tonic::Status`.
+//! - `grpc`: the gRPC edge every service shares: request context layer, validation idiom,
+//!   the generic command path, role routing and the one mapping to `tonic::Status`.
+//! - `values`: value types and text rules shared by every context (sku, quantity, reason).
 //! - `config`: flags and `CAUSEWAY_*` environment, validated before anything binds.
 //! - `projection`: the runner that keeps read models up to date, rebuilds, read-your-writes.
 //! - `readstore`: the `ReadStore` port and its adapters (`readstore::embedded` = SQLite, the
@@ -21,8 +23,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod command_options;
 pub mod config;
+pub mod grpc;
 pub mod health;
 pub mod identity;
 pub mod inventory;
@@ -33,6 +35,5 @@ pub mod query;
 pub mod readstore;
 pub mod server;
 mod sqlite_wal;
-pub mod status;
 pub mod store;
-pub mod validation;
+pub mod values;

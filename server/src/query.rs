@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use causeway_proto::common::Consistency;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tonic::metadata::MetadataMap;
 
@@ -49,6 +50,26 @@ impl QueryError {
     }
 }
 
+/// One page of typed documents, and the token of the next (empty on the last page).
+#[derive(Debug)]
+pub struct TypedPage<D> {
+    /// The documents, in the query's order.
+    pub documents: Vec<D>,
+    /// The `nextPageToken` to answer.
+    pub next_page_token: String,
+}
+
+/// `body`, the stored document `id` of `collection`, as its projection's type. A document not
+/// in that shape is the server's fault (the projection wrote it): `Corrupt`, logged and never
+/// leaked, which retrying cannot fix.
+pub fn decode<D: DeserializeOwned>(
+    collection: &str,
+    id: &str,
+    body: Value,
+) -> Result<D, QueryError> {
+    serde_json::from_value(body)
+        .map_err(|e| QueryError::Corrupt(format!("{collection} document {id} is malformed: {e}")))
+}
 /// Reads the read models of one projection with read-your-writes.
 #[derive(Clone)]
 pub struct ReadModel {
@@ -119,6 +140,39 @@ impl ReadModel {
         Ok((now != generation).then_some(now))
     }
 
+    /// The document `id` of `collection` as the projection's type `D`.
+    pub async fn get_as<D: DeserializeOwned>(
+        &self,
+        collection: &str,
+        id: &str,
+        consistency: Option<&Consistency>,
+        metadata: &MetadataMap,
+    ) -> Result<Option<D>, QueryError> {
+        self.get(collection, id, consistency, metadata)
+            .await?
+            .map(|body| decode(collection, id, body))
+            .transpose()
+    }
+
+    /// One page of `query` as the projection's type `D`.
+    pub async fn page_as<D: DeserializeOwned>(
+        &self,
+        query: Query,
+        consistency: Option<&Consistency>,
+        metadata: &MetadataMap,
+    ) -> Result<TypedPage<D>, QueryError> {
+        let collection = query.collection.clone();
+        let page = self.page(query, consistency, metadata).await?;
+        Ok(TypedPage {
+            documents: page
+                .documents
+                .into_iter()
+                .map(|doc| decode(&collection, &doc.id, doc.body))
+                .collect::<Result<_, _>>()?,
+            next_page_token: page.next.unwrap_or_default(),
+        })
+    }
+
     /// One page of `query` (whose collection is logical). A continuation the store refuses is
     /// reported as the caller's `page_token` fault.
     pub async fn page(
@@ -135,7 +189,7 @@ impl ReadModel {
             let page = self.reads.query(&query).await.map_err(|e| match e {
                 // The handler validated everything else, so a refused continuation is the token's.
                 ReadStoreError::Invalid(reason) if continues => {
-                    QueryError::invalid("page_token", reason)
+                    QueryError::invalid("pageToken", reason)
                 }
                 other => other.into(),
             })?;

@@ -12,7 +12,8 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 use tracing::info;
 
 use crate::{
-    config::Config,
+    config::{Config, Role},
+    grpc::{RequestContextLayer, ServedElsewhereLayer, roles::SERVICES},
     health::StoreHealth,
     identity, inventory,
     kernel::{CommandHandler, Upcasters},
@@ -159,10 +160,12 @@ pub async fn run_with(
     let (health, health_service) = tonic_health::server::health_reporter();
     let mut router = Server::builder()
         .timeout(DEFAULT_REQUEST_TIMEOUT)
+        .layer(RequestContextLayer)
+        .layer(ServedElsewhereLayer::new(role))
         .add_routes(extra)
         .add_service(health_service)
-        .add_service(reflection_v1()?)
-        .add_service(reflection_v1alpha()?);
+        .add_service(reflection_v1(role)?)
+        .add_service(reflection_v1alpha(role)?);
     let mut background = JoinSet::new();
     let projections = Projections::default();
     let mut stores = StoreHealth::new(health.clone(), events.clone(), reads.clone());
@@ -258,26 +261,41 @@ async fn report_health(health: HealthReporter, projections: Projections, name: &
     }
 }
 
-fn reflection_v1() -> Result<
+/// Reflection over the contracts, listing only the services this role serves (plus health and
+/// reflection), so `grpcurl list` shows what this process answers.
+fn reflection(role: Role) -> tonic_reflection::server::Builder<'static> {
+    let builder = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(causeway_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .with_service_name("grpc.health.v1.Health")
+        .with_service_name("grpc.reflection.v1.ServerReflection")
+        .with_service_name("grpc.reflection.v1alpha.ServerReflection");
+    SERVICES
+        .iter()
+        .filter(|(_, there)| role.serves(*there))
+        .fold(builder, |builder, (name, _)| {
+            builder.with_service_name(*name)
+        })
+}
+
+fn reflection_v1(
+    role: Role,
+) -> Result<
     tonic_reflection::server::v1::ServerReflectionServer<
         impl tonic_reflection::server::v1::ServerReflection,
     >,
     ServerError,
 > {
-    Ok(tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(causeway_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?)
+    Ok(reflection(role).build_v1()?)
 }
 
-fn reflection_v1alpha() -> Result<
+fn reflection_v1alpha(
+    role: Role,
+) -> Result<
     tonic_reflection::server::v1alpha::ServerReflectionServer<
         impl tonic_reflection::server::v1alpha::ServerReflection,
     >,
     ServerError,
 > {
-    Ok(tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(causeway_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?)
+    Ok(reflection(role).build_v1alpha()?)
 }

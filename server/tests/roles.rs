@@ -19,7 +19,9 @@ use causeway_proto::{
 };
 use causeway_server::{
     kernel::{CommandContext, CommandHandler},
-    orders::domain::{Order as OrderState, OrderLine as Line, PlaceOrder, place_order},
+    orders::domain::{
+        Currency, CustomerId, Money, OrderId, OrderLine as Line, PlaceOrder, Quantity, Sku,
+    },
     server::upcasters,
     store::embedded::{Durability, EmbeddedEventStore},
 };
@@ -147,19 +149,17 @@ async fn a_projection_process_killed_mid_catch_up_resumes_to_what_a_clean_rebuil
     for i in 0u32..6000 {
         let id = format!("backlog-{i}");
         let command = PlaceOrder {
-            order_id: id.clone(),
-            customer_id: format!("customer-{}", i % 17),
-            currency: "EUR".into(),
+            order_id: OrderId::parse(&id).unwrap(),
+            customer_id: CustomerId::parse(&format!("customer-{}", i % 17)).unwrap(),
+            currency: Currency::parse("EUR").unwrap(),
             lines: vec![Line {
-                sku: "sku-1".into(),
-                quantity: 1 + i % 5,
-                unit_price_minor: 250,
+                sku: Sku::parse("sku-1").unwrap(),
+                quantity: Quantity::parse(u64::from(1 + i % 5)).unwrap(),
+                unit_price: Money::parse(250).unwrap(),
             }],
         };
         let ack = kernel
-            .execute::<OrderState, _>(&id, &CommandContext::new(format!("seed-{i}")), |s| {
-                place_order(s, command.clone())
-            })
+            .handle(&CommandContext::new(format!("seed-{i}")), &command)
             .await
             .expect("seed");
         head = ack.position;

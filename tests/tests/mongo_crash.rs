@@ -14,7 +14,7 @@ use causeway_client::admin::{
 };
 use causeway_server::{
     kernel::{CommandContext, CommandHandler},
-    orders::domain::{Order as OrderState, OrderLine, PlaceOrder, place_order},
+    orders::domain::{Currency, CustomerId, Money, OrderId, OrderLine, PlaceOrder, Quantity, Sku},
     projection::{BatchView, Projection, ProjectionError, ProjectionRunner, Projections},
     readstore::{IndexSpec, Query, ReadStore, conformance::walk, mongodb::MongoReadStore},
     server::upcasters,
@@ -228,19 +228,17 @@ async fn a_killed_projection_process_resumes_to_a_clean_rebuild(topology: Topolo
     for i in 0u32..ORDERS {
         let id = format!("backlog-{i}");
         let command = PlaceOrder {
-            order_id: id.clone(),
-            customer_id: format!("customer-{}", i % 17),
-            currency: "EUR".into(),
+            order_id: OrderId::parse(&id).unwrap(),
+            customer_id: CustomerId::parse(&format!("customer-{}", i % 17)).unwrap(),
+            currency: Currency::parse("EUR").unwrap(),
             lines: vec![OrderLine {
-                sku: "sku-1".into(),
-                quantity: 1 + i % 5,
-                unit_price_minor: 250,
+                sku: Sku::parse("sku-1").unwrap(),
+                quantity: Quantity::parse(u64::from(1 + i % 5)).unwrap(),
+                unit_price: Money::parse(250).unwrap(),
             }],
         };
         head = kernel
-            .execute::<OrderState, _>(&id, &CommandContext::new(format!("seed-{i}")), |s| {
-                place_order(s, command.clone())
-            })
+            .handle(&CommandContext::new(format!("seed-{i}")), &command)
             .await
             .expect("seed")
             .position;

@@ -13,7 +13,7 @@ use causeway_client::{
 };
 use causeway_server::{
     kernel::{CommandContext, CommandHandler},
-    orders::domain::{Order as OrderState, OrderLine, PlaceOrder, place_order},
+    orders::domain::{Currency, CustomerId, Money, OrderId, OrderLine, PlaceOrder, Quantity, Sku},
     readstore::ReadStore,
     server::upcasters,
     store::embedded::{Durability, EmbeddedEventStore},
@@ -72,20 +72,19 @@ async fn an_oversized_document_parks_its_event_with_a_clear_log() {
     // Another writer appends an order whose read-model document would be ~17 MiB.
     let events = Arc::new(EmbeddedEventStore::open(data.path(), Durability::Full).expect("store"));
     let kernel = CommandHandler::new(events, Arc::new(upcasters()));
+    // No caller could send such a sku; a writer going straight to the kernel can.
     let huge = PlaceOrder {
-        order_id: "huge-order".into(),
-        customer_id: "ada".into(),
-        currency: "EUR".into(),
+        order_id: OrderId::parse("huge-order").unwrap(),
+        customer_id: CustomerId::parse("ada").unwrap(),
+        currency: Currency::parse("EUR").unwrap(),
         lines: vec![OrderLine {
-            sku: "x".repeat(17 * 1024 * 1024),
-            quantity: 1,
-            unit_price_minor: 1,
+            sku: Sku::recorded(&"x".repeat(17 * 1024 * 1024)).unwrap(),
+            quantity: Quantity::parse(1).unwrap(),
+            unit_price: Money::parse(1).unwrap(),
         }],
     };
     let position = kernel
-        .execute::<OrderState, _>("huge-order", &CommandContext::new(command_id()), |s| {
-            place_order(s, huge.clone())
-        })
+        .handle(&CommandContext::new(command_id()), &huge)
         .await
         .expect("the event store takes it")
         .position;

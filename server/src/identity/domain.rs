@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 pub use super::values::{DisplayName, Email, InvalidValue, PasswordHash, Reason, Role, UserId};
-use crate::kernel::{Aggregate, CommandError, ids::natural_key};
+use crate::kernel::{Aggregate, CommandError, decisions, ids::natural_key};
 
 /// What happened to a user; the events of a `user-<id>` stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,6 +241,12 @@ impl From<IdentityError> for CommandError {
     }
 }
 
+decisions!(User, IdentityError;
+    GrantRole => grant_role, user_id;
+    RevokeRole => revoke_role, user_id;
+    DisableUser => disable_user, user_id;
+);
+
 /// Reserve `email` for `user_id`. Held by the same user already: nothing to do, so a retried
 /// registration (same command, same derived user id) proceeds to create the user.
 pub fn reserve_email(
@@ -259,15 +265,15 @@ pub fn reserve_email(
 }
 
 /// Create the user.
-pub fn register_user(state: &User, cmd: RegisterUser) -> Result<Vec<UserEvent>, IdentityError> {
+pub fn register_user(state: &User, cmd: &RegisterUser) -> Result<Vec<UserEvent>, IdentityError> {
     if state.exists {
-        return Err(IdentityError::AlreadyRegistered(cmd.user_id));
+        return Err(IdentityError::AlreadyRegistered(cmd.user_id.clone()));
     }
     Ok(vec![UserEvent::Registered {
-        user_id: cmd.user_id,
-        email: cmd.email,
-        display_name: cmd.display_name,
-        password_hash: cmd.password_hash,
+        user_id: cmd.user_id.clone(),
+        email: cmd.email.clone(),
+        display_name: cmd.display_name.clone(),
+        password_hash: cmd.password_hash.clone(),
     }])
 }
 
@@ -437,7 +443,7 @@ mod tests {
     fn a_new_user_is_registered() {
         let state = given::<User>(&[]);
         then(
-            register_user(&state, registration()),
+            register_user(&state, &registration()),
             Ok(vec![registered()]),
         );
         let user = given::<User>(&[registered()]);
@@ -451,7 +457,7 @@ mod tests {
     fn a_user_is_registered_once() {
         let state = given::<User>(&[registered()]);
         then(
-            register_user(&state, registration()),
+            register_user(&state, &registration()),
             Err(IdentityError::AlreadyRegistered(ada())),
         );
     }

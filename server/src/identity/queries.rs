@@ -8,15 +8,13 @@ use causeway_proto::identity::{
     User as ProtoUser,
     identity_queries_server::{IdentityQueries, IdentityQueriesServer},
 };
-use serde_json::Value;
 use tonic::{Request, Response, Status};
 
 use super::projection::{USERS, UserDocument};
 use super::values::{Email, UserId};
-use crate::{
-    query::{QueryError, ReadModel},
-    readstore::{Filter, Query},
-};
+use crate::grpc::validation::single;
+use crate::query::{QueryError, ReadModel};
+use crate::readstore::{Filter, Query};
 
 /// The IdentityQueries gRPC service, reading the `users` projection.
 #[derive(Clone)]
@@ -42,43 +40,36 @@ impl From<UserDocument> for ProtoUser {
     }
 }
 
-/// The proto user of a stored document. A document that is not a `UserDocument` is the
-/// server's fault (the projection wrote it), so it is a store failure, not the caller's.
-fn to_user(id: &str, body: Value) -> Result<ProtoUser, QueryError> {
-    serde_json::from_value::<UserDocument>(body)
-        .map(Into::into)
-        .map_err(|e| QueryError::Corrupt(format!("{USERS}/{id} is not a user document: {e}")))
-}
-
-impl IdentityQueriesService {
-    async fn get(&self, request: Request<GetUserRequest>) -> Result<ProtoUser, QueryError> {
+#[tonic::async_trait]
+impl IdentityQueries for IdentityQueriesService {
+    async fn get_user(
+        &self,
+        request: Request<GetUserRequest>,
+    ) -> Result<Response<GetUserResponse>, Status> {
         let (metadata, _, req) = request.into_parts();
-        let user_id =
-            UserId::parse(&req.user_id).map_err(|e| QueryError::invalid("user_id", e.0))?;
-        let body = self
+        let user_id = single("userId", UserId::parse(&req.user_id))?;
+        let doc: UserDocument = self
             .model
-            .get(USERS, user_id.as_str(), req.consistency.as_ref(), &metadata)
+            .get_as(USERS, user_id.as_str(), req.consistency.as_ref(), &metadata)
             .await?
             .ok_or_else(|| QueryError::NotFound(format!("user {user_id}")))?;
-        to_user(user_id.as_str(), body)
+        Ok(Response::new(GetUserResponse {
+            user: Some(doc.into()),
+        }))
     }
 
-    async fn find(
+    async fn find_user_by_email(
         &self,
         request: Request<FindUserByEmailRequest>,
-    ) -> Result<ProtoUser, QueryError> {
+    ) -> Result<Response<FindUserByEmailResponse>, Status> {
         let (metadata, _, req) = request.into_parts();
-        let email = Email::parse(&req.email).map_err(|e| QueryError::invalid("email", e.0))?;
-        let query = Query {
-            collection: USERS.to_owned(),
-            filter: Filter::eq("email", email.as_str()),
-            sort: vec![],
-            limit: 1,
-            after: None,
-        };
+        let email = single("email", Email::parse(&req.email))?;
+        let query = Query::new(USERS)
+            .with_filter(Filter::eq("email", email.as_str()))
+            .with_limit(1);
         let page = self
             .model
-            .page(query, req.consistency.as_ref(), &metadata)
+            .page_as::<UserDocument>(query, req.consistency.as_ref(), &metadata)
             .await?;
         // The address is not echoed back: messages end up in logs.
         let doc = page
@@ -86,26 +77,9 @@ impl IdentityQueriesService {
             .into_iter()
             .next()
             .ok_or_else(|| QueryError::NotFound("user with that email".to_owned()))?;
-        to_user(&doc.id, doc.body)
-    }
-}
-
-#[tonic::async_trait]
-impl IdentityQueries for IdentityQueriesService {
-    async fn get_user(
-        &self,
-        request: Request<GetUserRequest>,
-    ) -> Result<Response<GetUserResponse>, Status> {
-        let user = self.get(request).await?;
-        Ok(Response::new(GetUserResponse { user: Some(user) }))
-    }
-
-    async fn find_user_by_email(
-        &self,
-        request: Request<FindUserByEmailRequest>,
-    ) -> Result<Response<FindUserByEmailResponse>, Status> {
-        let user = self.find(request).await?;
-        Ok(Response::new(FindUserByEmailResponse { user: Some(user) }))
+        Ok(Response::new(FindUserByEmailResponse {
+            user: Some(doc.into()),
+        }))
     }
 }
 

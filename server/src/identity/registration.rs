@@ -80,7 +80,7 @@ impl Registration {
         if ctx.expected_revision.is_some() {
             // It would apply to both streams, and neither exists before the command.
             return Err(CommandError::invalid(
-                "options.expected_revision",
+                "options.expectedRevision",
                 "not supported by RegisterUser: the user does not exist yet",
             )
             .into());
@@ -117,7 +117,7 @@ impl Registration {
                 };
                 register_user(
                     state,
-                    RegisterUser {
+                    &RegisterUser {
                         user_id: user_id.clone(),
                         email: email.clone(),
                         display_name: display_name.clone(),
@@ -295,7 +295,7 @@ mod tests {
         let result = flow.register(&ctx, ada("ada@example.com")).await;
         assert!(matches!(
             result,
-            Err(RegistrationError::Command(CommandError::Invalid(v))) if v[0].field == "options.expected_revision"
+            Err(RegistrationError::Command(CommandError::Invalid(v))) if v[0].field == "options.expectedRevision"
         ));
         assert_eq!(flow.commands.store().head_position().await.unwrap(), None);
     }

@@ -7,36 +7,14 @@ use uuid::Uuid;
 
 use crate::kernel::ids::derived_id;
 
-/// Why a raw value was refused; the text is for the caller and never repeats a secret.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct InvalidValue(pub String);
-
-fn invalid<T>(reason: impl Into<String>) -> Result<T, InvalidValue> {
-    Err(InvalidValue(reason.into()))
-}
-
-macro_rules! as_str {
-    ($type:ty) => {
-        impl $type {
-            /// The value as text.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-        impl fmt::Display for $type {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
-}
+pub use crate::values::{InvalidValue, Reason};
+use crate::values::{invalid, text_value};
 
 /// A user's id: a UUID in canonical (lower-case, hyphenated) form, so that every spelling a
 /// client may send names the same `user-<id>` stream.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UserId(String);
-as_str!(UserId);
+text_value!(UserId);
 
 impl UserId {
     /// Parses a user id as clients and stored events carry it.
@@ -62,7 +40,7 @@ const MAX_EMAIL_LEN: usize = 254;
 /// An email address, trimmed and lower-cased so that uniqueness ignores case and padding.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Email(String);
-as_str!(Email);
+text_value!(Email);
 
 impl Email {
     /// Parses and normalises an email address. Deliberately simple: one `@`, a non-empty local
@@ -98,7 +76,7 @@ const MAX_ROLE_LEN: usize = 64;
 /// A role name such as `orders:admin`: a short machine token, never free text.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Role(String);
-as_str!(Role);
+text_value!(Role);
 
 impl Role {
     /// Parses a role name; not normalised, so what is granted is exactly what is checked.
@@ -122,7 +100,7 @@ const MAX_DISPLAY_NAME_LEN: usize = 100;
 /// How a user is shown to people: trimmed, 1 to 100 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DisplayName(String);
-as_str!(DisplayName);
+text_value!(DisplayName);
 
 impl DisplayName {
     /// Parses a display name.
@@ -138,31 +116,6 @@ impl DisplayName {
             return invalid("must not contain control characters");
         }
         Ok(Self(name.to_owned()))
-    }
-}
-
-/// Longest reason.
-const MAX_REASON_LEN: usize = 500;
-
-/// Why something was done, for auditors: trimmed, at most 500 characters, may be empty.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Reason(String);
-as_str!(Reason);
-
-impl Reason {
-    /// Parses a reason; line breaks and tabs are allowed, other control characters are not.
-    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let reason = raw.trim();
-        if reason.chars().count() > MAX_REASON_LEN {
-            return invalid(format!("at most {MAX_REASON_LEN} characters"));
-        }
-        if reason
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t')
-        {
-            return invalid("must not contain control characters other than line breaks");
-        }
-        Ok(Self(reason.to_owned()))
     }
 }
 

@@ -10,84 +10,91 @@
 
 use std::collections::BTreeMap;
 
-use crate::kernel::{Aggregate, CommandError};
+pub use super::values::{ProductName, Quantity, ReservationId, Sku};
+use crate::kernel::{Aggregate, CommandError, decisions};
 
-/// A product as folded from its `product-<sku>` stream.
+/// A product as folded from its `product-<sku>` stream. Private: decisions read it, nothing
+/// else changes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Product {
-    /// The stock keeping unit, the part of the stream name after `product-`.
-    pub sku: String,
-    /// Human-readable name.
-    pub name: String,
-    /// Whether the product was registered; nothing else is accepted before.
-    pub registered: bool,
-    /// Units the warehouse holds, reserved or not.
-    pub on_hand: u64,
-    /// Units promised under reservations and not yet released.
-    pub reserved: u64,
-    /// Units each reservation still holds, by reservation id; fully released ones stay at 0 so
-    /// that an id is never reused.
-    pub reservations: BTreeMap<String, u64>,
+    registered: bool,
+    on_hand: u64,
+    reserved: u64,
+    /// Units each reservation still holds; fully released ones stay at 0 so that an id is
+    /// never reused.
+    reservations: BTreeMap<ReservationId, u64>,
 }
 
 impl Product {
+    /// Whether the product was registered; nothing else is accepted before.
+    pub fn registered(&self) -> bool {
+        self.registered
+    }
+    /// Units the warehouse holds, reserved or not.
+    pub fn on_hand(&self) -> u64 {
+        self.on_hand
+    }
+    /// Units promised under reservations and not yet released.
+    pub fn reserved(&self) -> u64 {
+        self.reserved
+    }
     /// Units that can still be reserved.
     pub fn available(&self) -> u64 {
         self.on_hand.saturating_sub(self.reserved)
     }
-}
-
-/// The product exists from now on, under this name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProductRegistered {
-    /// The product.
-    pub sku: String,
-    /// Its name.
-    pub name: String,
-}
-
-/// Units arrived at the warehouse.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StockReceived {
-    /// The product.
-    pub sku: String,
-    /// How many, more than zero.
-    pub quantity: u64,
-}
-
-/// Units were promised under a reservation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StockReserved {
-    /// The product.
-    pub sku: String,
-    /// How many, more than zero.
-    pub quantity: u64,
-    /// The reservation holding them.
-    pub reservation_id: String,
-}
-
-/// Units a reservation held became available again.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StockReleased {
-    /// The product.
-    pub sku: String,
-    /// How many, more than zero and at most what the reservation held.
-    pub quantity: u64,
-    /// The reservation that held them.
-    pub reservation_id: String,
+    /// Units `reservation` still holds; `None` for a reservation never made.
+    pub fn held_by(&self, reservation: &ReservationId) -> Option<u64> {
+        self.reservations.get(reservation).copied()
+    }
 }
 
 /// Everything that can happen to a product; the facts its stream is made of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProductEvent {
-    /// See [`ProductRegistered`].
-    Registered(ProductRegistered),
-    /// See [`StockReceived`].
-    StockReceived(StockReceived),
-    /// See [`StockReserved`].
-    StockReserved(StockReserved),
-    /// See [`StockReleased`].
-    StockReleased(StockReleased),
+    /// The product exists from now on, under this name.
+    Registered {
+        /// The product.
+        sku: Sku,
+        /// Its name.
+        name: ProductName,
+    },
+    /// Units arrived at the warehouse.
+    StockReceived {
+        /// The product.
+        sku: Sku,
+        /// How many.
+        quantity: Quantity,
+    },
+    /// Units were promised under a reservation.
+    StockReserved {
+        /// The product.
+        sku: Sku,
+        /// How many.
+        quantity: Quantity,
+        /// The reservation holding them.
+        reservation_id: ReservationId,
+    },
+    /// Units a reservation held became available again.
+    StockReleased {
+        /// The product.
+        sku: Sku,
+        /// How many, at most what the reservation held.
+        quantity: Quantity,
+        /// The reservation that held them.
+        reservation_id: ReservationId,
+    },
+}
+
+impl ProductEvent {
+    /// The product the event is about.
+    pub fn sku(&self) -> &Sku {
+        match self {
+            Self::Registered { sku, .. }
+            | Self::StockReceived { sku, .. }
+            | Self::StockReserved { sku, .. }
+            | Self::StockReleased { sku, .. } => sku,
+        }
+    }
 }
 
 impl Aggregate for Product {
@@ -98,29 +105,27 @@ impl Aggregate for Product {
     /// fact must not fail.
     fn apply(&mut self, event: &ProductEvent) {
         match event {
-            ProductEvent::Registered(e) => {
-                self.sku.clone_from(&e.sku);
-                self.name.clone_from(&e.name);
-                self.registered = true;
+            ProductEvent::Registered { .. } => self.registered = true,
+            ProductEvent::StockReceived { quantity, .. } => {
+                self.on_hand = self.on_hand.saturating_add(quantity.get())
             }
-            ProductEvent::StockReceived(e) => {
-                self.on_hand = self.on_hand.saturating_add(e.quantity)
+            ProductEvent::StockReserved {
+                quantity,
+                reservation_id,
+                ..
+            } => {
+                self.reserved = self.reserved.saturating_add(quantity.get());
+                let held = self.reservations.entry(reservation_id.clone()).or_default();
+                *held = held.saturating_add(quantity.get());
             }
-            ProductEvent::StockReserved(e) => {
-                self.reserved = self.reserved.saturating_add(e.quantity);
-                let held = self
-                    .reservations
-                    .entry(e.reservation_id.clone())
-                    .or_default();
-                *held = held.saturating_add(e.quantity);
-            }
-            ProductEvent::StockReleased(e) => {
-                self.reserved = self.reserved.saturating_sub(e.quantity);
-                let held = self
-                    .reservations
-                    .entry(e.reservation_id.clone())
-                    .or_default();
-                *held = held.saturating_sub(e.quantity);
+            ProductEvent::StockReleased {
+                quantity,
+                reservation_id,
+                ..
+            } => {
+                self.reserved = self.reserved.saturating_sub(quantity.get());
+                let held = self.reservations.entry(reservation_id.clone()).or_default();
+                *held = held.saturating_sub(quantity.get());
             }
         }
     }
@@ -130,29 +135,29 @@ impl Aggregate for Product {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegisterProduct {
     /// Its stock keeping unit.
-    pub sku: String,
+    pub sku: Sku,
     /// Its name.
-    pub name: String,
+    pub name: ProductName,
 }
 
 /// Units arrive at the warehouse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiveStock {
     /// The product.
-    pub sku: String,
+    pub sku: Sku,
     /// How many.
-    pub quantity: u64,
+    pub quantity: Quantity,
 }
 
 /// Units are promised under a new reservation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReserveStock {
     /// The product.
-    pub sku: String,
+    pub sku: Sku,
     /// How many.
-    pub quantity: u64,
+    pub quantity: Quantity,
     /// Names the reservation; used once.
-    pub reservation_id: String,
+    pub reservation_id: ReservationId,
 }
 
 /// How much of a reservation to give back.
@@ -161,18 +166,18 @@ pub enum Release {
     /// Whatever the reservation still holds (the proto's `quantity: 0`).
     Everything,
     /// Exactly this many units, at most what the reservation holds.
-    Units(u64),
+    Units(Quantity),
 }
 
 /// Units held by a reservation become available again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReleaseStock {
     /// The product.
-    pub sku: String,
+    pub sku: Sku,
     /// How much.
     pub quantity: Release,
     /// The reservation to release from.
-    pub reservation_id: String,
+    pub reservation_id: ReservationId,
 }
 
 /// Why the inventory domain refused a command.
@@ -180,21 +185,18 @@ pub struct ReleaseStock {
 pub enum InventoryError {
     /// The command names a sku that was never registered.
     #[error("product {0} not found")]
-    UnknownProduct(String),
+    UnknownProduct(Sku),
     /// A release names a reservation this product never had.
     #[error("reservation {reservation_id} of product {sku} not found")]
     UnknownReservation {
         /// The product.
-        sku: String,
+        sku: Sku,
         /// The reservation named.
-        reservation_id: String,
+        reservation_id: ReservationId,
     },
     /// Registration is a one-time act per sku.
     #[error("product {0} is already registered")]
-    AlreadyRegistered(String),
-    /// Moving zero units is not a change.
-    #[error("quantity must be greater than 0")]
-    ZeroQuantity,
+    AlreadyRegistered(Sku),
     /// Receiving would exceed what can be counted.
     #[error("stock on hand would overflow")]
     StockOverflow,
@@ -208,7 +210,7 @@ pub enum InventoryError {
     },
     /// Reservation ids name one reservation forever.
     #[error("reservation {0} was already made")]
-    ReservationExists(String),
+    ReservationExists(ReservationId),
     /// A release cannot give back more than the reservation holds.
     #[error("reservation holds only {held}, {requested} requested")]
     ReleaseExceedsHeld {
@@ -219,7 +221,7 @@ pub enum InventoryError {
     },
     /// Everything the reservation held was given back already.
     #[error("a reservation is released once: {0} holds nothing any more")]
-    AlreadyReleased(String),
+    AlreadyReleased(ReservationId),
 }
 
 impl From<InventoryError> for CommandError {
@@ -235,100 +237,105 @@ impl From<InventoryError> for CommandError {
     }
 }
 
+decisions!(Product, InventoryError;
+    RegisterProduct => register_product, sku;
+    ReceiveStock => receive_stock, sku;
+    ReserveStock => reserve_stock, sku;
+    ReleaseStock => release_stock, sku;
+);
+
 /// Adds a product to the catalogue, once.
 pub fn register_product(
     product: &Product,
-    cmd: RegisterProduct,
+    cmd: &RegisterProduct,
 ) -> Result<Vec<ProductEvent>, InventoryError> {
     if product.registered {
-        return Err(InventoryError::AlreadyRegistered(cmd.sku));
+        return Err(InventoryError::AlreadyRegistered(cmd.sku.clone()));
     }
-    Ok(vec![ProductEvent::Registered(ProductRegistered {
-        sku: cmd.sku,
-        name: cmd.name,
-    })])
+    Ok(vec![ProductEvent::Registered {
+        sku: cmd.sku.clone(),
+        name: cmd.name.clone(),
+    }])
 }
 
 /// Counts arriving units into stock on hand.
 pub fn receive_stock(
     product: &Product,
-    cmd: ReceiveStock,
+    cmd: &ReceiveStock,
 ) -> Result<Vec<ProductEvent>, InventoryError> {
     require_registered(product, &cmd.sku)?;
-    if cmd.quantity == 0 {
-        return Err(InventoryError::ZeroQuantity);
-    }
     product
         .on_hand
-        .checked_add(cmd.quantity)
+        .checked_add(cmd.quantity.get())
         .ok_or(InventoryError::StockOverflow)?;
-    Ok(vec![ProductEvent::StockReceived(StockReceived {
-        sku: cmd.sku,
+    Ok(vec![ProductEvent::StockReceived {
+        sku: cmd.sku.clone(),
         quantity: cmd.quantity,
-    })])
+    }])
 }
 
 /// Promises available units under a new reservation.
 pub fn reserve_stock(
     product: &Product,
-    cmd: ReserveStock,
+    cmd: &ReserveStock,
 ) -> Result<Vec<ProductEvent>, InventoryError> {
     require_registered(product, &cmd.sku)?;
-    if cmd.quantity == 0 {
-        return Err(InventoryError::ZeroQuantity);
-    }
     if product.reservations.contains_key(&cmd.reservation_id) {
-        return Err(InventoryError::ReservationExists(cmd.reservation_id));
+        return Err(InventoryError::ReservationExists(
+            cmd.reservation_id.clone(),
+        ));
     }
     let available = product.available();
-    if cmd.quantity > available {
+    if cmd.quantity.get() > available {
         return Err(InventoryError::InsufficientStock {
-            requested: cmd.quantity,
+            requested: cmd.quantity.get(),
             available,
         });
     }
-    Ok(vec![ProductEvent::StockReserved(StockReserved {
-        sku: cmd.sku,
+    Ok(vec![ProductEvent::StockReserved {
+        sku: cmd.sku.clone(),
         quantity: cmd.quantity,
-        reservation_id: cmd.reservation_id,
-    })])
+        reservation_id: cmd.reservation_id.clone(),
+    }])
 }
 
 /// Gives back some or all of what a reservation holds; the event records the exact units.
 pub fn release_stock(
     product: &Product,
-    cmd: ReleaseStock,
+    cmd: &ReleaseStock,
 ) -> Result<Vec<ProductEvent>, InventoryError> {
     require_registered(product, &cmd.sku)?;
-    let Some(&held) = product.reservations.get(&cmd.reservation_id) else {
+    let Some(held) = product.held_by(&cmd.reservation_id) else {
         return Err(InventoryError::UnknownReservation {
-            sku: cmd.sku,
-            reservation_id: cmd.reservation_id,
+            sku: cmd.sku.clone(),
+            reservation_id: cmd.reservation_id.clone(),
         });
     };
-    if held == 0 {
-        return Err(InventoryError::AlreadyReleased(cmd.reservation_id));
-    }
+    let Ok(holding) = Quantity::recorded(held) else {
+        return Err(InventoryError::AlreadyReleased(cmd.reservation_id.clone()));
+    };
     let quantity = match cmd.quantity {
-        Release::Everything => held,
-        Release::Units(0) => return Err(InventoryError::ZeroQuantity),
-        Release::Units(requested) if requested > held => {
-            return Err(InventoryError::ReleaseExceedsHeld { requested, held });
+        Release::Everything => holding,
+        Release::Units(requested) if requested > holding => {
+            return Err(InventoryError::ReleaseExceedsHeld {
+                requested: requested.get(),
+                held,
+            });
         }
         Release::Units(units) => units,
     };
-    Ok(vec![ProductEvent::StockReleased(StockReleased {
-        sku: cmd.sku,
+    Ok(vec![ProductEvent::StockReleased {
+        sku: cmd.sku.clone(),
         quantity,
-        reservation_id: cmd.reservation_id,
-    })])
+        reservation_id: cmd.reservation_id.clone(),
+    }])
 }
 
-fn require_registered(product: &Product, sku: &str) -> Result<(), InventoryError> {
+fn require_registered(product: &Product, sku: &Sku) -> Result<(), InventoryError> {
     if product.registered {
         Ok(())
     } else {
-        Err(InventoryError::UnknownProduct(sku.to_owned()))
+        Err(InventoryError::UnknownProduct(sku.clone()))
     }
 }
 

@@ -5,110 +5,109 @@
 
 use causeway_proto::inventory as proto;
 
-use super::domain::{ProductEvent, ProductRegistered, StockReceived, StockReleased, StockReserved};
+use super::domain::ProductEvent;
+use super::values::{InvalidValue, ProductName, Quantity, ReservationId, Sku};
 use crate::kernel::{
     DecodeError, DomainEvent,
     codec::{from_proto_json, to_proto_json},
 };
 
-/// Full protobuf name of [`ProductRegistered`].
+/// Full protobuf name of [`ProductEvent::Registered`].
 pub const PRODUCT_REGISTERED: &str = "causeway.inventory.v1.ProductRegistered";
 /// Current schema version of [`PRODUCT_REGISTERED`].
 pub const PRODUCT_REGISTERED_VERSION: u32 = 2;
-/// Full protobuf name of [`StockReceived`].
+/// Full protobuf name of [`ProductEvent::StockReceived`].
 pub const STOCK_RECEIVED: &str = "causeway.inventory.v1.StockReceived";
-/// Full protobuf name of [`StockReserved`].
+/// Full protobuf name of [`ProductEvent::StockReserved`].
 pub const STOCK_RESERVED: &str = "causeway.inventory.v1.StockReserved";
-/// Full protobuf name of [`StockReleased`].
+/// Full protobuf name of [`ProductEvent::StockReleased`].
 pub const STOCK_RELEASED: &str = "causeway.inventory.v1.StockReleased";
 
 impl DomainEvent for ProductEvent {
     fn event_type(&self) -> &'static str {
         match self {
-            Self::Registered(_) => PRODUCT_REGISTERED,
-            Self::StockReceived(_) => STOCK_RECEIVED,
-            Self::StockReserved(_) => STOCK_RESERVED,
-            Self::StockReleased(_) => STOCK_RELEASED,
+            Self::Registered { .. } => PRODUCT_REGISTERED,
+            Self::StockReceived { .. } => STOCK_RECEIVED,
+            Self::StockReserved { .. } => STOCK_RESERVED,
+            Self::StockReleased { .. } => STOCK_RELEASED,
         }
     }
 
     fn schema_version(&self) -> u32 {
         match self {
-            Self::Registered(_) => PRODUCT_REGISTERED_VERSION,
+            Self::Registered { .. } => PRODUCT_REGISTERED_VERSION,
             _ => 1,
         }
     }
 
     fn encode(&self) -> Vec<u8> {
         match self {
-            Self::Registered(e) => to_proto_json(&proto::ProductRegistered {
-                sku: e.sku.clone(),
-                name: e.name.clone(),
+            Self::Registered { sku, name } => to_proto_json(&proto::ProductRegistered {
+                sku: sku.to_string(),
+                name: name.to_string(),
             }),
-            Self::StockReceived(e) => to_proto_json(&proto::StockReceived {
-                sku: e.sku.clone(),
-                quantity: e.quantity,
+            Self::StockReceived { sku, quantity } => to_proto_json(&proto::StockReceived {
+                sku: sku.to_string(),
+                quantity: quantity.get(),
             }),
-            Self::StockReserved(e) => to_proto_json(&proto::StockReserved {
-                sku: e.sku.clone(),
-                quantity: e.quantity,
-                reservation_id: e.reservation_id.clone(),
+            Self::StockReserved {
+                sku,
+                quantity,
+                reservation_id,
+            } => to_proto_json(&proto::StockReserved {
+                sku: sku.to_string(),
+                quantity: quantity.get(),
+                reservation_id: reservation_id.to_string(),
             }),
-            Self::StockReleased(e) => to_proto_json(&proto::StockReleased {
-                sku: e.sku.clone(),
-                quantity: e.quantity,
-                reservation_id: e.reservation_id.clone(),
+            Self::StockReleased {
+                sku,
+                quantity,
+                reservation_id,
+            } => to_proto_json(&proto::StockReleased {
+                sku: sku.to_string(),
+                quantity: quantity.get(),
+                reservation_id: reservation_id.to_string(),
             }),
         }
     }
 
     fn decode(event_type: &str, data: &[u8]) -> Result<Self, DecodeError> {
-        let check = |ok: bool, reason: &str| {
-            if ok {
-                Ok(())
-            } else {
-                Err(DecodeError::invalid(event_type, reason))
-            }
+        let field = |name: &'static str| {
+            move |e: InvalidValue| DecodeError::invalid(event_type, format!("{name} {e}"))
         };
+        let sku = |raw: &str| Sku::recorded(raw).map_err(field("sku"));
+        let quantity = |raw: u64| Quantity::recorded(raw).map_err(field("quantity"));
+        let reservation = |raw: &str| ReservationId::recorded(raw).map_err(field("reservationId"));
         Ok(match event_type {
             PRODUCT_REGISTERED => {
                 let e: proto::ProductRegistered = from_proto_json(event_type, data)?;
-                check(!e.sku.is_empty(), "sku is empty")?;
-                Self::Registered(ProductRegistered {
-                    sku: e.sku,
-                    name: e.name,
-                })
+                Self::Registered {
+                    sku: sku(&e.sku)?,
+                    name: ProductName::recorded(&e.name),
+                }
             }
             STOCK_RECEIVED => {
                 let e: proto::StockReceived = from_proto_json(event_type, data)?;
-                check(!e.sku.is_empty(), "sku is empty")?;
-                check(e.quantity > 0, "quantity must be greater than 0")?;
-                Self::StockReceived(StockReceived {
-                    sku: e.sku,
-                    quantity: e.quantity,
-                })
+                Self::StockReceived {
+                    sku: sku(&e.sku)?,
+                    quantity: quantity(e.quantity)?,
+                }
             }
             STOCK_RESERVED => {
                 let e: proto::StockReserved = from_proto_json(event_type, data)?;
-                check(!e.sku.is_empty(), "sku is empty")?;
-                check(e.quantity > 0, "quantity must be greater than 0")?;
-                check(!e.reservation_id.is_empty(), "reservation_id is empty")?;
-                Self::StockReserved(StockReserved {
-                    sku: e.sku,
-                    quantity: e.quantity,
-                    reservation_id: e.reservation_id,
-                })
+                Self::StockReserved {
+                    sku: sku(&e.sku)?,
+                    quantity: quantity(e.quantity)?,
+                    reservation_id: reservation(&e.reservation_id)?,
+                }
             }
             STOCK_RELEASED => {
                 let e: proto::StockReleased = from_proto_json(event_type, data)?;
-                check(!e.sku.is_empty(), "sku is empty")?;
-                check(e.quantity > 0, "quantity must be greater than 0")?;
-                check(!e.reservation_id.is_empty(), "reservation_id is empty")?;
-                Self::StockReleased(StockReleased {
-                    sku: e.sku,
-                    quantity: e.quantity,
-                    reservation_id: e.reservation_id,
-                })
+                Self::StockReleased {
+                    sku: sku(&e.sku)?,
+                    quantity: quantity(e.quantity)?,
+                    reservation_id: reservation(&e.reservation_id)?,
+                }
             }
             other => return Err(DecodeError::UnknownType(other.to_owned())),
         })
@@ -121,6 +120,17 @@ mod tests {
 
     use super::*;
     use crate::{inventory::register_upcasters, kernel::Upcasters, store::RecordedEvent};
+
+    fn registered(sku: &str, name: &str) -> ProductEvent {
+        ProductEvent::Registered {
+            sku: Sku::parse(sku).unwrap(),
+            name: ProductName::recorded(name),
+        }
+    }
+
+    fn units(n: u64) -> Quantity {
+        Quantity::recorded(n).unwrap()
+    }
 
     fn recorded(event_type: &str, schema_version: u32, data: &str) -> RecordedEvent {
         RecordedEvent {
@@ -138,26 +148,24 @@ mod tests {
 
     #[test]
     fn every_event_round_trips_through_proto3_json() {
-        let sku = || "sku-1".to_owned();
+        let sku = || Sku::parse("sku-1").unwrap();
+        let rid = || ReservationId::parse("r-1").unwrap();
         let events = [
-            ProductEvent::Registered(ProductRegistered {
+            registered("sku-1", "Widget"),
+            ProductEvent::StockReceived {
                 sku: sku(),
-                name: "Widget".into(),
-            }),
-            ProductEvent::StockReceived(StockReceived {
+                quantity: units(u64::MAX),
+            },
+            ProductEvent::StockReserved {
                 sku: sku(),
-                quantity: u64::MAX,
-            }),
-            ProductEvent::StockReserved(StockReserved {
+                quantity: units(3),
+                reservation_id: rid(),
+            },
+            ProductEvent::StockReleased {
                 sku: sku(),
-                quantity: 3,
-                reservation_id: "r-1".into(),
-            }),
-            ProductEvent::StockReleased(StockReleased {
-                sku: sku(),
-                quantity: 2,
-                reservation_id: "r-1".into(),
-            }),
+                quantity: units(2),
+                reservation_id: rid(),
+            },
         ];
         for event in events {
             let json = event.encode();
@@ -169,15 +177,11 @@ mod tests {
 
     #[test]
     fn product_registered_is_at_version_2_and_the_rest_at_1() {
-        let registered = ProductEvent::Registered(ProductRegistered {
-            sku: "s".into(),
-            name: "n".into(),
-        });
-        assert_eq!(registered.schema_version(), 2);
-        let received = ProductEvent::StockReceived(StockReceived {
-            sku: "s".into(),
-            quantity: 1,
-        });
+        assert_eq!(registered("s", "n").schema_version(), 2);
+        let received = ProductEvent::StockReceived {
+            sku: Sku::parse("s").unwrap(),
+            quantity: units(1),
+        };
         assert_eq!(received.schema_version(), 1);
     }
 
@@ -186,16 +190,10 @@ mod tests {
         let upcasters = register_upcasters(Upcasters::default());
         let old = recorded(PRODUCT_REGISTERED, 1, r#"{"sku":"s","title":"Old"}"#);
         let event: ProductEvent = upcasters.decode(&old).unwrap();
-        assert_eq!(
-            event,
-            ProductEvent::Registered(ProductRegistered {
-                sku: "s".into(),
-                name: "Old".into(),
-            })
-        );
+        assert_eq!(event, registered("s", "Old"));
         let current = recorded(PRODUCT_REGISTERED, 2, r#"{"sku":"s","name":"New"}"#);
         let event: ProductEvent = upcasters.decode(&current).unwrap();
-        assert!(matches!(event, ProductEvent::Registered(r) if r.name == "New"));
+        assert_eq!(event, registered("s", "New"));
         let unupcast = ProductEvent::decode(PRODUCT_REGISTERED, br#"{"sku":"s","title":"Old"}"#);
         assert!(matches!(unupcast, Err(DecodeError::Malformed { .. })));
     }

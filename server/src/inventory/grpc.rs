@@ -1,6 +1,6 @@
-//! The `InventoryCommands` gRPC service: request -> validated domain command -> kernel -> ack.
-//! Every field is checked once, here, and all violations are reported together with their proto
-//! paths; stock rules stay in `domain.rs`.
+//! The `InventoryCommands` gRPC service: the edge hop only. Each request becomes a validated
+//! command (value types, every violation under its proto3 JSON path) and runs through the
+//! generic command path of [`crate::grpc`]; stock rules stay in `domain.rs`.
 
 use causeway_proto::inventory::{
     ReceiveStockRequest, ReceiveStockResponse, RegisterProductRequest, RegisterProductResponse,
@@ -9,15 +9,10 @@ use causeway_proto::inventory::{
 };
 use tonic::{Request, Response, Status};
 
-use super::domain::{
-    self, Product, ReceiveStock, RegisterProduct, Release, ReleaseStock, ReserveStock,
-};
-use crate::command_options::command_context;
-use crate::kernel::{CommandError, CommandHandler};
-use crate::validation::{Violations, validated};
-
-/// Longest product name; enough for any catalogue title.
-const MAX_NAME_CHARS: usize = 200;
+use super::domain::{ReceiveStock, RegisterProduct, Release, ReleaseStock, ReserveStock};
+use super::values::{ProductName, Quantity, ReservationId, Sku};
+use crate::grpc::{Invalid, Violations, acknowledge};
+use crate::kernel::CommandHandler;
 
 /// Serves `causeway.inventory.v1.InventoryCommands` by running domain decisions through the
 /// kernel.
@@ -37,122 +32,101 @@ impl InventoryCommands for InventoryCommandsService {
         &self,
         request: Request<RegisterProductRequest>,
     ) -> Result<Response<RegisterProductResponse>, Status> {
-        let ctx = command_context(request.get_ref().options.as_ref(), request.metadata());
-        let (ctx, cmd) = validated(ctx, RegisterProduct::try_from(request.into_inner()))?;
-        let ack = self
-            .commands
-            .execute::<Product, _>(&cmd.sku, &ctx, |s| domain::register_product(s, cmd.clone()))
-            .await?;
-        Ok(Response::new(RegisterProductResponse {
-            ack: Some(ack.into()),
-        }))
+        acknowledge::<_, RegisterProduct, _>(&self.commands, request).await
     }
 
     async fn receive_stock(
         &self,
         request: Request<ReceiveStockRequest>,
     ) -> Result<Response<ReceiveStockResponse>, Status> {
-        let ctx = command_context(request.get_ref().options.as_ref(), request.metadata());
-        let (ctx, cmd) = validated(ctx, ReceiveStock::try_from(request.into_inner()))?;
-        let ack = self
-            .commands
-            .execute::<Product, _>(&cmd.sku, &ctx, |s| domain::receive_stock(s, cmd.clone()))
-            .await?;
-        Ok(Response::new(ReceiveStockResponse {
-            ack: Some(ack.into()),
-        }))
+        acknowledge::<_, ReceiveStock, _>(&self.commands, request).await
     }
 
     async fn reserve_stock(
         &self,
         request: Request<ReserveStockRequest>,
     ) -> Result<Response<ReserveStockResponse>, Status> {
-        let ctx = command_context(request.get_ref().options.as_ref(), request.metadata());
-        let (ctx, cmd) = validated(ctx, ReserveStock::try_from(request.into_inner()))?;
-        let ack = self
-            .commands
-            .execute::<Product, _>(&cmd.sku, &ctx, |s| domain::reserve_stock(s, cmd.clone()))
-            .await?;
-        Ok(Response::new(ReserveStockResponse {
-            ack: Some(ack.into()),
-        }))
+        acknowledge::<_, ReserveStock, _>(&self.commands, request).await
     }
 
     async fn release_stock(
         &self,
         request: Request<ReleaseStockRequest>,
     ) -> Result<Response<ReleaseStockResponse>, Status> {
-        let ctx = command_context(request.get_ref().options.as_ref(), request.metadata());
-        let (ctx, cmd) = validated(ctx, ReleaseStock::try_from(request.into_inner()))?;
-        let ack = self
-            .commands
-            .execute::<Product, _>(&cmd.sku, &ctx, |s| domain::release_stock(s, cmd.clone()))
-            .await?;
-        Ok(Response::new(ReleaseStockResponse {
-            ack: Some(ack.into()),
-        }))
+        acknowledge::<_, ReleaseStock, _>(&self.commands, request).await
     }
 }
 
 impl TryFrom<RegisterProductRequest> for RegisterProduct {
-    type Error = CommandError;
+    type Error = Invalid;
 
-    fn try_from(req: RegisterProductRequest) -> Result<Self, CommandError> {
+    fn try_from(req: RegisterProductRequest) -> Result<Self, Invalid> {
         let mut v = Violations::default();
-        v.id("sku", &req.sku);
-        v.text("name", &req.name, MAX_NAME_CHARS, true);
-        v.into_result(RegisterProduct {
-            sku: req.sku,
-            name: req.name,
+        let sku = v.check("sku", Sku::parse(&req.sku));
+        let name = v.check("name", ProductName::parse(&req.name));
+        v.finish(|| {
+            Some(Self {
+                sku: sku?,
+                name: name?,
+            })
         })
     }
 }
 
 impl TryFrom<ReceiveStockRequest> for ReceiveStock {
-    type Error = CommandError;
+    type Error = Invalid;
 
-    fn try_from(req: ReceiveStockRequest) -> Result<Self, CommandError> {
+    fn try_from(req: ReceiveStockRequest) -> Result<Self, Invalid> {
         let mut v = Violations::default();
-        v.id("sku", &req.sku);
-        v.positive("quantity", req.quantity);
-        v.into_result(ReceiveStock {
-            sku: req.sku,
-            quantity: req.quantity,
+        let sku = v.check("sku", Sku::parse(&req.sku));
+        let quantity = v.check("quantity", Quantity::parse(req.quantity));
+        v.finish(|| {
+            Some(Self {
+                sku: sku?,
+                quantity: quantity?,
+            })
         })
     }
 }
 
 impl TryFrom<ReserveStockRequest> for ReserveStock {
-    type Error = CommandError;
+    type Error = Invalid;
 
-    fn try_from(req: ReserveStockRequest) -> Result<Self, CommandError> {
+    fn try_from(req: ReserveStockRequest) -> Result<Self, Invalid> {
         let mut v = Violations::default();
-        v.id("sku", &req.sku);
-        v.positive("quantity", req.quantity);
-        v.id("reservation_id", &req.reservation_id);
-        v.into_result(ReserveStock {
-            sku: req.sku,
-            quantity: req.quantity,
-            reservation_id: req.reservation_id,
+        let sku = v.check("sku", Sku::parse(&req.sku));
+        let quantity = v.check("quantity", Quantity::parse(req.quantity));
+        let reservation_id = v.check("reservationId", ReservationId::parse(&req.reservation_id));
+        v.finish(|| {
+            Some(Self {
+                sku: sku?,
+                quantity: quantity?,
+                reservation_id: reservation_id?,
+            })
         })
     }
 }
 
 /// `quantity: 0` is the contract's way to say "everything the reservation still holds".
 impl TryFrom<ReleaseStockRequest> for ReleaseStock {
-    type Error = CommandError;
+    type Error = Invalid;
 
-    fn try_from(req: ReleaseStockRequest) -> Result<Self, CommandError> {
+    fn try_from(req: ReleaseStockRequest) -> Result<Self, Invalid> {
         let mut v = Violations::default();
-        v.id("sku", &req.sku);
-        v.id("reservation_id", &req.reservation_id);
-        v.into_result(ReleaseStock {
-            sku: req.sku,
-            quantity: match req.quantity {
-                0 => Release::Everything,
-                units => Release::Units(units),
-            },
-            reservation_id: req.reservation_id,
+        let sku = v.check("sku", Sku::parse(&req.sku));
+        let quantity = match req.quantity {
+            0 => Some(Release::Everything),
+            units => v
+                .check("quantity", Quantity::parse(units))
+                .map(Release::Units),
+        };
+        let reservation_id = v.check("reservationId", ReservationId::parse(&req.reservation_id));
+        v.finish(|| {
+            Some(Self {
+                sku: sku?,
+                quantity: quantity?,
+                reservation_id: reservation_id?,
+            })
         })
     }
 }

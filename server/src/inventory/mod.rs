@@ -2,6 +2,7 @@
 //! never promised twice. One `product-<sku>` stream per product.
 //!
 //! Layout:
+//! - `values`: the inventory's value types (product name, reservation id), parsed once.
 //! - `domain`: the `Product` aggregate, its events, commands and pure decisions (given/when/then
 //!   tests in `domain/tests.rs`).
 //! - `events`: product events <-> `causeway.inventory.v1` event messages (proto3 JSON), with
@@ -16,6 +17,7 @@ pub mod events;
 pub mod grpc;
 pub mod projection;
 pub mod queries;
+pub mod values;
 
 pub use domain::{InventoryError, Product, ProductEvent};
 pub use grpc::{InventoryCommandsService, service};

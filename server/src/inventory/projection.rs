@@ -85,7 +85,7 @@ impl Projection for ProductsProjection {
         view: &mut BatchView<'_>,
     ) -> Result<(), ProjectionError> {
         let decoded: ProductEvent = self.upcasters.decode(event)?;
-        let sku = sku(&decoded).to_owned();
+        let sku = decoded.sku().to_string();
         if event.stream != Product::stream_id(&sku) {
             return Err(ProjectionError::inconsistent(
                 event,
@@ -100,15 +100,15 @@ impl Projection for ProductsProjection {
             return Ok(()); // already applied: a redelivery or a replay
         }
         let mut doc = match (decoded, current) {
-            (ProductEvent::Registered(registered), None) => ProductDocument {
-                sku: registered.sku,
-                name: registered.name,
+            (ProductEvent::Registered { sku, name }, None) => ProductDocument {
+                sku: sku.to_string(),
+                name: name.to_string(),
                 on_hand: 0,
                 reserved: 0,
                 available: 0,
                 revision: event.revision,
             },
-            (ProductEvent::Registered(_), Some(_)) => {
+            (ProductEvent::Registered { .. }, Some(_)) => {
                 return Err(ProjectionError::inconsistent(
                     event,
                     "the product was already registered",
@@ -120,16 +120,16 @@ impl Projection for ProductsProjection {
                     "the product was never registered",
                 ));
             }
-            (ProductEvent::StockReceived(e), Some(mut doc)) => {
-                doc.on_hand = doc.on_hand.saturating_add(e.quantity);
+            (ProductEvent::StockReceived { quantity, .. }, Some(mut doc)) => {
+                doc.on_hand = doc.on_hand.saturating_add(quantity.get());
                 doc
             }
-            (ProductEvent::StockReserved(e), Some(mut doc)) => {
-                doc.reserved = doc.reserved.saturating_add(e.quantity);
+            (ProductEvent::StockReserved { quantity, .. }, Some(mut doc)) => {
+                doc.reserved = doc.reserved.saturating_add(quantity.get());
                 doc
             }
-            (ProductEvent::StockReleased(e), Some(mut doc)) => {
-                doc.reserved = doc.reserved.saturating_sub(e.quantity);
+            (ProductEvent::StockReleased { quantity, .. }, Some(mut doc)) => {
+                doc.reserved = doc.reserved.saturating_sub(quantity.get());
                 doc
             }
         };
@@ -137,16 +137,6 @@ impl Projection for ProductsProjection {
         doc.revision = event.revision;
         view.put_as(COLLECTION, &sku, doc);
         Ok(())
-    }
-}
-
-/// The product an event is about.
-fn sku(event: &ProductEvent) -> &str {
-    match event {
-        ProductEvent::Registered(e) => &e.sku,
-        ProductEvent::StockReceived(e) => &e.sku,
-        ProductEvent::StockReserved(e) => &e.sku,
-        ProductEvent::StockReleased(e) => &e.sku,
     }
 }
 

@@ -1,20 +1,19 @@
 //! The `InventoryQueries` gRPC service: request -> validated read-model query -> proto response.
 //! Reading, read-your-writes and generations live in [`ReadModel`]; the document shape lives
-//! in [`super::projection`]; this file only converts between them and the contract.
+//! in [`super::projection`]; this file only converts between them and the contract, with the
+//! same value types (and so the same sku rules) as the commands.
 
 use causeway_proto::inventory::{
     GetProductRequest, GetProductResponse, ListProductsRequest, ListProductsResponse, Product,
     inventory_queries_server::{InventoryQueries, InventoryQueriesServer},
 };
-use serde_json::Value;
 use tonic::{Request, Response, Status};
 
 use super::projection::{COLLECTION, ProductDocument};
-use crate::validation::MAX_ID_CHARS;
-use crate::{
-    query::{QueryError, ReadModel, page_size, page_token},
-    readstore::{Filter, Query},
-};
+use super::values::Sku;
+use crate::grpc::validation::single;
+use crate::query::{QueryError, ReadModel, page_size, page_token};
+use crate::readstore::{Filter, Query};
 
 /// Serves `causeway.inventory.v1.InventoryQueries` from the `products` read model.
 #[derive(Clone)]
@@ -34,36 +33,30 @@ impl InventoryQueries for InventoryQueriesService {
         &self,
         request: Request<GetProductRequest>,
     ) -> Result<Response<GetProductResponse>, Status> {
-        let req = request.get_ref();
-        if req.sku.is_empty() {
-            return Err(QueryError::invalid("sku", "is required").into());
-        }
-        if req.sku.chars().count() > MAX_ID_CHARS {
-            let why = format!("must be at most {MAX_ID_CHARS} characters");
-            return Err(QueryError::invalid("sku", why).into());
-        }
-        let body = self
+        let (metadata, _, req) = request.into_parts();
+        let sku = single("sku", Sku::parse(&req.sku))?;
+        let doc: ProductDocument = self
             .model
-            .get(
+            .get_as(
                 COLLECTION,
-                &req.sku,
+                sku.as_str(),
                 req.consistency.as_ref(),
-                request.metadata(),
+                &metadata,
             )
             .await?
-            .ok_or_else(|| QueryError::NotFound(format!("product {}", req.sku)))?;
+            .ok_or_else(|| QueryError::NotFound(format!("product {sku}")))?;
         Ok(Response::new(GetProductResponse {
-            product: Some(to_proto(&req.sku, body)?),
+            product: Some(doc.into()),
         }))
     }
 
     /// Products in sku order (the document id, so no sort key is needed), optionally only
-    /// those with fewer than `available_below` units available.
+    /// those with fewer than `availableBelow` units available.
     async fn list_products(
         &self,
         request: Request<ListProductsRequest>,
     ) -> Result<Response<ListProductsResponse>, Status> {
-        let req = request.get_ref();
+        let (metadata, _, req) = request.into_parts();
         let filter = req
             .available_below
             .map_or(Filter::All, |below| Filter::lt("available", below));
@@ -73,33 +66,26 @@ impl InventoryQueries for InventoryQueriesService {
             .with_after(page_token(&req.page_token));
         let page = self
             .model
-            .page(query, req.consistency.as_ref(), request.metadata())
+            .page_as::<ProductDocument>(query, req.consistency.as_ref(), &metadata)
             .await?;
-        let products = page
-            .documents
-            .into_iter()
-            .map(|doc| to_proto(&doc.id, doc.body))
-            .collect::<Result<_, _>>()?;
         Ok(Response::new(ListProductsResponse {
-            products,
-            next_page_token: page.next.unwrap_or_default(),
+            products: page.documents.into_iter().map(Product::from).collect(),
+            next_page_token: page.next_page_token,
         }))
     }
 }
 
-/// The contract's `Product` for the stored document `id`. A document not in the projection's
-/// shape is a server fault, reported as a read-store failure (logged, not leaked), never a panic.
-fn to_proto(id: &str, body: Value) -> Result<Product, QueryError> {
-    let doc: ProductDocument = serde_json::from_value(body)
-        .map_err(|e| QueryError::Corrupt(format!("products document {id} is malformed: {e}")))?;
-    Ok(Product {
-        sku: doc.sku,
-        name: doc.name,
-        on_hand: doc.on_hand,
-        reserved: doc.reserved,
-        available: doc.available,
-        revision: doc.revision,
-    })
+impl From<ProductDocument> for Product {
+    fn from(doc: ProductDocument) -> Self {
+        Self {
+            sku: doc.sku,
+            name: doc.name,
+            on_hand: doc.on_hand,
+            reserved: doc.reserved,
+            available: doc.available,
+            revision: doc.revision,
+        }
+    }
 }
 
 #[cfg(test)]

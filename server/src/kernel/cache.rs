@@ -17,7 +17,7 @@ use std::{
 
 use uuid::Uuid;
 
-use super::Aggregate;
+use super::{Aggregate, Head};
 
 /// One stored event as deduplication needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +30,7 @@ pub(super) struct EventRef {
 /// A cached aggregate: its state, the head it was folded to and the ids of its events.
 struct Entry {
     state: Box<dyn Any + Send + Sync>,
-    head: (u64, u64),
+    head: Head,
     history: Vec<EventRef>,
 }
 
@@ -45,8 +45,8 @@ impl Entry {
 pub(super) enum Hit<A> {
     /// The command was handled before; this is the last event it wrote.
     Deduplicated(EventRef),
-    /// A copy of the cached state and the (revision, position) it was folded to.
-    State(A, (u64, u64)),
+    /// A copy of the cached state and the head it was folded to.
+    State(A, Head),
 }
 
 /// Aggregates by stream, bounded by the number of event ids they hold.
@@ -115,7 +115,7 @@ impl AggregateCache {
         &self,
         stream: &str,
         state: A,
-        head: (u64, u64),
+        head: Head,
         history: Vec<EventRef>,
     ) {
         let mut entries = self.lock();
@@ -123,7 +123,7 @@ impl AggregateCache {
             return; // larger than the whole cache, or the cache is off
         }
         if let Some(existing) = entries.by_stream.get(stream) {
-            if existing.head.0 >= head.0 {
+            if existing.head.revision >= head.revision {
                 return;
             }
         }
@@ -143,18 +143,18 @@ impl AggregateCache {
         stream: &str,
         from: Option<u64>,
         state: A,
-        head: (u64, u64),
+        head: Head,
         appended: &[EventRef],
     ) {
         let mut entries = self.lock();
         let Some(mut entry) = entries.remove(stream) else {
             return;
         };
-        if entry.head.0 >= head.0 {
+        if entry.head.revision >= head.revision {
             entries.insert(stream, entry); // already there: a concurrent winner moved it
             return;
         }
-        if Some(entry.head.0) != from {
+        if Some(entry.head.revision) != from {
             return; // some other head: the next command reloads
         }
         entry.history.extend_from_slice(appended);
@@ -219,7 +219,15 @@ mod tests {
     fn stays_within_its_capacity_by_evicting_other_streams() {
         let cache = AggregateCache::new(100);
         for n in 0..50 {
-            cache.put(&format!("tiny-{n}"), Tiny, (9, 9), history(10));
+            cache.put(
+                &format!("tiny-{n}"),
+                Tiny,
+                Head {
+                    revision: 9,
+                    position: 9,
+                },
+                history(10),
+            );
             let entries = cache.lock();
             assert!(entries.weight <= 100, "weight {}", entries.weight);
             assert_eq!(
@@ -228,27 +236,81 @@ mod tests {
             );
         }
         // A stream larger than the whole cache is not kept
-        cache.put("tiny-huge", Tiny, (200, 200), history(200));
+        cache.put(
+            "tiny-huge",
+            Tiny,
+            Head {
+                revision: 200,
+                position: 200,
+            },
+            history(200),
+        );
         assert!(cache.get::<Tiny>("tiny-huge", |_| None).is_none());
     }
 
     #[test]
     fn never_goes_back_to_an_older_head_and_drops_an_entry_it_cannot_place() {
         let cache = AggregateCache::new(100);
-        cache.put("tiny-a", Tiny, (5, 50), history(6));
-        cache.put("tiny-a", Tiny, (3, 30), history(4));
+        cache.put(
+            "tiny-a",
+            Tiny,
+            Head {
+                revision: 5,
+                position: 50,
+            },
+            history(6),
+        );
+        cache.put(
+            "tiny-a",
+            Tiny,
+            Head {
+                revision: 3,
+                position: 30,
+            },
+            history(4),
+        );
         assert!(matches!(
             cache.get::<Tiny>("tiny-a", |_| None),
-            Some(Hit::State(_, (5, 50)))
+            Some(Hit::State(
+                _,
+                Head {
+                    revision: 5,
+                    position: 50
+                }
+            ))
         ));
         // A command that lost to the entry's own head leaves it as it is
-        cache.advance("tiny-a", Some(4), Tiny, (5, 51), &history(1));
+        cache.advance(
+            "tiny-a",
+            Some(4),
+            Tiny,
+            Head {
+                revision: 5,
+                position: 51,
+            },
+            &history(1),
+        );
         assert!(matches!(
             cache.get::<Tiny>("tiny-a", |_| None),
-            Some(Hit::State(_, (5, 50)))
+            Some(Hit::State(
+                _,
+                Head {
+                    revision: 5,
+                    position: 50
+                }
+            ))
         ));
         // One that decided on a head the entry never had drops it
-        cache.advance("tiny-a", Some(6), Tiny, (7, 70), &history(1));
+        cache.advance(
+            "tiny-a",
+            Some(6),
+            Tiny,
+            Head {
+                revision: 7,
+                position: 70,
+            },
+            &history(1),
+        );
         assert!(cache.get::<Tiny>("tiny-a", |_| None).is_none());
     }
 }

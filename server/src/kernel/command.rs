@@ -1,15 +1,19 @@
-//! The application hop of every command: load the aggregate's stream, answer a repeated command
-//! id with its original ack, decide (pure), append with the revision the decision was based on,
-//! and on a concurrent write reload and decide again, a bounded number of times.
+//! The application hop of every command, in three steps per attempt:
+//!
+//! 1. basis: the aggregate's state and head, from the aggregate cache or the store (or caught
+//!    up after a lost race); a command id found in the stream's history is a repeat, answered
+//!    with its first acknowledgement;
+//! 2. decide: the pure decision on that state (or the caller's expected revision refusing it);
+//! 3. commit: append with the revision the decision was based on; on a concurrent write, catch
+//!    up and decide again, a bounded number of times.
 
 use std::{sync::Arc, time::SystemTime};
 
 use tracing::debug;
 
-use uuid::Uuid;
-
 use super::{
-    Aggregate, CommandError, DomainEvent, EventMetadata, Upcasters,
+    Ack, Aggregate, CommandContext, CommandError, Decision, DomainEvent, EventMetadata, Head,
+    Upcasters,
     cache::{AggregateCache, EventRef, Hit},
     ids::event_id,
 };
@@ -19,71 +23,50 @@ use crate::store::{EventStore, ExpectedRevision, NewEvent, RecordedEvent, StoreE
 /// `ABORTED`. Each attempt reloads the stream, so contention resolves quickly in practice.
 const MAX_ATTEMPTS: usize = 8;
 
-/// Who sent a command and how it must be applied; built once by the gRPC handler.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CommandContext {
-    /// The idempotency key. Required, non-empty.
-    pub command_id: String,
-    /// When set, the stream must be at exactly this revision; a mismatch fails at once.
-    pub expected_revision: Option<u64>,
-    /// Business flow id; the command id when the caller gave none.
-    pub correlation_id: Option<String>,
-    /// Authenticated caller, when known.
-    pub actor: Option<String>,
-    /// Tenant, when known.
-    pub tenant: Option<String>,
-    /// W3C `traceparent` of the request.
-    pub traceparent: Option<String>,
-}
-
-impl CommandContext {
-    /// A context with only a command id, as tests and internal callers need.
-    pub fn new(command_id: impl Into<String>) -> Self {
-        Self {
-            command_id: command_id.into(),
-            ..Self::default()
-        }
-    }
-
-    fn metadata(&self, event_type: &str, schema_version: u32, timestamp: &str) -> EventMetadata {
-        EventMetadata {
-            event_type: event_type.to_owned(),
-            schema_version,
-            command_id: self.command_id.clone(),
-            correlation_id: self
-                .correlation_id
-                .clone()
-                .unwrap_or_else(|| self.command_id.clone()),
-            causation_id: self.command_id.clone(),
-            actor: self.actor.clone(),
-            tenant: self.tenant.clone(),
-            timestamp: timestamp.to_owned(),
-            traceparent: self.traceparent.clone(),
-        }
-    }
-}
-
-/// What a handled command acknowledges.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ack {
-    /// The stream written.
-    pub stream_id: String,
-    /// The stream's revision after the command.
-    pub revision: u64,
-    /// Global position of the command's last event (the read-your-writes token).
-    pub position: u64,
-    /// The command id had been handled before; nothing was appended this time.
-    pub deduplicated: bool,
-}
-
 /// An aggregate as loaded from its stream.
 #[derive(Debug)]
 pub struct Loaded<A> {
     /// State after every event.
     pub state: A,
-    /// Last event's revision and position; `None` for a stream that does not exist.
-    pub head: Option<(u64, u64)>,
+    /// The stream's head; `None` for a stream that does not exist.
+    pub head: Option<Head>,
     history: Vec<EventRef>,
+}
+
+/// What a decision is based on.
+struct Basis<A> {
+    state: A,
+    head: Option<Head>,
+    /// The stream's whole history when the state came from the store; `None` when it came from
+    /// the cache, whose answers other than "append" are re-checked against the store.
+    history: Option<Vec<EventRef>>,
+}
+
+/// Where the next attempt takes its basis from.
+enum Source<A> {
+    Cache,
+    Store,
+    CaughtUp(Basis<A>),
+}
+
+/// What the first step found.
+enum Found<A> {
+    Basis(Basis<A>),
+    /// The command ran before; this is the last event it wrote.
+    Repeat(EventRef),
+}
+
+/// What the second step decided.
+enum Outcome<E> {
+    Append(Vec<E>),
+    /// The answer, unless the basis came from the cache (then it is re-checked).
+    Answer(Result<(), CommandError>),
+}
+
+/// What the third step did.
+enum Committed<A> {
+    Done(Ack),
+    Lost(Source<A>),
 }
 
 /// Runs commands against aggregates in an [`EventStore`].
@@ -125,12 +108,22 @@ impl CommandHandler {
         let records = self.store.read_stream(stream, 0).await?;
         let mut state = A::default();
         let history = self.fold(stream, &mut state, &records)?;
-        let head = records.last().map(|r| (r.revision, r.position));
+        let head = records.last().map(head_of);
         Ok(Loaded {
             state,
             head,
             history,
         })
+    }
+
+    /// Runs a validated command: its decision on its target aggregate.
+    pub async fn handle<C: Decision>(
+        &self,
+        ctx: &CommandContext,
+        command: &C,
+    ) -> Result<Ack, CommandError> {
+        self.execute::<C::Aggregate, _>(command.target(), ctx, |state| command.decide(state))
+            .await
     }
 
     /// Handles one command on the aggregate `A` with id `id`: `decide` sees the current state and
@@ -151,116 +144,36 @@ impl CommandHandler {
         E: Into<CommandError>,
     {
         let stream = A::stream_id(id);
-        let earlier_run = |history: &[EventRef]| previous_run(&stream, &ctx.command_id, history);
-        let mut trust_cache = true;
-        // A state caught up after a lost race, to decide on in the next attempt.
-        let mut carried: Option<Basis<A>> = None;
+        let mut source = Source::Cache;
         for attempt in 1..=MAX_ATTEMPTS {
-            let cached = match carried.take() {
-                Some(caught_up) => Some(Ok(caught_up)),
-                None if trust_cache => self.cache.get::<A>(&stream, earlier_run).map(Err),
-                None => None,
+            let basis = match self.basis(&stream, ctx, source).await? {
+                Found::Basis(basis) => basis,
+                Found::Repeat(last) => return self.repeat(&stream, ctx, last).await,
             };
-            let (state, head, history) = match cached {
-                Some(Ok(caught_up)) => caught_up,
-                Some(Err(Hit::Deduplicated(last))) => return Ok(deduplicated(&stream, last)),
-                Some(Err(Hit::State(state, head))) => (state, Some(head), None),
-                None => {
-                    let loaded = self.load::<A>(&stream).await?;
-                    if let Some(last) = earlier_run(&loaded.history) {
-                        self.remember(&stream, loaded.state, loaded.head, loaded.history);
-                        return Ok(deduplicated(&stream, last));
-                    }
-                    (loaded.state, loaded.head, Some(loaded.history))
-                }
-            };
-            let current = head.map(|(revision, _)| revision);
-            let decision = match ctx.expected_revision {
-                Some(expected) if current != Some(expected) => {
-                    Err(conflict(&stream, Some(expected), current))
-                }
-                _ => decide(&state).map_err(Into::into),
-            };
-            let events = match (decision, history) {
-                (Ok(events), history) if !events.is_empty() => (events, history),
-                // Anything but an append is answered from the store, not from the cache.
-                (_, None) => {
-                    trust_cache = false;
+            let events = match decision(&stream, ctx, &basis, &decide) {
+                Outcome::Append(events) => events,
+                Outcome::Answer(_) if basis.history.is_none() => {
+                    source = Source::Store;
                     continue;
                 }
-                (Err(refused), Some(history)) => {
-                    self.remember(&stream, state, head, history);
-                    return Err(refused);
-                }
-                (Ok(_), Some(history)) => {
-                    let (revision, position) = head.unwrap_or((0, 0));
-                    self.remember(&stream, state, head, history);
-                    return Ok(Ack {
-                        stream_id: stream,
-                        revision,
-                        position,
-                        deduplicated: false,
+                Outcome::Answer(answer) => {
+                    let head = basis.head;
+                    self.remember(&stream, basis);
+                    return answer.map(|()| {
+                        head.unwrap_or(Head {
+                            revision: 0,
+                            position: 0,
+                        })
+                        .ack(&stream, false)
                     });
                 }
             };
-            let (events, history) = events;
-            let expected = current.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
-            let encoded = self.encode(&stream, ctx, &events);
-            let ids: Vec<Uuid> = encoded.iter().map(|e| e.id).collect();
-            match self.store.append(&stream, expected, encoded).await {
-                Ok(appended) => {
-                    let mut next = state;
-                    for event in &events {
-                        next.apply(event);
-                    }
-                    let head = (appended.revision, appended.position);
-                    let first = appended
-                        .revision
-                        .saturating_sub(ids.len().saturating_sub(1) as u64);
-                    let written: Vec<EventRef> = (first..)
-                        .zip(ids)
-                        .map(|(revision, id)| EventRef {
-                            id,
-                            revision,
-                            // Only the command's last position is ever answered.
-                            position: appended.position,
-                        })
-                        .collect();
-                    match history {
-                        Some(mut history) => {
-                            history.extend(written);
-                            self.cache.put(&stream, next, head, history);
-                        }
-                        None => self.cache.advance(&stream, current, next, head, &written),
-                    }
-                    return Ok(Ack {
-                        stream_id: stream,
-                        revision: appended.revision,
-                        position: appended.position,
-                        deduplicated: false,
-                    });
+            match self.commit(&stream, ctx, basis, events).await? {
+                Committed::Done(ack) => return Ok(ack),
+                Committed::Lost(next) => {
+                    debug!(%stream, attempt, "lost an append race; deciding again");
+                    source = next;
                 }
-                Err(StoreError::WrongExpectedRevision { actual, .. }) => {
-                    if ctx.expected_revision.is_some() {
-                        self.cache.forget(&stream);
-                        return Err(conflict(&stream, ctx.expected_revision, actual.0));
-                    }
-                    debug!(%stream, attempt, "lost an append race; catching up");
-                    match self
-                        .catch_up(&stream, &ctx.command_id, state, head, history)
-                        .await?
-                    {
-                        CaughtUp::Deduplicated(last) => return Ok(deduplicated(&stream, last)),
-                        CaughtUp::State(state, head, history) => {
-                            carried = Some((state, Some(head), history));
-                        }
-                        CaughtUp::Nothing => {
-                            self.cache.forget(&stream);
-                            trust_cache = false;
-                        }
-                    }
-                }
-                Err(other) => return Err(other.into()),
             }
         }
         Err(CommandError::Conflict {
@@ -269,43 +182,164 @@ impl CommandHandler {
         })
     }
 
-    /// Folds what was written to `stream` after `head` into `state`, the state a lost append
-    /// was decided on: after a lost race only the winners' events are read, not the whole
-    /// stream. Keeps the cache in step.
+    /// Step 1: the state to decide on, or the command's earlier run.
+    async fn basis<A: Aggregate>(
+        &self,
+        stream: &str,
+        ctx: &CommandContext,
+        source: Source<A>,
+    ) -> Result<Found<A>, CommandError> {
+        let earlier_run = |history: &[EventRef]| previous_run(stream, &ctx.command_id, history);
+        if let Source::CaughtUp(basis) = source {
+            return Ok(Found::Basis(basis));
+        }
+        if let Source::Cache = source {
+            match self.cache.get::<A>(stream, earlier_run) {
+                Some(Hit::Deduplicated(last)) => return Ok(Found::Repeat(last)),
+                Some(Hit::State(state, head)) => {
+                    return Ok(Found::Basis(Basis {
+                        state,
+                        head: Some(head),
+                        history: None,
+                    }));
+                }
+                None => {}
+            }
+        }
+        let loaded = self.load::<A>(stream).await?;
+        let repeat = earlier_run(&loaded.history);
+        let basis = Basis {
+            state: loaded.state,
+            head: loaded.head,
+            history: Some(loaded.history),
+        };
+        Ok(match repeat {
+            Some(last) => {
+                self.remember(stream, basis);
+                Found::Repeat(last)
+            }
+            None => Found::Basis(basis),
+        })
+    }
+
+    /// Step 3: appends `events` decided on `basis`; after a lost race, where to decide again.
+    async fn commit<A: Aggregate>(
+        &self,
+        stream: &str,
+        ctx: &CommandContext,
+        basis: Basis<A>,
+        events: Vec<A::Event>,
+    ) -> Result<Committed<A>, CommandError> {
+        let current = basis.head.map(|h| h.revision);
+        let expected = current.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
+        let encoded = self.encode(stream, ctx, &events);
+        let ids: Vec<_> = encoded.iter().map(|e| e.id).collect();
+        match self.store.append(stream, expected, encoded).await {
+            Ok(appended) => {
+                let mut next = basis.state;
+                events.iter().for_each(|event| next.apply(event));
+                let head = Head {
+                    revision: appended.revision,
+                    position: appended.position,
+                };
+                let first = head.revision.saturating_sub(ids.len() as u64 - 1);
+                let written: Vec<EventRef> = (first..)
+                    .zip(ids)
+                    .map(|(revision, id)| EventRef {
+                        id,
+                        revision,
+                        // Only the command's last position is ever answered.
+                        position: head.position,
+                    })
+                    .collect();
+                match basis.history {
+                    Some(mut history) => {
+                        history.extend(written);
+                        self.cache.put(stream, next, head, history);
+                    }
+                    None => self.cache.advance(stream, current, next, head, &written),
+                }
+                Ok(Committed::Done(head.ack(stream, false)))
+            }
+            Err(StoreError::WrongExpectedRevision { actual, .. }) => {
+                if ctx.expected_revision.is_some() {
+                    self.cache.forget(stream);
+                    return Err(conflict(stream, ctx.expected_revision, actual.0));
+                }
+                self.catch_up(stream, ctx, basis).await
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Folds what was written to `stream` after the basis of a lost append into it: after a
+    /// lost race only the winners' events are read, not the whole stream. Keeps the cache in
+    /// step.
     async fn catch_up<A: Aggregate>(
         &self,
         stream: &str,
-        command_id: &str,
-        mut state: A,
-        head: Option<(u64, u64)>,
-        history: Option<Vec<EventRef>>,
-    ) -> Result<CaughtUp<A>, CommandError> {
-        let from = head.map_or(0, |(revision, _)| revision + 1);
+        ctx: &CommandContext,
+        basis: Basis<A>,
+    ) -> Result<Committed<A>, CommandError> {
+        let from = basis.head.map_or(0, |h| h.revision + 1);
         let records = self.store.read_stream(stream, from).await?;
         let Some(last) = records.last() else {
-            return Ok(CaughtUp::Nothing);
+            // Nothing after the head: the stream is not what the conflict said; reload it.
+            self.cache.forget(stream);
+            return Ok(Committed::Lost(Source::Store));
         };
-        let new_head = (last.revision, last.position);
+        let head = head_of(last);
+        let mut state = basis.state;
         let newer = self.fold(stream, &mut state, &records)?;
         // A retry of this very command may be among the winners (handled by another process).
-        if let Some(last) = previous_run(stream, command_id, &newer) {
-            return Ok(CaughtUp::Deduplicated(last));
+        if let Some(last) = previous_run(stream, &ctx.command_id, &newer) {
+            return self.repeat(stream, ctx, last).await.map(Committed::Done);
         }
-        let history = match history {
+        let history = match basis.history {
             Some(mut history) => {
                 history.extend_from_slice(&newer);
-                self.cache
-                    .put(stream, state.clone(), new_head, history.clone());
+                self.cache.put(stream, state.clone(), head, history.clone());
                 Some(history)
             }
             None => {
-                let from = head.map(|(revision, _)| revision);
+                let from = basis.head.map(|h| h.revision);
                 self.cache
-                    .advance(stream, from, state.clone(), new_head, &newer);
+                    .advance(stream, from, state.clone(), head, &newer);
                 None
             }
         };
-        Ok(CaughtUp::State(state, new_head, history))
+        Ok(Committed::Lost(Source::CaughtUp(Basis {
+            state,
+            head: Some(head),
+            history,
+        })))
+    }
+
+    /// The answer to a command id that already ran on `stream`: its first acknowledgement, or
+    /// a refusal when this request is not the one that ran under that id.
+    async fn repeat(
+        &self,
+        stream: &str,
+        ctx: &CommandContext,
+        last: EventRef,
+    ) -> Result<Ack, CommandError> {
+        if let Some(fingerprint) = &ctx.fingerprint {
+            let records = self.store.read_stream(stream, last.revision).await?;
+            let recorded = records
+                .first()
+                .and_then(|r| EventMetadata::fingerprint_of(&r.metadata));
+            // Events written before fingerprints existed cannot be compared: answered as repeats.
+            if recorded.is_some_and(|recorded| &recorded != fingerprint) {
+                return Err(CommandError::Reused {
+                    command_id: ctx.command_id.clone(),
+                });
+            }
+        }
+        let head = Head {
+            revision: last.revision,
+            position: last.position,
+        };
+        Ok(head.ack(stream, true))
     }
 
     /// Folds `records` of `stream` (upcast as needed) into `state`; returns their ids for
@@ -332,16 +366,10 @@ impl CommandHandler {
             .collect()
     }
 
-    /// Caches a state loaded from the store.
-    fn remember<A: Aggregate>(
-        &self,
-        stream: &str,
-        state: A,
-        head: Option<(u64, u64)>,
-        history: Vec<EventRef>,
-    ) {
-        if let Some(head) = head {
-            self.cache.put(stream, state, head, history);
+    /// Caches a basis loaded whole from the store.
+    fn remember<A: Aggregate>(&self, stream: &str, basis: Basis<A>) {
+        if let (Some(head), Some(history)) = (basis.head, basis.history) {
+            self.cache.put(stream, basis.state, head, history);
         }
     }
 
@@ -367,6 +395,37 @@ impl CommandHandler {
     }
 }
 
+/// Step 2: the decision on `basis`, or the caller's expected revision refusing it.
+fn decision<A, E>(
+    stream: &str,
+    ctx: &CommandContext,
+    basis: &Basis<A>,
+    decide: impl Fn(&A) -> Result<Vec<A::Event>, E>,
+) -> Outcome<A::Event>
+where
+    A: Aggregate,
+    E: Into<CommandError>,
+{
+    let current = basis.head.map(|h| h.revision);
+    match ctx.expected_revision {
+        Some(expected) if current != Some(expected) => {
+            Outcome::Answer(Err(conflict(stream, Some(expected), current)))
+        }
+        _ => match decide(&basis.state) {
+            Ok(events) if !events.is_empty() => Outcome::Append(events),
+            Ok(_) => Outcome::Answer(Ok(())),
+            Err(refused) => Outcome::Answer(Err(refused.into())),
+        },
+    }
+}
+
+fn head_of(record: &RecordedEvent) -> Head {
+    Head {
+        revision: record.revision,
+        position: record.position,
+    }
+}
+
 /// The last event a command with `command_id` wrote to this stream, if it was handled before.
 /// Event ids are derived from the command id, so no metadata needs parsing: the command's events
 /// are the contiguous run starting with its event 0.
@@ -379,29 +438,6 @@ fn previous_run(stream: &str, command_id: &str, history: &[EventRef]) -> Option<
         .take_while(|(index, r)| r.id == event_id(command_id, stream, *index))
         .count();
     history.get(start + count - 1).copied()
-}
-
-/// What a decision is based on: the state, its head (revision, position) and, when it came
-/// from the store whole, the stream's full history.
-type Basis<A> = (A, Option<(u64, u64)>, Option<Vec<EventRef>>);
-
-/// What catching up after a lost race found.
-enum CaughtUp<A> {
-    /// The command itself was among the winners.
-    Deduplicated(EventRef),
-    /// The state, head and (when known) full history after the winners' events.
-    State(A, (u64, u64), Option<Vec<EventRef>>),
-    /// Nothing after the head: the stream is not what the conflict said; reload it whole.
-    Nothing,
-}
-
-fn deduplicated(stream: &str, last: EventRef) -> Ack {
-    Ack {
-        stream_id: stream.to_owned(),
-        revision: last.revision,
-        position: last.position,
-        deduplicated: true,
-    }
 }
 
 fn conflict(stream: &str, expected: Option<u64>, actual: Option<u64>) -> CommandError {

@@ -43,6 +43,13 @@ pub enum CommandError {
         /// What was expected and found.
         detail: String,
     },
+    /// The command id already ran on this entity with a different request; nothing was written.
+    /// A retry must repeat its request exactly; a new request needs a new command id.
+    #[error("commandId {command_id} was used for a different request")]
+    Reused {
+        /// The reused command id.
+        command_id: String,
+    },
     /// A stored event cannot be read; the stream is unusable until fixed. Logged, not leaked.
     #[error("stored event unreadable: {0}")]
     Corrupt(String),

@@ -28,6 +28,13 @@ pub fn derived_id(command_id: &str, kind: &str) -> String {
     Uuid::new_v5(&command_namespace(command_id), kind.as_bytes()).to_string()
 }
 
+/// A digest of a request's bytes, stable across processes and releases: what tells a retry of
+/// a command from another request sent under the same command id.
+pub fn fingerprint(request: &[u8]) -> String {
+    let namespace = Uuid::new_v5(&CAUSEWAY_NAMESPACE, b"request-fingerprint");
+    Uuid::new_v5(&namespace, request).simple().to_string()
+}
+
 /// A stable key for a natural identifier such as an email, usable in a stream name.
 pub fn natural_key(kind: &str, value: &str) -> String {
     Uuid::new_v5(&CAUSEWAY_NAMESPACE, format!("{kind}:{value}").as_bytes())

@@ -28,6 +28,9 @@ pub struct EventMetadata {
     /// W3C trace context of the request that caused the event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
+    /// Digest of the request that caused the event (see `CommandContext::fingerprint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 impl EventMetadata {
@@ -40,6 +43,17 @@ impl EventMetadata {
     /// version means 1, the version every event type starts at.
     pub fn from_json(json: &[u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice(json)
+    }
+
+    /// The request fingerprint stored in `json`, if any.
+    pub fn fingerprint_of(json: &[u8]) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Fingerprint {
+            fingerprint: Option<String>,
+        }
+        serde_json::from_slice::<Fingerprint>(json)
+            .ok()
+            .and_then(|f| f.fingerprint)
     }
 
     /// The schema version stored in `json`, 1 when absent or unreadable.

@@ -8,13 +8,18 @@
 //! - `metadata`: the JSON metadata stored with every event.
 //! - `ids`: ids derived from command ids (event ids, server-chosen entity ids).
 //! - `cache`: `AggregateCache`, states kept between commands, checked by every append.
-//! - `command`: `CommandHandler`, the application hop: load, dedup, decide, append, retry.
+//! - `decision`: `Decision`, a validated command's target and its pure decision.
+//! - `context`: `CommandContext` (what a command carries), `Ack` (what it answers), `Head`.
+//! - `command`: `CommandHandler`, the application hop: basis (cache, store, dedup), decide,
+//!   commit (append, catch up after a lost race, retry).
 //! - `error`: `CommandError`, the application layer's typed failures.
 
 pub mod aggregate;
 pub mod cache;
 pub mod codec;
 pub mod command;
+pub mod context;
+pub mod decision;
 pub mod error;
 pub mod event;
 pub mod ids;
@@ -23,7 +28,10 @@ pub mod upcast;
 
 pub use aggregate::Aggregate;
 pub use cache::AggregateCache;
-pub use command::{Ack, CommandContext, CommandHandler};
+pub use command::CommandHandler;
+pub use context::{Ack, CommandContext, Head};
+pub use decision::Decision;
+pub(crate) use decision::decisions;
 pub use error::{CommandError, FieldViolation};
 pub use event::{DecodeError, DomainEvent};
 pub use metadata::EventMetadata;

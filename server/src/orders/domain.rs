@@ -7,13 +7,14 @@
 //!                     \-----cancel--> CANCELLED <-cancel-/
 //! ```
 //!
-//! The gRPC edge already refuses malformed requests with field paths; the rules on lines,
-//! quantities and prices are checked here as well because the domain is the authority on its
-//! invariants whoever calls it.
+//! Commands arrive as value types (`values.rs`), so a quantity is never zero and a price never
+//! negative by construction; what is left to decide here is what depends on the order's state
+//! and on the lines together (at least one, a total that fits).
 
 use std::fmt;
 
-use crate::kernel::{Aggregate, CommandError};
+pub use super::values::{Currency, CustomerId, Money, OrderId, OrderLine, Quantity, Reason, Sku};
+use crate::kernel::{Aggregate, CommandError, decisions};
 
 /// Where an order is in its lifecycle; decides which commands it accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,94 +43,99 @@ impl fmt::Display for OrderStatus {
     }
 }
 
-/// One product on an order; prices are in the currency's minor unit so totals never round.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderLine {
-    /// The product ordered.
-    pub sku: String,
-    /// Units ordered, more than zero.
-    pub quantity: u32,
-    /// Price of one unit in minor units (cents), zero or more.
-    pub unit_price_minor: i64,
-}
-
-/// An order as folded from its `order-<id>` stream; `status` is `None` until it is placed.
+/// An order as folded from its `order-<id>` stream. Private: decisions read it, nothing else
+/// changes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Order {
-    /// The order's id, the part of the stream name after `order-`.
-    pub order_id: String,
+    customer_id: CustomerId,
+    lines: Vec<OrderLine>,
+    total: Money,
+    status: Option<OrderStatus>,
+}
+
+impl Order {
+    /// Where the order is; `None` means no such order exists.
+    pub fn status(&self) -> Option<OrderStatus> {
+        self.status
+    }
     /// Who placed it.
-    pub customer_id: String,
-    /// ISO 4217 code every price is in.
-    pub currency: String,
+    pub fn customer_id(&self) -> &CustomerId {
+        &self.customer_id
+    }
     /// What was ordered.
-    pub lines: Vec<OrderLine>,
-    /// Sum of quantity times unit price over all lines, in minor units.
-    pub total_minor: i64,
-    /// Lifecycle position; `None` means no such order exists.
-    pub status: Option<OrderStatus>,
-}
-
-/// The order was accepted with these lines and this total.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderPlaced {
-    /// The new order.
-    pub order_id: String,
-    /// Who placed it.
-    pub customer_id: String,
-    /// ISO 4217 code.
-    pub currency: String,
-    /// What was ordered.
-    pub lines: Vec<OrderLine>,
-    /// Total in minor units, computed when placed so readers never recompute it.
-    pub total_minor: i64,
-}
-
-/// The business accepted the order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderConfirmed {
-    /// The order.
-    pub order_id: String,
-}
-
-/// The business refused the order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderRejected {
-    /// The order.
-    pub order_id: String,
-    /// Why, for the customer; may be empty.
-    pub reason: String,
-}
-
-/// The order was withdrawn before shipping.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderCancelled {
-    /// The order.
-    pub order_id: String,
-    /// Why; may be empty.
-    pub reason: String,
-}
-
-/// The order left for delivery.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderShipped {
-    /// The order.
-    pub order_id: String,
+    pub fn lines(&self) -> &[OrderLine] {
+        &self.lines
+    }
+    /// Sum of quantity times unit price over all lines.
+    pub fn total(&self) -> Money {
+        self.total
+    }
 }
 
 /// Everything that can happen to an order; the facts its stream is made of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderEvent {
-    /// See [`OrderPlaced`].
-    Placed(OrderPlaced),
-    /// See [`OrderConfirmed`].
-    Confirmed(OrderConfirmed),
-    /// See [`OrderRejected`].
-    Rejected(OrderRejected),
-    /// See [`OrderCancelled`].
-    Cancelled(OrderCancelled),
-    /// See [`OrderShipped`].
-    Shipped(OrderShipped),
+    /// The order was accepted with these lines and this total.
+    Placed {
+        /// The new order.
+        order_id: OrderId,
+        /// Who placed it.
+        customer_id: CustomerId,
+        /// The currency of every price.
+        currency: Currency,
+        /// What was ordered; never empty.
+        lines: Vec<OrderLine>,
+        /// Computed when placed, so readers never recompute it.
+        total: Money,
+    },
+    /// The business accepted the order.
+    Confirmed {
+        /// The order.
+        order_id: OrderId,
+    },
+    /// The business refused the order.
+    Rejected {
+        /// The order.
+        order_id: OrderId,
+        /// Why, for the customer; may be empty.
+        reason: Reason,
+    },
+    /// The order was withdrawn before shipping.
+    Cancelled {
+        /// The order.
+        order_id: OrderId,
+        /// Why; may be empty.
+        reason: Reason,
+    },
+    /// The order left for delivery.
+    Shipped {
+        /// The order.
+        order_id: OrderId,
+    },
+}
+
+impl OrderEvent {
+    /// The order the event is about.
+    pub fn order_id(&self) -> &OrderId {
+        match self {
+            Self::Placed { order_id, .. }
+            | Self::Confirmed { order_id }
+            | Self::Rejected { order_id, .. }
+            | Self::Cancelled { order_id, .. }
+            | Self::Shipped { order_id } => order_id,
+        }
+    }
+
+    /// The status an order has once this event happened to it.
+    pub fn status_after(&self) -> OrderStatus {
+        match self {
+            Self::Placed { .. } => OrderStatus::Placed,
+            Self::Confirmed { .. } => OrderStatus::Confirmed,
+            Self::Rejected { .. } => OrderStatus::Rejected,
+            Self::Cancelled { .. } => OrderStatus::Cancelled,
+            Self::Shipped { .. } => OrderStatus::Shipped,
+        }
+    }
 }
 
 impl Aggregate for Order {
@@ -137,34 +143,58 @@ impl Aggregate for Order {
     type Event = OrderEvent;
 
     fn apply(&mut self, event: &OrderEvent) {
-        let status = match event {
-            OrderEvent::Placed(placed) => {
-                self.order_id.clone_from(&placed.order_id);
-                self.customer_id.clone_from(&placed.customer_id);
-                self.currency.clone_from(&placed.currency);
-                self.lines.clone_from(&placed.lines);
-                self.total_minor = placed.total_minor;
-                OrderStatus::Placed
-            }
-            OrderEvent::Confirmed(_) => OrderStatus::Confirmed,
-            OrderEvent::Rejected(_) => OrderStatus::Rejected,
-            OrderEvent::Cancelled(_) => OrderStatus::Cancelled,
-            OrderEvent::Shipped(_) => OrderStatus::Shipped,
-        };
-        self.status = Some(status);
+        if let OrderEvent::Placed {
+            customer_id,
+            lines,
+            total,
+            ..
+        } = event
+        {
+            self.customer_id.clone_from(customer_id);
+            self.lines.clone_from(lines);
+            self.total = *total;
+        }
+        self.status = Some(event.status_after());
     }
 }
 
-/// A customer asks for products; the order id is already chosen (by the client or derived from
-/// the command id) so a retry names the same order.
+/// A placement as the caller asked for it: without an order id, the id is derived from the
+/// command id ([`NewOrder::named`]), so a retry names the same order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    /// The id the caller chose, if any.
+    pub order_id: Option<OrderId>,
+    /// Who orders.
+    pub customer_id: CustomerId,
+    /// The currency of every price.
+    pub currency: Currency,
+    /// What is ordered.
+    pub lines: Vec<OrderLine>,
+}
+
+impl NewOrder {
+    /// The placement command, its order named by the caller or derived from `command_id`.
+    pub fn named(self, command_id: &str) -> PlaceOrder {
+        PlaceOrder {
+            order_id: self
+                .order_id
+                .unwrap_or_else(|| OrderId::for_command(command_id)),
+            customer_id: self.customer_id,
+            currency: self.currency,
+            lines: self.lines,
+        }
+    }
+}
+
+/// A customer asks for products.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlaceOrder {
     /// The order to create.
-    pub order_id: String,
+    pub order_id: OrderId,
     /// Who orders.
-    pub customer_id: String,
-    /// ISO 4217 code of every price.
-    pub currency: String,
+    pub customer_id: CustomerId,
+    /// The currency of every price.
+    pub currency: Currency,
     /// What is ordered; at least one line.
     pub lines: Vec<OrderLine>,
 }
@@ -173,32 +203,32 @@ pub struct PlaceOrder {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfirmOrder {
     /// The order.
-    pub order_id: String,
+    pub order_id: OrderId,
 }
 
 /// The business refuses a placed order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RejectOrder {
     /// The order.
-    pub order_id: String,
+    pub order_id: OrderId,
     /// Why, for the customer.
-    pub reason: String,
+    pub reason: Reason,
 }
 
 /// Someone withdraws an order that has not shipped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CancelOrder {
     /// The order.
-    pub order_id: String,
+    pub order_id: OrderId,
     /// Why.
-    pub reason: String,
+    pub reason: Reason,
 }
 
 /// A confirmed order leaves for delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShipOrder {
     /// The order.
-    pub order_id: String,
+    pub order_id: OrderId,
 }
 
 /// Why the order domain refused a command.
@@ -206,25 +236,13 @@ pub struct ShipOrder {
 pub enum OrderError {
     /// The command names an order that was never placed.
     #[error("order {0} not found")]
-    UnknownOrder(String),
+    UnknownOrder(OrderId),
     /// Placing is a one-time act per order id.
     #[error("order {0} already exists")]
-    AlreadyPlaced(String),
+    AlreadyPlaced(OrderId),
     /// An order must be for something.
     #[error("an order needs at least one line")]
     NoLines,
-    /// Every line must order at least one unit.
-    #[error("line {line}: quantity must be greater than 0")]
-    ZeroQuantity {
-        /// Index of the offending line.
-        line: usize,
-    },
-    /// Prices are never negative (zero is a free item).
-    #[error("line {line}: unit price must not be negative")]
-    NegativeUnitPrice {
-        /// Index of the offending line.
-        line: usize,
-    },
     /// The total does not fit in 64-bit minor units.
     #[error("the order total is too large to represent")]
     TotalOverflow,
@@ -253,56 +271,59 @@ impl From<OrderError> for CommandError {
     }
 }
 
-/// Records a new order after checking its lines and computing its total without overflow.
-pub fn place_order(order: &Order, cmd: PlaceOrder) -> Result<Vec<OrderEvent>, OrderError> {
+decisions!(Order, OrderError;
+    PlaceOrder => place_order, order_id;
+    ConfirmOrder => confirm_order, order_id;
+    RejectOrder => reject_order, order_id;
+    CancelOrder => cancel_order, order_id;
+    ShipOrder => ship_order, order_id;
+);
+
+/// Records a new order after computing its total without overflow.
+pub fn place_order(order: &Order, cmd: &PlaceOrder) -> Result<Vec<OrderEvent>, OrderError> {
     if order.status.is_some() {
-        return Err(OrderError::AlreadyPlaced(cmd.order_id));
+        return Err(OrderError::AlreadyPlaced(cmd.order_id.clone()));
     }
     if cmd.lines.is_empty() {
         return Err(OrderError::NoLines);
     }
-    let mut total: i64 = 0;
-    for (line, l) in cmd.lines.iter().enumerate() {
-        if l.quantity == 0 {
-            return Err(OrderError::ZeroQuantity { line });
-        }
-        if l.unit_price_minor < 0 {
-            return Err(OrderError::NegativeUnitPrice { line });
-        }
-        total = l
-            .unit_price_minor
-            .checked_mul(i64::from(l.quantity))
-            .and_then(|amount| total.checked_add(amount))
-            .ok_or(OrderError::TotalOverflow)?;
-    }
-    Ok(vec![OrderEvent::Placed(OrderPlaced {
-        order_id: cmd.order_id,
-        customer_id: cmd.customer_id,
-        currency: cmd.currency,
-        lines: cmd.lines,
-        total_minor: total,
-    })])
+    let total = cmd
+        .lines
+        .iter()
+        .try_fold(Money::default(), |total, line| {
+            line.unit_price
+                .times(line.quantity)
+                .and_then(|amount| total.plus(amount))
+        })
+        .ok_or(OrderError::TotalOverflow)?;
+    Ok(vec![OrderEvent::Placed {
+        order_id: cmd.order_id.clone(),
+        customer_id: cmd.customer_id.clone(),
+        currency: cmd.currency.clone(),
+        lines: cmd.lines.clone(),
+        total,
+    }])
 }
 
 /// Accepts a placed order.
-pub fn confirm_order(order: &Order, cmd: ConfirmOrder) -> Result<Vec<OrderEvent>, OrderError> {
+pub fn confirm_order(order: &Order, cmd: &ConfirmOrder) -> Result<Vec<OrderEvent>, OrderError> {
     require(order, &cmd.order_id, "confirm", &[OrderStatus::Placed])?;
-    Ok(vec![OrderEvent::Confirmed(OrderConfirmed {
-        order_id: cmd.order_id,
-    })])
+    Ok(vec![OrderEvent::Confirmed {
+        order_id: cmd.order_id.clone(),
+    }])
 }
 
 /// Refuses a placed order.
-pub fn reject_order(order: &Order, cmd: RejectOrder) -> Result<Vec<OrderEvent>, OrderError> {
+pub fn reject_order(order: &Order, cmd: &RejectOrder) -> Result<Vec<OrderEvent>, OrderError> {
     require(order, &cmd.order_id, "reject", &[OrderStatus::Placed])?;
-    Ok(vec![OrderEvent::Rejected(OrderRejected {
-        order_id: cmd.order_id,
-        reason: cmd.reason,
-    })])
+    Ok(vec![OrderEvent::Rejected {
+        order_id: cmd.order_id.clone(),
+        reason: cmd.reason.clone(),
+    }])
 }
 
 /// Withdraws an order that is placed or confirmed; shipped and cancelled orders stay as they are.
-pub fn cancel_order(order: &Order, cmd: CancelOrder) -> Result<Vec<OrderEvent>, OrderError> {
+pub fn cancel_order(order: &Order, cmd: &CancelOrder) -> Result<Vec<OrderEvent>, OrderError> {
     match order.status {
         Some(OrderStatus::Shipped) => return Err(OrderError::CancelAfterShipping),
         Some(OrderStatus::Cancelled) => return Err(OrderError::AlreadyCancelled),
@@ -310,29 +331,29 @@ pub fn cancel_order(order: &Order, cmd: CancelOrder) -> Result<Vec<OrderEvent>, 
     }
     let allowed = [OrderStatus::Placed, OrderStatus::Confirmed];
     require(order, &cmd.order_id, "cancel", &allowed)?;
-    Ok(vec![OrderEvent::Cancelled(OrderCancelled {
-        order_id: cmd.order_id,
-        reason: cmd.reason,
-    })])
+    Ok(vec![OrderEvent::Cancelled {
+        order_id: cmd.order_id.clone(),
+        reason: cmd.reason.clone(),
+    }])
 }
 
 /// Sends a confirmed order on its way.
-pub fn ship_order(order: &Order, cmd: ShipOrder) -> Result<Vec<OrderEvent>, OrderError> {
+pub fn ship_order(order: &Order, cmd: &ShipOrder) -> Result<Vec<OrderEvent>, OrderError> {
     require(order, &cmd.order_id, "ship", &[OrderStatus::Confirmed])?;
-    Ok(vec![OrderEvent::Shipped(OrderShipped {
-        order_id: cmd.order_id,
-    })])
+    Ok(vec![OrderEvent::Shipped {
+        order_id: cmd.order_id.clone(),
+    }])
 }
 
 /// The order exists and is in one of `allowed`, or the error saying why `action` is refused.
 fn require(
     order: &Order,
-    order_id: &str,
+    order_id: &OrderId,
     action: &'static str,
     allowed: &[OrderStatus],
 ) -> Result<(), OrderError> {
     match order.status {
-        None => Err(OrderError::UnknownOrder(order_id.to_owned())),
+        None => Err(OrderError::UnknownOrder(order_id.clone())),
         Some(status) if allowed.contains(&status) => Ok(()),
         Some(status) => Err(OrderError::WrongStatus { action, status }),
     }

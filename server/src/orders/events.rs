@@ -4,121 +4,121 @@
 
 use causeway_proto::orders as proto;
 
-use super::domain::{
-    OrderCancelled, OrderConfirmed, OrderEvent, OrderLine, OrderPlaced, OrderRejected, OrderShipped,
+use super::domain::OrderEvent;
+use super::values::{
+    Currency, CustomerId, InvalidValue, Money, OrderId, OrderLine, Quantity, Reason, Sku,
 };
 use crate::kernel::{
     DecodeError, DomainEvent,
     codec::{from_proto_json, to_proto_json},
 };
 
-/// Full protobuf name of [`OrderPlaced`].
+/// Full protobuf name of [`OrderEvent::Placed`].
 pub const ORDER_PLACED: &str = "causeway.orders.v1.OrderPlaced";
-/// Full protobuf name of [`OrderConfirmed`].
+/// Full protobuf name of [`OrderEvent::Confirmed`].
 pub const ORDER_CONFIRMED: &str = "causeway.orders.v1.OrderConfirmed";
-/// Full protobuf name of [`OrderRejected`].
+/// Full protobuf name of [`OrderEvent::Rejected`].
 pub const ORDER_REJECTED: &str = "causeway.orders.v1.OrderRejected";
-/// Full protobuf name of [`OrderCancelled`].
+/// Full protobuf name of [`OrderEvent::Cancelled`].
 pub const ORDER_CANCELLED: &str = "causeway.orders.v1.OrderCancelled";
-/// Full protobuf name of [`OrderShipped`].
+/// Full protobuf name of [`OrderEvent::Shipped`].
 pub const ORDER_SHIPPED: &str = "causeway.orders.v1.OrderShipped";
 
 impl DomainEvent for OrderEvent {
     fn event_type(&self) -> &'static str {
         match self {
-            Self::Placed(_) => ORDER_PLACED,
-            Self::Confirmed(_) => ORDER_CONFIRMED,
-            Self::Rejected(_) => ORDER_REJECTED,
-            Self::Cancelled(_) => ORDER_CANCELLED,
-            Self::Shipped(_) => ORDER_SHIPPED,
+            Self::Placed { .. } => ORDER_PLACED,
+            Self::Confirmed { .. } => ORDER_CONFIRMED,
+            Self::Rejected { .. } => ORDER_REJECTED,
+            Self::Cancelled { .. } => ORDER_CANCELLED,
+            Self::Shipped { .. } => ORDER_SHIPPED,
         }
     }
 
     fn encode(&self) -> Vec<u8> {
         match self {
-            Self::Placed(e) => to_proto_json(&proto::OrderPlaced {
-                order_id: e.order_id.clone(),
-                customer_id: e.customer_id.clone(),
-                currency: e.currency.clone(),
-                lines: e.lines.iter().map(line_to_proto).collect(),
-                total_minor: e.total_minor,
+            Self::Placed {
+                order_id,
+                customer_id,
+                currency,
+                lines,
+                total,
+            } => to_proto_json(&proto::OrderPlaced {
+                order_id: order_id.to_string(),
+                customer_id: customer_id.to_string(),
+                currency: currency.to_string(),
+                lines: lines.iter().map(line_to_proto).collect(),
+                total_minor: total.minor(),
             }),
-            Self::Confirmed(e) => to_proto_json(&proto::OrderConfirmed {
-                order_id: e.order_id.clone(),
+            Self::Confirmed { order_id } => to_proto_json(&proto::OrderConfirmed {
+                order_id: order_id.to_string(),
             }),
-            Self::Rejected(e) => to_proto_json(&proto::OrderRejected {
-                order_id: e.order_id.clone(),
-                reason: e.reason.clone(),
+            Self::Rejected { order_id, reason } => to_proto_json(&proto::OrderRejected {
+                order_id: order_id.to_string(),
+                reason: reason.to_string(),
             }),
-            Self::Cancelled(e) => to_proto_json(&proto::OrderCancelled {
-                order_id: e.order_id.clone(),
-                reason: e.reason.clone(),
+            Self::Cancelled { order_id, reason } => to_proto_json(&proto::OrderCancelled {
+                order_id: order_id.to_string(),
+                reason: reason.to_string(),
             }),
-            Self::Shipped(e) => to_proto_json(&proto::OrderShipped {
-                order_id: e.order_id.clone(),
+            Self::Shipped { order_id } => to_proto_json(&proto::OrderShipped {
+                order_id: order_id.to_string(),
             }),
         }
     }
 
     fn decode(event_type: &str, data: &[u8]) -> Result<Self, DecodeError> {
-        let invalid = |reason: &str| DecodeError::invalid(event_type, reason);
-        let require_id = |order_id: String| {
-            if order_id.is_empty() {
-                Err(invalid("order_id is empty"))
-            } else {
-                Ok(order_id)
-            }
-        };
+        let field =
+            |name: &str, e: InvalidValue| DecodeError::invalid(event_type, format!("{name}: {e}"));
+        let order_id = |raw: &str| OrderId::recorded(raw).map_err(|e| field("orderId", e));
         Ok(match event_type {
             ORDER_PLACED => {
                 let e: proto::OrderPlaced = from_proto_json(event_type, data)?;
                 if e.lines.is_empty() {
-                    return Err(invalid("an order has at least one line"));
-                }
-                if e.total_minor < 0 {
-                    return Err(invalid("total_minor is negative"));
+                    return Err(DecodeError::invalid(
+                        event_type,
+                        "an order has at least one line",
+                    ));
                 }
                 let lines = e
                     .lines
-                    .into_iter()
+                    .iter()
                     .enumerate()
-                    .map(|(i, l)| {
-                        line_from_proto(l).map_err(|why| invalid(&format!("lines[{i}]: {why}")))
-                    })
+                    .map(|(i, l)| line_from_proto(l).map_err(|e| field(&format!("lines[{i}]"), e)))
                     .collect::<Result<_, _>>()?;
-                Self::Placed(OrderPlaced {
-                    order_id: require_id(e.order_id)?,
-                    customer_id: e.customer_id,
-                    currency: e.currency,
+                Self::Placed {
+                    order_id: order_id(&e.order_id)?,
+                    customer_id: CustomerId::recorded(&e.customer_id),
+                    currency: Currency::recorded(&e.currency),
                     lines,
-                    total_minor: e.total_minor,
-                })
+                    total: Money::parse(e.total_minor).map_err(|e| field("totalMinor", e))?,
+                }
             }
             ORDER_CONFIRMED => {
                 let e: proto::OrderConfirmed = from_proto_json(event_type, data)?;
-                Self::Confirmed(OrderConfirmed {
-                    order_id: require_id(e.order_id)?,
-                })
+                Self::Confirmed {
+                    order_id: order_id(&e.order_id)?,
+                }
             }
             ORDER_REJECTED => {
                 let e: proto::OrderRejected = from_proto_json(event_type, data)?;
-                Self::Rejected(OrderRejected {
-                    order_id: require_id(e.order_id)?,
-                    reason: e.reason,
-                })
+                Self::Rejected {
+                    order_id: order_id(&e.order_id)?,
+                    reason: Reason::recorded(&e.reason),
+                }
             }
             ORDER_CANCELLED => {
                 let e: proto::OrderCancelled = from_proto_json(event_type, data)?;
-                Self::Cancelled(OrderCancelled {
-                    order_id: require_id(e.order_id)?,
-                    reason: e.reason,
-                })
+                Self::Cancelled {
+                    order_id: order_id(&e.order_id)?,
+                    reason: Reason::recorded(&e.reason),
+                }
             }
             ORDER_SHIPPED => {
                 let e: proto::OrderShipped = from_proto_json(event_type, data)?;
-                Self::Shipped(OrderShipped {
-                    order_id: require_id(e.order_id)?,
-                })
+                Self::Shipped {
+                    order_id: order_id(&e.order_id)?,
+                }
             }
             other => return Err(DecodeError::UnknownType(other.to_owned())),
         })
@@ -127,26 +127,24 @@ impl DomainEvent for OrderEvent {
 
 fn line_to_proto(line: &OrderLine) -> proto::OrderLine {
     proto::OrderLine {
-        sku: line.sku.clone(),
-        quantity: line.quantity,
-        unit_price_minor: line.unit_price_minor,
+        sku: line.sku.to_string(),
+        // Callers cannot order more than MAX_QUANTITY (< u32::MAX) units on a line.
+        quantity: u32::try_from(line.quantity.get()).unwrap_or(u32::MAX),
+        unit_price_minor: line.unit_price.minor(),
     }
 }
 
-fn line_from_proto(line: proto::OrderLine) -> Result<OrderLine, &'static str> {
-    if line.sku.is_empty() {
-        return Err("sku is empty");
-    }
-    if line.quantity == 0 {
-        return Err("quantity must be greater than 0");
-    }
-    if line.unit_price_minor < 0 {
-        return Err("unit_price_minor is negative");
-    }
+/// A stored line, checked for the invariants the domain relies on.
+fn line_from_proto(line: &proto::OrderLine) -> Result<OrderLine, InvalidValue> {
+    let sku = Sku::recorded(&line.sku).map_err(|e| InvalidValue(format!("sku {e}")))?;
+    let quantity = Quantity::recorded(u64::from(line.quantity))
+        .map_err(|e| InvalidValue(format!("quantity {e}")))?;
+    let unit_price = Money::parse(line.unit_price_minor)
+        .map_err(|e| InvalidValue(format!("unitPriceMinor {e}")))?;
     Ok(OrderLine {
-        sku: line.sku,
-        quantity: line.quantity,
-        unit_price_minor: line.unit_price_minor,
+        sku,
+        quantity,
+        unit_price,
     })
 }
 
@@ -154,35 +152,38 @@ fn line_from_proto(line: proto::OrderLine) -> Result<OrderLine, &'static str> {
 mod tests {
     use super::*;
 
+    fn id() -> OrderId {
+        OrderId::parse("o-1").unwrap()
+    }
+
     fn placed() -> OrderEvent {
-        OrderEvent::Placed(OrderPlaced {
-            order_id: "o-1".into(),
-            customer_id: "c-1".into(),
-            currency: "EUR".into(),
+        OrderEvent::Placed {
+            order_id: id(),
+            customer_id: CustomerId::parse("c-1").unwrap(),
+            currency: Currency::parse("EUR").unwrap(),
             lines: vec![OrderLine {
-                sku: "sku-1".into(),
-                quantity: 2,
-                unit_price_minor: 250,
+                sku: Sku::parse("sku-1").unwrap(),
+                quantity: Quantity::parse(2).unwrap(),
+                unit_price: Money::parse(250).unwrap(),
             }],
-            total_minor: 500,
-        })
+            total: Money::parse(500).unwrap(),
+        }
     }
 
     #[test]
     fn every_event_round_trips_through_proto3_json() {
-        let id = || "o-1".to_owned();
         let events = [
             placed(),
-            OrderEvent::Confirmed(OrderConfirmed { order_id: id() }),
-            OrderEvent::Rejected(OrderRejected {
+            OrderEvent::Confirmed { order_id: id() },
+            OrderEvent::Rejected {
                 order_id: id(),
-                reason: "no stock".into(),
-            }),
-            OrderEvent::Cancelled(OrderCancelled {
+                reason: Reason::recorded("no stock"),
+            },
+            OrderEvent::Cancelled {
                 order_id: id(),
-                reason: "changed mind".into(),
-            }),
-            OrderEvent::Shipped(OrderShipped { order_id: id() }),
+                reason: Reason::recorded("changed mind"),
+            },
+            OrderEvent::Shipped { order_id: id() },
         ];
         for event in events {
             assert_eq!(event.schema_version(), 1);

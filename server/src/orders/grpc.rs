@@ -1,6 +1,6 @@
-//! The `OrderCommands` gRPC service: request -> validated domain command -> kernel -> ack.
-//! Every field is checked once, here, and all violations are reported together with their proto
-//! paths; business decisions stay in `domain.rs`.
+//! The `OrderCommands` gRPC service: the edge hop only. Each request becomes a validated
+//! command (value types, every violation under its proto3 JSON path) and runs through the
+//! generic command path of [`crate::grpc`]; business decisions stay in `domain.rs`.
 
 use causeway_proto::orders::{
     CancelOrderRequest, CancelOrderResponse, ConfirmOrderRequest, ConfirmOrderResponse,
@@ -10,17 +10,12 @@ use causeway_proto::orders::{
 };
 use tonic::{Request, Response, Status};
 
-use super::domain::{
-    self, CancelOrder, ConfirmOrder, Order, OrderLine, PlaceOrder, RejectOrder, ShipOrder,
+use super::domain::{CancelOrder, ConfirmOrder, NewOrder, RejectOrder, ShipOrder};
+use super::values::{
+    Currency, CustomerId, MAX_LINES, Money, OrderId, OrderLine, Quantity, Reason, Sku,
 };
-use crate::command_options::command_context;
-use crate::kernel::{CommandError, CommandHandler, ids};
-use crate::validation::{Violations, validated};
-
-/// Most lines one order may have; larger orders are a bulk import, not a checkout.
-const MAX_LINES: usize = 100;
-/// Longest reason for rejecting or cancelling; a sentence or two for the customer.
-const MAX_REASON_CHARS: usize = 500;
+use crate::grpc::{Invalid, Violations, acknowledge, parse};
+use crate::kernel::CommandHandler;
 
 /// Serves `causeway.orders.v1.OrderCommands` by running domain decisions through the kernel.
 #[derive(Clone)]
@@ -39,17 +34,11 @@ impl OrderCommands for OrderCommandsService {
         &self,
         request: Request<PlaceOrderRequest>,
     ) -> Result<Response<PlaceOrderResponse>, Status> {
-        let ctx = command_context(request.get_ref().options.as_ref(), request.metadata());
-        let (ctx, mut cmd) = validated(ctx, PlaceOrder::try_from(request.into_inner()))?;
-        if cmd.order_id.is_empty() {
-            cmd.order_id = ids::derived_id(&ctx.command_id, "order");
-        }
-        let ack = self
-            .commands
-            .execute::<Order, _>(&cmd.order_id, &ctx, |s| domain::place_order(s, cmd.clone()))
-            .await?;
+        let (ctx, order) = parse::<_, NewOrder>(request)?;
+        let command = order.named(&ctx.command_id);
+        let ack = self.commands.handle(&ctx, &command).await?;
         Ok(Response::new(PlaceOrderResponse {
-            order_id: cmd.order_id,
+            order_id: command.order_id.to_string(),
             ack: Some(ack.into()),
         }))
     }
@@ -58,178 +47,137 @@ impl OrderCommands for OrderCommandsService {
         &self,
         request: Request<ConfirmOrderRequest>,
     ) -> Result<Response<ConfirmOrderResponse>, Status> {
-        let ctx = command_context(request.get_ref().options.as_ref(), request.metadata());
-        let (ctx, cmd) = validated(ctx, ConfirmOrder::try_from(request.into_inner()))?;
-        let ack = self
-            .commands
-            .execute::<Order, _>(&cmd.order_id, &ctx, |s| {
-                domain::confirm_order(s, cmd.clone())
-            })
-            .await?;
-        Ok(Response::new(ConfirmOrderResponse {
-            ack: Some(ack.into()),
-        }))
+        acknowledge::<_, ConfirmOrder, _>(&self.commands, request).await
     }
 
     async fn reject_order(
         &self,
         request: Request<RejectOrderRequest>,
     ) -> Result<Response<RejectOrderResponse>, Status> {
-        let ctx = command_context(request.get_ref().options.as_ref(), request.metadata());
-        let (ctx, cmd) = validated(ctx, RejectOrder::try_from(request.into_inner()))?;
-        let ack = self
-            .commands
-            .execute::<Order, _>(&cmd.order_id, &ctx, |s| {
-                domain::reject_order(s, cmd.clone())
-            })
-            .await?;
-        Ok(Response::new(RejectOrderResponse {
-            ack: Some(ack.into()),
-        }))
+        acknowledge::<_, RejectOrder, _>(&self.commands, request).await
     }
 
     async fn cancel_order(
         &self,
         request: Request<CancelOrderRequest>,
     ) -> Result<Response<CancelOrderResponse>, Status> {
-        let ctx = command_context(request.get_ref().options.as_ref(), request.metadata());
-        let (ctx, cmd) = validated(ctx, CancelOrder::try_from(request.into_inner()))?;
-        let ack = self
-            .commands
-            .execute::<Order, _>(&cmd.order_id, &ctx, |s| {
-                domain::cancel_order(s, cmd.clone())
-            })
-            .await?;
-        Ok(Response::new(CancelOrderResponse {
-            ack: Some(ack.into()),
-        }))
+        acknowledge::<_, CancelOrder, _>(&self.commands, request).await
     }
 
     async fn ship_order(
         &self,
         request: Request<ShipOrderRequest>,
     ) -> Result<Response<ShipOrderResponse>, Status> {
-        let ctx = command_context(request.get_ref().options.as_ref(), request.metadata());
-        let (ctx, cmd) = validated(ctx, ShipOrder::try_from(request.into_inner()))?;
-        let ack = self
-            .commands
-            .execute::<Order, _>(&cmd.order_id, &ctx, |s| domain::ship_order(s, cmd.clone()))
-            .await?;
-        Ok(Response::new(ShipOrderResponse {
-            ack: Some(ack.into()),
-        }))
-    }
-}
-
-/// An order's currency: an ISO 4217 code.
-fn currency(v: &mut Violations, value: &str) {
-    if value.len() != 3 || !value.bytes().all(|b| b.is_ascii_uppercase()) {
-        v.add(
-            "currency",
-            "an ISO 4217 code: three uppercase letters, e.g. EUR",
-        );
+        acknowledge::<_, ShipOrder, _>(&self.commands, request).await
     }
 }
 
 /// An order's lines: 1 to [`MAX_LINES`], each with a sku, a quantity and a price.
-fn lines(v: &mut Violations, lines: &[causeway_proto::orders::OrderLine]) {
+fn lines(
+    v: &mut Violations,
+    lines: &[causeway_proto::orders::OrderLine],
+) -> Option<Vec<OrderLine>> {
     if lines.is_empty() {
-        v.add("lines", "an order needs at least one line");
-    } else if lines.len() > MAX_LINES {
+        v.add("lines", "required: an order needs at least one line");
+        return None;
+    }
+    if lines.len() > MAX_LINES {
         v.add("lines", format!("at most {MAX_LINES} lines"));
-    } else {
-        for (i, line) in lines.iter().enumerate() {
-            v.id(format!("lines[{i}].sku"), &line.sku);
-            v.positive(&format!("lines[{i}].quantity"), u64::from(line.quantity));
-            if line.unit_price_minor < 0 {
-                v.add(
-                    format!("lines[{i}].unit_price_minor"),
-                    "must not be negative",
-                );
-            }
-        }
+        return None;
+    }
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let sku = v.check(format!("lines[{i}].sku"), Sku::parse(&line.sku));
+            let quantity = v.check(
+                format!("lines[{i}].quantity"),
+                Quantity::parse(u64::from(line.quantity)),
+            );
+            let unit_price = v.check(
+                format!("lines[{i}].unitPriceMinor"),
+                Money::parse(line.unit_price_minor),
+            );
+            Some(OrderLine {
+                sku: sku?,
+                quantity: quantity?,
+                unit_price: unit_price?,
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// An empty `orderId` is accepted: the command names the order from the command id.
+impl TryFrom<PlaceOrderRequest> for NewOrder {
+    type Error = Invalid;
+
+    fn try_from(req: PlaceOrderRequest) -> Result<Self, Invalid> {
+        let mut v = Violations::default();
+        let order_id = v.optional("orderId", &req.order_id, OrderId::parse);
+        let customer_id = v.check("customerId", CustomerId::parse(&req.customer_id));
+        let currency = v.check("currency", Currency::parse(&req.currency));
+        let lines = lines(&mut v, &req.lines);
+        v.finish(|| {
+            Some(NewOrder {
+                order_id,
+                customer_id: customer_id?,
+                currency: currency?,
+                lines: lines?,
+            })
+        })
     }
 }
 
-/// An empty `order_id` is accepted and left empty: the handler names the order from the command
-/// id, which this conversion cannot see.
-impl TryFrom<PlaceOrderRequest> for PlaceOrder {
-    type Error = CommandError;
+/// The order id of a request that names nothing else.
+fn order_id(raw: &str) -> Result<OrderId, Invalid> {
+    let mut v = Violations::default();
+    let order_id = v.check("orderId", OrderId::parse(raw));
+    v.finish(|| order_id)
+}
 
-    fn try_from(req: PlaceOrderRequest) -> Result<Self, CommandError> {
-        let mut v = Violations::default();
-        if !req.order_id.is_empty() {
-            v.id("order_id", &req.order_id);
-        }
-        v.id("customer_id", &req.customer_id);
-        currency(&mut v, &req.currency);
-        lines(&mut v, &req.lines);
-        v.into_result(PlaceOrder {
-            order_id: req.order_id,
-            customer_id: req.customer_id,
-            currency: req.currency,
-            lines: req
-                .lines
-                .into_iter()
-                .map(|l| OrderLine {
-                    sku: l.sku,
-                    quantity: l.quantity,
-                    unit_price_minor: l.unit_price_minor,
-                })
-                .collect(),
-        })
-    }
+/// The order id and the reason of a reject or cancel request.
+fn order_id_and_reason(raw_id: &str, raw_reason: &str) -> Result<(OrderId, Reason), Invalid> {
+    let mut v = Violations::default();
+    let order_id = v.check("orderId", OrderId::parse(raw_id));
+    let reason = v.check("reason", Reason::parse(raw_reason));
+    v.finish(|| order_id.zip(reason))
 }
 
 impl TryFrom<ConfirmOrderRequest> for ConfirmOrder {
-    type Error = CommandError;
+    type Error = Invalid;
 
-    fn try_from(req: ConfirmOrderRequest) -> Result<Self, CommandError> {
-        let mut v = Violations::default();
-        v.id("order_id", &req.order_id);
-        v.into_result(ConfirmOrder {
-            order_id: req.order_id,
-        })
-    }
-}
-
-impl TryFrom<RejectOrderRequest> for RejectOrder {
-    type Error = CommandError;
-
-    fn try_from(req: RejectOrderRequest) -> Result<Self, CommandError> {
-        let mut v = Violations::default();
-        v.id("order_id", &req.order_id);
-        v.text("reason", &req.reason, MAX_REASON_CHARS, false);
-        v.into_result(RejectOrder {
-            order_id: req.order_id,
-            reason: req.reason,
-        })
-    }
-}
-
-impl TryFrom<CancelOrderRequest> for CancelOrder {
-    type Error = CommandError;
-
-    fn try_from(req: CancelOrderRequest) -> Result<Self, CommandError> {
-        let mut v = Violations::default();
-        v.id("order_id", &req.order_id);
-        v.text("reason", &req.reason, MAX_REASON_CHARS, false);
-        v.into_result(CancelOrder {
-            order_id: req.order_id,
-            reason: req.reason,
-        })
+    fn try_from(req: ConfirmOrderRequest) -> Result<Self, Invalid> {
+        let order_id = order_id(&req.order_id)?;
+        Ok(Self { order_id })
     }
 }
 
 impl TryFrom<ShipOrderRequest> for ShipOrder {
-    type Error = CommandError;
+    type Error = Invalid;
 
-    fn try_from(req: ShipOrderRequest) -> Result<Self, CommandError> {
-        let mut v = Violations::default();
-        v.id("order_id", &req.order_id);
-        v.into_result(ShipOrder {
-            order_id: req.order_id,
-        })
+    fn try_from(req: ShipOrderRequest) -> Result<Self, Invalid> {
+        let order_id = order_id(&req.order_id)?;
+        Ok(Self { order_id })
+    }
+}
+
+impl TryFrom<RejectOrderRequest> for RejectOrder {
+    type Error = Invalid;
+
+    fn try_from(req: RejectOrderRequest) -> Result<Self, Invalid> {
+        let (order_id, reason) = order_id_and_reason(&req.order_id, &req.reason)?;
+        Ok(Self { order_id, reason })
+    }
+}
+
+impl TryFrom<CancelOrderRequest> for CancelOrder {
+    type Error = Invalid;
+
+    fn try_from(req: CancelOrderRequest) -> Result<Self, Invalid> {
+        let (order_id, reason) = order_id_and_reason(&req.order_id, &req.reason)?;
+        Ok(Self { order_id, reason })
     }
 }
 

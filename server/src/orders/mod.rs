@@ -2,6 +2,7 @@
 //! to shipping or cancellation. One `order-<id>` stream per order.
 //!
 //! Layout:
+//! - `values`: the orders' value types (ids, currency, money, lines), parsed once at the edge.
 //! - `domain`: the `Order` aggregate, its events, commands and pure decisions (given/when/then
 //!   tests in `domain/tests.rs`).
 //! - `events`: order events <-> `causeway.orders.v1` event messages (proto3 JSON).
@@ -14,6 +15,7 @@ pub mod events;
 pub mod grpc;
 pub mod projection;
 pub mod queries;
+pub mod values;
 
 pub use domain::{Order, OrderError, OrderEvent};
 pub use grpc::{OrderCommandsService, service};

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use causeway_proto::orders::OrderStatus;
 use serde::{Deserialize, Serialize};
 
-use super::domain::{Order, OrderEvent, OrderLine, OrderPlaced};
+use super::domain::{Order, OrderEvent, OrderLine};
 use crate::{
     kernel::{Aggregate, Upcasters},
     projection::{BatchView, Projection, ProjectionError},
@@ -63,31 +63,38 @@ pub struct OrderLineDocument {
 }
 
 impl OrderDocument {
-    /// The document a freshly placed order starts as.
-    fn placed(placed: OrderPlaced, event: &RecordedEvent) -> Self {
-        Self {
-            order_id: placed.order_id,
-            customer_id: placed.customer_id,
+    /// The document a freshly placed order starts as; `None` for any other event.
+    fn placed(placed: OrderEvent, event: &RecordedEvent) -> Option<Self> {
+        let OrderEvent::Placed {
+            order_id,
+            customer_id,
+            currency,
+            lines,
+            total,
+        } = placed
+        else {
+            return None;
+        };
+        Some(Self {
+            order_id: order_id.to_string(),
+            customer_id: customer_id.to_string(),
             status: OrderStatus::Placed.as_str_name().to_owned(),
-            lines: placed
-                .lines
-                .into_iter()
-                .map(OrderLineDocument::from)
-                .collect(),
-            total_minor: placed.total_minor,
-            currency: placed.currency,
+            lines: lines.iter().map(OrderLineDocument::from).collect(),
+            total_minor: total.minor(),
+            currency: currency.to_string(),
             revision: event.revision,
             placed_at: event.position,
-        }
+        })
     }
 }
 
-impl From<OrderLine> for OrderLineDocument {
-    fn from(line: OrderLine) -> Self {
+impl From<&OrderLine> for OrderLineDocument {
+    fn from(line: &OrderLine) -> Self {
         Self {
-            sku: line.sku,
-            quantity: line.quantity,
-            unit_price_minor: line.unit_price_minor,
+            sku: line.sku.to_string(),
+            // Stored lines come from a proto uint32, so the quantity always fits.
+            quantity: u32::try_from(line.quantity.get()).unwrap_or(u32::MAX),
+            unit_price_minor: line.unit_price.minor(),
         }
     }
 }
@@ -137,7 +144,7 @@ impl Projection for OrdersProjection {
         view: &mut BatchView<'_>,
     ) -> Result<(), ProjectionError> {
         let decoded: OrderEvent = self.upcasters.decode(event)?;
-        let order_id = order_id(&decoded).to_owned();
+        let order_id = decoded.order_id().to_string();
         if event.stream != Order::stream_id(&order_id) {
             return Err(ProjectionError::inconsistent(
                 event,
@@ -152,8 +159,9 @@ impl Projection for OrdersProjection {
             return Ok(()); // already applied: a redelivery or a replay
         }
         let next = match (decoded, current) {
-            (OrderEvent::Placed(placed), None) => OrderDocument::placed(placed, event),
-            (OrderEvent::Placed(_), Some(_)) => {
+            (placed @ OrderEvent::Placed { .. }, None) => OrderDocument::placed(placed, event)
+                .ok_or_else(|| ProjectionError::inconsistent(event, "not a placement"))?,
+            (OrderEvent::Placed { .. }, Some(_)) => {
                 return Err(ProjectionError::inconsistent(
                     event,
                     "the order was already placed",
@@ -166,7 +174,7 @@ impl Projection for OrdersProjection {
                 ));
             }
             (other, Some(mut doc)) => {
-                doc.status = status_after(&other).as_str_name().to_owned();
+                doc.status = proto_status(other.status_after()).as_str_name().to_owned();
                 doc.revision = event.revision;
                 doc
             }
@@ -176,25 +184,15 @@ impl Projection for OrdersProjection {
     }
 }
 
-/// The order an event is about.
-fn order_id(event: &OrderEvent) -> &str {
-    match event {
-        OrderEvent::Placed(e) => &e.order_id,
-        OrderEvent::Confirmed(e) => &e.order_id,
-        OrderEvent::Rejected(e) => &e.order_id,
-        OrderEvent::Cancelled(e) => &e.order_id,
-        OrderEvent::Shipped(e) => &e.order_id,
-    }
-}
-
-/// The status an order has once `event` happened to it.
-fn status_after(event: &OrderEvent) -> OrderStatus {
-    match event {
-        OrderEvent::Placed(_) => OrderStatus::Placed,
-        OrderEvent::Confirmed(_) => OrderStatus::Confirmed,
-        OrderEvent::Rejected(_) => OrderStatus::Rejected,
-        OrderEvent::Cancelled(_) => OrderStatus::Cancelled,
-        OrderEvent::Shipped(_) => OrderStatus::Shipped,
+/// The contract's name for a domain status.
+pub fn proto_status(status: super::domain::OrderStatus) -> OrderStatus {
+    use super::domain::OrderStatus as Domain;
+    match status {
+        Domain::Placed => OrderStatus::Placed,
+        Domain::Confirmed => OrderStatus::Confirmed,
+        Domain::Rejected => OrderStatus::Rejected,
+        Domain::Cancelled => OrderStatus::Cancelled,
+        Domain::Shipped => OrderStatus::Shipped,
     }
 }
 

@@ -1,22 +1,21 @@
 //! The `OrderQueries` gRPC service: request -> validated read-model query -> proto response.
 //! Reading, read-your-writes and generations live in [`ReadModel`]; the document shape lives
-//! in [`super::projection`]; this file only converts between them and the contract.
+//! in [`super::projection`]; this file only converts between them and the contract, with the
+//! same value types (and so the same id rules) as the commands.
 
 use causeway_proto::orders::{
     GetOrderRequest, GetOrderResponse, ListOrdersRequest, ListOrdersResponse, Order, OrderLine,
     OrderStatus,
     order_queries_server::{OrderQueries, OrderQueriesServer},
 };
-use serde_json::Value;
 use tonic::{Request, Response, Status};
 
 use super::projection::{COLLECTION, OrderDocument};
-use crate::validation::MAX_ID_CHARS;
-use crate::{
-    kernel::FieldViolation,
-    query::{QueryError, ReadModel, page_size, page_token},
-    readstore::{Filter, Query, SortKey},
-};
+use super::values::{CustomerId, OrderId};
+use crate::grpc::{Invalid, Violations, validation::single};
+use crate::query::{QueryError, ReadModel, page_size, page_token};
+use crate::readstore::{Filter, Query, SortKey};
+use crate::values::invalid;
 
 /// Serves `causeway.orders.v1.OrderQueries` from the `orders` read model.
 #[derive(Clone)]
@@ -36,22 +35,20 @@ impl OrderQueries for OrderQueriesService {
         &self,
         request: Request<GetOrderRequest>,
     ) -> Result<Response<GetOrderResponse>, Status> {
-        let req = request.get_ref();
-        let mut violations = Vec::new();
-        check_id(&mut violations, "order_id", &req.order_id, true);
-        reject(violations)?;
-        let body = self
+        let (metadata, _, req) = request.into_parts();
+        let order_id = single("orderId", OrderId::parse(&req.order_id))?;
+        let doc: OrderDocument = self
             .model
-            .get(
+            .get_as(
                 COLLECTION,
-                &req.order_id,
+                order_id.as_str(),
                 req.consistency.as_ref(),
-                request.metadata(),
+                &metadata,
             )
             .await?
-            .ok_or_else(|| QueryError::NotFound(format!("order {}", req.order_id)))?;
+            .ok_or_else(|| QueryError::NotFound(format!("order {order_id}")))?;
         Ok(Response::new(GetOrderResponse {
-            order: Some(to_proto(&req.order_id, body)?),
+            order: Some(doc.try_into()?),
         }))
     }
 
@@ -59,104 +56,87 @@ impl OrderQueries for OrderQueriesService {
         &self,
         request: Request<ListOrdersRequest>,
     ) -> Result<Response<ListOrdersResponse>, Status> {
-        let req = request.get_ref();
+        let (metadata, _, req) = request.into_parts();
         let query = Query::new(COLLECTION)
-            .with_filter(list_filter(req)?)
+            .with_filter(Filter::try_from(&req)?)
             .with_sort(SortKey::asc("placedAt"))
             .with_limit(page_size(req.page_size))
             .with_after(page_token(&req.page_token));
         let page = self
             .model
-            .page(query, req.consistency.as_ref(), request.metadata())
+            .page_as::<OrderDocument>(query, req.consistency.as_ref(), &metadata)
             .await?;
-        let orders = page
-            .documents
-            .into_iter()
-            .map(|doc| to_proto(&doc.id, doc.body))
-            .collect::<Result<_, _>>()?;
         Ok(Response::new(ListOrdersResponse {
-            orders,
-            next_page_token: page.next.unwrap_or_default(),
+            orders: page
+                .documents
+                .into_iter()
+                .map(Order::try_from)
+                .collect::<Result<_, _>>()?,
+            next_page_token: page.next_page_token,
         }))
     }
 }
 
 /// The filter `ListOrders` asks for: customer and/or status, both optional.
-fn list_filter(req: &ListOrdersRequest) -> Result<Filter, QueryError> {
-    let mut violations = Vec::new();
-    check_id(&mut violations, "customer_id", &req.customer_id, false);
-    let status = match OrderStatus::try_from(req.status) {
-        Ok(OrderStatus::Unspecified) => None,
-        Ok(status) => Some(status),
-        Err(_) => {
-            violations.push(FieldViolation::new(
+impl TryFrom<&ListOrdersRequest> for Filter {
+    type Error = Invalid;
+
+    fn try_from(req: &ListOrdersRequest) -> Result<Self, Invalid> {
+        let mut v = Violations::default();
+        let customer = v.optional("customerId", &req.customer_id, CustomerId::parse);
+        let status = match OrderStatus::try_from(req.status) {
+            Ok(OrderStatus::Unspecified) => None,
+            Ok(status) => Some(status),
+            Err(_) => v.check(
                 "status",
-                format!("{} is not an OrderStatus", req.status),
-            ));
-            None
-        }
-    };
-    reject(violations)?;
-    let mut filters = Vec::new();
-    if !req.customer_id.is_empty() {
-        filters.push(Filter::eq("customerId", req.customer_id.as_str()));
-    }
-    if let Some(status) = status {
-        filters.push(Filter::eq("status", status.as_str_name()));
-    }
-    Ok(match filters.len() {
-        0 => Filter::All,
-        1 => filters.remove(0),
-        _ => Filter::and(filters),
-    })
-}
-
-/// Records what is wrong with id `field`, if anything; an empty optional id is fine.
-fn check_id(violations: &mut Vec<FieldViolation>, field: &str, value: &str, required: bool) {
-    if value.is_empty() && required {
-        violations.push(FieldViolation::new(field, "is required"));
-    } else if value.chars().count() > MAX_ID_CHARS {
-        violations.push(FieldViolation::new(
-            field,
-            format!("must be at most {MAX_ID_CHARS} characters"),
-        ));
-    }
-}
-
-/// Every violation at once, or nothing wrong.
-fn reject(violations: Vec<FieldViolation>) -> Result<(), QueryError> {
-    if violations.is_empty() {
-        Ok(())
-    } else {
-        Err(QueryError::Invalid(violations))
-    }
-}
-
-/// The contract's `Order` for the stored document `id`. A document not in the projection's
-/// shape is a server fault, reported as a read-store failure (logged, not leaked), never a panic.
-fn to_proto(id: &str, body: Value) -> Result<Order, QueryError> {
-    let malformed =
-        |why: String| QueryError::Corrupt(format!("orders document {id} is malformed: {why}"));
-    let doc: OrderDocument = serde_json::from_value(body).map_err(|e| malformed(e.to_string()))?;
-    let status = OrderStatus::from_str_name(&doc.status)
-        .ok_or_else(|| malformed(format!("unknown status {:?}", doc.status)))?;
-    Ok(Order {
-        order_id: doc.order_id,
-        customer_id: doc.customer_id,
-        status: status as i32,
-        lines: doc
-            .lines
-            .into_iter()
-            .map(|l| OrderLine {
-                sku: l.sku,
-                quantity: l.quantity,
-                unit_price_minor: l.unit_price_minor,
+                invalid(format!("{} is not an OrderStatus", req.status)),
+            ),
+        };
+        let mut filters: Vec<Filter> = customer
+            .iter()
+            .map(|c| Filter::eq("customerId", c.as_str()))
+            .collect();
+        filters.extend(status.map(|s| Filter::eq("status", s.as_str_name())));
+        v.finish(|| {
+            Some(match filters.len() {
+                0 => Filter::All,
+                1 => filters.remove(0),
+                _ => Filter::and(filters),
             })
-            .collect(),
-        total_minor: doc.total_minor,
-        currency: doc.currency,
-        revision: doc.revision,
-    })
+        })
+    }
+}
+
+/// The contract's `Order` for a stored document; an unknown status means the document is not
+/// in the projection's shape, a server fault.
+impl TryFrom<OrderDocument> for Order {
+    type Error = QueryError;
+
+    fn try_from(doc: OrderDocument) -> Result<Self, QueryError> {
+        let status = OrderStatus::from_str_name(&doc.status).ok_or_else(|| {
+            QueryError::Corrupt(format!(
+                "orders document {} has an unknown status {:?}",
+                doc.order_id, doc.status
+            ))
+        })?;
+        Ok(Order {
+            order_id: doc.order_id,
+            customer_id: doc.customer_id,
+            status: status as i32,
+            lines: doc
+                .lines
+                .into_iter()
+                .map(|l| OrderLine {
+                    sku: l.sku,
+                    quantity: l.quantity,
+                    unit_price_minor: l.unit_price_minor,
+                })
+                .collect(),
+            total_minor: doc.total_minor,
+            currency: doc.currency,
+            revision: doc.revision,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ pub fn recorded<E: DomainEvent>(
         tenant: None,
         timestamp: "2026-01-01T00:00:00.000Z".to_owned(),
         traceparent: None,
+        fingerprint: None,
     };
     RecordedEvent {
         id: uuid::Uuid::new_v4(),

@@ -6,7 +6,7 @@
 use std::{sync::Arc, time::SystemTime};
 
 use causeway_server::{
-    inventory::domain::{ProductEvent, ProductRegistered, StockReceived},
+    inventory::domain::{ProductEvent, ProductName, Quantity, Sku},
     kernel::{DomainEvent, EventMetadata},
     store::{EventStore, ExpectedRevision, NewEvent},
 };
@@ -42,6 +42,7 @@ fn metadata(event: &ProductEvent, command_id: &str, timestamp: &str) -> Vec<u8> 
         tenant: None,
         timestamp: timestamp.to_owned(),
         traceparent: None,
+        fingerprint: None,
     }
     .to_json()
 }
@@ -60,12 +61,22 @@ fn encoded(event: &ProductEvent, command_id: &str, timestamp: &str) -> NewEvent 
     }
 }
 
+/// `sku` as the domain's value; seeded skus are the bench's own, never empty.
+fn product(sku: &str) -> Sku {
+    Sku::recorded(sku).unwrap_or_else(|_| panic!("an empty sku was seeded"))
+}
+
+/// One unit of `sku` arrived.
+fn received_one(sku: &str) -> ProductEvent {
+    ProductEvent::StockReceived {
+        sku: product(sku),
+        quantity: Quantity::recorded(1).unwrap_or_else(|_| unreachable!("1 is a quantity")),
+    }
+}
+
 /// A `StockReceived` of one unit for `sku`, as the raw-store baselines append it.
 pub fn stock_received(sku: &str) -> NewEvent {
-    let event = ProductEvent::StockReceived(StockReceived {
-        sku: sku.to_owned(),
-        quantity: 1,
-    });
+    let event = received_one(sku);
     encoded(&event, &Uuid::now_v7().to_string(), &now())
 }
 
@@ -76,21 +87,14 @@ pub fn product_events(sku: &str, count: usize) -> Vec<NewEvent> {
     let timestamp = now();
     let command_id = Uuid::now_v7().to_string();
     let registered = encoded(
-        &ProductEvent::Registered(ProductRegistered {
-            sku: sku.to_owned(),
-            name: format!("Benchmark product {sku}"),
-        }),
+        &ProductEvent::Registered {
+            sku: product(sku),
+            name: ProductName::recorded(&format!("Benchmark product {sku}")),
+        },
         &command_id,
         &timestamp,
     );
-    let received = encoded(
-        &ProductEvent::StockReceived(StockReceived {
-            sku: sku.to_owned(),
-            quantity: 1,
-        }),
-        &command_id,
-        &timestamp,
-    );
+    let received = encoded(&received_one(sku), &command_id, &timestamp);
     let mut events = Vec::with_capacity(count);
     if count > 0 {
         events.push(registered);

@@ -125,7 +125,7 @@ async fn get_user_with_a_malformed_id_names_user_id() {
     let (svc, _reads, _dir) = service().await;
     for bad in ["", "42", "not-a-uuid"] {
         let status = svc.get_user(get(bad, 0)).await.unwrap_err();
-        assert_eq!(violated_field(&status), "user_id", "{bad:?}");
+        assert_eq!(violated_field(&status), "userId", "{bad:?}");
     }
 }
 

@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::inventory::domain::{ProductRegistered, StockReceived, StockReleased, StockReserved};
 use crate::inventory::events::PRODUCT_REGISTERED;
+use crate::inventory::values::{ProductName, Quantity, ReservationId, Sku};
 use crate::projection::testing::{document, fold, read_store, recorded};
 
 fn projection() -> ProductsProjection {
@@ -15,34 +15,38 @@ fn projection() -> ProductsProjection {
     )))
 }
 
+fn sku1() -> Sku {
+    Sku::parse("sku-1").unwrap()
+}
+
 fn registered(sku: &str) -> ProductEvent {
-    ProductEvent::Registered(ProductRegistered {
-        sku: sku.into(),
-        name: "Blue mug".into(),
-    })
+    ProductEvent::Registered {
+        sku: Sku::parse(sku).unwrap(),
+        name: ProductName::parse("Blue mug").unwrap(),
+    }
 }
 
 fn received(quantity: u64) -> ProductEvent {
-    ProductEvent::StockReceived(StockReceived {
-        sku: "sku-1".into(),
-        quantity,
-    })
+    ProductEvent::StockReceived {
+        sku: sku1(),
+        quantity: Quantity::recorded(quantity).unwrap(),
+    }
 }
 
 fn reserved(quantity: u64, reservation_id: &str) -> ProductEvent {
-    ProductEvent::StockReserved(StockReserved {
-        sku: "sku-1".into(),
-        quantity,
-        reservation_id: reservation_id.into(),
-    })
+    ProductEvent::StockReserved {
+        sku: sku1(),
+        quantity: Quantity::recorded(quantity).unwrap(),
+        reservation_id: ReservationId::parse(reservation_id).unwrap(),
+    }
 }
 
 fn released(quantity: u64, reservation_id: &str) -> ProductEvent {
-    ProductEvent::StockReleased(StockReleased {
-        sku: "sku-1".into(),
-        quantity,
-        reservation_id: reservation_id.into(),
-    })
+    ProductEvent::StockReleased {
+        sku: sku1(),
+        quantity: Quantity::recorded(quantity).unwrap(),
+        reservation_id: ReservationId::parse(reservation_id).unwrap(),
+    }
 }
 
 fn expected(on_hand: u64, reserved: u64, available: u64, revision: u64) -> Value {

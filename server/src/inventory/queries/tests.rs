@@ -11,8 +11,9 @@ use tonic_types::StatusExt;
 use super::*;
 use crate::{
     inventory::{
-        domain::{ProductEvent, ProductRegistered, StockReceived, StockReserved},
+        domain::ProductEvent,
         projection::ProductsProjection,
+        values::{ProductName, Quantity, ReservationId, Sku},
     },
     kernel::Upcasters,
     projection::{
@@ -27,22 +28,23 @@ use crate::{
 /// at positions `base`, `base + 1`, `base + 2`.
 fn product(sku: &str, base: u64, on_hand: u64, reserved: u64) -> Vec<RecordedEvent> {
     let stream = format!("product-{sku}");
+    let id = || Sku::parse(sku).unwrap();
     let mut events = vec![
-        ProductEvent::Registered(ProductRegistered {
-            sku: sku.into(),
-            name: format!("Product {sku}"),
-        }),
-        ProductEvent::StockReceived(StockReceived {
-            sku: sku.into(),
-            quantity: on_hand,
-        }),
+        ProductEvent::Registered {
+            sku: id(),
+            name: ProductName::parse(&format!("Product {sku}")).unwrap(),
+        },
+        ProductEvent::StockReceived {
+            sku: id(),
+            quantity: Quantity::parse(on_hand).unwrap(),
+        },
     ];
     if reserved > 0 {
-        events.push(ProductEvent::StockReserved(StockReserved {
-            sku: sku.into(),
-            quantity: reserved,
-            reservation_id: "r-1".into(),
-        }));
+        events.push(ProductEvent::StockReserved {
+            sku: id(),
+            quantity: Quantity::parse(reserved).unwrap(),
+            reservation_id: ReservationId::parse("r-1").unwrap(),
+        });
     }
     events
         .iter()
@@ -158,7 +160,7 @@ async fn list_products_refuses_a_garbage_page_token() {
     let err = svc.list_products(list(None, 0, "zz")).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     let details = err.get_details_bad_request().expect("BadRequest details");
-    assert_eq!(details.field_violations[0].field, "page_token");
+    assert_eq!(details.field_violations[0].field, "pageToken");
 }
 
 #[tokio::test]
@@ -176,7 +178,8 @@ async fn a_position_not_yet_reached_waits_then_names_the_reached_position() {
 
 #[test]
 fn a_malformed_document_is_an_internal_fault_not_a_panic() {
-    let err = to_proto("sku-1", serde_json::json!({"sku": "sku-1", "onHand": -1})).unwrap_err();
+    let body = serde_json::json!({"sku": "sku-1", "onHand": -1});
+    let err = crate::query::decode::<ProductDocument>("products", "sku-1", body).unwrap_err();
     assert!(matches!(err, QueryError::Corrupt(_)), "{err:?}");
     assert_eq!(tonic::Status::from(err).code(), Code::Internal);
 }

@@ -8,14 +8,14 @@ use tonic::Code;
 use tonic_types::StatusExt;
 
 use super::*;
-use crate::kernel::Upcasters;
+use crate::kernel::{Upcasters, ids};
 use crate::store::embedded::{Durability, EmbeddedEventStore};
-use crate::validation::MAX_ID_CHARS;
+use crate::values::{MAX_ID_CHARS, MAX_REASON_CHARS};
 
 /// The fields named by the violations of `result`, in order.
-fn violated<T: std::fmt::Debug>(result: Result<T, CommandError>) -> Vec<String> {
+fn violated<T: std::fmt::Debug>(result: Result<T, Invalid>) -> Vec<String> {
     match result {
-        Err(CommandError::Invalid(v)) => v.into_iter().map(|v| v.field).collect(),
+        Err(Invalid(v)) => v.into_iter().map(|v| v.field).collect(),
         other => panic!("expected field violations, got {other:?}"),
     }
 }
@@ -43,15 +43,15 @@ fn place_request() -> PlaceOrderRequest {
 
 #[test]
 fn a_valid_place_order_request_becomes_the_command() {
-    let cmd = PlaceOrder::try_from(place_request()).unwrap();
-    assert_eq!(cmd.order_id, "", "named later from the command id");
-    assert_eq!(cmd.customer_id, "c-1");
+    let cmd = NewOrder::try_from(place_request()).unwrap();
+    assert_eq!(cmd.order_id, None, "named later from the command id");
+    assert_eq!(cmd.customer_id.as_str(), "c-1");
     assert_eq!(
         cmd.lines,
         vec![OrderLine {
-            sku: "sku-1".into(),
-            quantity: 2,
-            unit_price_minor: 250,
+            sku: Sku::parse("sku-1").unwrap(),
+            quantity: Quantity::parse(2).unwrap(),
+            unit_price: Money::parse(250).unwrap(),
         }]
     );
 }
@@ -70,14 +70,14 @@ fn place_order_reports_every_field_violation_at_once() {
         ..place_request()
     };
     assert_eq!(
-        violated(PlaceOrder::try_from(req)),
+        violated(NewOrder::try_from(req)),
         [
-            "order_id",
-            "customer_id",
+            "orderId",
+            "customerId",
             "currency",
             "lines[1].sku",
             "lines[1].quantity",
-            "lines[1].unit_price_minor",
+            "lines[1].unitPriceMinor",
             "lines[2].sku",
         ]
     );
@@ -89,19 +89,19 @@ fn place_order_limits_lines_ids_and_currency() {
         lines: vec![],
         ..place_request()
     };
-    assert_eq!(violated(PlaceOrder::try_from(no_lines)), ["lines"]);
+    assert_eq!(violated(NewOrder::try_from(no_lines)), ["lines"]);
     let too_many = PlaceOrderRequest {
         lines: vec![line("a", 1, 1); MAX_LINES + 1],
         ..place_request()
     };
-    assert_eq!(violated(PlaceOrder::try_from(too_many)), ["lines"]);
+    assert_eq!(violated(NewOrder::try_from(too_many)), ["lines"]);
     for currency in ["", "EU", "EURO", "E1R", "ÉUR"] {
         let req = PlaceOrderRequest {
             currency: currency.into(),
             ..place_request()
         };
         assert_eq!(
-            violated(PlaceOrder::try_from(req)),
+            violated(NewOrder::try_from(req)),
             ["currency"],
             "{currency}"
         );
@@ -110,23 +110,23 @@ fn place_order_limits_lines_ids_and_currency() {
         customer_id: "c\u{7}1".into(),
         ..place_request()
     };
-    assert_eq!(violated(PlaceOrder::try_from(control)), ["customer_id"]);
+    assert_eq!(violated(NewOrder::try_from(control)), ["customerId"]);
     let longest = PlaceOrderRequest {
         order_id: "o".repeat(MAX_ID_CHARS),
         ..place_request()
     };
-    assert!(PlaceOrder::try_from(longest).is_ok());
+    assert!(NewOrder::try_from(longest).is_ok());
 }
 
 #[test]
 fn lifecycle_requests_need_an_order_id_and_a_short_reason() {
     assert_eq!(
         violated(ConfirmOrder::try_from(ConfirmOrderRequest::default())),
-        ["order_id"]
+        ["orderId"]
     );
     assert_eq!(
         violated(ShipOrder::try_from(ShipOrderRequest::default())),
-        ["order_id"]
+        ["orderId"]
     );
     let long = "r".repeat(MAX_REASON_CHARS + 1);
     let reject = RejectOrderRequest {
@@ -135,7 +135,7 @@ fn lifecycle_requests_need_an_order_id_and_a_short_reason() {
     };
     assert_eq!(
         violated(RejectOrder::try_from(reject)),
-        ["order_id", "reason"]
+        ["orderId", "reason"]
     );
     let cancel = CancelOrderRequest {
         order_id: "o-1".into(),
@@ -152,10 +152,73 @@ fn lifecycle_requests_need_an_order_id_and_a_short_reason() {
 }
 
 #[test]
-fn option_and_field_violations_are_reported_together() {
-    let ctx = command_context(None, &tonic::metadata::MetadataMap::new());
-    let cmd = ShipOrder::try_from(ShipOrderRequest::default());
-    assert_eq!(violated(validated(ctx, cmd)), ["options", "order_id"]);
+fn violations_pair_each_json_field_path_with_its_reason() {
+    let req = PlaceOrderRequest {
+        currency: "eur".into(),
+        lines: vec![line("kettle", 0, -1)],
+        ..place_request()
+    };
+    let status = Status::from(NewOrder::try_from(req).unwrap_err());
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(
+        status.message(),
+        "currency: must be an ISO 4217 code: three uppercase letters, e.g. EUR; \
+         lines[0].quantity: must be greater than 0; lines[0].unitPriceMinor: must not be negative"
+    );
+    let details = status
+        .get_details_bad_request()
+        .expect("BadRequest details");
+    let fields: Vec<_> = details.field_violations.iter().map(|v| &v.field).collect();
+    assert_eq!(
+        fields,
+        ["currency", "lines[0].quantity", "lines[0].unitPriceMinor"]
+    );
+}
+
+#[tokio::test]
+async fn option_and_field_violations_are_reported_together() {
+    let (_dir, svc) = orders();
+    let status = svc
+        .ship_order(Request::new(ShipOrderRequest::default()))
+        .await
+        .unwrap_err();
+    let details = status
+        .get_details_bad_request()
+        .expect("BadRequest details");
+    let fields: Vec<_> = details.field_violations.iter().map(|v| &v.field).collect();
+    assert_eq!(fields, ["options", "orderId"]);
+}
+
+#[tokio::test]
+async fn a_command_id_reused_for_another_request_is_refused_and_writes_nothing() {
+    let (_dir, svc) = orders();
+    svc.place_order(Request::new(place_request()))
+        .await
+        .unwrap();
+    let other = PlaceOrderRequest {
+        lines: vec![line("sku-1", 3, 250)],
+        ..place_request()
+    };
+    let refused = svc.place_order(Request::new(other)).await.unwrap_err();
+    assert_eq!(refused.code(), Code::AlreadyExists);
+    assert_eq!(
+        refused.message(),
+        "commandId cmd-1 was used for a different request"
+    );
+    let stream = format!("order-{}", ids::derived_id("cmd-1", "order"));
+    let events = svc.commands.store().read_stream(&stream, 0).await.unwrap();
+    assert_eq!(events.len(), 1, "nothing appended for the refused request");
+    // The same request with other options is still the same command.
+    let mut same = place_request();
+    if let Some(options) = same.options.as_mut() {
+        options.correlation_id = "flow-9".into();
+    }
+    let ack = svc
+        .place_order(Request::new(same))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(ack.ack.unwrap().deduplicated);
 }
 
 fn orders() -> (tempfile::TempDir, OrderCommandsService) {
@@ -252,5 +315,5 @@ async fn the_lifecycle_runs_through_the_kernel_and_errors_become_statuses() {
     let details = invalid
         .get_details_bad_request()
         .expect("BadRequest details");
-    assert_eq!(details.field_violations[0].field, "order_id");
+    assert_eq!(details.field_violations[0].field, "orderId");
 }

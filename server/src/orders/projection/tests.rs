@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::orders::domain::{OrderCancelled, OrderConfirmed, OrderRejected, OrderShipped};
+use crate::orders::values::{Currency, CustomerId, Money, OrderId, Quantity, Reason, Sku};
 use crate::projection::testing::{document, fold, read_store, recorded};
 
 fn projection() -> OrdersProjection {
@@ -13,25 +13,23 @@ fn projection() -> OrdersProjection {
     )))
 }
 
+fn oid(id: &str) -> OrderId {
+    OrderId::parse(id).unwrap()
+}
+
 fn placed(order_id: &str) -> OrderEvent {
-    OrderEvent::Placed(OrderPlaced {
-        order_id: order_id.into(),
-        customer_id: "c-1".into(),
-        currency: "EUR".into(),
-        lines: vec![
-            OrderLine {
-                sku: "sku-1".into(),
-                quantity: 2,
-                unit_price_minor: 250,
-            },
-            OrderLine {
-                sku: "sku-2".into(),
-                quantity: 1,
-                unit_price_minor: 1000,
-            },
-        ],
-        total_minor: 1500,
-    })
+    let line = |sku: &str, quantity: u64, price: i64| OrderLine {
+        sku: Sku::parse(sku).unwrap(),
+        quantity: Quantity::parse(quantity).unwrap(),
+        unit_price: Money::parse(price).unwrap(),
+    };
+    OrderEvent::Placed {
+        order_id: oid(order_id),
+        customer_id: CustomerId::parse("c-1").unwrap(),
+        currency: Currency::parse("EUR").unwrap(),
+        lines: vec![line("sku-1", 2, 250), line("sku-2", 1, 1000)],
+        total: Money::parse(1500).unwrap(),
+    }
 }
 
 fn expected(order_id: &str, status: &str, revision: u64, placed_at: u64) -> Value {
@@ -71,23 +69,21 @@ async fn a_placed_order_is_a_document_with_its_lines_total_and_placement_positio
 #[tokio::test]
 async fn each_later_event_sets_the_status_and_revision_and_keeps_the_placement() {
     let id = "o-1";
-    let confirmed = OrderEvent::Confirmed(OrderConfirmed {
-        order_id: id.into(),
-    });
+    let confirmed = OrderEvent::Confirmed { order_id: oid(id) };
     let cases = [
         (confirmed.clone(), "ORDER_STATUS_CONFIRMED"),
         (
-            OrderEvent::Rejected(OrderRejected {
-                order_id: id.into(),
-                reason: "out of stock".into(),
-            }),
+            OrderEvent::Rejected {
+                order_id: oid(id),
+                reason: Reason::parse("out of stock").unwrap(),
+            },
             "ORDER_STATUS_REJECTED",
         ),
         (
-            OrderEvent::Cancelled(OrderCancelled {
-                order_id: id.into(),
-                reason: "changed my mind".into(),
-            }),
+            OrderEvent::Cancelled {
+                order_id: oid(id),
+                reason: Reason::parse("changed my mind").unwrap(),
+            },
             "ORDER_STATUS_CANCELLED",
         ),
     ];
@@ -95,9 +91,7 @@ async fn each_later_event_sets_the_status_and_revision_and_keeps_the_placement()
         let doc = folded(id, &[(0, 3, placed(id)), (1, 9, event)]).await;
         assert_eq!(doc, Some(expected(id, status, 1, 3)), "{status}");
     }
-    let shipped = OrderEvent::Shipped(OrderShipped {
-        order_id: id.into(),
-    });
+    let shipped = OrderEvent::Shipped { order_id: oid(id) };
     let doc = folded(
         id,
         &[(0, 3, placed(id)), (1, 4, confirmed), (2, 8, shipped)],
@@ -109,12 +103,8 @@ async fn each_later_event_sets_the_status_and_revision_and_keeps_the_placement()
 #[tokio::test]
 async fn a_redelivered_event_changes_nothing() {
     let id = "o-1";
-    let confirmed = OrderEvent::Confirmed(OrderConfirmed {
-        order_id: id.into(),
-    });
-    let shipped = OrderEvent::Shipped(OrderShipped {
-        order_id: id.into(),
-    });
+    let confirmed = OrderEvent::Confirmed { order_id: oid(id) };
+    let shipped = OrderEvent::Shipped { order_id: oid(id) };
     let events = [
         (0, 1, placed(id)),
         (1, 2, confirmed.clone()),
@@ -129,9 +119,9 @@ async fn a_redelivered_event_changes_nothing() {
 #[tokio::test]
 async fn an_event_for_an_order_never_placed_is_inconsistent() {
     let (reads, _dir) = read_store();
-    let confirmed = OrderEvent::Confirmed(OrderConfirmed {
-        order_id: "o-9".into(),
-    });
+    let confirmed = OrderEvent::Confirmed {
+        order_id: oid("o-9"),
+    };
     let event = recorded("order-o-9", 1, 5, &confirmed);
     let err = fold(&projection(), &*reads, &[event]).await.unwrap_err();
     assert!(

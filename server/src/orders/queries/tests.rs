@@ -12,8 +12,9 @@ use super::*;
 use crate::{
     kernel::Upcasters,
     orders::{
-        domain::{OrderConfirmed, OrderEvent, OrderLine as DomainLine, OrderPlaced},
+        domain::OrderEvent,
         projection::OrdersProjection,
+        values::{Currency, CustomerId, Money, OrderId, OrderLine as DomainLine, Quantity, Sku},
     },
     projection::{
         Projections,
@@ -24,24 +25,24 @@ use crate::{
 };
 
 fn placed(stream_position: u64, order_id: &str, customer_id: &str) -> RecordedEvent {
-    let event = OrderEvent::Placed(OrderPlaced {
-        order_id: order_id.into(),
-        customer_id: customer_id.into(),
-        currency: "EUR".into(),
+    let event = OrderEvent::Placed {
+        order_id: OrderId::parse(order_id).unwrap(),
+        customer_id: CustomerId::parse(customer_id).unwrap(),
+        currency: Currency::parse("EUR").unwrap(),
         lines: vec![DomainLine {
-            sku: "sku-1".into(),
-            quantity: 3,
-            unit_price_minor: 100,
+            sku: Sku::parse("sku-1").unwrap(),
+            quantity: Quantity::parse(3).unwrap(),
+            unit_price: Money::parse(100).unwrap(),
         }],
-        total_minor: 300,
-    });
+        total: Money::parse(300).unwrap(),
+    };
     recorded(&format!("order-{order_id}"), 0, stream_position, &event)
 }
 
 fn confirmed(position: u64, order_id: &str) -> RecordedEvent {
-    let event = OrderEvent::Confirmed(OrderConfirmed {
-        order_id: order_id.into(),
-    });
+    let event = OrderEvent::Confirmed {
+        order_id: OrderId::parse(order_id).unwrap(),
+    };
     recorded(&format!("order-{order_id}"), 1, position, &event)
 }
 
@@ -118,12 +119,19 @@ async fn get_order_returns_the_order_or_not_found() {
 }
 
 #[tokio::test]
-async fn get_order_refuses_a_missing_or_overlong_id_by_field() {
+async fn get_order_refuses_a_bad_id_by_field_with_the_commands_rules() {
     let (svc, _dir) = service_with(&[]).await;
     let empty = svc.get_order(get("")).await.unwrap_err();
-    assert_eq!(violated_fields(&empty), ["order_id"]);
+    assert_eq!(violated_fields(&empty), ["orderId"]);
+    assert_eq!(empty.message(), "orderId: required");
     let long = svc.get_order(get(&"x".repeat(129))).await.unwrap_err();
-    assert_eq!(violated_fields(&long), ["order_id"]);
+    assert_eq!(violated_fields(&long), ["orderId"]);
+    assert_eq!(long.message(), "orderId: at most 128 characters");
+    let spaced = svc.get_order(get("o 1")).await.unwrap_err();
+    assert_eq!(
+        spaced.message(),
+        "orderId: must not contain whitespace or control characters"
+    );
 }
 
 #[tokio::test]
@@ -193,12 +201,12 @@ async fn list_orders_refuses_a_garbage_page_token_an_unknown_status_and_a_long_c
     let (svc, _dir) = service_with(&[placed(1, "o-1", "c-1")]).await;
     let garbage = list("", OrderStatus::Unspecified, 0, "not-a-token");
     let err = svc.list_orders(Request::new(garbage)).await.unwrap_err();
-    assert_eq!(violated_fields(&err), ["page_token"]);
+    assert_eq!(violated_fields(&err), ["pageToken"]);
 
     let mut unknown = list(&"c".repeat(200), OrderStatus::Unspecified, 0, "");
     unknown.status = 42;
     let err = svc.list_orders(Request::new(unknown)).await.unwrap_err();
-    assert_eq!(violated_fields(&err), ["customer_id", "status"]);
+    assert_eq!(violated_fields(&err), ["customerId", "status"]);
 }
 
 #[tokio::test]
@@ -222,7 +230,9 @@ async fn a_position_not_yet_reached_waits_then_names_the_reached_position() {
 
 #[test]
 fn a_malformed_document_is_an_internal_fault_not_a_panic() {
-    let err = to_proto("o-1", serde_json::json!({"orderId": 5})).unwrap_err();
+    let err =
+        crate::query::decode::<OrderDocument>("orders", "o-1", serde_json::json!({"orderId": 5}))
+            .unwrap_err();
     assert!(matches!(err, QueryError::Corrupt(_)), "{err:?}");
     let status = tonic::Status::from(err);
     assert_eq!(status.code(), Code::Internal);
@@ -234,5 +244,6 @@ fn a_malformed_document_is_an_internal_fault_not_a_panic() {
         "orderId": "o-1", "customerId": "c", "status": "ORDER_STATUS_LOST", "lines": [],
         "totalMinor": 0, "currency": "EUR", "revision": 0, "placedAt": 1,
     });
-    assert!(matches!(to_proto("o-1", doc), Err(QueryError::Corrupt(_))));
+    let doc: OrderDocument = serde_json::from_value(doc).unwrap();
+    assert!(matches!(Order::try_from(doc), Err(QueryError::Corrupt(_))));
 }

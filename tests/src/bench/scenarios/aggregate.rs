@@ -49,7 +49,7 @@ async fn loads(
                         .await
                         .map_err(|e| e.to_string())?;
                     match loaded.head {
-                        Some((revision, _)) if revision == expected && loaded.state.registered => {
+                        Some(head) if head.revision == expected && loaded.state.registered() => {
                             Ok(())
                         }
                         other => Err(format!(

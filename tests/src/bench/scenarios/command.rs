@@ -13,10 +13,7 @@ use causeway_client::{
     inventory::{ReceiveStockRequest, inventory_commands_client::InventoryCommandsClient},
 };
 use causeway_server::{
-    inventory::{
-        Product,
-        domain::{self, ReceiveStock},
-    },
+    inventory::domain::{Quantity, ReceiveStock, Sku},
     kernel::{CommandContext, CommandHandler},
     store::{EventStore, ExpectedRevision, NewEvent},
 };
@@ -199,13 +196,11 @@ async fn kernel_commands(
                     let sku = sku.ok_or("no stream seeded for this operation")?;
                     let ctx = CommandContext::new(Uuid::now_v7().to_string());
                     let cmd = ReceiveStock {
-                        sku: sku.clone(),
-                        quantity: 1,
+                        sku: Sku::parse(&sku).map_err(|e| e.to_string())?,
+                        quantity: Quantity::parse(1).map_err(|e| e.to_string())?,
                     };
                     let ack = handler
-                        .execute::<Product, _>(&sku, &ctx, |state| {
-                            domain::receive_stock(state, cmd.clone())
-                        })
+                        .handle(&ctx, &cmd)
                         .await
                         .map_err(|e| e.to_string())?;
                     if ack.revision != expected {

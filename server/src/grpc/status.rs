@@ -6,22 +6,34 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use tracing::{error, warn};
 
-use crate::kernel::CommandError;
+use super::validation::{Invalid, describe};
+use crate::kernel::{CommandError, FieldViolation};
 use crate::projection::{consistency::ConsistencyError, runner::RebuildError};
 use crate::query::QueryError;
 use crate::store::StoreError;
 
+impl From<Invalid> for Status {
+    fn from(invalid: Invalid) -> Self {
+        invalid_argument(invalid.0)
+    }
+}
+
+/// `INVALID_ARGUMENT` whose message pairs each field with its reason, and whose
+/// `google.rpc.BadRequest` details name the same fields.
+fn invalid_argument(violations: Vec<FieldViolation>) -> Status {
+    let message = describe(&violations);
+    let mut details = ErrorDetails::new();
+    for v in violations {
+        details.add_bad_request_violation(v.field, v.description);
+    }
+    Status::with_error_details(Code::InvalidArgument, message, details)
+}
+
 impl From<CommandError> for Status {
     fn from(error: CommandError) -> Self {
         match error {
-            CommandError::Invalid(violations) => {
-                let message = error_message(&violations);
-                let mut details = ErrorDetails::new();
-                for v in violations {
-                    details.add_bad_request_violation(v.field, v.description);
-                }
-                Status::with_error_details(Code::InvalidArgument, message, details)
-            }
+            CommandError::Invalid(violations) => invalid_argument(violations),
+            CommandError::Reused { .. } => Status::already_exists(error.to_string()),
             CommandError::NotFound(what) => Status::not_found(format!("{what} not found")),
             CommandError::Rejected(why) => Status::failed_precondition(why),
             CommandError::Conflict { stream, detail } => {
@@ -51,7 +63,7 @@ impl From<CommandError> for Status {
 impl From<QueryError> for Status {
     fn from(error: QueryError) -> Self {
         match error {
-            QueryError::Invalid(violations) => CommandError::Invalid(violations).into(),
+            QueryError::Invalid(violations) => invalid_argument(violations),
             QueryError::NotFound(what) => Status::not_found(format!("{what} not found")),
             QueryError::NotReached(ConsistencyError::NotReached {
                 projection,
@@ -82,17 +94,4 @@ impl From<RebuildError> for Status {
             RebuildError::NotRunning(_) => Status::unavailable(error.to_string()),
         }
     }
-}
-
-fn error_message(violations: &[crate::kernel::FieldViolation]) -> String {
-    let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
-    format!(
-        "invalid {}: {}",
-        fields.join(", "),
-        violations
-            .iter()
-            .map(|v| v.description.as_str())
-            .collect::<Vec<_>>()
-            .join("; ")
-    )
 }
