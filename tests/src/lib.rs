@@ -7,6 +7,9 @@
 //! - `kurrentdb`: a KurrentDB protocol double (in memory, loopback) for the KurrentDB adapter.
 //! - `scenarios`: end-to-end scenarios shared by every event store backend.
 //! - `mongo`: a MongoDB server (SecantusDB, or `CAUSEWAY_TEST_MONGODB_URL`) for the read store.
+//! - `proxy`: a TCP proxy that drops a response after the server did the work (lost answers).
+//! - `bearer_gate`: the order-command service behind a bearer-token check, for SDK token tests.
+//! - `bench`: the benchmark harness behind `causeway-bench` (`scripts/bench`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

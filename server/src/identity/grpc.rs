@@ -168,6 +168,11 @@ mod tests {
         .unwrap_err();
         let text = format!("{err} {err:?}");
         assert!(!text.contains("hunter2"), "{text}");
+        assert_eq!(
+            Status::from(err.clone()).message(),
+            "email: must contain exactly one '@'; displayName: required; \
+             password: must be 8 to 1024 characters"
+        );
         assert_eq!(fields(err), ["email", "displayName", "password"]);
     }
 

@@ -12,8 +12,7 @@ use std::{sync::Arc, time::SystemTime};
 use tracing::debug;
 
 use super::{
-    Ack, Aggregate, CommandContext, CommandError, Decision, DomainEvent, EventMetadata, Head,
-    Upcasters,
+    Ack, Aggregate, CommandContext, CommandError, Decision, DomainEvent, Head, Upcasters,
     cache::{AggregateCache, EventRef, Hit},
     ids::event_id,
 };
@@ -315,33 +314,6 @@ impl CommandHandler {
         })))
     }
 
-    /// The answer to a command id that already ran on `stream`: its first acknowledgement, or
-    /// a refusal when this request is not the one that ran under that id.
-    async fn repeat(
-        &self,
-        stream: &str,
-        ctx: &CommandContext,
-        last: EventRef,
-    ) -> Result<Ack, CommandError> {
-        if let Some(fingerprint) = &ctx.fingerprint {
-            let records = self.store.read_stream(stream, last.revision).await?;
-            let recorded = records
-                .first()
-                .and_then(|r| EventMetadata::fingerprint_of(&r.metadata));
-            // Events written before fingerprints existed cannot be compared: answered as repeats.
-            if recorded.is_some_and(|recorded| &recorded != fingerprint) {
-                return Err(CommandError::Reused {
-                    command_id: ctx.command_id.clone(),
-                });
-            }
-        }
-        let head = Head {
-            revision: last.revision,
-            position: last.position,
-        };
-        Ok(head.ack(stream, true))
-    }
-
     /// Folds `records` of `stream` (upcast as needed) into `state`; returns their ids for
     /// deduplication.
     fn fold<A: Aggregate>(
@@ -395,30 +367,6 @@ impl CommandHandler {
     }
 }
 
-/// Step 2: the decision on `basis`, or the caller's expected revision refusing it.
-fn decision<A, E>(
-    stream: &str,
-    ctx: &CommandContext,
-    basis: &Basis<A>,
-    decide: impl Fn(&A) -> Result<Vec<A::Event>, E>,
-) -> Outcome<A::Event>
-where
-    A: Aggregate,
-    E: Into<CommandError>,
-{
-    let current = basis.head.map(|h| h.revision);
-    match ctx.expected_revision {
-        Some(expected) if current != Some(expected) => {
-            Outcome::Answer(Err(conflict(stream, Some(expected), current)))
-        }
-        _ => match decide(&basis.state) {
-            Ok(events) if !events.is_empty() => Outcome::Append(events),
-            Ok(_) => Outcome::Answer(Ok(())),
-            Err(refused) => Outcome::Answer(Err(refused.into())),
-        },
-    }
-}
-
 fn head_of(record: &RecordedEvent) -> Head {
     Head {
         revision: record.revision,
@@ -426,28 +374,11 @@ fn head_of(record: &RecordedEvent) -> Head {
     }
 }
 
-/// The last event a command with `command_id` wrote to this stream, if it was handled before.
-/// Event ids are derived from the command id, so no metadata needs parsing: the command's events
-/// are the contiguous run starting with its event 0.
-fn previous_run(stream: &str, command_id: &str, history: &[EventRef]) -> Option<EventRef> {
-    let first_id = event_id(command_id, stream, 0);
-    let start = history.iter().position(|r| r.id == first_id)?;
-    let count = history[start..]
-        .iter()
-        .enumerate()
-        .take_while(|(index, r)| r.id == event_id(command_id, stream, *index))
-        .count();
-    history.get(start + count - 1).copied()
-}
+mod decide;
+mod repeat;
 
-fn conflict(stream: &str, expected: Option<u64>, actual: Option<u64>) -> CommandError {
-    let show =
-        |r: Option<u64>| r.map_or_else(|| "no stream".to_owned(), |r| format!("revision {r}"));
-    CommandError::Conflict {
-        stream: stream.to_owned(),
-        detail: format!("expected {}, found {}", show(expected), show(actual)),
-    }
-}
+use decide::{conflict, decision};
+use repeat::previous_run;
 
 #[cfg(test)]
 mod tests;

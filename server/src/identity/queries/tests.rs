@@ -127,6 +127,11 @@ async fn get_user_with_a_malformed_id_names_user_id() {
         let status = svc.get_user(get(bad, 0)).await.unwrap_err();
         assert_eq!(violated_field(&status), "userId", "{bad:?}");
     }
+    let status = svc.get_user(get("42", 0)).await.unwrap_err();
+    assert_eq!(
+        status.message(),
+        "userId: must be a user id (a UUID) as returned by RegisterUser"
+    );
 }
 
 #[tokio::test]

@@ -106,9 +106,17 @@ async fn get_product_returns_the_stock_figures_or_not_found() {
 #[tokio::test]
 async fn get_product_refuses_a_missing_or_overlong_sku_by_field() {
     let (svc, _dir) = service_with(&[]).await;
-    for sku in [String::new(), "s".repeat(129)] {
+    for (sku, message) in [
+        (String::new(), "sku: required"),
+        ("s".repeat(129), "sku: at most 128 characters"),
+        (
+            "two words".into(),
+            "sku: must not contain whitespace or control characters",
+        ),
+    ] {
         let err = svc.get_product(get(&sku)).await.unwrap_err();
         assert_eq!(err.code(), Code::InvalidArgument);
+        assert_eq!(err.message(), message);
         let details = err.get_details_bad_request().expect("BadRequest details");
         assert_eq!(details.field_violations[0].field, "sku");
     }
