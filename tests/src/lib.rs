@@ -9,6 +9,7 @@
 //! - `mongo`: a MongoDB server (SecantusDB, or `CAUSEWAY_TEST_MONGODB_URL`) for the read store.
 //! - `proxy`: a TCP proxy that drops a response after the server did the work (lost answers).
 //! - `bearer_gate`: the order-command service behind a bearer-token check, for SDK token tests.
+//! - `readme`: the README's marked shell examples, run against live servers.
 //! - `bench`: the benchmark harness behind `causeway-bench` (`scripts/bench`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -18,6 +19,7 @@ pub mod bench;
 pub mod kurrentdb;
 pub mod mongo;
 pub mod proxy;
+pub mod readme;
 pub mod scenarios;
 pub mod tools;
 
