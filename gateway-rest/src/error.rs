@@ -15,6 +15,8 @@ use tonic::{Code, Status};
 use tonic_types::StatusExt;
 use tracing::warn;
 
+use crate::mapping::{self, Refusal, STALE_IF_MATCH};
+
 /// An error answer: the HTTP status, the gRPC code it stands for, a message for people, and the
 /// fields at fault when the request was invalid.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,51 +42,14 @@ pub struct FieldViolation {
     pub description: String,
 }
 
-/// The HTTP status for a gRPC code. This is the documented table (README, "REST gateway"):
-/// it follows Google's HTTP mapping except for `FAILED_PRECONDITION`, which is 409 Conflict
-/// here because in Causeway it always means "a business rule forbids this in the resource's
-/// current state" (cancel a shipped order), not a failed HTTP precondition. 412 is kept for
-/// what HTTP means by it: an `If-Match` revision that no longer matches (see
-/// [`ApiError::from_status`]).
+/// The HTTP status for a gRPC code, from [`MAPPING`](crate::mapping::MAPPING).
 pub fn http_status(code: Code) -> StatusCode {
-    match code {
-        Code::Ok => StatusCode::OK,
-        Code::InvalidArgument | Code::OutOfRange => StatusCode::BAD_REQUEST,
-        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
-        Code::PermissionDenied => StatusCode::FORBIDDEN,
-        Code::NotFound => StatusCode::NOT_FOUND,
-        Code::AlreadyExists | Code::Aborted | Code::FailedPrecondition => StatusCode::CONFLICT,
-        Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
-        // 499 (client closed request) has no constant; it is valid, so this cannot fail.
-        Code::Cancelled => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
-        Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
-        Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
-        Code::Unknown | Code::Internal | Code::DataLoss => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+    mapping::status(mapping::mapping(code).http)
 }
 
 /// The canonical name of a code, as gRPC and Google's JSON errors spell it.
 pub fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
+    mapping::mapping(code).name
 }
 
 impl ApiError {
@@ -93,8 +58,12 @@ impl ApiError {
         Self::with_http(http_status(code), code, message)
     }
 
-    /// An error whose HTTP status is not the table's (413, 415, 405, 412).
-    pub fn with_http(http: StatusCode, code: Code, message: impl Into<String>) -> Self {
+    /// One of the gateway's own answers outside the table (412, 413, 415, 405).
+    pub fn refused(refusal: &Refusal, message: impl Into<String>) -> Self {
+        Self::with_http(mapping::status(refusal.http), refusal.code, message)
+    }
+
+    fn with_http(http: StatusCode, code: Code, message: impl Into<String>) -> Self {
         Self {
             http,
             code,
@@ -107,6 +76,20 @@ impl ApiError {
     /// A request the gateway refuses before forwarding anything.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(Code::InvalidArgument, message)
+    }
+
+    /// Names what is at fault, as the client wrote it: a field path in proto3 JSON names
+    /// (`lines[0].quantity`), a path or query parameter, or a header (`Idempotency-Key`).
+    pub fn with_violation(
+        mut self,
+        field: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        self.violations.push(FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        });
+        self
     }
 
     /// Adds a response header.
@@ -130,8 +113,8 @@ impl ApiError {
         } else {
             status.message().to_owned()
         };
-        let mut error = if conditional && code == Code::Aborted {
-            Self::with_http(StatusCode::PRECONDITION_FAILED, code, message)
+        let mut error = if conditional && code == STALE_IF_MATCH.code {
+            Self::refused(&STALE_IF_MATCH, message)
         } else {
             Self::new(code, message)
         };
