@@ -1,6 +1,7 @@
-//! The one shape every error takes on the way out, and the table from gRPC status codes to HTTP
-//! statuses. Errors the gateway finds itself (bad JSON, unknown route, oversized body) use the
-//! same body as errors from the upstream, so a client parses one format:
+//! The one shape every error takes on the way out; its HTTP status comes from the one list of
+//! answers in [`crate::mapping`]. Errors the gateway finds itself (bad JSON, unknown route,
+//! oversized body) use the same body as errors from the upstream, so a client parses one
+//! format:
 //!
 //! ```json
 //! {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "…",
@@ -99,8 +100,9 @@ impl ApiError {
     }
 
     /// Translates an upstream status. `request` names the RPC's input so that field violations
-    /// (proto paths like `options.command_id`) are reported in the proto3 JSON names the REST
-    /// client used (`options.commandId`). `conditional` says the request carried `If-Match`:
+    /// are reported in the proto3 JSON names the REST client used (`options.commandId`),
+    /// whether the server spelled them in proto names (`options.command_id`, converted) or
+    /// already in JSON names (kept). `conditional` says the request carried `If-Match`:
     /// then `ABORTED`, which the server answers at once for a revision mismatch, is HTTP's
     /// 412 Precondition Failed.
     pub fn from_status(status: &Status, request: &MessageDescriptor, conditional: bool) -> Self {
@@ -133,8 +135,8 @@ impl ApiError {
 }
 
 /// Rewrites a proto field path (`lines[0].unit_price_minor`) in proto3 JSON names
-/// (`lines[0].unitPriceMinor`) by walking `message`. A path the descriptors do not know is
-/// returned unchanged rather than guessed at.
+/// (`lines[0].unitPriceMinor`) by walking `message`; parts already in JSON names stay as they
+/// are. A path the descriptors do not know is returned unchanged rather than guessed at.
 pub fn json_field_path(message: &MessageDescriptor, path: &str) -> String {
     let mut current = Some(message.clone());
     let mut parts = Vec::new();

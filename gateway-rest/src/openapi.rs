@@ -5,9 +5,9 @@
 //! in the `.proto` files become descriptions. The responses come from the one list of answers
 //! in [`crate::mapping`].
 //!
-//! Layout: [`comments`] (the proto comments by descriptor), [`operation`] (one route),
-//! [`parameters`] (path, query and header parameters), [`schema`] (proto3 JSON schemas),
-//! [`responses`] (answers, the error body).
+//! Layout: `comments` (the proto comments by descriptor), `operation` (one route),
+//! `parameters` (path, query and header parameters), `schema` (proto3 JSON schemas),
+//! `responses` (answers, the error body).
 
 mod comments;
 mod operation;

@@ -7,9 +7,9 @@
 //! and `fieldViolations` name the field, parameter or header at fault, and nothing is
 //! forwarded.
 //!
-//! Layout: [`body`] (JSON into the message, and which field a wrong value belongs to),
-//! [`query`], [`headers`] (the conventions), [`fields`] (field paths in a `DynamicMessage`,
-//! scalars from text), [`response`] (the message back to JSON and headers).
+//! Layout: `body` (JSON into the message, and which field a wrong value belongs to),
+//! `query`, `headers` (the conventions), `fields` (field paths in a `DynamicMessage`,
+//! scalars from text), `response` (the message back to JSON and headers).
 
 mod blame;
 mod body;
