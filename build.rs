@@ -1,6 +1,10 @@
 //! Compiles `proto/` with protox (no `protoc` needed on any machine) and generates messages,
 //! clients and servers with tonic-prost-build. Client and server modules are gated by the
 //! `client` and `server` features so the server and the SDK share one set of message types.
+//!
+//! The `google.rpc` error types (`Status`, `BadRequest`, ...) go into the encoded descriptor
+//! set only, so that reflection can describe the details of an error; no Rust is generated for
+//! them, since tonic-types already provides those types and two copies would not mix.
 
 use std::{env, fs, io, io::Write, path::PathBuf};
 
@@ -31,6 +35,9 @@ const EVENT_PACKAGES: &[&str] = &[
     "causeway.identity.v1",
 ];
 
+/// Package whose files are described (in the encoded set) but not generated: see the crate doc.
+const DESCRIBED_ONLY: &str = "google.rpc";
+
 fn main() -> io::Result<()> {
     let protos = [
         "proto/causeway/common/v1/common.proto",
@@ -41,12 +48,14 @@ fn main() -> io::Result<()> {
         "proto/causeway/identity/v1/identity.proto",
         "proto/causeway/identity/v1/events.proto",
         "proto/causeway/admin/v1/admin.proto",
+        "proto/google/rpc/status.proto",
+        "proto/google/rpc/error_details.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
 
     // The embedded set is encoded by protox itself: `prost_types` drops extension options, and
     // the REST gateway reads its routes from the `google.api.http` method option.
-    let (fds, encoded) = protox::Compiler::new(["proto"])
+    let (mut fds, encoded) = protox::Compiler::new(["proto"])
         .and_then(|mut compiler| {
             compiler.include_source_info(true);
             compiler.include_imports(true);
@@ -57,6 +66,8 @@ fn main() -> io::Result<()> {
             ))
         })
         .map_err(|e| io::Error::other(e.to_string()))?;
+
+    fds.file.retain(|file| file.package() != DESCRIBED_ONLY);
 
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     fs::write(out.join("causeway_descriptor.bin"), encoded)?;

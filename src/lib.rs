@@ -4,7 +4,10 @@
 //! that carry a password.
 //!
 //! Layout: one module per proto package, `causeway::<context>::v1` (re-exported flat below) and
-//! `google::api` (the HTTP annotations the REST gateway reads its routes from).
+//! `google::api` (the HTTP annotations the REST gateway reads its routes from). The
+//! `google.rpc` error details (`google/rpc/status.proto`, `google/rpc/error_details.proto`)
+//! are in [`FILE_DESCRIPTOR_SET`] only, so reflection describes the details of an error; their
+//! Rust types come from `tonic-types`, not from here.
 #![forbid(unsafe_code)]
 #![allow(
     missing_docs,
@@ -14,8 +17,10 @@
 
 include!(concat!(env!("OUT_DIR"), "/causeway.rs"));
 
-/// Every `.proto` of the platform, encoded, with imports and source info, for gRPC reflection
-/// and descriptor-driven tools.
+/// Every `.proto` of the platform, encoded, with imports and source info (the comments), for
+/// gRPC reflection and descriptor-driven tools such as the REST gateway and its OpenAPI
+/// document. Includes the `google.rpc` error details, so that a client using reflection can
+/// decode an error's `google.rpc.BadRequest`.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/causeway_descriptor.bin"));
 

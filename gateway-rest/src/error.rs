@@ -1,6 +1,7 @@
-//! The one shape every error takes on the way out, and the table from gRPC status codes to HTTP
-//! statuses. Errors the gateway finds itself (bad JSON, unknown route, oversized body) use the
-//! same body as errors from the upstream, so a client parses one format:
+//! The one shape every error takes on the way out; its HTTP status comes from the one list of
+//! answers in [`crate::mapping`]. Errors the gateway finds itself (bad JSON, unknown route,
+//! oversized body) use the same body as errors from the upstream, so a client parses one
+//! format:
 //!
 //! ```json
 //! {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "…",
@@ -14,6 +15,8 @@ use serde::Serialize;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 use tracing::warn;
+
+use crate::mapping::{self, Refusal, STALE_IF_MATCH};
 
 /// An error answer: the HTTP status, the gRPC code it stands for, a message for people, and the
 /// fields at fault when the request was invalid.
@@ -40,51 +43,14 @@ pub struct FieldViolation {
     pub description: String,
 }
 
-/// The HTTP status for a gRPC code. This is the documented table (README, "REST gateway"):
-/// it follows Google's HTTP mapping except for `FAILED_PRECONDITION`, which is 409 Conflict
-/// here because in Causeway it always means "a business rule forbids this in the resource's
-/// current state" (cancel a shipped order), not a failed HTTP precondition. 412 is kept for
-/// what HTTP means by it: an `If-Match` revision that no longer matches (see
-/// [`ApiError::from_status`]).
+/// The HTTP status for a gRPC code, from [`MAPPING`](crate::mapping::MAPPING).
 pub fn http_status(code: Code) -> StatusCode {
-    match code {
-        Code::Ok => StatusCode::OK,
-        Code::InvalidArgument | Code::OutOfRange => StatusCode::BAD_REQUEST,
-        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
-        Code::PermissionDenied => StatusCode::FORBIDDEN,
-        Code::NotFound => StatusCode::NOT_FOUND,
-        Code::AlreadyExists | Code::Aborted | Code::FailedPrecondition => StatusCode::CONFLICT,
-        Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
-        // 499 (client closed request) has no constant; it is valid, so this cannot fail.
-        Code::Cancelled => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
-        Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
-        Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
-        Code::Unknown | Code::Internal | Code::DataLoss => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+    mapping::status(mapping::mapping(code).http)
 }
 
 /// The canonical name of a code, as gRPC and Google's JSON errors spell it.
 pub fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
+    mapping::mapping(code).name
 }
 
 impl ApiError {
@@ -93,8 +59,12 @@ impl ApiError {
         Self::with_http(http_status(code), code, message)
     }
 
-    /// An error whose HTTP status is not the table's (413, 415, 405, 412).
-    pub fn with_http(http: StatusCode, code: Code, message: impl Into<String>) -> Self {
+    /// One of the gateway's own answers outside the table (412, 413, 415, 405).
+    pub fn refused(refusal: &Refusal, message: impl Into<String>) -> Self {
+        Self::with_http(mapping::status(refusal.http), refusal.code, message)
+    }
+
+    fn with_http(http: StatusCode, code: Code, message: impl Into<String>) -> Self {
         Self {
             http,
             code,
@@ -109,6 +79,20 @@ impl ApiError {
         Self::new(Code::InvalidArgument, message)
     }
 
+    /// Names what is at fault, as the client wrote it: a field path in proto3 JSON names
+    /// (`lines[0].quantity`), a path or query parameter, or a header (`Idempotency-Key`).
+    pub fn with_violation(
+        mut self,
+        field: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        self.violations.push(FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        });
+        self
+    }
+
     /// Adds a response header.
     pub fn header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
         self.headers.push((name, value));
@@ -116,8 +100,9 @@ impl ApiError {
     }
 
     /// Translates an upstream status. `request` names the RPC's input so that field violations
-    /// (proto paths like `options.command_id`) are reported in the proto3 JSON names the REST
-    /// client used (`options.commandId`). `conditional` says the request carried `If-Match`:
+    /// are reported in the proto3 JSON names the REST client used (`options.commandId`),
+    /// whether the server spelled them in proto names (`options.command_id`, converted) or
+    /// already in JSON names (kept). `conditional` says the request carried `If-Match`:
     /// then `ABORTED`, which the server answers at once for a revision mismatch, is HTTP's
     /// 412 Precondition Failed.
     pub fn from_status(status: &Status, request: &MessageDescriptor, conditional: bool) -> Self {
@@ -130,8 +115,8 @@ impl ApiError {
         } else {
             status.message().to_owned()
         };
-        let mut error = if conditional && code == Code::Aborted {
-            Self::with_http(StatusCode::PRECONDITION_FAILED, code, message)
+        let mut error = if conditional && code == STALE_IF_MATCH.code {
+            Self::refused(&STALE_IF_MATCH, message)
         } else {
             Self::new(code, message)
         };
@@ -150,8 +135,8 @@ impl ApiError {
 }
 
 /// Rewrites a proto field path (`lines[0].unit_price_minor`) in proto3 JSON names
-/// (`lines[0].unitPriceMinor`) by walking `message`. A path the descriptors do not know is
-/// returned unchanged rather than guessed at.
+/// (`lines[0].unitPriceMinor`) by walking `message`; parts already in JSON names stay as they
+/// are. A path the descriptors do not know is returned unchanged rather than guessed at.
 pub fn json_field_path(message: &MessageDescriptor, path: &str) -> String {
     let mut current = Some(message.clone());
     let mut parts = Vec::new();

@@ -25,6 +25,7 @@ use tracing::debug;
 
 use crate::{
     error::ApiError,
+    mapping::{BODY_TOO_LARGE, METHOD_NOT_ALLOWED},
     routes::{Lookup, RouteTable},
     transcode,
     upstream::{Upstream, forwarded_metadata},
@@ -129,9 +130,8 @@ async fn limit_body(max: usize, request: Request, next: Next) -> Response {
 }
 
 fn too_large(max: usize) -> ApiError {
-    ApiError::with_http(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        Code::InvalidArgument,
+    ApiError::refused(
+        &BODY_TOO_LARGE,
         format!("the request body is larger than {max} bytes"),
     )
 }
@@ -184,9 +184,8 @@ async fn handle(gateway: &Gateway, request: Request) -> Result<Response, ApiErro
             let names: Vec<&str> = allowed.iter().map(http::Method::as_str).collect();
             let allow = HeaderValue::from_str(&names.join(", "))
                 .unwrap_or_else(|_| HeaderValue::from_static(""));
-            return Err(ApiError::with_http(
-                StatusCode::METHOD_NOT_ALLOWED,
-                Code::Unimplemented,
+            return Err(ApiError::refused(
+                &METHOD_NOT_ALLOWED,
                 format!(
                     "{} is not supported on {}; use {}",
                     parts.method,
@@ -202,7 +201,6 @@ async fn handle(gateway: &Gateway, request: Request) -> Result<Response, ApiErro
                 format!("no route for {} {}", parts.method, parts.uri.path()),
             ));
         }
-        Lookup::BadPath(bad) => return Err(ApiError::bad_request(bad.to_string())),
     };
     let body = read_body(body, gateway.max_body_bytes).await?;
     let call = transcode::request(route, &values, parts.uri.query(), &parts.headers, &body)?;

@@ -7,11 +7,14 @@
 //! Layout:
 //! - [`config`]: flags and `CAUSEWAY_GATEWAY_*` variables, validated before binding.
 //! - [`routes`]: the routing table from the annotations; [`template`]: path templates.
-//! - [`transcode`]: HTTP request -> request message (body, path, query, convention headers)
-//!   and response message -> JSON with `ETag` / `X-Position`.
+//! - [`transcode`]: HTTP request -> request message (body, path, query, convention headers),
+//!   naming every field at fault when it cannot, and response message -> JSON with `ETag` /
+//!   `X-Position`.
 //! - [`upstream`]: the generic gRPC client (`DynamicMessage` codec), deadlines, health.
-//! - [`error`]: the gRPC status -> HTTP status table and the one JSON error body.
-//! - [`openapi`]: the OpenAPI 3 document, from the same descriptors.
+//! - [`mapping`]: the one list of answers: gRPC code -> HTTP status with what each means, and
+//!   the gateway's own refusals (412, 413, 415, 405).
+//! - [`error`]: the one JSON error body, answering by [`mapping`].
+//! - [`openapi`]: the OpenAPI 3 document, from the same descriptors and the same [`mapping`].
 //! - [`http`]: the axum handler and the tower layers (timeout, concurrency, body size).
 //!
 //! [`run`] serves the built-in contracts on a listener the caller bound (tests bind port 0);
@@ -23,6 +26,7 @@
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod mapping;
 pub mod openapi;
 pub mod routes;
 pub mod template;

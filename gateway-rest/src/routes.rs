@@ -8,13 +8,15 @@
 //! a request field `consistency` with `min_position`, a `revision` and a `position` in the
 //! response or in its first message field that has one.
 
-use http::{Method, uri::PathAndQuery};
-use prost_reflect::{
-    Cardinality, DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor,
-    MethodDescriptor, Value,
-};
+mod fields;
+mod rule;
 
-use crate::template::{BadPath, PathTemplate, RequestPath, TemplateError};
+use http::{Method, uri::PathAndQuery};
+use prost_reflect::{DescriptorPool, FieldDescriptor, MethodDescriptor, Value};
+
+pub use self::fields::{resolve_any_path, resolve_proto_path};
+use self::rule::build_route;
+use crate::template::{PathTemplate, RequestPath, TemplateError};
 
 /// Full name of the method option the routes come from.
 pub const HTTP_EXTENSION: &str = "google.api.http";
@@ -78,14 +80,13 @@ pub struct RouteTable {
 /// The result of looking a request up.
 #[derive(Debug)]
 pub enum Lookup<'a> {
-    /// This route, with each path variable's value.
+    /// This route, with each path variable's value, still percent-encoded (the transcoder
+    /// decodes them and names the field of a value that is empty or not UTF-8).
     Found(&'a Route, Vec<String>),
-    /// The path exists, but not for this method; these methods would work.
+    /// The path names a resource that exists for other methods; these would work.
     MethodNotAllowed(Vec<Method>),
     /// No route has this path.
     NotFound,
-    /// The path matched but a value in it is not UTF-8.
-    BadPath(BadPath),
 }
 
 /// Why the annotations cannot be served; start-up fails with it.
@@ -175,296 +176,45 @@ impl RouteTable {
 
     /// Finds the route for `method` and `path`; the most specific template wins when several
     /// match.
+    ///
+    /// A route of another method makes the answer 405 only when it names the same resource:
+    /// not when its variable merely swallowed an unknown `:verb` (`POST /v1/orders/o-1:frob`
+    /// is no method of order `o-1`) or matched an empty segment (`/v1/orders/`). Such paths
+    /// are unknown (404). A route of the request's own method that swallowed the verb still
+    /// serves (an id may contain `:`), unless another method has that very verb
+    /// (`GET /v1/orders/o-1:cancel` is 405; `o-1%3Acancel` reads an order of that id).
     pub fn find(&self, method: &Method, path: &str) -> Lookup<'_> {
         let request = RequestPath::parse(path);
-        let mut best: Option<(&Route, Result<Vec<String>, BadPath>)> = None;
+        let mut best: Option<(&Route, Vec<String>, bool)> = None;
         let mut allowed = Vec::new();
         for route in &self.routes {
             let Some(values) = route.template.matches(&request) else {
                 continue;
             };
+            let swallowed_verb = request.has_verb() && !route.template.has_verb();
             if route.http_method != *method {
-                if !allowed.contains(&route.http_method) {
+                let same_resource = !swallowed_verb && values.iter().all(|v| !v.is_empty());
+                if same_resource && !allowed.contains(&route.http_method) {
                     allowed.push(route.http_method.clone());
                 }
                 continue;
             }
             if best
                 .as_ref()
-                .is_none_or(|(b, _)| route.template.rank() > b.template.rank())
+                .is_none_or(|(b, _, _)| route.template.rank() > b.template.rank())
             {
-                best = Some((route, values));
+                best = Some((route, values, swallowed_verb));
             }
         }
         match best {
-            Some((route, Ok(values))) => Lookup::Found(route, values),
-            Some((_, Err(bad))) => Lookup::BadPath(bad),
-            None if !allowed.is_empty() => Lookup::MethodNotAllowed(allowed),
-            None => Lookup::NotFound,
-        }
-    }
-}
-
-fn build_route(
-    rpc: &MethodDescriptor,
-    rule: &DynamicMessage,
-    binding: usize,
-) -> Result<Route, RouteError> {
-    let name = rpc.full_name().to_owned();
-    let fail = |reason: String| RouteError::Rule {
-        rpc: name.clone(),
-        reason,
-    };
-    if rpc.is_client_streaming() || rpc.is_server_streaming() {
-        return Err(fail("streaming RPCs cannot be mapped to REST".into()));
-    }
-    let text = |field: &str| match rule.get_field_by_name(field).map(|v| v.into_owned()) {
-        Some(Value::String(s)) => s,
-        _ => String::new(),
-    };
-    if binding > 0 && rule.has_field_by_name("additional_bindings") {
-        return Err(fail("additional bindings may not nest".into()));
-    }
-    if !text("response_body").is_empty() {
-        return Err(fail("response_body is not supported".into()));
-    }
-    let mut pattern = None;
-    for verb in ["get", "put", "post", "delete", "patch"] {
-        if rule.has_field_by_name(verb) {
-            let method = Method::from_bytes(verb.to_ascii_uppercase().as_bytes())
-                .map_err(|e| fail(e.to_string()))?;
-            pattern = Some((method, text(verb)));
-        }
-    }
-    if let Some(Value::Message(custom)) = rule.get_field_by_name("custom").map(|v| v.into_owned())
-        && rule.has_field_by_name("custom")
-    {
-        let field = |f: &str| match custom.get_field_by_name(f).map(|v| v.into_owned()) {
-            Some(Value::String(s)) => s,
-            _ => String::new(),
-        };
-        let method = Method::from_bytes(field("kind").as_bytes()).map_err(|_| {
-            fail(format!(
-                "custom verb {:?} is not an HTTP method",
-                field("kind")
-            ))
-        })?;
-        pattern = Some((method, field("path")));
-    }
-    let (http_method, path) = pattern.ok_or_else(|| fail("the rule names no HTTP verb".into()))?;
-    let template = PathTemplate::parse(&path).map_err(|source| RouteError::Template {
-        rpc: name.clone(),
-        source,
-    })?;
-
-    let input = rpc.input();
-    let mut path_fields = Vec::new();
-    for variable in template.variables() {
-        let fields = resolve_proto_path(&input, &variable.field_path).map_err(|reason| {
-            fail(format!(
-                "path variable {{{}}}: {reason}",
-                variable.field_path
-            ))
-        })?;
-        let Some(leaf) = fields.last() else {
-            return Err(fail("empty path variable".into()));
-        };
-        if leaf.is_list() || leaf.is_map() || matches!(leaf.kind(), Kind::Message(_)) {
-            return Err(fail(format!(
-                "path variable {{{}}} must bind a single scalar or enum field",
-                variable.field_path
-            )));
-        }
-        path_fields.push(fields);
-    }
-
-    let body = match text("body").as_str() {
-        "" => BodyRule::None,
-        "*" => BodyRule::Whole,
-        field => BodyRule::Field(input.get_field_by_name(field).ok_or_else(|| {
-            fail(format!(
-                "body names {field:?}, which the request does not have"
-            ))
-        })?),
-    };
-    if !matches!(body, BodyRule::None) && matches!(http_method, Method::GET | Method::DELETE) {
-        return Err(fail(format!("{http_method} routes cannot take a body")));
-    }
-    if let BodyRule::Field(field) = &body
-        && path_fields.iter().any(|p| p.first() == Some(field))
-    {
-        return Err(fail("the body field is also bound by the path".into()));
-    }
-
-    let output = rpc.output();
-    let conventions = Conventions {
-        command_id: nested_scalar(&input, "options", "command_id"),
-        expected_revision: nested_scalar(&input, "options", "expected_revision"),
-        min_position: nested_scalar(&input, "consistency", "min_position"),
-        etag: response_scalar(&output, "revision"),
-        position: response_scalar(&output, "position"),
-    };
-    let grpc_path = format!("/{}/{}", rpc.parent_service().full_name(), rpc.name())
-        .parse::<PathAndQuery>()
-        .map_err(|e| fail(e.to_string()))?;
-    Ok(Route {
-        http_method,
-        template,
-        path_fields,
-        body,
-        rpc: rpc.clone(),
-        grpc_path,
-        conventions,
-        binding,
-    })
-}
-
-/// Resolves a dotted path of proto field names (as templates write them) through singular
-/// message fields.
-pub fn resolve_proto_path(message: &MessageDescriptor, path: &str) -> Result<FieldPath, String> {
-    resolve(message, path, |m, name| m.get_field_by_name(name))
-}
-
-/// Resolves a dotted path whose parts may be proto names or JSON names (as query parameters
-/// may be written either way).
-pub fn resolve_any_path(message: &MessageDescriptor, path: &str) -> Result<FieldPath, String> {
-    resolve(message, path, |m, name| {
-        m.get_field_by_json_name(name)
-            .or_else(|| m.get_field_by_name(name))
-    })
-}
-
-fn resolve(
-    message: &MessageDescriptor,
-    path: &str,
-    lookup: impl Fn(&MessageDescriptor, &str) -> Option<FieldDescriptor>,
-) -> Result<FieldPath, String> {
-    let mut current = message.clone();
-    let mut fields = Vec::new();
-    let parts: Vec<&str> = path.split('.').collect();
-    for (i, part) in parts.iter().enumerate() {
-        let field = lookup(&current, part)
-            .ok_or_else(|| format!("{} has no field {part:?}", current.full_name()))?;
-        let last = i + 1 == parts.len();
-        if !last {
-            match field.kind() {
-                Kind::Message(next) if field.cardinality() != Cardinality::Repeated => {
-                    current = next;
-                }
-                _ => return Err(format!("{part:?} is not a single message field")),
+            Some((route, values, swallowed_verb)) if !swallowed_verb || allowed.is_empty() => {
+                Lookup::Found(route, values)
             }
+            _ if !allowed.is_empty() => Lookup::MethodNotAllowed(allowed),
+            _ => Lookup::NotFound,
         }
-        fields.push(field);
     }
-    Ok(fields)
-}
-
-/// `parent.child` when the message has a singular message field `parent` whose type has a
-/// singular scalar `child`.
-fn nested_scalar(message: &MessageDescriptor, parent: &str, child: &str) -> Option<FieldPath> {
-    let parent = message.get_field_by_name(parent)?;
-    let Kind::Message(inner) = parent.kind() else {
-        return None;
-    };
-    if parent.is_list() {
-        return None;
-    }
-    let child = inner.get_field_by_name(child)?;
-    (!child.is_list() && !matches!(child.kind(), Kind::Message(_))).then(|| vec![parent, child])
-}
-
-/// `name` at the top of `message`, or in its first singular message field that has it.
-fn response_scalar(message: &MessageDescriptor, name: &str) -> Option<FieldPath> {
-    let scalar = |m: &MessageDescriptor| {
-        m.get_field_by_name(name)
-            .filter(|f| !f.is_list() && !matches!(f.kind(), Kind::Message(_)))
-    };
-    if let Some(field) = scalar(message) {
-        return Some(vec![field]);
-    }
-    message.fields().find_map(|field| match field.kind() {
-        Kind::Message(inner) if !field.is_list() && !field.is_map() => {
-            scalar(&inner).map(|leaf| vec![field.clone(), leaf])
-        }
-        _ => None,
-    })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn table() -> RouteTable {
-        RouteTable::from_pool(&crate::contracts().unwrap()).unwrap()
-    }
-
-    #[test]
-    fn every_command_and_query_rpc_has_a_route() {
-        let pool = crate::contracts().unwrap();
-        let table = RouteTable::from_pool(&pool).unwrap();
-        for service in pool.services() {
-            if !service.full_name().starts_with("causeway.") {
-                continue;
-            }
-            for rpc in service.methods() {
-                assert!(
-                    table.routes().iter().any(|r| r.rpc == rpc),
-                    "{} has no route",
-                    rpc.full_name()
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn lookups_find_routes_and_tell_missing_methods_apart_from_missing_paths() {
-        let table = table();
-        match table.find(&Method::POST, "/v1/orders/o-1:cancel") {
-            Lookup::Found(route, values) => {
-                assert_eq!(route.rpc.name(), "CancelOrder");
-                assert_eq!(values, vec!["o-1".to_owned()]);
-            }
-            other => panic!("{other:?}"),
-        }
-        match table.find(&Method::GET, "/v1/users:byEmail") {
-            Lookup::Found(route, _) => assert_eq!(route.rpc.name(), "FindUserByEmail"),
-            other => panic!("{other:?}"),
-        }
-        match table.find(&Method::DELETE, "/v1/orders") {
-            Lookup::MethodNotAllowed(allowed) => {
-                assert!(allowed.contains(&Method::GET) && allowed.contains(&Method::POST));
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(
-            table.find(&Method::GET, "/v2/nothing"),
-            Lookup::NotFound
-        ));
-    }
-
-    #[test]
-    fn conventions_are_found_by_shape() {
-        let table = table();
-        let route = |name: &str| {
-            table
-                .routes()
-                .iter()
-                .find(|r| r.rpc.name() == name)
-                .unwrap()
-                .conventions
-                .clone()
-        };
-        let place = route("PlaceOrder");
-        assert!(place.command_id.is_some() && place.expected_revision.is_some());
-        assert_eq!(
-            place.position.unwrap().last().unwrap().full_name(),
-            "causeway.common.v1.CommandAck.position"
-        );
-        let get = route("GetOrder");
-        assert!(get.command_id.is_none() && get.min_position.is_some());
-        assert_eq!(
-            get.etag.unwrap().last().unwrap().full_name(),
-            "causeway.orders.v1.Order.revision"
-        );
-    }
-}
+mod tests;

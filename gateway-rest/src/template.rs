@@ -54,18 +54,24 @@ pub struct TemplateError {
     reason: String,
 }
 
-/// Why a request path could not be read (it never reaches routing).
+/// Why a path value could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the request path is not valid percent-encoded UTF-8")]
+#[error("not valid percent-encoded UTF-8")]
 pub struct BadPath;
 
-/// A request path split into decoded segments, with its raw last segment kept for verbs.
+/// A request path split into its segments, still percent-encoded.
 #[derive(Debug, Clone)]
 pub struct RequestPath {
     raw: Vec<String>,
 }
 
 impl RequestPath {
+    /// Whether the last segment ends in what may be a custom verb (a literal `:`; an encoded
+    /// `%3A` is part of a value).
+    pub fn has_verb(&self) -> bool {
+        self.raw.last().is_some_and(|last| last.contains(':'))
+    }
+
     /// Splits `path` (which starts with `/`) into its segments, still percent-encoded: decoding
     /// happens after matching so that an encoded `/` or `:` stays part of a value.
     pub fn parse(path: &str) -> Self {
@@ -201,9 +207,15 @@ impl PathTemplate {
         (self.verb.is_some(), literals, no_rest)
     }
 
-    /// Matches `path`; on success returns each variable's decoded value, in the order of
-    /// [`Self::variables`]. `Err` means the path matched but a value is not UTF-8.
-    pub fn matches(&self, path: &RequestPath) -> Option<Result<Vec<String>, BadPath>> {
+    /// Whether the template ends in a custom verb (`:cancel`).
+    pub fn has_verb(&self) -> bool {
+        self.verb.is_some()
+    }
+
+    /// Matches `path`; on success returns each variable's value, still percent-encoded (see
+    /// [`decode`]), in the order of [`Self::variables`]. A variable of several segments gets
+    /// them joined by `/`.
+    pub fn matches(&self, path: &RequestPath) -> Option<Vec<String>> {
         let mut raw: Vec<&str> = path.raw.iter().map(String::as_str).collect();
         if let Some(verb) = &self.verb {
             let last = raw.pop()?;
@@ -218,7 +230,6 @@ impl PathTemplate {
         } else if raw.len() != self.segments.len() {
             return None;
         }
-        // Where each template segment's match starts in `raw`; `**` takes the remainder.
         for (i, segment) in self.segments.iter().enumerate() {
             match segment {
                 Segment::Literal(text) => match decode(raw[i]) {
@@ -228,21 +239,19 @@ impl PathTemplate {
                 Segment::Any | Segment::Rest => {}
             }
         }
-        let mut values = Vec::with_capacity(self.variables.len());
-        for variable in &self.variables {
-            let end = if has_rest && variable.end == self.segments.len() {
-                raw.len()
-            } else {
-                variable.end
-            };
-            let joined: Result<Vec<String>, BadPath> =
-                raw[variable.start..end].iter().map(|s| decode(s)).collect();
-            match joined {
-                Ok(parts) => values.push(parts.join("/")),
-                Err(e) => return Some(Err(e)),
-            }
-        }
-        Some(Ok(values))
+        let values = self
+            .variables
+            .iter()
+            .map(|variable| {
+                let end = if has_rest && variable.end == self.segments.len() {
+                    raw.len()
+                } else {
+                    variable.end
+                };
+                raw[variable.start..end].join("/")
+            })
+            .collect();
+        Some(values)
     }
 }
 
@@ -252,7 +261,8 @@ impl fmt::Display for PathTemplate {
     }
 }
 
-fn decode(segment: &str) -> Result<String, BadPath> {
+/// A path value as text: percent-decoded, which fails unless the result is UTF-8.
+pub fn decode(segment: &str) -> Result<String, BadPath> {
     percent_encoding::percent_decode_str(segment)
         .decode_utf8()
         .map(|s| s.into_owned())
@@ -320,75 +330,4 @@ fn is_literal_char(c: char) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn values(template: &str, path: &str) -> Option<Vec<String>> {
-        PathTemplate::parse(template)
-            .unwrap()
-            .matches(&RequestPath::parse(path))
-            .map(|r| r.unwrap())
-    }
-
-    #[test]
-    fn variables_bind_one_decoded_segment() {
-        assert_eq!(
-            values("/v1/orders/{order_id}", "/v1/orders/a%2Fb%20c"),
-            Some(vec!["a/b c".to_owned()])
-        );
-        assert_eq!(values("/v1/orders/{order_id}", "/v1/orders/a/b"), None);
-        assert_eq!(values("/v1/orders/{order_id}", "/v1/orders"), None);
-    }
-
-    #[test]
-    fn verbs_match_the_end_of_the_last_segment_only() {
-        let t = "/v1/orders/{order_id}:cancel";
-        assert_eq!(values(t, "/v1/orders/o-1:cancel"), Some(vec!["o-1".into()]));
-        assert_eq!(values(t, "/v1/orders/a:b:cancel"), Some(vec!["a:b".into()]));
-        assert_eq!(values(t, "/v1/orders/o-1:ship"), None);
-        assert_eq!(values(t, "/v1/orders/o-1"), None);
-        assert_eq!(
-            values("/v1/users:byEmail", "/v1/users:byEmail"),
-            Some(vec![])
-        );
-        assert_eq!(values("/v1/users:byEmail", "/v1/users"), None);
-    }
-
-    #[test]
-    fn nested_fields_and_multi_segment_patterns_bind() {
-        let t = PathTemplate::parse("/v1/{parent.name=shelves/*}/books/{book.id}").unwrap();
-        assert_eq!(t.variables()[0].field_path, "parent.name");
-        assert_eq!(
-            t.matches(&RequestPath::parse("/v1/shelves/s1/books/b2"))
-                .map(|r| r.unwrap()),
-            Some(vec!["shelves/s1".to_owned(), "b2".to_owned()])
-        );
-        assert_eq!(t.openapi_path(), "/v1/{parent.name}/books/{book.id}");
-        assert_eq!(
-            values("/v1/files/{path=**}", "/v1/files/a/b/c"),
-            Some(vec!["a/b/c".into()])
-        );
-    }
-
-    #[test]
-    fn broken_templates_are_refused_with_a_reason() {
-        for bad in [
-            "v1/orders",
-            "/v1/{order_id",
-            "/v1/{}",
-            "/v1/**/x",
-            "/v1/orders:",
-            "/v1/{a}/{a}",
-            "/v1/a b",
-        ] {
-            assert!(PathTemplate::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn literal_routes_outrank_variables() {
-        let literal = PathTemplate::parse("/v1/users:byEmail").unwrap();
-        let variable = PathTemplate::parse("/v1/users/{user_id}").unwrap();
-        assert!(literal.rank() > variable.rank());
-    }
-}
+mod tests;

@@ -95,11 +95,12 @@ async fn the_real_servers_errors_map_row_by_row() {
         invalid.json["error"]["fieldViolations"][0]["field"],
         "lines[0].unitPriceMinor"
     );
+    // A REST caller sends no `options`: the gateway asks for the header that sets it.
     let no_key = http.post("/v1/orders", &[], order(line.clone())).await;
     assert_error(&no_key, 400, "INVALID_ARGUMENT");
     assert_eq!(
         no_key.json["error"]["fieldViolations"][0]["field"],
-        "options"
+        "Idempotency-Key"
     );
 
     // NOT_FOUND -> 404.

@@ -68,3 +68,48 @@ async fn health_answers_per_service_and_for_the_process() {
         .unwrap_err();
     assert_eq!(unknown.code(), tonic::Code::NotFound);
 }
+
+/// Clients that decode error details through reflection (grpcurl among them) find the
+/// `google.rpc` types, with the comments of our own copy.
+#[tokio::test(flavor = "multi_thread")]
+async fn reflection_describes_the_error_details_a_status_carries() {
+    use prost::Message;
+
+    let server = TestServer::start().await;
+    let mut client = ServerReflectionClient::new(server.channel().await);
+    for (symbol, file) in [
+        ("google.rpc.BadRequest", "google/rpc/error_details.proto"),
+        ("google.rpc.Status", "google/rpc/status.proto"),
+    ] {
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::FileContainingSymbol(symbol.into())),
+        };
+        let response = client
+            .server_reflection_info(tokio_stream::iter([request]))
+            .await
+            .expect("v1 reflection answers")
+            .into_inner()
+            .next()
+            .await
+            .expect("one response")
+            .expect("ok");
+        let Some(MessageResponse::FileDescriptorResponse(found)) = response.message_response else {
+            panic!("{symbol}: unexpected reflection response: {response:?}");
+        };
+        let files: Vec<prost_types::FileDescriptorProto> = found
+            .file_descriptor_proto
+            .iter()
+            .map(|bytes| prost_types::FileDescriptorProto::decode(bytes.as_slice()).unwrap())
+            .collect();
+        let described = files
+            .iter()
+            .find(|f| f.name() == file)
+            .unwrap_or_else(|| panic!("{symbol}: {file} not served"));
+        let commented = described
+            .source_code_info
+            .as_ref()
+            .is_some_and(|info| info.location.iter().any(|l| l.leading_comments.is_some()));
+        assert!(commented, "{file} is served without its comments");
+    }
+}

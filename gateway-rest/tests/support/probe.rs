@@ -7,7 +7,8 @@
 //! - `Echo`: answers `"hello <target.name>"` (`"!"`-terminated when `mood` is `MOOD_LOUD`)
 //!   and echoes the `authorization` metadata, `big`, `mood` and `tags`.
 //! - `Fail`: answers the gRPC status whose number is `code`; INVALID_ARGUMENT carries a
-//!   `google.rpc.BadRequest` violation of `detail.field_name`.
+//!   `google.rpc.BadRequest` violation of the path `detail.field_name` names (by default
+//!   `detail.field_name` itself), so tests choose how the server spells it.
 //! - `Hold`: reports its arrival, then waits until released.
 //! - `Note`: answers the title of the `note` it was sent.
 
@@ -320,8 +321,17 @@ impl tonic::server::UnaryService<DynamicMessage> for Handler {
                         .unwrap_or_default();
                     let code = Code::from_i32(code);
                     if code == Code::InvalidArgument {
+                        let named = match input.get_field_by_name("detail").map(|v| v.into_owned())
+                        {
+                            Some(Value::Message(detail)) => detail
+                                .get_field_by_name("field_name")
+                                .and_then(|v| v.as_str().map(str::to_owned))
+                                .filter(|name| !name.is_empty()),
+                            _ => None,
+                        };
+                        let field = named.unwrap_or_else(|| "detail.field_name".to_owned());
                         let mut details = ErrorDetails::new();
-                        details.add_bad_request_violation("detail.field_name", "is wrong");
+                        details.add_bad_request_violation(field, "is wrong");
                         return Err(Status::with_error_details(code, "invalid detail", details));
                     }
                     if code != Code::Ok {
