@@ -48,6 +48,9 @@ fn main() -> io::Result<()> {
         "proto/causeway/identity/v1/identity.proto",
         "proto/causeway/identity/v1/events.proto",
         "proto/causeway/admin/v1/admin.proto",
+        "proto/causeway/auth/v1/access.proto",
+        "proto/causeway/auth/v1/keys.proto",
+        "proto/causeway/identity/v1/sessions.proto",
         "proto/google/rpc/status.proto",
         "proto/google/rpc/error_details.proto",
     ];
@@ -79,7 +82,11 @@ fn main() -> io::Result<()> {
         .server_mod_attribute(".", r#"#[cfg(feature = "server")]"#)
         // Requests that carry a password get a hand-written, redacted Debug (src/lib.rs), so no
         // log line or error can ever print one.
-        .skip_debug(["causeway.identity.v1.RegisterUserRequest"])
+        .skip_debug([
+            "causeway.identity.v1.RegisterUserRequest",
+            "causeway.identity.v1.LoginRequest",
+            "causeway.identity.v1.LoginResponse",
+        ])
         .include_file("causeway.rs")
         .compile_fds(fds)?;
 

@@ -25,6 +25,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/causeway_descriptor.bin"));
 
 pub use causeway::admin::v1 as admin;
+pub use causeway::auth::v1 as auth;
 pub use causeway::common::v1 as common;
 pub use causeway::identity::v1 as identity;
 pub use causeway::inventory::v1 as inventory;
@@ -41,6 +42,26 @@ impl std::fmt::Debug for identity::RegisterUserRequest {
     }
 }
 
+impl std::fmt::Debug for identity::LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("email", &self.email)
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+/// A token is a credential: its `Debug` never shows it.
+impl std::fmt::Debug for identity::LoginResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginResponse")
+            .field("access_token", &"[redacted]")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -52,5 +73,15 @@ mod tests {
         let printed = format!("{request:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(printed.contains("[redacted]"), "{printed}");
+        let login = super::identity::LoginRequest {
+            email: "ada@example.com".into(),
+            password: "hunter2-hunter2".into(),
+        };
+        assert!(!format!("{login:?}").contains("hunter2"));
+        let token = super::identity::LoginResponse {
+            access_token: "eyJ.secret.token".into(),
+            ..Default::default()
+        };
+        assert!(!format!("{token:?}").contains("secret"));
     }
 }

@@ -2,9 +2,9 @@
 //! checked before any port is bound, so bad configuration exits at once with a clear message.
 //! The defaults run out of the box on a laptop: gRPC on 127.0.0.1:50051, data in `./data`.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use clap::{Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::store::embedded::Durability;
 
@@ -54,6 +54,15 @@ impl std::fmt::Display for Role {
     }
 }
 
+/// Whether callers are authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMode {
+    /// Every RPC needs a verified bearer token unless its contract declares it public.
+    Enabled,
+    /// Nobody is checked and everything is allowed: for local experiments only.
+    Disabled,
+}
+
 /// How durable an acknowledged append is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DurabilityArg {
@@ -72,20 +81,71 @@ impl From<DurabilityArg> for Durability {
     }
 }
 
-/// Settings of one server process.
+/// The command line: serve (the default), or one of the operator tools.
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "causeway-server",
     version,
     about = "Causeway: event-sourced gRPC services"
 )]
+pub struct Cli {
+    /// The server's settings (the tools read the data and keys directories from them).
+    #[command(flatten)]
+    pub config: Config,
+    /// An operator tool instead of serving.
+    #[command(subcommand)]
+    pub tool: Option<Tool>,
+}
+
+/// Operator tools that work offline, on the data directory.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Tool {
+    /// Mints an access token signed with the data directory's current key and prints it: the
+    /// first admin's token, or a script's.
+    Token(TokenArgs),
+    /// Makes a new signing key current; the previous one keeps verifying for `--grace`.
+    RotateKeys(RotateArgs),
+}
+
+/// What `causeway-server token` mints.
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// The token's subject (`sub`), e.g. `ops` or a user id.
+    #[arg(long)]
+    pub subject: String,
+    /// A role to grant; repeat for several (`--role admin --role orders.staff`).
+    #[arg(long = "role")]
+    pub roles: Vec<String>,
+    /// The tenant claim, if any.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// How long the token lives (at most 24h).
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub ttl: Duration,
+}
+
+/// How `causeway-server rotate-keys` rotates.
+#[derive(Debug, Clone, Args)]
+pub struct RotateArgs {
+    /// How long the previous key keeps verifying (at least the longest token lifetime).
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    pub grace: Duration,
+}
+
+/// Settings of one server process.
+#[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address the gRPC server listens on.
     #[arg(long, env = "CAUSEWAY_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
 
     /// Directory of the embedded stores (created if missing).
-    #[arg(long, env = "CAUSEWAY_DATA_DIR", default_value = "./data")]
+    #[arg(
+        long,
+        env = "CAUSEWAY_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
     pub data_dir: PathBuf,
 
     /// Which services this process runs.
@@ -119,6 +179,62 @@ pub struct Config {
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `causeway_server=debug`.
     #[arg(long, env = "CAUSEWAY_LOG", default_value = "info")]
     pub log: String,
+
+    /// Whether callers must present a verified bearer token. `disabled` is for local
+    /// experiments only: it logs a warning and lets anyone do anything.
+    #[arg(long, env = "CAUSEWAY_AUTH", value_enum, default_value_t = AuthMode::Enabled)]
+    pub auth: AuthMode,
+
+    /// Directory of Causeway's signing keys (default: `<data-dir>/keys`); may be a mounted
+    /// secret shared by every process.
+    #[arg(long, env = "CAUSEWAY_KEYS_DIR", global = true)]
+    pub keys_dir: Option<PathBuf>,
+
+    /// The `iss` of the tokens Causeway issues (login, `token`).
+    #[arg(
+        long,
+        env = "CAUSEWAY_TOKEN_ISSUER",
+        default_value = "causeway",
+        global = true
+    )]
+    pub token_issuer: String,
+
+    /// The `aud` of the tokens Causeway issues and accepts from itself.
+    #[arg(
+        long,
+        env = "CAUSEWAY_TOKEN_AUDIENCE",
+        default_value = "causeway",
+        global = true
+    )]
+    pub token_audience: String,
+
+    /// Lifetime of a login's access token.
+    #[arg(long, env = "CAUSEWAY_TOKEN_TTL", default_value = "15m", value_parser = humantime::parse_duration)]
+    pub token_ttl: Duration,
+
+    /// The `tenant` claim of the tokens this server issues at login, if any.
+    #[arg(long, env = "CAUSEWAY_TENANT")]
+    pub tenant: Option<String>,
+
+    /// An external OpenID/OAuth2 issuer whose tokens are accepted too (its `iss`).
+    #[arg(long, env = "CAUSEWAY_AUTH_ISSUER")]
+    pub auth_issuer: Option<String>,
+
+    /// The `aud` the external issuer's tokens must carry.
+    #[arg(long, env = "CAUSEWAY_AUTH_AUDIENCE")]
+    pub auth_audience: Option<String>,
+
+    /// The external issuer's JWKS URL (`https://idp.example.com/.well-known/jwks.json`).
+    #[arg(long, env = "CAUSEWAY_AUTH_JWKS_URL")]
+    pub auth_jwks_url: Option<String>,
+
+    /// The external issuer's JWKS as a file, instead of a URL.
+    #[arg(long, env = "CAUSEWAY_AUTH_JWKS_FILE")]
+    pub auth_jwks_file: Option<PathBuf>,
+
+    /// Dotted path of the claim holding an external token's roles (`realm_access.roles`).
+    #[arg(long, env = "CAUSEWAY_AUTH_ROLES_CLAIM", default_value = "roles")]
+    pub auth_roles_claim: String,
 }
 
 /// A value that may carry credentials (a connection string with a password): usable, but never
@@ -166,6 +282,12 @@ impl From<&str> for Secret {
 /// Configuration that parsed but cannot work.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The external issuer's settings are incomplete or contradict each other.
+    #[error("{0}")]
+    Auth(String),
+    /// A token lifetime outside what the key ring's grace covers.
+    #[error("--token-ttl must be between 1 second and 24 hours")]
+    TokenTtl,
     /// The data directory cannot be created or is not a directory.
     #[error("--data-dir {path}: {reason}")]
     DataDir {
@@ -190,6 +312,34 @@ impl Config {
             mongodb_database: "causeway".to_owned(),
             aggregate_cache_events: crate::kernel::AggregateCache::DEFAULT_CAPACITY,
             log: "info".to_owned(),
+            auth: AuthMode::Enabled,
+            keys_dir: None,
+            token_issuer: "causeway".to_owned(),
+            token_audience: "causeway".to_owned(),
+            token_ttl: Duration::from_secs(15 * 60),
+            tenant: None,
+            auth_issuer: None,
+            auth_audience: None,
+            auth_jwks_url: None,
+            auth_jwks_file: None,
+            auth_roles_claim: "roles".to_owned(),
+        }
+    }
+
+    /// Where the signing keys live.
+    pub fn keys_dir(&self) -> PathBuf {
+        self.keys_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys"))
+    }
+
+    /// Where the external issuer's keys come from, if one is configured.
+    pub fn jwks_source(&self) -> Option<crate::auth::jwks::KeySource> {
+        use crate::auth::jwks::KeySource;
+        match (&self.auth_jwks_url, &self.auth_jwks_file) {
+            (Some(url), _) => url.parse().ok().map(KeySource::Url),
+            (None, Some(path)) => Some(KeySource::File(path.clone())),
+            (None, None) => None,
         }
     }
 
@@ -203,7 +353,38 @@ impl Config {
         if !self.data_dir.is_dir() {
             return Err(fail("not a directory".into()));
         }
-        Ok(())
+        if self.token_ttl.is_zero() || self.token_ttl > crate::auth::tokens::MAX_TTL {
+            return Err(ConfigError::TokenTtl);
+        }
+        self.validate_external_issuer()
+    }
+
+    /// An external issuer needs an audience and exactly one JWKS source (an http(s) URL or a
+    /// file), and those settings mean nothing without an issuer.
+    fn validate_external_issuer(&self) -> Result<(), ConfigError> {
+        let fail = |why: &str| Err(ConfigError::Auth(why.to_owned()));
+        let sources =
+            usize::from(self.auth_jwks_url.is_some()) + usize::from(self.auth_jwks_file.is_some());
+        match &self.auth_issuer {
+            None if sources > 0 || self.auth_audience.is_some() => {
+                fail("--auth-audience, --auth-jwks-url and --auth-jwks-file need --auth-issuer")
+            }
+            None => Ok(()),
+            Some(_) if self.auth_audience.is_none() => fail("--auth-issuer needs --auth-audience"),
+            Some(_) if sources != 1 => {
+                fail("--auth-issuer needs exactly one of --auth-jwks-url and --auth-jwks-file")
+            }
+            Some(_) => match &self.auth_jwks_url {
+                Some(url)
+                    if !url
+                        .parse::<reqwest::Url>()
+                        .is_ok_and(|u| matches!(u.scheme(), "http" | "https")) =>
+                {
+                    fail("--auth-jwks-url must be an http:// or https:// URL")
+                }
+                _ => Ok(()),
+            },
+        }
     }
 }
 
@@ -211,9 +392,88 @@ impl Config {
 mod tests {
     use super::*;
 
+    fn parse<const N: usize>(args: [&str; N]) -> Result<Config, clap::Error> {
+        Cli::try_parse_from(args).map(|cli| cli.config)
+    }
+
+    #[test]
+    fn authentication_is_on_by_default_and_an_external_issuer_must_be_complete() {
+        let config = parse(["causeway-server"]).unwrap();
+        assert_eq!(config.auth, AuthMode::Enabled);
+        assert_eq!(config.keys_dir(), PathBuf::from("./data/keys"));
+        assert_eq!(config.token_ttl, Duration::from_secs(900));
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_str().unwrap();
+        for (args, complaint) in [
+            (vec!["--auth-issuer", "https://idp"], "--auth-audience"),
+            (
+                vec!["--auth-issuer", "https://idp", "--auth-audience", "c"],
+                "exactly one",
+            ),
+            (vec!["--auth-jwks-file", "/k.json"], "need --auth-issuer"),
+            (
+                vec![
+                    "--auth-issuer",
+                    "i",
+                    "--auth-audience",
+                    "c",
+                    "--auth-jwks-url",
+                    "ftp://x",
+                ],
+                "http:// or https://",
+            ),
+            (vec!["--token-ttl", "2days"], "--token-ttl"),
+        ] {
+            let mut argv = vec!["causeway-server", "--data-dir", data];
+            argv.extend(args);
+            let config = Cli::try_parse_from(argv).unwrap().config;
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains(complaint), "{err}");
+        }
+        let ok = Cli::try_parse_from([
+            "causeway-server",
+            "--data-dir",
+            data,
+            "--auth-issuer",
+            "https://idp",
+            "--auth-audience",
+            "causeway",
+            "--auth-jwks-url",
+            "https://idp/jwks.json",
+        ])
+        .unwrap();
+        ok.config.validate().unwrap();
+    }
+
+    #[test]
+    fn the_token_tool_takes_the_data_directory_after_its_name() {
+        let cli = Cli::try_parse_from([
+            "causeway-server",
+            "token",
+            "--subject",
+            "ops",
+            "--role",
+            "admin",
+            "--ttl",
+            "2h",
+            "--data-dir",
+            "/srv/causeway",
+        ])
+        .unwrap();
+        let Some(Tool::Token(args)) = cli.tool else {
+            panic!("not the token tool");
+        };
+        assert_eq!(
+            (args.subject.as_str(), args.roles.as_slice()),
+            ("ops", &["admin".to_owned()][..])
+        );
+        assert_eq!(args.ttl, Duration::from_secs(7200));
+        assert_eq!(cli.config.keys_dir(), PathBuf::from("/srv/causeway/keys"));
+    }
+
     #[test]
     fn defaults_run_out_of_the_box() {
-        let config = Config::try_parse_from(["causeway-server"]).unwrap();
+        let config = parse(["causeway-server"]).unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:50051");
         assert_eq!(config.data_dir, PathBuf::from("./data"));
         assert_eq!(config.role, Role::All);
@@ -223,12 +483,11 @@ mod tests {
 
     #[test]
     fn bad_values_are_rejected_with_the_flag_named() {
-        let err = Config::try_parse_from(["causeway-server", "--listen", "nope"]).unwrap_err();
+        let err = parse(["causeway-server", "--listen", "nope"]).unwrap_err();
         assert!(err.to_string().contains("--listen"), "{err}");
-        let err = Config::try_parse_from(["causeway-server", "--role", "boss"]).unwrap_err();
+        let err = parse(["causeway-server", "--role", "boss"]).unwrap_err();
         assert!(err.to_string().contains("--role"), "{err}");
-        let err = Config::try_parse_from(["causeway-server", "--aggregate-cache-events", "lots"])
-            .unwrap_err();
+        let err = parse(["causeway-server", "--aggregate-cache-events", "lots"]).unwrap_err();
         assert!(
             err.to_string().contains("--aggregate-cache-events"),
             "{err}"
@@ -237,7 +496,7 @@ mod tests {
 
     #[test]
     fn connection_strings_never_print() {
-        let config = Config::try_parse_from([
+        let config = parse([
             "causeway-server",
             "--kurrentdb-url",
             "kurrentdb://admin:hunter2@db:2113",

@@ -12,6 +12,8 @@
 //! - `grpc`: the gRPC edge every service shares: request context layer, validation idiom,
 //!   the generic command path, role routing and the one mapping to `tonic::Status`.
 //! - `values`: value types and text rules shared by every context (sku, quantity, reason).
+//! - `auth`: who is calling (bearer tokens, Causeway's own signing keys) and what it may do
+//!   (each RPC's access rule from the contracts), as tower layers.
 //! - `config`: flags and `CAUSEWAY_*` environment, validated before anything binds.
 //! - `projection`: the runner that keeps read models up to date, rebuilds, read-your-writes.
 //! - `readstore`: the `ReadStore` port and its adapters (`readstore::embedded` = SQLite, the
@@ -23,6 +25,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod config;
 pub mod grpc;
 pub mod health;

@@ -1,22 +1,53 @@
-//! `causeway-server`: parses configuration, binds the listener and serves until SIGTERM/SIGINT.
+//! `causeway-server`: parses the command line; serves until SIGTERM/SIGINT, or runs an operator
+//! tool (`token`, `rotate-keys`) on the data directory and exits.
 
 use anyhow::Context;
-use causeway_server::config::Config;
+use causeway_server::{
+    auth::{keys::KeyRing, tokens::TokenIssuer},
+    config::{Cli, Config, Tool},
+};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = Config::parse();
+    let Cli { config, tool } = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&config.log).context("invalid --log filter")?)
         .init();
     config.validate()?;
+    match tool {
+        Some(tool) => run_tool(&config, tool),
+        None => serve(config).await,
+    }
+}
 
+async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     causeway_server::server::run(listener, config, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// The offline tools: print a token, or rotate the signing keys and print the new key id.
+fn run_tool(config: &Config, tool: Tool) -> anyhow::Result<()> {
+    let ring = KeyRing::new(config.keys_dir());
+    match tool {
+        Tool::Token(args) => {
+            let issuer = TokenIssuer::new(ring, &config.token_issuer, &config.token_audience);
+            let minted = issuer
+                .mint(&args.subject, args.roles, args.tenant, args.ttl)
+                .context("cannot mint a token")?;
+            println!("{}", minted.token);
+        }
+        Tool::RotateKeys(args) => {
+            let kid = ring
+                .rotate(args.grace)
+                .context("cannot rotate the signing keys")?;
+            println!("{kid}");
+        }
+    }
     Ok(())
 }
 

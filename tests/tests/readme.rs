@@ -65,7 +65,7 @@ fn documented(readme: &str, command: clap::Command) -> Vec<String> {
 fn the_readme_flag_tables_match_both_binaries() {
     use clap::CommandFactory;
     let readme = std::fs::read_to_string(tools::workspace_root().join("README.md")).unwrap();
-    let mut missing = documented(&readme, causeway_server::config::Config::command());
+    let mut missing = documented(&readme, causeway_server::config::Cli::command());
     missing.extend(documented(
         &readme,
         causeway_gateway::config::Config::command(),

@@ -1,0 +1,232 @@
+//! The two auth layers of the gRPC edge, outermost first:
+//!
+//! - [`AuthenticationLayer`]: reads `authorization: Bearer <jwt>`, verifies it, and puts the
+//!   [`Caller`] in the request's extensions (anonymous without a token; unchecked when
+//!   authentication is switched off). A token that does not verify is `UNAUTHENTICATED` at
+//!   once, whatever the RPC.
+//! - [`AuthorizationLayer`]: the RPC's access rule from the contracts against the caller:
+//!   `UNAUTHENTICATED` without a token, `PERMISSION_DENIED` without a required role or for an
+//!   RPC that declares no rule.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use tonic::{Status, body::Body};
+use tower::{Layer, Service};
+use tracing::debug;
+
+use super::{
+    access::{AccessTable, Rule},
+    principal::Caller,
+    verify::{AuthError, Verifier},
+};
+
+/// Tells whether a subject's tokens stopped counting (a disabled user).
+pub trait Revocations: Send + Sync {
+    /// Whether `subject` may no longer act, whatever its tokens say.
+    fn is_revoked(&self, subject: &str) -> bool;
+}
+
+/// How a process authenticates.
+#[derive(Clone)]
+pub enum Authentication {
+    /// Verifies bearer tokens.
+    Tokens {
+        /// The verifier of every trusted issuer.
+        verifier: Arc<Verifier>,
+        /// Subjects whose tokens no longer count.
+        revocations: Arc<dyn Revocations>,
+    },
+    /// Switched off (`--auth disabled`): every caller is [`Caller::Unchecked`].
+    Disabled,
+}
+
+/// Puts the [`Caller`] of every request in its extensions.
+#[derive(Clone)]
+pub struct AuthenticationLayer {
+    authentication: Authentication,
+}
+
+impl AuthenticationLayer {
+    /// Authenticates with `authentication`.
+    pub fn new(authentication: Authentication) -> Self {
+        Self { authentication }
+    }
+}
+
+impl<S> Layer<S> for AuthenticationLayer {
+    type Service = Authenticate<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Authenticate {
+            inner,
+            authentication: self.authentication.clone(),
+        }
+    }
+}
+
+/// The service [`AuthenticationLayer`] wraps around the routes.
+#[derive(Clone)]
+pub struct Authenticate<S> {
+    inner: S,
+    authentication: Authentication,
+}
+
+type Answer<E> = Pin<Box<dyn Future<Output = Result<http::Response<Body>, E>> + Send>>;
+
+impl<S, B> Service<http::Request<B>> for Authenticate<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<Body>> + Clone + Send + 'static,
+    S::Future: Send,
+    B: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = Answer<S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        // The clone that was not polled ready stays here; the ready one serves this request.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let authentication = self.authentication.clone();
+        let header = request
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .map(|v| v.to_str().map(str::to_owned));
+        Box::pin(async move {
+            let caller = match authentication {
+                Authentication::Disabled => Ok(Caller::Unchecked),
+                Authentication::Tokens {
+                    verifier,
+                    revocations,
+                } => identify(header, &verifier, &*revocations).await,
+            };
+            match caller {
+                Ok(caller) => {
+                    request.extensions_mut().insert(caller);
+                    inner.call(request).await
+                }
+                Err(refused) => {
+                    debug!(path = request.uri().path(), reason = %refused, "refused a token");
+                    Ok(Status::unauthenticated(refused.to_string()).into_http())
+                }
+            }
+        })
+    }
+}
+
+/// The caller an `authorization` header (absent, or its text when it is text) proves.
+async fn identify(
+    header: Option<Result<String, http::header::ToStrError>>,
+    verifier: &Verifier,
+    revocations: &dyn Revocations,
+) -> Result<Caller, AuthError> {
+    let Some(header) = header else {
+        return Ok(Caller::Anonymous);
+    };
+    let token = header
+        .ok()
+        .as_deref()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .ok_or(AuthError::Malformed)?;
+    let principal = verifier.verify(&token).await?;
+    if revocations.is_revoked(&principal.subject) {
+        return Err(AuthError::Disabled);
+    }
+    Ok(Caller::Verified(principal))
+}
+
+/// Enforces every RPC's access rule.
+#[derive(Clone)]
+pub struct AuthorizationLayer {
+    table: Arc<AccessTable>,
+}
+
+impl AuthorizationLayer {
+    /// Enforces the rules of `table`.
+    pub fn new(table: AccessTable) -> Self {
+        Self {
+            table: Arc::new(table),
+        }
+    }
+}
+
+impl<S> Layer<S> for AuthorizationLayer {
+    type Service = Authorize<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Authorize {
+            inner,
+            table: self.table.clone(),
+        }
+    }
+}
+
+/// The service [`AuthorizationLayer`] wraps around the routes.
+#[derive(Clone)]
+pub struct Authorize<S> {
+    inner: S,
+    table: Arc<AccessTable>,
+}
+
+impl<S, B> Service<http::Request<B>> for Authorize<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<Body>>,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = futures::future::Either<
+        futures::future::Ready<Result<http::Response<Body>, S::Error>>,
+        S::Future,
+    >;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let caller = request
+            .extensions()
+            .get::<Caller>()
+            .cloned()
+            .unwrap_or_default();
+        match decide(self.table.rule(request.uri().path()), &caller) {
+            Ok(()) => futures::future::Either::Right(self.inner.call(request)),
+            Err(status) => {
+                futures::future::Either::Left(futures::future::ready(Ok(status.into_http())))
+            }
+        }
+    }
+}
+
+/// Whether `caller` may call an RPC with `rule`.
+pub fn decide(rule: Option<&Rule>, caller: &Caller) -> Result<(), Status> {
+    match (rule, caller) {
+        (_, Caller::Unchecked) | (Some(Rule::Public), _) => Ok(()),
+        (None, _) => Err(Status::permission_denied(
+            "this RPC declares no access rule, so nobody may call it",
+        )),
+        (Some(Rule::Roles(_)), Caller::Anonymous) => {
+            Err(Status::unauthenticated(AuthError::Missing.to_string()))
+        }
+        (Some(Rule::Roles(roles)), caller) if caller.has_any(roles) => Ok(()),
+        (Some(Rule::Roles(roles)), _) => Err(Status::permission_denied(format!(
+            "this RPC needs one of the roles: {}",
+            roles.join(", ")
+        ))),
+    }
+}
