@@ -1,8 +1,9 @@
 //! Read-your-writes. Every command ack carries the position of its last event; a query that
 //! passes it as `consistency.min_position` waits until its projection has applied everything up
-//! to there. In a process that runs the projection the wait is woken by the runner's status
-//! channel; a query-only process re-reads the checkpoint from the read store with a short
-//! backoff, since no notification crosses processes.
+//! to there. In a process that runs the projection the wait tells the runner which position it
+//! waits for (so the runner can skip past other categories' events at once) and is woken by the
+//! runner's status channel; a query-only process re-reads the checkpoint from the read store
+//! with a short backoff, since no notification crosses processes.
 
 use std::{sync::Arc, time::Duration};
 
@@ -61,6 +62,11 @@ impl ReadYourWrites {
         let deadline = Instant::now() + within;
         let reached = match self.local.watch(projection) {
             Some(mut status) => {
+                if status.borrow().position < Some(min_position) {
+                    // The runner may learn sooner than its feed tells it that nothing of its
+                    // categories lies before the position (see `EventStore::clear_through`).
+                    self.local.want(projection, min_position);
+                }
                 let reached = tokio::time::timeout_at(
                     deadline,
                     status.wait_for(|s| s.position >= Some(min_position)),

@@ -8,11 +8,14 @@
 //!   generation, and the control document that says which generation queries read.
 //! - `status`: live position, lag and health of each runner, shared in-process.
 //! - `runner`: the loop (subscribe, batch, apply, commit, retry with backoff, park, rebuild).
+//! - `lookahead`: when a reader waits past the checkpoint, asking the store whether any event of
+//!   the projection lies in between, beside the feed.
 //! - `consistency`: read-your-writes, waiting until a projection reaches a position.
 
 pub mod admin;
 pub mod consistency;
 pub mod generation;
+mod lookahead;
 pub mod runner;
 pub mod status;
 #[cfg(test)]

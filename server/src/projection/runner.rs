@@ -19,7 +19,7 @@ use tracing::{error, info, warn};
 
 use super::{
     BatchView, Projection, ProjectionError, ProjectionStatus, Projections, generation,
-    status::StuckEvent,
+    lookahead::LookAhead, status::StuckEvent,
 };
 use crate::{
     readstore::{Document, IndexSpec, ReadStore, ReadStoreError, WriteOp},
@@ -100,6 +100,8 @@ struct Parts {
 pub struct ProjectionRunner {
     parts: Arc<Parts>,
     rebuilds: mpsc::Receiver<RebuildReply>,
+    /// The highest position a reader in this process has waited for.
+    wanted: watch::Receiver<u64>,
 }
 
 impl ProjectionRunner {
@@ -112,6 +114,7 @@ impl ProjectionRunner {
     ) -> (Self, RunnerHandle) {
         let name = projection.name();
         let status = projections.register(name);
+        let wanted = projections.wanted(name);
         let filter = SubscriptionFilter::categories(projection.categories().iter().copied());
         let (tx, rx) = mpsc::channel(4);
         let parts = Arc::new(Parts {
@@ -125,6 +128,7 @@ impl ProjectionRunner {
             Self {
                 parts,
                 rebuilds: rx,
+                wanted,
             },
             RunnerHandle { name, rebuilds: tx },
         )
@@ -188,6 +192,9 @@ impl ProjectionRunner {
             .subscribe_all(checkpoint, parts.filter.clone())
             .ready_chunks(BATCH_SIZE);
         let mut rebuild: Option<(u64, JoinHandle<Result<(), RunError>>)> = None;
+        let mut look_ahead = LookAhead::default();
+        look_ahead.want(*self.wanted.borrow_and_update());
+        look_ahead.ask(&parts.events, &parts.filter, checkpoint);
         loop {
             tokio::select! {
                 chunk = feed.next() => {
@@ -195,6 +202,15 @@ impl ProjectionRunner {
                     parts.process(generation, chunk, &mut checkpoint).await?;
                     backoff.reset();
                     parts.published(checkpoint).await;
+                    look_ahead.ask(&parts.events, &parts.filter, checkpoint);
+                }
+                Ok(()) = self.wanted.changed() => {
+                    look_ahead.want(*self.wanted.borrow_and_update());
+                    look_ahead.ask(&parts.events, &parts.filter, checkpoint);
+                }
+                Some(clear) = look_ahead.answer(name) => {
+                    parts.skip_to(generation, clear, &mut checkpoint).await?;
+                    look_ahead.ask(&parts.events, &parts.filter, checkpoint);
                 }
                 Some(reply) = self.rebuilds.recv() => {
                     if rebuild.is_some() {
@@ -267,10 +283,12 @@ impl Parts {
         self.follow_until(target, head).await
     }
 
-    /// Applies `generation` until its checkpoint reaches `until` (`None`: nothing to do).
+    /// Applies `generation` until its checkpoint reaches `until` (`None`: nothing to do),
+    /// asking the store after each batch whether the rest of the way is clear of our events.
     async fn follow_until(&self, generation: u64, until: Option<u64>) -> Result<(), RunError> {
         let mut checkpoint = self.reads.checkpoint(&self.key(generation)).await?;
         let Some(until) = until else { return Ok(()) };
+        self.skip_clear(generation, until, &mut checkpoint).await?;
         if checkpoint >= Some(until) {
             return Ok(());
         }
@@ -280,6 +298,7 @@ impl Parts {
             .ready_chunks(BATCH_SIZE);
         while let Some(chunk) = feed.next().await {
             self.process(generation, chunk, &mut checkpoint).await?;
+            self.skip_clear(generation, until, &mut checkpoint).await?;
             self.status.send_modify(|s| {
                 if let Some((g, _)) = s.rebuilding {
                     if g == generation {
@@ -292,6 +311,46 @@ impl Parts {
             }
         }
         Err(RunError::Store("subscription ended".into()))
+    }
+
+    /// Moves the checkpoint towards `until` as far as the store says no event of ours lies.
+    async fn skip_clear(
+        &self,
+        generation: u64,
+        until: u64,
+        checkpoint: &mut Option<u64>,
+    ) -> Result<(), RunError> {
+        if *checkpoint >= Some(until) {
+            return Ok(());
+        }
+        match self
+            .events
+            .clear_through(*checkpoint, until, &self.filter)
+            .await?
+        {
+            Some(clear) => self.skip_to(generation, clear, checkpoint).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Commits `clear` as the checkpoint (no documents) if it is ahead: the store said no event
+    /// of ours lies between the checkpoint and it.
+    async fn skip_to(
+        &self,
+        generation: u64,
+        clear: u64,
+        checkpoint: &mut Option<u64>,
+    ) -> Result<(), RunError> {
+        if Some(clear) <= *checkpoint {
+            return Ok(());
+        }
+        match self
+            .apply_batch(generation, &[], Some(clear), checkpoint)
+            .await
+        {
+            Ok(result) => result,
+            Err(Rejected(reason)) => Err(RunError::Store(reason)),
+        }
     }
 
     /// Drops a superseded generation's documents and checkpoint.

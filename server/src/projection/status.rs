@@ -1,5 +1,6 @@
 //! Live status of every projection runner in this process: position, lag, health and the event
-//! it is stuck on. Queries wait on it for read-your-writes; health and the admin API report it.
+//! it is stuck on. Queries wait on it for read-your-writes (and say which position they wait
+//! for); health and the admin API report it.
 
 use std::{
     collections::BTreeMap,
@@ -46,10 +47,26 @@ pub struct ProjectionStatus {
     pub rebuilding: Option<(u64, Option<u64>)>,
 }
 
-/// The in-process registry of projection statuses.
+/// The in-process registry of projection statuses, and of the positions readers wait for.
 #[derive(Clone, Default)]
 pub struct Projections {
-    inner: Arc<RwLock<BTreeMap<String, watch::Sender<ProjectionStatus>>>>,
+    inner: Arc<RwLock<BTreeMap<String, Entry>>>,
+}
+
+/// One projection's channels: its status (runner to readers) and the highest position a
+/// reader has waited for (readers to runner).
+struct Entry {
+    status: watch::Sender<ProjectionStatus>,
+    wanted: watch::Sender<u64>,
+}
+
+impl Default for Entry {
+    fn default() -> Self {
+        Self {
+            status: watch::channel(ProjectionStatus::default()).0,
+            wanted: watch::channel(0).0,
+        }
+    }
 }
 
 impl std::fmt::Debug for Projections {
@@ -62,22 +79,40 @@ impl Projections {
     /// Registers `name` (or returns its existing sender) so a runner can publish its status.
     pub fn register(&self, name: &str) -> watch::Sender<ProjectionStatus> {
         let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        map.entry(name.to_owned())
-            .or_insert_with(|| watch::channel(ProjectionStatus::default()).0)
-            .clone()
+        map.entry(name.to_owned()).or_default().status.clone()
     }
 
     /// Follows `name`'s status, if a runner for it lives in this process.
     pub fn watch(&self, name: &str) -> Option<watch::Receiver<ProjectionStatus>> {
         let map = self.inner.read().unwrap_or_else(|e| e.into_inner());
-        map.get(name).map(watch::Sender::subscribe)
+        map.get(name).map(|entry| entry.status.subscribe())
+    }
+
+    /// Tells `name`'s runner that a reader waits for `position`, so the runner can find out
+    /// whether anything of its categories lies before it rather than wait for its feed to say.
+    /// Does nothing when no runner for `name` lives in this process.
+    pub fn want(&self, name: &str, position: u64) {
+        let map = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = map.get(name) {
+            entry.wanted.send_if_modified(|wanted| {
+                let higher = position > *wanted;
+                *wanted = (*wanted).max(position);
+                higher
+            });
+        }
+    }
+
+    /// The highest position readers have waited for on `name` (0: none), for its runner.
+    pub fn wanted(&self, name: &str) -> watch::Receiver<u64> {
+        let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        map.entry(name.to_owned()).or_default().wanted.subscribe()
     }
 
     /// Every projection's current status, by name.
     pub fn snapshot(&self) -> Vec<(String, ProjectionStatus)> {
         let map = self.inner.read().unwrap_or_else(|e| e.into_inner());
         map.iter()
-            .map(|(name, tx)| (name.clone(), tx.borrow().clone()))
+            .map(|(name, entry)| (name.clone(), entry.status.borrow().clone()))
             .collect()
     }
 }

@@ -5,6 +5,7 @@
 //! - `convert`: events, revisions and positions between the port and the crate.
 //! - `read`: `read_stream`, `read_all`, `head_position`.
 //! - `subscription`: `subscribe_all`, re-established after a dropped connection.
+//! - `lookahead`: `clear_through`, for a subscriber whose filter excludes the newest events.
 //!
 //! # What is stored
 //! One KurrentDB stream per aggregate, named as Causeway names it (`order-<id>`). Each event's
@@ -29,7 +30,9 @@
 //!   of a non-system stream.
 //! - A category filter is the server-side stream prefix `<category>-` (so a stream named just
 //!   `<category>` is not delivered); the server's filtered checkpoints and caught-up positions
-//!   become [`FeedItem::Checkpoint`](super::FeedItem::Checkpoint)s.
+//!   become [`FeedItem::Checkpoint`](super::FeedItem::Checkpoint)s. They are sparse (every
+//!   32 events considered while live, and catch-up ends at the last event sent), so
+//!   [`EventStore::clear_through`] looks ahead with a filtered read when asked.
 //!
 //! # Surviving the crate's traps
 //! - A client whose first connection attempt failed stays dead forever; the adapter builds a new
@@ -49,6 +52,7 @@
 
 mod connection;
 mod convert;
+mod lookahead;
 mod read;
 mod subscription;
 #[cfg(test)]
@@ -154,5 +158,14 @@ impl EventStore for KurrentDbEventStore {
 
     fn subscribe_all(&self, after: Option<u64>, filter: SubscriptionFilter) -> EventFeed {
         subscription::subscribe(Arc::clone(&self.connection), after, filter)
+    }
+
+    async fn clear_through(
+        &self,
+        after: Option<u64>,
+        until: u64,
+        filter: &SubscriptionFilter,
+    ) -> Result<Option<u64>, StoreError> {
+        lookahead::clear_through(&self.connection, after, until, filter).await
     }
 }

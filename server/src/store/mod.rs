@@ -206,7 +206,28 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// Every event after `after` that passes `filter`, first those already stored (catch-up),
     /// then new ones as they are committed (live), with no gap and no duplicate between the two.
-    /// Whenever it has caught up past events the filter dropped, it says so with a
-    /// [`FeedItem::Checkpoint`]. The feed ends only with an error.
+    /// It says how far past events the filter dropped it has got with [`FeedItem::Checkpoint`]s,
+    /// at the store's own cadence: promptly (embedded), or only every so many events
+    /// (KurrentDB), in which case [`clear_through`](Self::clear_through) answers sooner. The feed
+    /// ends only with an error.
     fn subscribe_all(&self, after: Option<u64>, filter: SubscriptionFilter) -> EventFeed;
+
+    /// How far a subscriber to `filter` that has everything up to `after` may move its
+    /// checkpoint towards `until` without waiting for its feed: `Some(p)` (`after < p <= until`)
+    /// when no event passing `filter` lies after `after` up to `p`, and never past the newest
+    /// event; `None` when such an event lies in between (the feed will bring it) or the store
+    /// does not say.
+    ///
+    /// A read waiting for a position written in another category needs this when the feed's
+    /// checkpoints are sparse. The default says nothing, for stores whose feeds checkpoint
+    /// promptly.
+    async fn clear_through(
+        &self,
+        after: Option<u64>,
+        until: u64,
+        filter: &SubscriptionFilter,
+    ) -> Result<Option<u64>, StoreError> {
+        let _ = (after, until, filter);
+        Ok(None)
+    }
 }

@@ -1,6 +1,17 @@
 //! The double's storage: one in-memory log of records in `$all` order, streams as lists of
-//! indexes into it, and the write rules of KurrentDB (expected revisions, idempotent re-appends
-//! by event id, soft delete, tombstone).
+//! indexes into it, stream metadata, and what KurrentDB does on each write (see `commit` for the
+//! rules deciding whether a write goes ahead).
+//!
+//! - A fresh log starts with system records (`$settings`, `$users`, ...), as a real one does.
+//! - Soft delete writes `{"$tb": i64::MAX}` to `$$<stream>`; the stream then reads as missing.
+//!   Writing to it again appends after its old last revision and then writes metadata with `$tb`
+//!   at the first new revision (a soft undelete). Tombstones are `$streamDeleted` records.
+//! - Metadata written to `$$<stream>` (`$tb`, `$maxCount`, `$maxAge`) limits what reads of the
+//!   stream return; `$all` keeps every record (a real server drops them only when scavenging).
+//! - A link (`$>`, data `<revision>@<stream>`) resolves to its target on reads that ask for it.
+
+mod commit;
+mod system;
 
 use std::{
     collections::HashMap,
@@ -10,13 +21,21 @@ use std::{
 
 use uuid::Uuid;
 
+use self::commit::Decision;
+pub(crate) use self::system::Metadata;
+
 /// Position of the first record. A real log starts with its own housekeeping records, so
 /// positions never start at 0 or 1.
 const FIRST_POSITION: u64 = 1_024;
 /// Fixed part of a record's size; positions are byte offsets, so they grow by the record size.
 const RECORD_OVERHEAD: u64 = 96;
-/// The revision KurrentDB gives the tombstone of a hard-deleted stream.
-pub(crate) const TOMBSTONE_REVISION: u64 = i64::MAX as u64;
+/// The revision KurrentDB gives the tombstone of a hard-deleted stream, and the `$tb` of a
+/// soft-deleted one.
+pub(crate) const DELETED: u64 = i64::MAX as u64;
+/// The event type of a link to another event.
+pub(crate) const LINK_TYPE: &str = "$>";
+/// The event type of stream metadata.
+pub(crate) const METADATA_TYPE: &str = "$metadata";
 
 /// One event as stored.
 #[derive(Debug)]
@@ -54,13 +73,13 @@ pub(crate) enum Expected {
 }
 
 impl Expected {
-    /// Whether a stream whose last revision is `current` meets this expectation.
-    fn holds(self, current: Option<u64>) -> bool {
+    /// The number KurrentDB uses for this rule in errors: -2 any, -1 no stream, -4 stream exists.
+    pub(crate) fn version(self) -> i64 {
         match self {
-            Self::Any => true,
-            Self::NoStream => current.is_none(),
-            Self::StreamExists => current.is_some(),
-            Self::Exact(revision) => current == Some(revision),
+            Self::Any => -2,
+            Self::NoStream => -1,
+            Self::StreamExists => -4,
+            Self::Exact(revision) => i64::try_from(revision).unwrap_or(i64::MAX),
         }
     }
 }
@@ -70,20 +89,45 @@ impl Expected {
 pub(crate) enum Written {
     /// Stored (or recognised as already stored): the last revision and its position.
     Ok { revision: u64, position: u64 },
-    /// The expected revision did not hold; `current` is the stream's revision.
+    /// The expected revision did not hold (or only part of the batch was already stored);
+    /// `current` is the stream's last revision, soft-deleted events included.
     WrongExpected { current: Option<u64> },
     /// The batch was empty and the expectation held: nothing stored.
     Nothing { current: Option<u64> },
-    /// The stream is tombstoned and takes no more writes.
-    Tombstoned,
+    /// The stream is deleted: tombstoned, or soft-deleted and written with `StreamExists`.
+    Deleted,
+}
+
+/// Why a delete or tombstone was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// `current` is the stream's last revision, soft-deleted events included.
+    WrongExpected {
+        current: Option<u64>,
+    },
+    Deleted,
+}
+
+/// The stream was hard-deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tombstoned;
+
+/// What a read of one stream sees.
+#[derive(Debug)]
+pub(crate) struct StreamView {
+    /// The records its metadata leaves visible, in revision order.
+    pub(crate) records: Vec<Arc<Record>>,
+    /// The stream's last revision (visible or not).
+    pub(crate) last: u64,
+    /// The first revision a read could return.
+    pub(crate) first: u64,
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct Stream {
+struct Stream {
     /// Indexes into [`Log::records`], in revision order.
     records: Vec<usize>,
-    /// Soft delete: revisions below this are gone.
-    truncated_before: u64,
+    metadata: Metadata,
     tombstoned: bool,
 }
 
@@ -92,16 +136,25 @@ pub(crate) struct Stream {
 pub(crate) struct Log {
     records: Vec<Arc<Record>>,
     streams: HashMap<String, Stream>,
+    /// The latest record written with each event id (KurrentDB's committed-events index).
+    ids: HashMap<Uuid, usize>,
     next_position: u64,
 }
 
 impl Default for Log {
     fn default() -> Self {
-        Self {
+        let mut log = Self {
             records: Vec::new(),
             streams: HashMap::new(),
+            ids: HashMap::new(),
             next_position: FIRST_POSITION,
+        };
+        for event in system::initial_records() {
+            let (stream, proposed) = event;
+            let revision = log.next_revision(&stream);
+            log.push(&stream, revision, proposed);
         }
+        log
     }
 }
 
@@ -111,76 +164,92 @@ impl Log {
         &self.records
     }
 
-    /// The visible records of `name`, `None` when it does not exist (or was soft-deleted and
-    /// not written since), `Err` when it is tombstoned.
-    pub(crate) fn stream(&self, name: &str) -> Result<Option<Vec<Arc<Record>>>, Tombstoned> {
+    /// What a read of `name` sees: `None` when it has no records or is soft-deleted, `Err` when
+    /// it is tombstoned.
+    pub(crate) fn stream(&self, name: &str) -> Result<Option<StreamView>, Tombstoned> {
         let Some(stream) = self.streams.get(name) else {
             return Ok(None);
         };
         if stream.tombstoned {
             return Err(Tombstoned);
         }
-        let visible: Vec<Arc<Record>> = stream
+        let Some(&last_index) = stream.records.last() else {
+            return Ok(None);
+        };
+        if stream.metadata.truncate_before == Some(DELETED) {
+            return Ok(None);
+        }
+        let last = self.records[last_index].revision;
+        let first = stream.metadata.first_visible(last);
+        let oldest = stream.metadata.oldest_visible(now_ticks());
+        let records = stream
             .records
             .iter()
             .map(|&i| Arc::clone(&self.records[i]))
-            .filter(|r| r.revision >= stream.truncated_before)
+            .filter(|r| r.revision >= first && r.created >= oldest)
             .collect();
-        Ok((!visible.is_empty()).then_some(visible))
+        Ok(Some(StreamView {
+            records,
+            last,
+            first,
+        }))
     }
 
-    /// Appends `events` to `name` if `expected` holds, all or nothing. A batch whose ids are
-    /// already stored where `expected` says they would go is acknowledged again and not stored
-    /// twice (KurrentDB's idempotent writes).
+    /// The target of `record` if it is a link whose target a read of its stream would return.
+    pub(crate) fn resolve(&self, record: &Record) -> Option<Arc<Record>> {
+        if record.event_type != LINK_TYPE {
+            return None;
+        }
+        let text = std::str::from_utf8(&record.data).ok()?;
+        let (revision, stream) = text.split_once('@')?;
+        let revision: u64 = revision.trim().parse().ok()?;
+        let view = self.stream(stream).ok()??;
+        view.records.into_iter().find(|r| r.revision == revision)
+    }
+
+    /// Appends `events` to `name` if KurrentDB would, all or nothing; a batch already stored is
+    /// acknowledged again (idempotent writes).
     pub(crate) fn append(
         &mut self,
         name: &str,
         expected: Expected,
         events: Vec<Proposed>,
     ) -> Written {
-        let stream = self.streams.get(name);
-        if stream.is_some_and(|s| s.tombstoned) {
-            return Written::Tombstoned;
-        }
-        if let Some(done) = self.already_written(name, expected, &events) {
-            return done;
-        }
+        let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
         let current = self.current_revision(name);
-        if !expected.holds(current) {
-            return Written::WrongExpected { current };
+        match self.check(name, expected, &ids) {
+            Decision::Deleted => Written::Deleted,
+            Decision::WrongExpected => Written::WrongExpected { current },
+            Decision::AlreadyWritten(index) => {
+                let record = &self.records[index];
+                Written::Ok {
+                    revision: record.revision,
+                    position: record.position,
+                }
+            }
+            Decision::Write { soft_deleted } => {
+                let first = self.next_revision(name);
+                let mut written = Written::Nothing { current };
+                for (revision, event) in (first..).zip(events) {
+                    let position = self.push(name, revision, event);
+                    written = Written::Ok { revision, position };
+                }
+                if soft_deleted {
+                    self.undelete(name, first);
+                }
+                written
+            }
         }
-        let first = self.next_revision(name);
-        let mut last = Written::Nothing { current };
-        for (revision, event) in (first..).zip(events) {
-            let position = self.push(name, revision, event);
-            last = Written::Ok { revision, position };
-        }
-        last
     }
 
-    /// Soft delete: the stream reads as missing until written again, with revisions going on
-    /// from where they were. Recorded as `$metadata` with `$tb` in `$$<stream>`, as KurrentDB
-    /// does. Returns the position of that record.
+    /// Soft delete: `$metadata` with `$tb` at [`DELETED`] in `$$<stream>`. Returns its position.
     pub(crate) fn delete(&mut self, name: &str, expected: Expected) -> Result<u64, Refused> {
         self.check_delete(name, expected)?;
-        let truncate_before = self.next_revision(name);
-        let meta_stream = format!("$${name}");
-        let meta_revision = self.next_revision(&meta_stream);
-        let position = self.push(
-            &meta_stream,
-            meta_revision,
-            Proposed {
-                id: Uuid::new_v4(),
-                event_type: "$metadata".into(),
-                content_type: "application/json".into(),
-                custom_metadata: Vec::new(),
-                data: format!(r#"{{"$tb":{truncate_before}}}"#).into_bytes(),
-            },
-        );
-        if let Some(stream) = self.streams.get_mut(name) {
-            stream.truncated_before = truncate_before;
-        }
-        Ok(position)
+        let metadata = Metadata {
+            truncate_before: Some(DELETED),
+            ..Metadata::default()
+        };
+        Ok(self.write_metadata(name, &metadata))
     }
 
     /// Hard delete: a `$streamDeleted` record closes the stream for good.
@@ -188,7 +257,7 @@ impl Log {
         self.check_delete(name, expected)?;
         let position = self.push(
             name,
-            TOMBSTONE_REVISION,
+            DELETED,
             Proposed {
                 id: Uuid::new_v4(),
                 event_type: "$streamDeleted".into(),
@@ -203,61 +272,52 @@ impl Log {
         Ok(position)
     }
 
-    /// The last visible revision of `name`.
+    /// The last revision of `name`, soft-deleted or truncated events included; what expected
+    /// revisions are checked against.
     pub(crate) fn current_revision(&self, name: &str) -> Option<u64> {
         let stream = self.streams.get(name)?;
-        let last = self.records[*stream.records.last()?].revision;
-        (last >= stream.truncated_before).then_some(last)
+        Some(self.records[*stream.records.last()?].revision)
     }
 
     fn next_revision(&self, name: &str) -> u64 {
-        self.streams
-            .get(name)
-            .and_then(|s| s.records.last())
-            .map_or(0, |&i| self.records[i].revision + 1)
+        self.current_revision(name).map_or(0, |r| r + 1)
     }
 
     fn check_delete(&self, name: &str, expected: Expected) -> Result<(), Refused> {
-        if self.streams.get(name).is_some_and(|s| s.tombstoned) {
-            return Err(Refused::Tombstoned);
-        }
-        if expected.holds(self.current_revision(name)) {
-            Ok(())
-        } else {
-            Err(Refused::WrongExpected)
+        match self.check(name, expected, &[Uuid::new_v4()]) {
+            Decision::Deleted => Err(Refused::Deleted),
+            Decision::WrongExpected => Err(Refused::WrongExpected {
+                current: self.current_revision(name),
+            }),
+            Decision::Write { .. } | Decision::AlreadyWritten(_) => Ok(()),
         }
     }
 
-    /// The original acknowledgement if every event of `events` is already stored, in order,
-    /// where `expected` places the batch (anywhere in the stream for `Any`/`StreamExists`).
-    fn already_written(
-        &self,
-        name: &str,
-        expected: Expected,
-        events: &[Proposed],
-    ) -> Option<Written> {
-        let stream = self.streams.get(name)?;
-        let first = events.first()?;
-        let start = match expected {
-            Expected::NoStream => 0,
-            Expected::Exact(revision) => usize::try_from(revision).ok()?.checked_add(1)?,
-            Expected::Any | Expected::StreamExists => stream
-                .records
-                .iter()
-                .position(|&i| self.records[i].id == first.id)?,
-        };
-        let stored = stream
-            .records
-            .get(start..start.checked_add(events.len())?)?;
-        let same = stored
-            .iter()
-            .zip(events)
-            .all(|(&i, event)| self.records[i].id == event.id);
-        let last = &self.records[*stored.last()?];
-        same.then_some(Written::Ok {
-            revision: last.revision,
-            position: last.position,
-        })
+    /// After a write to a soft-deleted stream: its metadata again, with `$tb` at `first`.
+    fn undelete(&mut self, name: &str, first: u64) {
+        let mut metadata = self
+            .streams
+            .get(name)
+            .map(|s| s.metadata.clone())
+            .unwrap_or_default();
+        metadata.truncate_before = Some(first);
+        self.write_metadata(name, &metadata);
+    }
+
+    fn write_metadata(&mut self, name: &str, metadata: &Metadata) -> u64 {
+        let meta_stream = format!("$${name}");
+        let revision = self.next_revision(&meta_stream);
+        self.push(
+            &meta_stream,
+            revision,
+            Proposed {
+                id: Uuid::new_v4(),
+                event_type: METADATA_TYPE.into(),
+                content_type: "application/json".into(),
+                custom_metadata: Vec::new(),
+                data: metadata.to_json(),
+            },
+        )
     }
 
     fn push(&mut self, name: &str, revision: u64, event: Proposed) -> u64 {
@@ -265,6 +325,16 @@ impl Log {
         let size = event.data.len() + event.custom_metadata.len() + name.len();
         self.next_position += RECORD_OVERHEAD + u64::try_from(size).unwrap_or(u64::MAX / 4);
         let index = self.records.len();
+        match name.strip_prefix("$$") {
+            Some(original) if event.event_type == METADATA_TYPE => {
+                self.streams
+                    .entry(original.to_owned())
+                    .or_default()
+                    .metadata = Metadata::from_json(&event.data);
+            }
+            _ => {}
+        }
+        self.ids.insert(event.id, index);
         self.records.push(Arc::new(Record {
             id: event.id,
             stream: name.to_owned(),
@@ -285,19 +355,8 @@ impl Log {
     }
 }
 
-/// The stream was hard-deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Tombstoned;
-
-/// Why a delete or tombstone was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refused {
-    WrongExpected,
-    Tombstoned,
-}
-
 /// Now, in KurrentDB's `created` unit: 100 ns ticks since the Unix epoch.
-fn now_ticks() -> i64 {
+pub(crate) fn now_ticks() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_nanos() / 100).unwrap_or(i64::MAX))

@@ -2,19 +2,23 @@
 //! that Causeway's adapter uses, so the real `kurrentdb` client crate can be exercised on
 //! machines where KurrentDB cannot run. Test-only; loopback only.
 //!
-//! - `log`: the records and KurrentDB's write rules.
-//! - `wire`: records, ids, positions and errors as the protocol encodes them.
+//! - `log`: the records, stream metadata, system records, and KurrentDB's write rules.
+//! - `wire`: records, links, ids, positions, filters and errors as the protocol encodes them.
 //! - `streams`: the `Streams` service (append, read, delete, tombstone).
 //! - `read`: one-shot reads of a stream or of `$all`.
-//! - `subscription`: catch-up subscriptions (confirmation, catch-up, caught-up, live, checkpoints).
+//! - `subscription`: catch-up subscriptions at KurrentDB's checkpoint cadence, with a live
+//!   buffer that can overflow (`fell_behind`).
 //! - `quickack`: connections that ACK at once, sparing the crate's calls a 40 ms Nagle stall.
 //!
 //! The double can be stopped and started again on the same port with the same data, which is how
-//! the fault tests drop every connection and subscription of a client.
+//! the fault tests drop every connection and subscription of a client. The standalone binary
+//! `kurrentdb-double` serves one on a port of your choice.
 //!
-//! Each protocol fact it implements is pinned with the real client by `tests/kurrentdb_double/`.
-//! What it leaves out: `BatchAppend`, persistent subscriptions, regex filters, link resolution,
-//! `fell_behind`, authentication and TLS.
+//! Where the real server's behaviour is uncertain the double picks the less forgiving reading.
+//! Each protocol fact it implements is pinned with the real client by `tests/kurrentdb_double/`
+//! (and with the Node.js client by `tests/kurrentdb_node.rs`). What it leaves out: `BatchAppend`,
+//! persistent subscriptions, server-side projections, scavenging, explicit transactions (every
+//! event has commit == prepare), clustering (one node, no gossip), authentication and TLS.
 
 mod log;
 mod quickack;
@@ -98,15 +102,20 @@ struct Running {
 }
 
 impl KurrentDbDouble {
-    /// Starts an empty double on a free loopback port; returns it and the connection string a
-    /// client should use (no TLS, no discovery wait).
+    /// Starts a fresh double (only KurrentDB's own system records in it) on a free loopback
+    /// port; returns it and the connection string a client should use (no TLS, no discovery
+    /// wait).
     pub async fn start() -> (Self, String) {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        Self::start_on(0)
             .await
-            .unwrap_or_else(|e| panic!("binding a loopback port for the KurrentDB double: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("the double's address: {e}"));
+            .unwrap_or_else(|e| panic!("binding a loopback port for the KurrentDB double: {e}"))
+    }
+
+    /// Starts a fresh double on `127.0.0.1:<port>` (0: any free port). Fails when the port is
+    /// taken.
+    pub async fn start_on(port: u16) -> std::io::Result<(Self, String)> {
+        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, port)).await?;
+        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             log: Mutex::new(log::Log::default()),
             commits: watch::Sender::new(0),
@@ -119,7 +128,7 @@ impl KurrentDbDouble {
             running,
         };
         let url = double.url();
-        (double, url)
+        Ok((double, url))
     }
 
     /// `kurrentdb://127.0.0.1:<port>?tls=false&discoveryInterval=0`: without the last option

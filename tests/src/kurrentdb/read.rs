@@ -5,6 +5,8 @@
 //!   compatibility 1 get `last_stream_position` after the events, preceded by
 //!   `first_stream_position` when no event was sent.
 //! - A `$all` read forwards from a position includes the record there; backwards excludes it.
+//! - Stream metadata (`$tb`, `$maxCount`, `$maxAge`) limits a stream read, not `$all`.
+//! - With `resolve_links`, a link (`$>`) carries the event it points to.
 
 use std::sync::Arc;
 
@@ -12,7 +14,7 @@ use tonic::Status;
 
 use super::{
     Shared,
-    log::Record,
+    log::{Record, StreamView, Tombstoned},
     protocol::event_store::client::{
         StreamIdentifier,
         streams::{
@@ -40,42 +42,78 @@ pub(crate) fn once(
 ) -> Result<Vec<ReadResp>, Status> {
     let backwards = options.read_direction == ReadDirection::Backwards as i32;
     let count = usize::try_from(count).unwrap_or(usize::MAX);
-    match &options.stream_option {
+    let resolving = options.resolve_links;
+    let entries = match &options.stream_option {
         Some(StreamOption::Stream(stream)) => {
             let compatible = options.control_option.is_some_and(|c| c.compatibility >= 1);
-            read_stream(shared, stream, backwards, count, ids, compatible)
+            let name = wire::stream_name(stream.stream_identifier.as_ref())?;
+            return read_stream(
+                shared, stream, &name, backwards, count, resolving, ids, compatible,
+            );
         }
-        Some(StreamOption::All(all)) => Ok(read_all(shared, all, backwards, count, filter, ids)),
-        None => Err(Status::invalid_argument("a read names a stream or $all")),
-    }
+        Some(StreamOption::All(all)) => shared.with_log(|log| {
+            select_all(log.records(), all, backwards, count, filter)
+                .into_iter()
+                .map(|r| wire::entry(log, r, resolving))
+                .collect::<Vec<_>>()
+        }),
+        None => return Err(Status::invalid_argument("a read names a stream or $all")),
+    };
+    Ok(entries.iter().map(|e| wire::event(e, ids)).collect())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn read_stream(
     shared: &Shared,
     options: &StreamOptions,
+    name: &str,
     backwards: bool,
     count: usize,
+    resolving: bool,
     ids: UuidFormat,
     compatible: bool,
 ) -> Result<Vec<ReadResp>, Status> {
-    let name = wire::stream_name(options.stream_identifier.as_ref())?;
-    let records = shared
-        .with_log(|log| log.stream(&name))
-        .map_err(|_| wire::stream_deleted(&name))?;
-    let Some(records) = records else {
+    let read = shared.with_log(|log| {
+        let view = log.stream(name)?;
+        Ok(view.map(|view| {
+            let entries: Vec<_> = select_stream(&view, options, backwards, count)
+                .into_iter()
+                .map(|r| wire::entry(log, r, resolving))
+                .collect();
+            (entries, view.first, view.last)
+        }))
+    });
+    let Some((entries, first, last)) = read.map_err(|_: Tombstoned| wire::stream_deleted(name))?
+    else {
         return Ok(vec![wire::content(read_resp::Content::StreamNotFound(
             StreamNotFound {
                 stream_identifier: Some(StreamIdentifier {
-                    stream_name: name.into_bytes(),
+                    stream_name: name.as_bytes().to_vec(),
                 }),
             },
         ))]);
     };
-    let (first, last) = match (records.first(), records.last()) {
-        (Some(first), Some(last)) => (first.revision, last.revision),
-        _ => return Err(Status::internal("a found stream has records")),
-    };
-    let selected: Vec<&Arc<Record>> = match (&options.revision_option, backwards) {
+    let mut replies: Vec<ReadResp> = entries.iter().map(|e| wire::event(e, ids)).collect();
+    if compatible {
+        if replies.is_empty() {
+            replies.push(wire::content(read_resp::Content::FirstStreamPosition(
+                first,
+            )));
+        }
+        replies.push(wire::content(read_resp::Content::LastStreamPosition(last)));
+    }
+    Ok(replies)
+}
+
+/// The visible records of a stream a read selects.
+fn select_stream<'a>(
+    view: &'a StreamView,
+    options: &StreamOptions,
+    backwards: bool,
+    count: usize,
+) -> Vec<&'a Arc<Record>> {
+    let records = &view.records;
+    match (&options.revision_option, backwards) {
         (Some(RevisionOption::Revision(from)), false) => records
             .iter()
             .filter(|r| r.revision >= *from)
@@ -93,30 +131,19 @@ fn read_stream(
         }
         (Some(RevisionOption::End(_)), true) => records.iter().rev().take(count).collect(),
         (Some(RevisionOption::End(_)), false) => Vec::new(),
-    };
-    let mut replies: Vec<ReadResp> = selected.iter().map(|r| wire::event(r, ids)).collect();
-    if compatible {
-        if replies.is_empty() {
-            replies.push(wire::content(read_resp::Content::FirstStreamPosition(
-                first,
-            )));
-        }
-        replies.push(wire::content(read_resp::Content::LastStreamPosition(last)));
     }
-    Ok(replies)
 }
 
-fn read_all(
-    shared: &Shared,
+/// The records of `$all` a read selects.
+fn select_all<'a>(
+    records: &'a [Arc<Record>],
     options: &AllOptions,
     backwards: bool,
     count: usize,
     filter: Option<&Filter>,
-    ids: UuidFormat,
-) -> Vec<ReadResp> {
-    let records: Vec<Arc<Record>> = shared.with_log(|log| log.records().to_vec());
+) -> Vec<&'a Arc<Record>> {
     let passes = |r: &&Arc<Record>| filter.is_none_or(|f| f.matches(r));
-    let selected: Vec<&Arc<Record>> = match (&options.all_option, backwards) {
+    match (&options.all_option, backwards) {
         (Some(AllOption::Position(p)), false) => records
             .iter()
             .filter(|r| r.position >= p.commit_position)
@@ -137,6 +164,5 @@ fn read_all(
             records.iter().rev().filter(passes).take(count).collect()
         }
         (Some(AllOption::Start(_)) | None, true) | (Some(AllOption::End(_)), false) => Vec::new(),
-    };
-    selected.iter().map(|r| wire::event(r, ids)).collect()
+    }
 }

@@ -120,7 +120,7 @@ impl Streams for StreamsService {
             Written::WrongExpected { current } => {
                 append_resp::Result::WrongExpectedVersion(wrong_expected(current, expected))
             }
-            Written::Tombstoned => return Err(wire::stream_deleted(&stream)),
+            Written::Deleted => return Err(wire::stream_deleted(&stream)),
         };
         Ok(Response::new(AppendResp {
             result: Some(result),
@@ -143,7 +143,7 @@ impl Streams for StreamsService {
         let position = self
             .shared
             .with_log(|log| log.delete(&stream, expected))
-            .map_err(|refused| refusal(&stream, refused))?;
+            .map_err(|refused| refusal("Delete", &stream, expected, refused))?;
         Ok(Response::new(DeleteResp {
             position_option: Some(delete_resp::PositionOption::Position(
                 delete_resp::Position {
@@ -173,7 +173,7 @@ impl Streams for StreamsService {
         let position = self
             .shared
             .with_log(|log| log.tombstone(&stream, expected))
-            .map_err(|refused| refusal(&stream, refused))?;
+            .map_err(|refused| refusal("Tombstone", &stream, expected, refused))?;
         Ok(Response::new(TombstoneResp {
             position_option: Some(tombstone_resp::PositionOption::Position(
                 tombstone_resp::Position {
@@ -240,9 +240,12 @@ fn wrong_expected(current: Option<u64>, expected: Expected) -> append_resp::Wron
     }
 }
 
-fn refusal(stream: &str, refused: Refused) -> Status {
+/// The status a refused delete or tombstone answers with.
+fn refusal(operation: &str, stream: &str, expected: Expected, refused: Refused) -> Status {
     match refused {
-        Refused::WrongExpected => wire::wrong_expected_version(stream),
-        Refused::Tombstoned => wire::stream_deleted(stream),
+        Refused::WrongExpected { current } => {
+            wire::wrong_expected_version(operation, stream, expected.version(), current)
+        }
+        Refused::Deleted => wire::stream_deleted(stream),
     }
 }

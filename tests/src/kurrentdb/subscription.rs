@@ -1,20 +1,29 @@
-//! Catch-up subscriptions (`Read` with the subscription option), to a stream or to `$all`:
+//! Catch-up subscriptions (`Read` with the subscription option), to a stream or to `$all`, as
+//! KurrentDB's subscription enumerators run them:
 //!
-//! 1. `confirmation` with a subscription id;
-//! 2. the stored events strictly AFTER the start revision or position (exclusive, unlike reads);
-//! 3. `caught_up` with a timestamp and the stream revision or `$all` position reached;
-//! 4. live events as they are written.
+//! 1. `confirmation` with a subscription id; from then on new records also fill a live buffer;
+//! 2. catch-up (`catch_up`): the stored events strictly AFTER the start, read page by page;
+//! 3. `caught_up` at the subscription's checkpoint: the last event sent (or, for a filtered
+//!    `$all` subscription, the start of the last page read when that is later);
+//! 4. live (`live`): events from the live buffer; when the buffer overflowed, `fell_behind` and
+//!    back to catch-up.
 //!
-//! A filtered `$all` subscription also sends `checkpoint`s: one every `window x multiplier`
-//! events considered (matching or not), and one when it has been idle with considered events
-//! not yet covered by a checkpoint, so a subscriber learns how far the events it never sees go.
+//! A filtered `$all` subscription sends `checkpoint`s only at KurrentDB's cadence: during
+//! catch-up when `window x multiplier` events have been considered since the last one (at the
+//! last event sent or the start of the page) and once at the end of catch-up; while live, at
+//! every `window x multiplier`-th record written since it subscribed. Nothing is sent because
+//! time passes: a subscriber whose filter excludes the newest events learns nothing about them
+//! until enough further events arrive.
 //!
 //! The reply stream never ends with OK (a `kurrentdb` client would then spin forever): whatever
-//! ends it (the double stopping, the stream being tombstoned) ends it with an error status.
+//! ends it (the double stopping, the stream being deleted) ends it with an error status.
+
+mod catch_up;
+mod live;
 
 use std::{
     sync::{Arc, atomic::Ordering},
-    time::{Duration, SystemTime},
+    time::SystemTime,
 };
 
 use futures::{Stream, StreamExt, stream};
@@ -25,36 +34,46 @@ use uuid::Uuid;
 
 use super::{
     Shared,
-    log::{Record, TOMBSTONE_REVISION},
+    log::Record,
     protocol::event_store::client::streams::{
         ReadResp,
         read_req::{
             Options,
             options::{StreamOption, all_options::AllOption, stream_options::RevisionOption},
         },
-        read_resp::{self, CaughtUp, SubscriptionConfirmation},
+        read_resp::{self, CaughtUp, FellBehind, SubscriptionConfirmation},
     },
     wire::{self, Filter, UuidFormat},
 };
 
-/// Records taken from the log per step of the catch-up.
-const BATCH: usize = 256;
 /// Replies buffered ahead of a slow reader.
 const BUFFER: usize = 64;
-/// How long a live filtered subscription waits, idle, before covering what it has considered
-/// with a checkpoint.
-const IDLE_CHECKPOINT_AFTER: Duration = Duration::from_millis(50);
 
 type Reply = Result<ReadResp, Status>;
 
 /// Which records a subscription follows.
-enum Target {
-    All,
-    /// A stream, after `after` (`None`: from its first revision).
-    Stream {
-        name: String,
-        after: Option<u64>,
-    },
+pub(crate) enum Target {
+    /// `$all`, filtered or not.
+    All { filter: Option<Filter> },
+    /// One stream.
+    Stream { name: String },
+}
+
+impl Target {
+    /// Where `record` stands in this subscription's order: its `$all` position, or its revision.
+    fn key(&self, record: &Record) -> u64 {
+        match self {
+            Self::All { .. } => record.position,
+            Self::Stream { .. } => record.revision,
+        }
+    }
+
+    fn filter(&self) -> Option<&Filter> {
+        match self {
+            Self::All { filter } => filter.as_ref(),
+            Self::Stream { .. } => None,
+        }
+    }
 }
 
 /// Starts a subscription described by `options`; its replies arrive on the returned stream.
@@ -65,33 +84,23 @@ pub(crate) fn start(
     ids: UuidFormat,
     stopping: watch::Receiver<bool>,
 ) -> Result<std::pin::Pin<Box<dyn Stream<Item = Reply> + Send>>, Status> {
-    let (target, cursor, head) = match &options.stream_option {
+    let (target, start) = match &options.stream_option {
         Some(StreamOption::All(all)) => {
-            let (cursor, head) = shared.with_log(|log| {
-                let records = log.records();
-                let cursor = match &all.all_option {
-                    Some(AllOption::Start(_)) | None => 0,
-                    Some(AllOption::End(_)) => records.len(),
-                    Some(AllOption::Position(p)) => {
-                        records.partition_point(|r| r.position <= p.commit_position)
-                    }
-                };
-                let head = cursor.checked_sub(1).map(|before| records[before].position);
-                (cursor, head)
-            });
-            (Target::All, cursor, head)
+            let start = match &all.all_option {
+                Some(AllOption::Start(_)) | None => Start::Beginning,
+                Some(AllOption::End(_)) => Start::End,
+                Some(AllOption::Position(p)) => Start::After(p.commit_position),
+            };
+            (Target::All { filter }, start)
         }
         Some(StreamOption::Stream(stream)) => {
             let name = wire::stream_name(stream.stream_identifier.as_ref())?;
-            let current = shared
-                .with_log(|log| log.stream(&name).map(|_| log.current_revision(&name)))
-                .map_err(|_| wire::stream_deleted(&name))?;
-            let after = match &stream.revision_option {
-                Some(RevisionOption::Revision(revision)) => Some(*revision),
-                Some(RevisionOption::End(_)) => current,
-                Some(RevisionOption::Start(_)) | None => None,
+            let start = match &stream.revision_option {
+                Some(RevisionOption::Revision(revision)) => Start::After(*revision),
+                Some(RevisionOption::End(_)) => Start::End,
+                Some(RevisionOption::Start(_)) | None => Start::Beginning,
             };
-            (Target::Stream { name, after }, 0, None)
+            (Target::Stream { name }, start)
         }
         None => {
             return Err(Status::invalid_argument(
@@ -99,47 +108,65 @@ pub(crate) fn start(
             ));
         }
     };
+    // Subscribing to live records and reading the last one happen together, as on the server.
+    let (live, last) = shared.with_log(|log| {
+        let last = match &target {
+            Target::All { .. } => log.records().last().map(|r| r.position),
+            Target::Stream { name } => log.current_revision(name),
+        };
+        (live::Buffer::from(log.records().len()), last)
+    });
     shared.subscriptions.fetch_add(1, Ordering::Relaxed);
     let (tx, rx) = mpsc::channel(BUFFER);
+    let checkpoint = match start {
+        Start::Beginning => None,
+        Start::End => last,
+        Start::After(key) => Some(key),
+    };
     let subscription = Subscription {
         shared,
         tx,
         stopping,
         target,
-        filter,
         ids,
-        cursor,
-        head,
-        considered: 0,
-        covered: None,
+        resolving: options.resolve_links,
+        checkpoint,
+        last_checkpoint: None,
+        live,
     };
-    tokio::spawn(subscription.run());
+    tokio::spawn(subscription.run(last));
     let ended = stream::once(async { Err(Status::unavailable("the subscription has ended")) });
     Ok(ReceiverStream::new(rx).chain(ended).boxed())
 }
 
-/// The reader went away or the double is stopping.
-struct Ended;
+/// Where a subscription starts.
+enum Start {
+    Beginning,
+    End,
+    /// Strictly after this position (`$all`) or revision (stream).
+    After(u64),
+}
 
-struct Subscription {
+/// The reader went away, the double is stopping, or the stream was deleted.
+pub(crate) struct Ended;
+
+pub(crate) struct Subscription {
     shared: Arc<Shared>,
     tx: mpsc::Sender<Reply>,
     stopping: watch::Receiver<bool>,
     target: Target,
-    filter: Option<Filter>,
     ids: UuidFormat,
-    /// Index of the next record of the log to look at.
-    cursor: usize,
-    /// Position of the last record looked at.
-    head: Option<u64>,
-    /// Records considered by a filtered `$all` subscription since its last checkpoint.
-    considered: u32,
-    /// Position of the last checkpoint sent.
-    covered: Option<u64>,
+    resolving: bool,
+    /// The position (`$all`) or revision (stream) of the last event or checkpoint sent on;
+    /// `None` before the first. Events after it are still to be sent.
+    checkpoint: Option<u64>,
+    /// The last `checkpoint` message sent: none is sent again or behind it.
+    last_checkpoint: Option<u64>,
+    live: live::Buffer,
 }
 
 impl Subscription {
-    async fn run(mut self) {
+    async fn run(mut self, last: Option<u64>) {
         let confirmation = SubscriptionConfirmation {
             subscription_id: Uuid::new_v4().to_string(),
         };
@@ -150,94 +177,38 @@ impl Subscription {
             .await;
         if confirmed.is_ok() {
             // Either way the task ends; the reply stream then ends with an error status.
-            let _ = self.follow().await;
+            let _ = self.follow(last).await;
         }
     }
 
-    async fn follow(&mut self) -> Result<(), Ended> {
-        let mut commits = self.shared.commits.subscribe();
-        let mut caught_up = false;
+    async fn follow(&mut self, last: Option<u64>) -> Result<(), Ended> {
+        if self.checkpoint >= last {
+            self.go_live().await?;
+        }
         loop {
-            // Marked seen BEFORE reading, so a write landing after the read still wakes us.
-            commits.borrow_and_update();
-            let cursor = self.cursor;
-            let batch: Vec<Arc<Record>> = self.shared.with_log(|log| {
-                log.records()
-                    .get(cursor..)
-                    .map(|rest| rest.iter().take(BATCH).cloned().collect())
-                    .unwrap_or_default()
-            });
-            if batch.is_empty() {
-                if !caught_up {
-                    caught_up = true;
-                    let caught = self.caught_up();
-                    // Caught-up carries the head, which covers everything considered so far.
-                    self.considered = 0;
-                    self.covered = self.head;
-                    self.send(caught).await?;
-                }
-                self.wait(&mut commits).await?;
-                continue;
-            }
-            self.cursor += batch.len();
-            for record in batch {
-                self.consider(&record).await?;
-            }
+            self.catch_up().await?;
+            self.go_live().await?;
         }
     }
 
-    /// Sends what `record` means to this subscription.
-    async fn consider(&mut self, record: &Record) -> Result<(), Ended> {
-        self.head = Some(record.position);
-        match &self.target {
-            Target::Stream { name, after } => {
-                if record.stream != *name || after.is_some_and(|a| record.revision <= a) {
-                    return Ok(());
-                }
-                if record.revision == TOMBSTONE_REVISION {
-                    let _ = self.tx.send(Err(wire::stream_deleted(name))).await;
-                    return Err(Ended);
-                }
-                self.send(wire::event(record, self.ids)).await
-            }
-            Target::All => {
-                let Some(filter) = &self.filter else {
-                    return self.send(wire::event(record, self.ids)).await;
-                };
-                let interval = filter.checkpoint_interval;
-                if filter.matches(record) {
-                    self.send(wire::event(record, self.ids)).await?;
-                }
-                self.considered += 1;
-                if self.considered >= interval {
-                    self.checkpoint(record.position).await?;
-                }
-                Ok(())
-            }
-        }
+    /// Sends `record` (resolving it if it is a link and the reader asked for that).
+    async fn send_event(&mut self, record: &Arc<Record>) -> Result<(), Ended> {
+        let resolving = self.resolving;
+        let entry = self
+            .shared
+            .with_log(|log| wire::entry(log, record, resolving));
+        self.send(wire::event(&entry, self.ids)).await
     }
 
-    /// Waits for a write, covering considered events with a checkpoint if it stays idle.
-    async fn wait(&mut self, commits: &mut watch::Receiver<usize>) -> Result<(), Ended> {
-        let uncovered = self.filter.is_some() && self.head > self.covered && self.considered > 0;
-        let idle = {
-            let Self { tx, stopping, .. } = &mut *self;
-            tokio::select! {
-                _ = commits.changed() => false,
-                _ = stopping.wait_for(|stop| *stop) => return Err(Ended),
-                () = tx.closed() => return Err(Ended),
-                () = tokio::time::sleep(IDLE_CHECKPOINT_AFTER), if uncovered => true,
-            }
+    /// Sends a `checkpoint` at `position` unless one at or past it was already sent.
+    async fn send_checkpoint(&mut self, position: Option<u64>) -> Result<(), Ended> {
+        let Some(position) = position else {
+            return Ok(());
         };
-        match self.head {
-            Some(head) if idle => self.checkpoint(head).await,
-            _ => Ok(()),
+        if self.last_checkpoint >= Some(position) {
+            return Ok(());
         }
-    }
-
-    async fn checkpoint(&mut self, position: u64) -> Result<(), Ended> {
-        self.considered = 0;
-        self.covered = Some(position);
+        self.last_checkpoint = Some(position);
         let checkpoint = read_resp::Checkpoint {
             commit_position: position,
             prepare_position: position,
@@ -247,19 +218,26 @@ impl Subscription {
             .await
     }
 
-    fn caught_up(&self) -> ReadResp {
+    /// `caught_up` (or, when `behind`, `fell_behind`) at the checkpoint.
+    async fn send_transition(&mut self, behind: bool) -> Result<(), Ended> {
         let (stream_revision, position) = match &self.target {
-            Target::All => (None, self.head.map(wire::position)),
-            Target::Stream { name, .. } => {
-                let revision = self.shared.with_log(|log| log.current_revision(name));
-                (revision.and_then(|r| i64::try_from(r).ok()), None)
-            }
+            Target::All { .. } => (None, self.checkpoint.map(wire::position)),
+            Target::Stream { .. } => (self.checkpoint.and_then(|r| i64::try_from(r).ok()), None),
         };
-        wire::content(read_resp::Content::CaughtUp(CaughtUp {
-            timestamp: Some(now()),
-            stream_revision,
-            position,
-        }))
+        let content = if behind {
+            read_resp::Content::FellBehind(FellBehind {
+                timestamp: Some(now()),
+                stream_revision,
+                position,
+            })
+        } else {
+            read_resp::Content::CaughtUp(CaughtUp {
+                timestamp: Some(now()),
+                stream_revision,
+                position,
+            })
+        };
+        self.send(wire::content(content)).await
     }
 
     /// Sends one reply unless the reader is gone or the double is stopping.
@@ -269,6 +247,12 @@ impl Subscription {
             sent = tx.send(Ok(reply)) => sent.map_err(|_| Ended),
             _ = stopping.wait_for(|stop| *stop) => Err(Ended),
         }
+    }
+
+    /// Ends the subscription with `status` (the reply stream then carries it, not OK).
+    async fn fail(&mut self, status: Status) -> Ended {
+        let _ = self.tx.send(Err(status)).await;
+        Ended
     }
 }
 

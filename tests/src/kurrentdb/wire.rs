@@ -1,13 +1,17 @@
 //! How the protocol encodes the double's records, ids, positions, filters and errors.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
-use tonic::{Status, metadata::MetadataValue};
+use regex::Regex;
+use tonic::{
+    Status,
+    metadata::{MetadataMap, MetadataValue},
+};
 use uuid::Uuid;
 
 use super::protocol::event_store::client::Uuid as WireUuid;
 use super::{
-    log::Record,
+    log::{LINK_TYPE, Log, Record},
     protocol::event_store::client::{
         StreamIdentifier,
         streams::{
@@ -23,8 +27,8 @@ use super::{
     },
 };
 
-/// Window of events a filtered subscription considers between checkpoints when the client
-/// names none.
+/// Events a filtered subscription considers per catch-up page, and between checkpoints, when the
+/// client names no window (KurrentDB's read batch size).
 const DEFAULT_WINDOW: u32 = 32;
 
 /// Which encoding of event ids the reader asked for.
@@ -85,14 +89,54 @@ pub(crate) fn stream_name(identifier: Option<&StreamIdentifier>) -> Result<Strin
         .map_err(|_| Status::invalid_argument("the stream name is not UTF-8"))
 }
 
-/// One recorded event as a read or subscription sends it.
-pub(crate) fn event(record: &Record, ids: UuidFormat) -> ReadResp {
+/// One entry of a read or subscription: a recorded event, or a link with (when the reader asked
+/// for links to be resolved and the target is readable) the event it points to.
+pub(crate) struct Entry {
+    /// The record in the log at this place (the link itself, for a link).
+    pub(crate) original: Arc<Record>,
+    /// The link's target, when resolved.
+    pub(crate) target: Option<Arc<Record>>,
+    /// Whether the reader asked for links to be resolved.
+    pub(crate) resolving: bool,
+}
+
+/// The entry for `record`, resolving it if it is a link and the reader asked for that.
+pub(crate) fn entry(log: &Log, record: &Arc<Record>, resolving: bool) -> Entry {
+    Entry {
+        original: Arc::clone(record),
+        target: resolving.then(|| log.resolve(record)).flatten(),
+        resolving,
+    }
+}
+
+/// One entry as a read or subscription sends it. A resolved link carries its target as the
+/// event and itself as the link; a link that could not be resolved carries only the link.
+pub(crate) fn event(entry: &Entry, ids: UuidFormat) -> ReadResp {
+    let is_link = entry.original.event_type == LINK_TYPE;
+    let (event, link) = match &entry.target {
+        Some(target) => (
+            Some(recorded(target, ids)),
+            Some(recorded(&entry.original, ids)),
+        ),
+        None if entry.resolving && is_link => (None, Some(recorded(&entry.original, ids))),
+        None => (Some(recorded(&entry.original, ids)), None),
+    };
+    content(read_resp::Content::Event(ReadEvent {
+        event,
+        link,
+        position: Some(read_event::Position::CommitPosition(
+            entry.original.position,
+        )),
+    }))
+}
+
+fn recorded(record: &Record, ids: UuidFormat) -> read_event::RecordedEvent {
     let metadata = HashMap::from([
         ("type".to_owned(), record.event_type.clone()),
         ("content-type".to_owned(), record.content_type.clone()),
         ("created".to_owned(), record.created.to_string()),
     ]);
-    let recorded = read_event::RecordedEvent {
+    read_event::RecordedEvent {
         id: Some(ids.encode(record.id)),
         stream_identifier: Some(StreamIdentifier {
             stream_name: record.stream.clone().into_bytes(),
@@ -103,12 +147,7 @@ pub(crate) fn event(record: &Record, ids: UuidFormat) -> ReadResp {
         metadata,
         custom_metadata: record.custom_metadata.clone(),
         data: record.data.clone(),
-    };
-    content(read_resp::Content::Event(ReadEvent {
-        event: Some(recorded),
-        link: None,
-        position: Some(read_event::Position::CommitPosition(record.position)),
-    }))
+    }
 }
 
 /// A `ReadResp` carrying `content`.
@@ -126,35 +165,49 @@ pub(crate) fn position(position: u64) -> read_resp::Position {
     }
 }
 
-/// A server-side filter: by stream name or event type prefix.
+/// A server-side filter on the stream name or the event type: a regular expression if the
+/// request has one (searched anywhere in the subject, as .NET's `Regex.IsMatch` does), else a
+/// list of prefixes.
 #[derive(Debug, Clone)]
 pub(crate) struct Filter {
     on_stream: bool,
-    prefixes: Vec<String>,
-    /// Events considered between two checkpoints of a subscription.
+    rule: Rule,
+    /// Events considered per page of a subscription's catch-up (the search window).
+    pub(crate) window: u32,
+    /// Events considered between two checkpoints of a subscription: window x multiplier.
     pub(crate) checkpoint_interval: u32,
 }
 
+#[derive(Debug, Clone)]
+enum Rule {
+    Regex(Regex),
+    Prefixes(Vec<String>),
+}
+
 impl Filter {
-    /// The filter a request asks for; regular expressions are not implemented by the double.
+    /// The filter a request asks for; a malformed expression is INVALID_ARGUMENT.
     pub(crate) fn from_options(options: &FilterOptions) -> Result<Self, Status> {
         let (on_stream, expression) = match &options.filter {
             Some(FilterKind::StreamIdentifier(e)) => (true, e),
             Some(FilterKind::EventType(e)) => (false, e),
             None => return Err(Status::invalid_argument("a filter needs an expression")),
         };
-        if !expression.regex.is_empty() {
-            return Err(Status::unimplemented(
-                "the KurrentDB double implements prefix filters only",
-            ));
-        }
+        let rule = if expression.regex.is_empty() {
+            Rule::Prefixes(expression.prefix.clone())
+        } else {
+            let regex = Regex::new(&expression.regex).map_err(|_| {
+                Status::invalid_argument("the filter's regular expression is malformed")
+            })?;
+            Rule::Regex(regex)
+        };
         let window = match options.window {
             Some(Window::Max(max)) if max > 0 => max,
             _ => DEFAULT_WINDOW,
         };
         Ok(Self {
             on_stream,
-            prefixes: expression.prefix.clone(),
+            rule,
+            window,
             checkpoint_interval: window
                 .saturating_mul(options.checkpoint_interval_multiplier.max(1)),
         })
@@ -167,31 +220,59 @@ impl Filter {
         } else {
             &record.event_type
         };
-        self.prefixes
-            .iter()
-            .any(|p| subject.starts_with(p.as_str()))
+        match &self.rule {
+            Rule::Regex(regex) => regex.is_match(subject),
+            Rule::Prefixes(prefixes) => prefixes.iter().any(|p| subject.starts_with(p.as_str())),
+        }
     }
 }
 
-/// The error KurrentDB answers for a tombstoned stream; the client reads the `exception` entry.
+/// The error KurrentDB answers for a deleted stream: `exception` and `stream-name` trailers.
 pub(crate) fn stream_deleted(stream: &str) -> Status {
-    with_exception(
-        Status::failed_precondition(format!("stream {stream} is deleted")),
-        "stream-deleted",
-    )
+    let mut status = Status::failed_precondition(format!("Event stream '{stream}' is deleted."));
+    let metadata = status.metadata_mut();
+    metadata.insert("exception", MetadataValue::from_static("stream-deleted"));
+    insert(metadata, "stream-name", stream);
+    status
 }
 
-/// A delete or tombstone whose expected revision did not hold (a status, unlike appends).
-pub(crate) fn wrong_expected_version(stream: &str) -> Status {
-    with_exception(
-        Status::failed_precondition(format!("wrong expected version for stream {stream}")),
-        "wrong-expected-version",
-    )
+/// A delete or tombstone whose expected revision did not hold (a status, unlike appends), with
+/// the `stream-name`, `expected-version` (-2 any, -1 no stream, -4 stream exists, else the
+/// revision) and `actual-version` (-1 when the stream has no events) trailers.
+pub(crate) fn wrong_expected_version(
+    operation: &str,
+    stream: &str,
+    expected: i64,
+    actual: Option<u64>,
+) -> Status {
+    let actual = actual.map_or(-1, |r| i64::try_from(r).unwrap_or(i64::MAX));
+    let mut status = Status::failed_precondition(format!(
+        "{operation} failed due to WrongExpectedVersion. Stream: {stream}, \
+         Expected version: {expected}, Actual version: {actual}"
+    ));
+    let metadata = status.metadata_mut();
+    metadata.insert(
+        "exception",
+        MetadataValue::from_static("wrong-expected-version"),
+    );
+    insert(metadata, "stream-name", stream);
+    insert(metadata, "expected-version", &expected.to_string());
+    insert(metadata, "actual-version", &actual.to_string());
+    status
 }
 
-fn with_exception(mut status: Status, exception: &'static str) -> Status {
-    status
-        .metadata_mut()
-        .insert("exception", MetadataValue::from_static(exception));
-    status
+/// Adds an ASCII trailer; a value that cannot be one (a stream name with control characters)
+/// is percent-escaped rather than dropped.
+fn insert(metadata: &mut MetadataMap, key: &'static str, value: &str) {
+    let value = MetadataValue::try_from(value).unwrap_or_else(|_| {
+        let escaped: String = value
+            .bytes()
+            .map(|b| match b {
+                0x20..=0x7e if b != b'%' => char::from(b).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        MetadataValue::try_from(escaped.as_str()).unwrap_or_else(|_| MetadataValue::from_static(""))
+    });
+    metadata.insert(key, value);
 }

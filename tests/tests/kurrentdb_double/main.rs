@@ -3,13 +3,15 @@
 //! double drifts from what the client expects, these fail before any adapter test does.
 //!
 //! - `appends`: expected revisions, in-band conflicts, positions, idempotent re-appends.
-//! - `reads`: stream and `$all` reads, both directions, counts, not-found, id encodings.
-//! - `subscriptions`: confirmation, exclusive start, caught-up, live, filtered checkpoints, and
-//!   never ending with OK.
-//! - `deletes`: soft delete and tombstone.
+//! - `reads`: stream and `$all` reads, both directions, counts, not-found, id encodings, the
+//!   system records `$all` starts with, stream metadata, links, regex filters.
+//! - `subscriptions`: confirmation, exclusive start, caught-up, live, never ending with OK.
+//! - `cadence`: when a filtered subscription checkpoints, and falling behind.
+//! - `deletes`: soft delete and tombstone, and the trailers of their errors.
 //! - `lifecycle`: connecting, restarting on the same port, the dead-client trap.
 
 mod appends;
+mod cadence;
 mod deletes;
 mod lifecycle;
 mod reads;
@@ -93,6 +95,14 @@ async fn read_all(client: &Client, options: &ReadAllOptions) -> Vec<RecordedEven
         events
     })
     .await
+}
+
+/// The events of streams clients write (a real `$all` also holds KurrentDB's own, in `$`
+/// streams).
+fn client_events(all: Vec<RecordedEvent>) -> Vec<RecordedEvent> {
+    all.into_iter()
+        .filter(|e| !e.stream_id().starts_with('$'))
+        .collect()
 }
 
 fn events_of(replies: &[ReadEvent]) -> Vec<&RecordedEvent> {

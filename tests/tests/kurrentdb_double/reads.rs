@@ -1,4 +1,5 @@
-//! One-shot reads of a stream and of `$all`, and the id encoding a reader asks for.
+//! One-shot reads of a stream and of `$all`, the id encoding a reader asks for, the system
+//! records `$all` starts with, stream metadata, links and regular-expression filters.
 
 use super::*;
 
@@ -116,7 +117,7 @@ async fn reading_all_forwards_includes_the_start_and_backwards_excludes_it() {
         .await
         .expect("append");
     }
-    let all = read_all(&client, &ReadAllOptions::default()).await;
+    let all = client_events(read_all(&client, &ReadAllOptions::default()).await);
     assert_eq!(all.len(), 6);
     assert!(
         all.windows(2)
@@ -134,7 +135,7 @@ async fn reading_all_forwards_includes_the_start_and_backwards_excludes_it() {
     let backwards = ReadAllOptions::default()
         .position(StreamPosition::Position(at))
         .backwards();
-    let read = read_all(&client, &backwards).await;
+    let read = client_events(read_all(&client, &backwards).await);
     assert_eq!(
         read.iter().map(|e| e.id).collect::<Vec<_>>(),
         [all[2].id, all[1].id, all[0].id]
@@ -218,4 +219,170 @@ fn read_options_for_stream(
         uuid_option: Some(read_options::UuidOption { content: Some(ids) }),
         ..Default::default()
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn all_starts_with_kurrentdbs_own_records_in_system_streams() {
+    let (_double, url) = KurrentDbDouble::start().await;
+    let client = client(&url);
+    let written = append(&client, "order-1", StreamState::Any, vec![event("a")])
+        .await
+        .expect("append");
+    let all = read_all(&client, &ReadAllOptions::default()).await;
+    let (system, ours) = all.split_at(all.len() - 1);
+    assert!(system.len() >= 4, "{} system records", system.len());
+    assert!(
+        system
+            .iter()
+            .all(|e| e.stream_id().starts_with('$') && e.event_type.starts_with('$'))
+    );
+    let streams: Vec<&str> = system.iter().map(|e| e.stream_id()).collect();
+    assert!(
+        streams.contains(&"$settings") && streams.contains(&"$users"),
+        "{streams:?}"
+    );
+    assert_eq!(ours[0].position, written.position);
+    // Excluding system events is a regular expression on the stream name.
+    let filter = SubscriptionFilter::on_stream_name().exclude_system_events();
+    let read = read_all(&client, &ReadAllOptions::default().filter(filter)).await;
+    assert_eq!(read.iter().map(|e| e.id).collect::<Vec<_>>(), [ours[0].id]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn regular_expression_filters_search_the_stream_name_or_the_event_type() {
+    let (_double, url) = KurrentDbDouble::start().await;
+    let client = client(&url);
+    for stream in ["order-1", "product-1", "reorder-1"] {
+        append(&client, stream, StreamState::Any, vec![event(stream)])
+            .await
+            .expect("append");
+    }
+    let streams = |filter| {
+        let client = client.clone();
+        async move {
+            read_all(&client, &ReadAllOptions::default().filter(filter))
+                .await
+                .iter()
+                .map(|e| e.stream_id().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let anywhere = SubscriptionFilter::on_stream_name().regex("order-");
+    assert_eq!(streams(anywhere).await, ["order-1", "reorder-1"]);
+    let anchored = SubscriptionFilter::on_stream_name().regex("^order-");
+    assert_eq!(streams(anchored).await, ["order-1"]);
+    let by_type = SubscriptionFilter::on_event_type().regex(r"\.Tagged$");
+    assert_eq!(streams(by_type).await.len(), 3);
+    let malformed = SubscriptionFilter::on_stream_name().regex("(");
+    let refused = within("a malformed filter", async {
+        let mut read = client
+            .read_all(&ReadAllOptions::default().filter(malformed))
+            .await?;
+        read.next().await
+    })
+    .await;
+    assert!(
+        matches!(&refused, Err(kurrentdb::Error::Grpc { code, .. })
+            if i32::from(*code) == tonic::Code::InvalidArgument as i32),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_count_and_truncate_before_metadata_limit_stream_reads_not_all() {
+    let (_double, url) = KurrentDbDouble::start().await;
+    let client = client(&url);
+    let events: Vec<EventData> = (0..5).map(|i| event(&i.to_string())).collect();
+    append(&client, "cart-7", StreamState::NoStream, events)
+        .await
+        .expect("append");
+    let revisions = |read: kurrentdb::Result<Vec<ReadEvent>>| -> Vec<u64> {
+        events_of(&read.expect("read"))
+            .iter()
+            .map(|e| e.revision)
+            .collect()
+    };
+    let metadata = kurrentdb::StreamMetadata::builder().max_count(2).build();
+    within(
+        "metadata",
+        client.set_stream_metadata("cart-7", &AppendToStreamOptions::default(), &metadata),
+    )
+    .await
+    .expect("set metadata");
+    let read = read_stream(&client, "cart-7", &ReadStreamOptions::default()).await;
+    assert_eq!(revisions(read), [3, 4]);
+    let metadata = kurrentdb::StreamMetadata::builder()
+        .truncate_before(1)
+        .build();
+    within(
+        "metadata",
+        client.set_stream_metadata("cart-7", &AppendToStreamOptions::default(), &metadata),
+    )
+    .await
+    .expect("set metadata");
+    let read = read_stream(&client, "cart-7", &ReadStreamOptions::default()).await;
+    assert_eq!(
+        revisions(read),
+        [1, 2, 3, 4],
+        "new metadata replaces the old"
+    );
+    let all = read_all(&client, &ReadAllOptions::default()).await;
+    let in_all = all.iter().filter(|e| e.stream_id() == "cart-7").count();
+    assert_eq!(in_all, 5, "$all keeps every event");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn links_resolve_to_their_targets_when_asked() {
+    let (_double, url) = KurrentDbDouble::start().await;
+    let client = client(&url);
+    let target = event("target");
+    let target_id = Uuid::new_v4();
+    append(
+        &client,
+        "order-30",
+        StreamState::NoStream,
+        vec![event("zero"), target.id(target_id)],
+    )
+    .await
+    .expect("append");
+    let link = |data: &'static str| EventData::binary("$>", data.as_bytes().to_vec().into());
+    append(
+        &client,
+        "links-1",
+        StreamState::NoStream,
+        vec![link("1@order-30"), link("9@order-30")],
+    )
+    .await
+    .expect("append links");
+    let plain = read_stream(&client, "links-1", &ReadStreamOptions::default())
+        .await
+        .expect("read");
+    let first = match &plain[0] {
+        ReadEvent::Event(resolved) => resolved,
+        _ => panic!("expected an event"),
+    };
+    assert!(first.link.is_none(), "not resolved unless asked");
+    assert_eq!(first.get_original_event().event_type, "$>");
+    let resolved = read_stream(
+        &client,
+        "links-1",
+        &ReadStreamOptions::default().resolve_link_tos(),
+    )
+    .await
+    .expect("read");
+    let resolved: Vec<&kurrentdb::ResolvedEvent> = resolved
+        .iter()
+        .filter_map(|r| match r {
+            ReadEvent::Event(resolved) => Some(resolved),
+            _ => None,
+        })
+        .collect();
+    let event = resolved[0].event.as_ref().expect("the target");
+    assert_eq!((event.id, event.revision), (target_id, 1));
+    assert_eq!(resolved[0].get_original_stream_id(), "links-1");
+    assert!(
+        resolved[1].event.is_none(),
+        "a link to nothing stays a link"
+    );
+    assert_eq!(resolved[1].get_original_event().revision, 1);
 }

@@ -1,4 +1,5 @@
-//! Catch-up subscriptions to `$all` and to a stream.
+//! Catch-up subscriptions to `$all` and to a stream: the order of what they send, links, deleted
+//! streams, and how they end. When a filtered one checkpoints is in `cadence`.
 
 use super::*;
 
@@ -86,75 +87,6 @@ async fn a_subscription_from_the_end_is_caught_up_at_the_head_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_filtered_subscription_checkpoints_every_window_and_when_idle_live() {
-    let (_double, url) = KurrentDbDouble::start().await;
-    let client = client(&url);
-    let mut wanted = Vec::new();
-    let mut last = Position::start();
-    for i in 0..20 {
-        let stream = if i % 10 == 9 { "wanted-1" } else { "other-1" };
-        let result = append(
-            &client,
-            stream,
-            StreamState::Any,
-            vec![event(&i.to_string())],
-        )
-        .await
-        .expect("append");
-        if stream == "wanted-1" {
-            wanted.push(result.position);
-        }
-        last = result.position;
-    }
-    let filter = SubscriptionFilter::on_stream_name()
-        .add_prefix("wanted-")
-        .max(4);
-    let options = SubscribeToAllOptions::default().filter(filter);
-    let mut subscription = client.subscribe_to_all(&options).await;
-    let (mut events, mut checkpoints) = (Vec::new(), Vec::new());
-    loop {
-        match next(&mut subscription).await {
-            SubscriptionEvent::Confirmed(_) => {}
-            SubscriptionEvent::EventAppeared(e) => events.push(e.get_original_event().position),
-            SubscriptionEvent::Checkpoint(p) => checkpoints.push(p),
-            SubscriptionEvent::CaughtUp(Some(c)) => {
-                assert_eq!(c.position, Some(last));
-                break;
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    assert_eq!(events, wanted, "only the wanted stream's events");
-    assert_eq!(
-        checkpoints.len(),
-        5,
-        "one per 4 events considered: {checkpoints:?}"
-    );
-    assert!(checkpoints.windows(2).all(|w| w[0].commit < w[1].commit));
-
-    // Live: filtered-out events alone still move the subscriber on, through a checkpoint.
-    let mut skipped = Position::start();
-    for i in 0..2 {
-        skipped = append(
-            &client,
-            "other-2",
-            StreamState::Any,
-            vec![event(&format!("l{i}"))],
-        )
-        .await
-        .expect("append")
-        .position;
-    }
-    loop {
-        match next(&mut subscription).await {
-            SubscriptionEvent::Checkpoint(p) if p == skipped => break,
-            SubscriptionEvent::Checkpoint(p) => assert!(p.commit < skipped.commit),
-            other => panic!("expected a checkpoint, got {other:?}"),
-        }
-    }
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn a_stream_subscription_starts_after_its_revision_and_reports_it_when_caught_up() {
     let (_double, url) = KurrentDbDouble::start().await;
     let client = client(&url);
@@ -198,14 +130,17 @@ async fn a_subscription_ends_with_an_error_when_the_server_stops() {
     let mut subscription = client
         .subscribe_to_all(&SubscribeToAllOptions::default())
         .await;
-    assert!(matches!(
-        next(&mut subscription).await,
-        SubscriptionEvent::Confirmed(_)
-    ));
-    assert!(matches!(
-        next(&mut subscription).await,
-        SubscriptionEvent::CaughtUp(_)
-    ));
+    // Unfiltered, it first sends KurrentDB's own records.
+    loop {
+        match next(&mut subscription).await {
+            SubscriptionEvent::CaughtUp(_) => break,
+            SubscriptionEvent::Confirmed(_) => {}
+            SubscriptionEvent::EventAppeared(e) => {
+                assert!(e.get_original_stream_id().starts_with('$'));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
     let stopping = tokio::spawn(async move {
         double.stop().await;
         double
@@ -264,5 +199,92 @@ fn read_options_for_all_subscription()
             content: Some(read_options::uuid_option::Content::Structured(Empty {})),
         }),
         ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_subscription_sends_the_tombstone_then_ends_with_stream_deleted() {
+    let (_double, url) = KurrentDbDouble::start().await;
+    let client = client(&url);
+    append(&client, "order-40", StreamState::NoStream, vec![event("a")])
+        .await
+        .expect("append");
+    let from_start = SubscribeToStreamOptions::default().start_from(StreamPosition::Start);
+    let mut subscription = client.subscribe_to_stream("order-40", &from_start).await;
+    assert!(matches!(
+        next(&mut subscription).await,
+        SubscriptionEvent::Confirmed(_)
+    ));
+    assert!(matches!(
+        next(&mut subscription).await,
+        SubscriptionEvent::EventAppeared(_)
+    ));
+    match next(&mut subscription).await {
+        SubscriptionEvent::CaughtUp(Some(c)) => assert_eq!(c.stream_revision, Some(0)),
+        other => panic!("expected caught up, got {other:?}"),
+    }
+    within(
+        "tombstone",
+        client.tombstone_stream("order-40", &TombstoneStreamOptions::default()),
+    )
+    .await
+    .expect("tombstone");
+    match next(&mut subscription).await {
+        SubscriptionEvent::EventAppeared(e) => {
+            assert_eq!(e.get_original_event().event_type, "$streamDeleted");
+        }
+        other => panic!("expected the tombstone, got {other:?}"),
+    }
+    let ended = within("the end", subscription.next_subscription_event()).await;
+    assert!(
+        matches!(ended, Err(kurrentdb::Error::ResourceDeleted)),
+        "{ended:?}"
+    );
+    // Subscribing to it now: confirmed, then the same error.
+    let mut again = client.subscribe_to_stream("order-40", &from_start).await;
+    assert!(matches!(
+        next(&mut again).await,
+        SubscriptionEvent::Confirmed(_)
+    ));
+    let refused = within("the end", again.next_subscription_event()).await;
+    assert!(
+        matches!(refused, Err(kurrentdb::Error::ResourceDeleted)),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subscription_resolves_links_when_asked() {
+    let (_double, url) = KurrentDbDouble::start().await;
+    let client = client(&url);
+    let target_id = Uuid::new_v4();
+    append(
+        &client,
+        "order-41",
+        StreamState::NoStream,
+        vec![event("t").id(target_id)],
+    )
+    .await
+    .expect("append");
+    let link = EventData::binary("$>", b"0@order-41".to_vec().into());
+    append(&client, "links-2", StreamState::NoStream, vec![link])
+        .await
+        .expect("append link");
+    let filter = SubscriptionFilter::on_stream_name().add_prefix("links-");
+    let options = SubscribeToAllOptions::default()
+        .filter(filter)
+        .resolve_link_tos();
+    let mut subscription = client.subscribe_to_all(&options).await;
+    loop {
+        match next(&mut subscription).await {
+            SubscriptionEvent::EventAppeared(e) => {
+                let target = e.event.as_ref().expect("resolved");
+                assert_eq!(target.id, target_id);
+                assert_eq!(e.get_original_stream_id(), "links-2");
+                break;
+            }
+            SubscriptionEvent::Confirmed(_) | SubscriptionEvent::Checkpoint(_) => {}
+            other => panic!("expected the link, got {other:?}"),
+        }
     }
 }

@@ -142,45 +142,83 @@ pub async fn subscription_catches_up_across_many_events(store: Arc<dyn EventStor
     expect_marker_next(&store, &mut feed, &format!("{category}-0")).await;
 }
 
-/// A filtered subscriber learns, through a checkpoint, that it has seen everything up to events
-/// it was never sent; checkpoints never run ahead of an undelivered matching event.
+/// A filtered subscriber learns that it has seen everything up to events it was never sent:
+/// through a checkpoint of its feed, or (where the feed checkpoints sparsely) by asking
+/// `clear_through`. Neither ever runs ahead of an undelivered matching event or past the
+/// newest event.
 pub async fn subscription_checkpoints_past_filtered_events(store: Arc<dyn EventStore>) {
     let wanted = unique_category("ckwanted");
     let other = unique_category("ckother");
+    let filter = SubscriptionFilter::categories([wanted.clone()]);
     let start = must("head", within("head", store.head_position()).await);
-    let first = append(&store, &format!("{wanted}-1"), new_event("first")).await;
-    let skipped = within(
+    let first = append_at(&store, &format!("{wanted}-1"), "first").await;
+    let skipped = append_at(&store, &format!("{other}-1"), "skipped").await;
+
+    let mut feed = store.subscribe_all(start, filter.clone());
+    let event = next_event(&mut feed).await;
+    assert_eq!(event.position, first, "only the wanted event is delivered");
+    let clear = must(
+        "clear_through",
+        within(
+            "clear_through",
+            store.clear_through(Some(first), skipped, &filter),
+        )
+        .await,
+    );
+    match clear {
+        Some(position) => assert_eq!(position, skipped, "clear up to what was asked"),
+        // The store does not look ahead: its feed must say so by itself.
+        None => loop {
+            match next_item(&mut feed).await {
+                FeedItem::Checkpoint(position) if position >= skipped => break,
+                FeedItem::Checkpoint(position) => assert!(position >= first, "never back"),
+                FeedItem::Event(event) => panic!("nothing else is wanted: {event:?}"),
+            }
+        },
+    }
+
+    // A wanted event after other events: never cleared past it, whatever is asked.
+    let second = append_at(&store, &format!("{wanted}-2"), "second").await;
+    let later = append_at(&store, &format!("{other}-1"), "later").await;
+    for until in [second, later, u64::MAX] {
+        let clear = must(
+            "clear_through",
+            within(
+                "clear_through",
+                store.clear_through(Some(first), until, &filter),
+            )
+            .await,
+        );
+        assert!(
+            clear.is_none_or(|p| p < second),
+            "cleared to {clear:?} past the undelivered {second}"
+        );
+    }
+    // Past it: cleared at most to the newest event, never beyond.
+    let clear = must(
+        "clear_through",
+        within(
+            "clear_through",
+            store.clear_through(Some(second), u64::MAX, &filter),
+        )
+        .await,
+    );
+    assert!(
+        clear.is_none_or(|p| p == later),
+        "{clear:?} is not the newest {later}"
+    );
+    assert_eq!(next_event(&mut feed).await.position, second);
+    expect_marker_next(&store, &mut feed, &format!("{wanted}-1")).await;
+}
+
+/// Appends one event tagged `tag` to `stream`; its position.
+async fn append_at(store: &Arc<dyn EventStore>, stream: &str, tag: &str) -> u64 {
+    let appended = within(
         "append",
-        store.append(
-            &format!("{other}-1"),
-            ExpectedRevision::Any,
-            vec![new_event("skipped")],
-        ),
+        store.append(stream, ExpectedRevision::Any, vec![new_event(tag)]),
     )
     .await;
-    let skipped = must("append", skipped).position;
-
-    let mut feed = store.subscribe_all(start, SubscriptionFilter::categories([wanted.clone()]));
-    let mut delivered = None;
-    loop {
-        match next_item(&mut feed).await {
-            FeedItem::Event(event) => {
-                assert_eq!(event.id, first, "only the wanted event is delivered");
-                delivered = Some(event.position);
-            }
-            FeedItem::Checkpoint(position) => {
-                assert!(
-                    delivered.is_some(),
-                    "checkpoint {position} ran ahead of an undelivered event"
-                );
-                assert!(Some(position) >= delivered, "checkpoints never go back");
-                if position >= skipped {
-                    break;
-                }
-            }
-        }
-    }
-    expect_marker_next(&store, &mut feed, &format!("{wanted}-1")).await;
+    must("append", appended).position
 }
 
 async fn append(store: &Arc<dyn EventStore>, stream: &str, event: NewEvent) -> Uuid {

@@ -1,10 +1,13 @@
 //! Translations between the port's types and the `kurrentdb` crate's: events both ways,
 //! expected and actual revisions, and positions (a Causeway position is the commit position).
 
-use kurrentdb::{CurrentRevision, EventData, Position, StreamPosition, StreamState};
+use kurrentdb::{
+    CurrentRevision, EventData, Position, StreamPosition, StreamState,
+    SubscriptionFilter as ServerFilter,
+};
 use serde_json::value::RawValue;
 
-use crate::store::{ActualRevision, ExpectedRevision, NewEvent, RecordedEvent};
+use crate::store::{ActualRevision, ExpectedRevision, NewEvent, RecordedEvent, SubscriptionFilter};
 
 /// KurrentDB's `created` metadata counts 100 ns ticks since the Unix epoch.
 const TICKS_PER_MICRO: i64 = 10;
@@ -98,4 +101,15 @@ pub(super) fn start_after(after: Option<u64>) -> StreamPosition<Position> {
     after.map_or(StreamPosition::Start, |p| {
         StreamPosition::Position(all_position(p))
     })
+}
+
+/// The server-side filter for `filter`: streams starting with `<category>-` for each category;
+/// with no categories, every stream but KurrentDB's own (a regular expression, as the server
+/// has no "not this prefix" filter).
+pub(super) fn server_filter(filter: &SubscriptionFilter) -> ServerFilter {
+    if filter.categories.is_empty() {
+        return ServerFilter::on_stream_name().exclude_system_events();
+    }
+    let prefixes = filter.categories.iter().map(|c| format!("{c}-"));
+    prefixes.fold(ServerFilter::on_stream_name(), ServerFilter::add_prefix)
 }

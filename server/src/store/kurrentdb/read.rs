@@ -101,7 +101,7 @@ pub(super) async fn head(connection: &Connection) -> Result<Option<u64>, StoreEr
 }
 
 /// One `$all` read, every event of it in memory.
-async fn read_all_page(
+pub(super) async fn read_all_page(
     connection: &Connection,
     options: &ReadAllOptions,
 ) -> Result<Vec<kurrentdb::RecordedEvent>, StoreError> {

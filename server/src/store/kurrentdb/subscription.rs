@@ -12,10 +12,7 @@
 use std::{collections::VecDeque, time::Duration};
 
 use futures::{StreamExt, stream};
-use kurrentdb::{
-    Position, StreamPosition, SubscribeToAllOptions, Subscription, SubscriptionEvent,
-    SubscriptionFilter as ServerFilter,
-};
+use kurrentdb::{Position, StreamPosition, SubscribeToAllOptions, Subscription, SubscriptionEvent};
 use std::sync::Arc;
 use tracing::{info, warn};
 
@@ -115,8 +112,8 @@ impl Feed {
             .resume
             .map_or(StreamPosition::Start, StreamPosition::Position);
         let mut options = SubscribeToAllOptions::default().position(start);
-        if let Some(filter) = server_filter(&self.filter) {
-            options = options.filter(filter);
+        if !self.filter.categories.is_empty() {
+            options = options.filter(convert::server_filter(&self.filter));
         }
         Ok((generation, client.subscribe_to_all(&options).await))
     }
@@ -187,15 +184,4 @@ impl Feed {
         let doublings = self.failures.saturating_sub(1).min(6);
         (first * 2u32.pow(doublings)).min(longest)
     }
-}
-
-/// The server-side filter: streams starting with `<category>-` for each category; the server's
-/// checkpoints then tell how far the filtered-out events go. No categories means no filter
-/// (system events are then skipped here, each becoming a checkpoint).
-fn server_filter(filter: &SubscriptionFilter) -> Option<ServerFilter> {
-    if filter.categories.is_empty() {
-        return None;
-    }
-    let prefixes = filter.categories.iter().map(|c| format!("{c}-"));
-    Some(prefixes.fold(ServerFilter::on_stream_name(), ServerFilter::add_prefix))
 }
