@@ -9,8 +9,9 @@
 //! - `descriptors`: compiling `proto/` (every `.proto` under it) and reading baseline images.
 //! - `finding`: one breaking change (`Finding`, `Change`) and what it means for stored JSON.
 //! - `diff`: baseline pool vs current pool: messages and fields (`diff/messages`), enums
-//!   (`diff/enums`), services, RPCs and method options (`diff/services`), files and extension
-//!   definitions (`diff/mod`), and the additions the gate lets through (`diff/additions`).
+//!   (`diff/enums`), reserved numbers and names (`diff/reserved`), services, RPCs and method
+//!   options (`diff/services`), files and extension definitions (`diff/mod`), and the additions
+//!   the gate lets through (`diff/additions`).
 //! - `events`: the stricter rule for stored event messages: a shape old payloads cannot be read
 //!   under needs a schema-version bump and an upcaster from every older version.
 //! - `fixtures`: committed samples of every stored event type at every schema version, decoded

@@ -3,7 +3,7 @@
 
 use prost_reflect::{DescriptorPool, EnumDescriptor};
 
-use super::reserved::Reservations;
+use super::{reserved::Reservations, sole};
 use crate::contract::finding::{Change, Finding};
 
 pub(super) fn compare(baseline: &DescriptorPool, current: &DescriptorPool, out: &mut Vec<Finding>) {
@@ -45,15 +45,12 @@ fn renamed(
         n
     };
     let wanted = numbers(old);
-    let mut candidates = current.all_enums().filter(|e| {
+    let candidates = current.all_enums().filter(|e| {
         e.parent_file().name() == old.parent_file().name()
             && baseline.get_enum_by_name(e.full_name()).is_none()
             && numbers(e) == wanted
     });
-    match (candidates.next(), candidates.next()) {
-        (Some(only), None) => Some(only.full_name().to_owned()),
-        _ => None,
-    }
+    sole(candidates).map(|only| only.full_name().to_owned())
 }
 
 fn values(old: &EnumDescriptor, new: &EnumDescriptor, push: &mut impl FnMut(Change)) {

@@ -4,7 +4,7 @@
 
 use prost_reflect::{DescriptorPool, FieldDescriptor, MessageDescriptor};
 
-use super::{field_label, field_type, reserved::Reservations};
+use super::{field_label, field_type, reserved::Reservations, sole};
 use crate::contract::finding::{Change, Finding};
 
 pub(super) fn compare(baseline: &DescriptorPool, current: &DescriptorPool, out: &mut Vec<Finding>) {
@@ -53,16 +53,13 @@ fn renamed(
     current: &DescriptorPool,
 ) -> Option<String> {
     let wanted = shape(old);
-    let mut candidates = current.all_messages().filter(|m| {
+    let candidates = current.all_messages().filter(|m| {
         !m.is_map_entry()
             && m.parent_file().name() == old.parent_file().name()
             && baseline.get_message_by_name(m.full_name()).is_none()
             && shape(m) == wanted
     });
-    match (candidates.next(), candidates.next()) {
-        (Some(only), None) => Some(only.full_name().to_owned()),
-        _ => None,
-    }
+    sole(candidates).map(|only| only.full_name().to_owned())
 }
 
 fn compare_field(old: &FieldDescriptor, new: &MessageDescriptor, push: &mut impl FnMut(Change)) {

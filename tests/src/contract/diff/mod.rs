@@ -97,6 +97,15 @@ fn extensions(baseline: &DescriptorPool, current: &DescriptorPool, out: &mut Vec
     }
 }
 
+/// The only item of `candidates`, if there is exactly one: a rename is recognised only when
+/// no other new declaration could be the renamed one.
+pub(crate) fn sole<T>(mut candidates: impl Iterator<Item = T>) -> Option<T> {
+    match (candidates.next(), candidates.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
+}
+
 /// A field's type as written in a `.proto`: `int64`, `map<string, int64>`, or the full name
 /// of the message or enum it refers to.
 pub(crate) fn field_type(field: &FieldDescriptor) -> String {

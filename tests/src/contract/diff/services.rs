@@ -6,6 +6,7 @@
 use prost_reflect::{DescriptorPool, MethodDescriptor, ServiceDescriptor};
 use serde_json::{Map, Value};
 
+use super::sole;
 use crate::contract::finding::{Change, Finding};
 
 /// The proto3 JSON key of the `google.api.http` option inside `MethodOptions`.
@@ -70,15 +71,12 @@ fn renamed_service(
     current: &DescriptorPool,
 ) -> Option<String> {
     let wanted = methods(old);
-    let mut candidates = current.services().filter(|s| {
+    let candidates = current.services().filter(|s| {
         s.parent_file().name() == old.parent_file().name()
             && baseline.get_service_by_name(s.full_name()).is_none()
             && methods(s) == wanted
     });
-    match (candidates.next(), candidates.next()) {
-        (Some(only), None) => Some(only.name().to_owned()),
-        _ => None,
-    }
+    sole(candidates).map(|only| only.name().to_owned())
 }
 
 /// The one RPC new in the service with exactly `old`'s request, response and streaming.
@@ -88,13 +86,10 @@ fn renamed_rpc(
     now: &ServiceDescriptor,
 ) -> Option<String> {
     let wanted = signature(old);
-    let mut candidates = now
+    let candidates = now
         .methods()
         .filter(|m| !was.methods().any(|w| w.name() == m.name()) && signature(m) == wanted);
-    match (candidates.next(), candidates.next()) {
-        (Some(only), None) => Some(only.name().to_owned()),
-        _ => None,
-    }
+    sole(candidates).map(|only| only.name().to_owned())
 }
 
 fn compare_method(old: &MethodDescriptor, new: &MethodDescriptor, push: &mut impl FnMut(Change)) {
