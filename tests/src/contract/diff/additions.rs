@@ -5,7 +5,10 @@ use std::fmt;
 
 use prost_reflect::DescriptorPool;
 
-use super::services::{option_name, options};
+use super::{
+    ours,
+    services::{option_name, options},
+};
 
 /// One element today's contracts have and the baseline does not.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +94,7 @@ pub fn additions(baseline: &DescriptorPool, current: &DescriptorPool) -> Vec<Add
             add(extension.parent_file().name(), what);
         }
     }
+    out.retain(|a| ours(&a.file));
     out.sort_by(|a, b| a.file.cmp(&b.file));
     out
 }

@@ -29,8 +29,16 @@ pub fn breaking_changes(baseline: &DescriptorPool, current: &DescriptorPool) -> 
     enums::compare(baseline, current, &mut out);
     services::compare(baseline, current, &mut out);
     extensions(baseline, current, &mut out);
+    out.retain(|f| ours(&f.file));
     out.sort_by(|a, b| (&a.file, &a.element).cmp(&(&b.file, &b.element)));
     out
+}
+
+/// Whether `file` is part of our contracts rather than a well-known type protox brings along
+/// (`google/protobuf/*.proto`), which a compiler upgrade may change and no caller depends on
+/// through us.
+pub(crate) fn ours(file: &str) -> bool {
+    !file.starts_with("google/protobuf/")
 }
 
 fn files(baseline: &DescriptorPool, current: &DescriptorPool, out: &mut Vec<Finding>) {
@@ -159,4 +167,17 @@ pub(crate) fn field_label(field: &FieldDescriptor) -> &'static str {
         || (field.parent_file().syntax() == prost_reflect::Syntax::Proto2
             && field.cardinality() == prost_reflect::Cardinality::Optional);
     label(field.is_list(), field.is_required(), scalar && explicit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ours;
+
+    #[test]
+    fn only_the_compilers_well_known_types_are_left_out() {
+        assert!(!ours("google/protobuf/descriptor.proto"));
+        assert!(ours("google/api/http.proto"));
+        assert!(ours("google/rpc/status.proto"));
+        assert!(ours("causeway/orders/v1/orders.proto"));
+    }
 }
