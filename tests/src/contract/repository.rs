@@ -68,12 +68,15 @@ fn today(repo: &Repository, upcasters: &Upcasters) -> Result<Today, ContractErro
     })
 }
 
+/// What changed from a baseline to today.
+struct Comparison {
+    breaking: Vec<Finding>,
+    events: Vec<EventFinding>,
+    additions: Vec<Addition>,
+}
+
 /// Breaking changes, stored-event findings and additions from `baseline` to today.
-fn against(
-    baseline: &Baseline,
-    today: &Today,
-    upcasters: &Upcasters,
-) -> (Vec<Finding>, Vec<EventFinding>, Vec<Addition>) {
+fn against(baseline: &Baseline, today: &Today, upcasters: &Upcasters) -> Comparison {
     let (old, new) = (&baseline.contracts.pool, &today.contracts.pool);
     let breaking = breaking_changes(old, new);
     let has_upcaster = |t: &str, v: u32| fixtures::has_upcaster(upcasters, t, v);
@@ -85,7 +88,11 @@ fn against(
         has_upcaster: &has_upcaster,
     };
     let events = stored_event_findings(&rule, &breaking);
-    (breaking, events, additions(old, new))
+    Comparison {
+        events,
+        additions: additions(old, new),
+        breaking,
+    }
 }
 
 /// The whole gate: what `scripts/contract-check` prints and the test suite requires to pass.
@@ -98,9 +105,11 @@ pub fn check(repo: &Repository, upcasters: &Upcasters) -> Result<Report, Contrac
     };
     match all.last() {
         Some(latest) => {
-            let (breaking, events, added) = against(latest, &today, upcasters);
+            let comparison = against(latest, &today, upcasters);
             report.baseline = Some(latest.version.clone());
-            (report.breaking, report.events, report.additions) = (breaking, events, added);
+            report.breaking = comparison.breaking;
+            report.events = comparison.events;
+            report.additions = comparison.additions;
         }
         None => {
             // Nothing to compare with yet; today's events still need their upcasters.
@@ -110,7 +119,7 @@ pub fn check(repo: &Repository, upcasters: &Upcasters) -> Result<Report, Contrac
                 events: today.fixtures.versions.clone(),
                 digest: String::new(),
             };
-            report.events = against(&itself, &today, upcasters).1;
+            report.events = against(&itself, &today, upcasters).events;
         }
     }
     report.fixtures = today.fixtures.problems;
@@ -223,7 +232,11 @@ pub fn accept(
                     latest.version
                 )));
             }
-            let (breaking, events, added) = against(latest, &today, upcasters);
+            let Comparison {
+                breaking,
+                events,
+                additions,
+            } = against(latest, &today, upcasters);
             if !events.is_empty() {
                 let events: Vec<String> = events.iter().map(|e| e.to_string()).collect();
                 return Err(refuse(format!(
@@ -239,7 +252,7 @@ pub fn accept(
                     baselines::next_major(&latest.version)
                 )));
             }
-            (breaking, added)
+            (breaking, additions)
         }
     };
     let baseline = baselines::write(

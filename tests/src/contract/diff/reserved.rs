@@ -1,13 +1,15 @@
 //! Reserved numbers and names of a message or enum: once reserved they stay reserved, because a
 //! caller or a stored payload may still carry what used them before.
 
+use std::ops::RangeInclusive;
+
 use prost_reflect::{EnumDescriptor, MessageDescriptor};
 
 use crate::contract::finding::Change;
 
-/// What a message or enum reserves; number ranges are inclusive.
+/// What a message or enum reserves.
 pub(super) struct Reservations {
-    numbers: Vec<(i64, i64)>,
+    numbers: Vec<RangeInclusive<i64>>,
     names: Vec<String>,
 }
 
@@ -17,7 +19,7 @@ impl Reservations {
             // Message ranges are end-exclusive in descriptors.
             numbers: message
                 .reserved_ranges()
-                .map(|r| (i64::from(r.start), i64::from(r.end) - 1))
+                .map(|r| i64::from(r.start)..=i64::from(r.end) - 1)
                 .collect(),
             names: message.reserved_names().map(str::to_owned).collect(),
         }
@@ -27,7 +29,7 @@ impl Reservations {
         Self {
             numbers: e
                 .reserved_ranges()
-                .map(|r| (i64::from(*r.start()), i64::from(*r.end())))
+                .map(|r| i64::from(*r.start())..=i64::from(*r.end()))
                 .collect(),
             names: e.reserved_names().map(str::to_owned).collect(),
         }
@@ -35,9 +37,7 @@ impl Reservations {
 
     /// Whether both the number and the name are reserved: what deleting an element should leave.
     pub(super) fn hold(&self, number: i64, name: &str) -> bool {
-        self.numbers
-            .iter()
-            .any(|&(from, to)| (from..=to).contains(&number))
+        self.numbers.iter().any(|range| range.contains(&number))
             && self.names.iter().any(|n| n == name)
     }
 
@@ -50,10 +50,11 @@ impl Reservations {
         name_used: impl Fn(&str) -> bool,
         push: &mut impl FnMut(Change),
     ) {
-        for &(from, to) in &self.numbers {
-            if covered((from, to), &now.numbers) {
+        for range in &self.numbers {
+            if covered(range, &now.numbers) {
                 continue;
             }
+            let (from, to) = (*range.start(), *range.end());
             push(match number_user(from, to) {
                 Some((number, by)) => Change::ReservedNumberReused { number, by },
                 None => Change::ReservedNumbersDropped { from, to },
@@ -70,21 +71,18 @@ impl Reservations {
     }
 }
 
-/// Whether the inclusive `range` lies wholly inside the union of the inclusive `cover` ranges.
-fn covered(range: (i64, i64), cover: &[(i64, i64)]) -> bool {
+/// Whether `range` lies wholly inside the union of the `cover` ranges.
+fn covered(range: &RangeInclusive<i64>, cover: &[RangeInclusive<i64>]) -> bool {
     let mut sorted = cover.to_vec();
-    sorted.sort();
-    let mut next = range.0;
-    for (from, to) in sorted {
-        if from > next {
+    sorted.sort_by_key(|r| *r.start());
+    let mut next = *range.start();
+    for r in sorted {
+        if *r.start() > next {
             break;
         }
-        next = next.max(to + 1);
-        if next > range.1 {
-            return true;
-        }
+        next = next.max(r.end() + 1);
     }
-    next > range.1
+    next > *range.end()
 }
 
 #[cfg(test)]
@@ -93,10 +91,10 @@ mod tests {
 
     #[test]
     fn a_range_is_covered_only_by_ranges_that_leave_no_gap() {
-        assert!(covered((5, 9), &[(1, 20)]));
-        assert!(covered((5, 9), &[(8, 9), (5, 7)]));
-        assert!(!covered((5, 9), &[(5, 6), (8, 9)]));
-        assert!(!covered((5, 9), &[]));
-        assert!(covered((7, 7), &[(1, 3), (7, 7)]));
+        assert!(covered(&(5..=9), &[1..=20]));
+        assert!(covered(&(5..=9), &[8..=9, 5..=7]));
+        assert!(!covered(&(5..=9), &[5..=6, 8..=9]));
+        assert!(!covered(&(5..=9), &[]));
+        assert!(covered(&(7..=7), &[1..=3, 7..=7]));
     }
 }
