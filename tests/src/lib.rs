@@ -11,11 +11,14 @@
 //! - `bearer_gate`: the order-command service behind a bearer-token check, for SDK token tests.
 //! - `readme`: the README's marked shell examples, run against live servers.
 //! - `bench`: the benchmark harness behind `causeway-bench` (`scripts/bench`).
+//! - `contract`: the contract gate (`contract-check`): breaking changes to `proto/` against the
+//!   released baselines, and stored-event fixtures read through today's upcasters.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod bearer_gate;
 pub mod bench;
+pub mod contract;
 pub mod kurrentdb;
 pub mod mongo;
 pub mod proxy;
