@@ -32,7 +32,7 @@ pub mod projection;
 pub mod query;
 pub mod readstore;
 pub mod server;
-mod sqlite_wal;
+mod sqlite;
 pub mod status;
 pub mod store;
 pub mod validation;
