@@ -20,7 +20,8 @@
 //!   default; `readstore::mongodb` = MongoDB).
 //! - `query`: the query hop shared by every context's `queries.rs`.
 //! - `health`: per-service health that follows the stores each service needs.
-//! - `sqlite_wal`: switching a SQLite file to WAL, shared by both embedded stores.
+//! - `sqlite`: opening, pragmas, WAL, migrations and the reader pool shared by both embedded
+//!   stores.
 //! - `server`: `run(listener, config, shutdown)`, wiring stores, services, health and reflection.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -37,6 +38,6 @@ pub mod projection;
 pub mod query;
 pub mod readstore;
 pub mod server;
-mod sqlite_wal;
+mod sqlite;
 pub mod store;
 pub mod values;

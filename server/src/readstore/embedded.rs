@@ -1,9 +1,10 @@
 //! The embedded read store: one SQLite file (`read.db`) under the data directory, so read models
 //! work on a laptop with no MongoDB and with the same semantics.
 //!
-//! - `schema`: connection pragmas (WAL, busy timeout), the versioned schema, error mapping.
+//! - `schema`: the versioned schema, `synchronous`, error mapping; opening, pragmas (WAL, busy
+//!   timeout), migration and the reader pool are `crate::sqlite`'s.
 //! - `sql`: the filter AST, sort keys and cursors as SQL over `json_extract`; index DDL.
-//! - `read`: pooled read connections, `get`, `query`, `checkpoint`.
+//! - `read`: `get`, `query`, `checkpoint`, run on pooled read connections.
 //! - `write`: the write connection, `apply`, indexes, `drop_collection`, `reset_checkpoint`.
 //!
 //! Documents are JSON text in `documents(collection, id, body)`; checkpoints are rows of
@@ -23,11 +24,12 @@ use std::{path::Path, sync::Arc};
 
 use async_trait::async_trait;
 
-use self::{read::Readers, write::Writer};
+use self::write::Writer;
 use super::{
     Document, IndexSpec, Page, ReadStore, ReadStoreError, WriteOp,
     filter::{Query, validate_collection},
 };
+use crate::sqlite::ReaderPool;
 
 /// Name of the read-model file inside the data directory.
 pub const READ_MODELS_FILE: &str = "read.db";
@@ -35,7 +37,7 @@ pub const READ_MODELS_FILE: &str = "read.db";
 /// [`ReadStore`] on a SQLite file, the default adapter.
 pub struct EmbeddedReadStore {
     writer: Arc<Writer>,
-    readers: Arc<Readers>,
+    readers: Arc<ReaderPool>,
 }
 
 impl EmbeddedReadStore {
@@ -45,11 +47,11 @@ impl EmbeddedReadStore {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             ReadStoreError::Unavailable(format!("creating the data directory: {}", e.kind()))
         })?;
-        let path = data_dir.join(READ_MODELS_FILE);
-        let conn = schema::open_writer(&path)?;
+        let file = schema::read_models_file(data_dir.join(READ_MODELS_FILE));
+        let conn = file.open_writer(&schema::MIGRATIONS)?;
         Ok(Self {
             writer: Arc::new(Writer::new(conn)),
-            readers: Arc::new(Readers::new(path)),
+            readers: Arc::new(ReaderPool::new(file)),
         })
     }
 

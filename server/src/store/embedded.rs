@@ -1,9 +1,10 @@
 //! The embedded event store: one SQLite file (`events.db`) under the data directory, so that
 //! Causeway runs on a laptop with no infrastructure and the same semantics as with KurrentDB.
 //!
-//! - `schema`: connection pragmas (WAL, `synchronous`, busy timeout), the versioned schema.
+//! - `schema`: the versioned schema, `synchronous` per [`Durability`], row decoding; opening,
+//!   pragmas (WAL, busy timeout), migration and the reader pool are `crate::sqlite`'s.
 //! - `writer`: the group-commit thread that owns the only write connection of this process.
-//! - `read`: pooled read connections and the read queries.
+//! - `read`: the read queries, run on pooled read connections.
 //! - `subscription`: `subscribe_all`, catch-up then live.
 //!
 //! Several processes may open the same directory: SQLite's file locks serialise their writes
@@ -30,14 +31,12 @@ use std::{
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use self::{
-    read::Readers,
-    writer::{AppendRequest, Published},
-};
+use self::writer::{AppendRequest, Published};
 use super::{
     AppendResult, EventFeed, EventStore, ExpectedRevision, NewEvent, RecordedEvent, StoreError,
     SubscriptionFilter,
 };
+use crate::sqlite::ReaderPool;
 
 /// Name of the event file inside the data directory.
 pub const EVENTS_FILE: &str = "events.db";
@@ -62,7 +61,7 @@ pub enum Durability {
 pub struct EmbeddedEventStore {
     requests: Option<mpsc::Sender<AppendRequest>>,
     writer: Option<JoinHandle<()>>,
-    readers: Arc<Readers>,
+    readers: Arc<ReaderPool>,
     head: watch::Receiver<u64>,
     commits: Arc<AtomicU64>,
     cross_process_poll: Duration,
@@ -75,8 +74,8 @@ impl EmbeddedEventStore {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StoreError::Unavailable(format!("creating the data directory: {}", e.kind()))
         })?;
-        let path = data_dir.join(EVENTS_FILE);
-        let conn = schema::open_writer(&path, durability)?;
+        let file = schema::events_file(data_dir.join(EVENTS_FILE), durability);
+        let conn = file.open_writer(&schema::MIGRATIONS)?;
         let (requests, queue) = mpsc::channel(QUEUE_DEPTH);
         let (head_tx, head) = watch::channel(0);
         let commits = Arc::new(AtomicU64::new(0));
@@ -88,7 +87,7 @@ impl EmbeddedEventStore {
         Ok(Self {
             requests: Some(requests),
             writer: Some(writer),
-            readers: Arc::new(Readers::new(path, durability)),
+            readers: Arc::new(ReaderPool::new(file)),
             head,
             commits,
             cross_process_poll: subscription::CROSS_PROCESS_POLL,

@@ -1,70 +1,14 @@
-//! Reads: a small pool of read-only connections and the queries run on them. In WAL mode each
-//! statement sees a committed snapshot (also of other processes' commits) and never waits for
-//! the writer.
-
-use std::{
-    path::PathBuf,
-    sync::{Arc, Mutex, PoisonError},
-};
+//! The read queries, each run on a pooled read connection (`crate::sqlite::ReaderPool`). In WAL
+//! mode each statement sees a committed snapshot (also of other processes' commits) and never
+//! waits for the writer.
 
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value as Sql};
 
-use super::{
-    schema::{open_reader, unavailable},
-    sql,
-};
+use super::{schema::unavailable, sql};
 use crate::readstore::{
     Document, Page, ReadStoreError,
     filter::{Cursor, Query},
 };
-
-/// Idle read connections kept open; more are opened under load and closed afterwards.
-const MAX_IDLE: usize = 4;
-
-/// Read connections to one `read.db`, opened on demand and reused.
-pub(super) struct Readers {
-    path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
-}
-
-impl Readers {
-    pub(super) fn new(path: PathBuf) -> Self {
-        Self {
-            path,
-            idle: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// Runs `read` on a pooled connection on tokio's blocking pool, so SQLite's synchronous I/O
-    /// never stalls the async workers.
-    pub(super) async fn run<T, F>(self: &Arc<Self>, read: F) -> Result<T, ReadStoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, ReadStoreError> + Send + 'static,
-    {
-        let readers = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            // A panic while holding the lock cannot leave the Vec inconsistent.
-            let pooled = readers
-                .idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .pop();
-            let conn = match pooled {
-                Some(conn) => conn,
-                None => open_reader(&readers.path)?,
-            };
-            let result = read(&conn);
-            let mut idle = readers.idle.lock().unwrap_or_else(PoisonError::into_inner);
-            if idle.len() < MAX_IDLE {
-                idle.push(conn);
-            }
-            result
-        })
-        .await
-        .map_err(|_| ReadStoreError::Unavailable("a read of the read models failed".to_owned()))?
-    }
-}
 
 /// Parses a stored body; the writer only stores JSON objects, so failure means corruption.
 pub(super) fn parse_body(text: &str) -> Result<serde_json::Value, ReadStoreError> {
@@ -84,7 +28,7 @@ pub(super) fn get(
             stmt.query_row(params![collection, id], |row| row.get(0))
                 .optional()
         })
-        .map_err(|e| unavailable("reading a document", &e))?;
+        .map_err(|e| unavailable("reading a document", e))?;
     body.map(|body| {
         Ok(Document {
             id: id.to_owned(),
@@ -112,7 +56,7 @@ pub(super) fn query(conn: &Connection, query: &Query) -> Result<Page, ReadStoreE
             })?
             .collect()
         })
-        .map_err(|e| unavailable("querying documents", &e))?;
+        .map_err(|e| unavailable("querying documents", e))?;
     let more = rows.len() > limit;
     let mut documents = Vec::with_capacity(limit.min(rows.len()));
     let mut last = None;
@@ -144,7 +88,7 @@ pub(super) fn checkpoint(
     let position: Option<i64> = conn
         .prepare_cached("SELECT position FROM checkpoints WHERE projection = ?1")
         .and_then(|mut stmt| stmt.query_row([projection], |row| row.get(0)).optional())
-        .map_err(|e| unavailable("reading a checkpoint", &e))?;
+        .map_err(|e| unavailable("reading a checkpoint", e))?;
     position
         .map(|p| {
             u64::try_from(p)

@@ -161,7 +161,9 @@ async fn two_instances_on_one_directory_see_each_others_commits() {
 #[test]
 fn queries_on_indexed_fields_use_the_partial_index_in_order() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let conn = schema::open_writer(&dir.path().join("read.db")).expect("open");
+    let conn = schema::read_models_file(dir.path().join("read.db"))
+        .open_writer(&schema::MIGRATIONS)
+        .expect("open");
     let spec = IndexSpec {
         collection: "orders".into(),
         fields: vec!["customer.id".into()],

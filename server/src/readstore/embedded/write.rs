@@ -50,10 +50,10 @@ impl Writer {
             let mut conn = writer.conn.lock().unwrap_or_else(PoisonError::into_inner);
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(|e| unavailable("locking the read models for writing", &e))?;
+                .map_err(|e| unavailable("locking the read models for writing", e))?;
             let value = write(&tx, &writer)?;
             tx.commit()
-                .map_err(|e| unavailable("committing read models", &e))?;
+                .map_err(|e| unavailable("committing read models", e))?;
             Ok(value)
         })
         .await
@@ -85,7 +85,7 @@ pub(super) fn apply(
                 validate_collection(collection)?;
                 tx.prepare_cached("DELETE FROM documents WHERE collection = ?1 AND id = ?2")
                     .and_then(|mut stmt| stmt.execute(params![collection, id]))
-                    .map_err(|e| unavailable("deleting a document", &e))?;
+                    .map_err(|e| unavailable("deleting a document", e))?;
             }
         }
     }
@@ -99,7 +99,7 @@ pub(super) fn apply(
          ON CONFLICT (projection) DO UPDATE SET position = excluded.position",
     )
     .and_then(|mut stmt| stmt.execute(params![projection, stored]))
-    .map_err(|e| unavailable("moving a checkpoint", &e))?;
+    .map_err(|e| unavailable("moving a checkpoint", e))?;
     Ok(())
 }
 
@@ -130,7 +130,7 @@ fn upsert(
         if is_unique_violation(&e) {
             rejected("a unique index of the collection already holds its value")
         } else {
-            unavailable("writing a document", &e)
+            unavailable("writing a document", e)
         }
     })?;
     Ok(())
@@ -151,7 +151,7 @@ pub(super) fn ensure_indexes(
                     spec.fields.join(", ")
                 ))
             } else {
-                unavailable("creating an index", &e)
+                unavailable("creating an index", e)
             }
         })?;
     }
@@ -169,17 +169,17 @@ pub(super) fn drop_collection(
             "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'documents'",
         )
         .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
-        .map_err(|e| unavailable("listing indexes", &e))?;
+        .map_err(|e| unavailable("listing indexes", e))?;
     for name in names
         .iter()
         .filter(|name| sql::is_index_of(name, collection))
     {
         // `is_index_of` admits only `rs_<validated collection>_<hex>`: safe inside quotes.
         tx.execute_batch(&format!("DROP INDEX IF EXISTS \"{name}\""))
-            .map_err(|e| unavailable("dropping an index", &e))?;
+            .map_err(|e| unavailable("dropping an index", e))?;
     }
     tx.execute("DELETE FROM documents WHERE collection = ?1", [collection])
-        .map_err(|e| unavailable("dropping a collection", &e))?;
+        .map_err(|e| unavailable("dropping a collection", e))?;
     Ok(())
 }
 
@@ -192,6 +192,6 @@ pub(super) fn reset_checkpoint(
         "DELETE FROM checkpoints WHERE projection = ?1",
         [projection],
     )
-    .map_err(|e| unavailable("resetting a checkpoint", &e))?;
+    .map_err(|e| unavailable("resetting a checkpoint", e))?;
     Ok(())
 }

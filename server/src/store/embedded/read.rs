@@ -1,73 +1,10 @@
-//! Reads: a small pool of read-only connections and the queries run on them. In WAL mode each
-//! read sees a committed snapshot and never waits for the writer.
-
-use std::{
-    path::PathBuf,
-    sync::{Arc, Mutex, PoisonError},
-};
+//! The read queries, each run on a pooled read connection (`crate::sqlite::ReaderPool`). In WAL
+//! mode each read sees a committed snapshot and never waits for the writer.
 
 use rusqlite::{Connection, params, params_from_iter, types::Value};
 
-use super::{
-    Durability,
-    schema::{EVENT_COLUMNS, open_reader, recorded_event, unavailable},
-};
+use super::schema::{EVENT_COLUMNS, recorded_event, unavailable};
 use crate::store::{RecordedEvent, StoreError};
-
-/// Idle read connections kept open; more are opened under load and closed afterwards.
-const MAX_IDLE: usize = 4;
-
-/// Read connections to one event file, opened on demand and reused.
-pub(super) struct Readers {
-    path: PathBuf,
-    durability: Durability,
-    idle: Mutex<Vec<Connection>>,
-}
-
-impl Readers {
-    pub(super) fn new(path: PathBuf, durability: Durability) -> Self {
-        Self {
-            path,
-            durability,
-            idle: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// Runs `query` on a pooled connection on tokio's blocking pool, so that SQLite's
-    /// synchronous I/O never stalls the async workers.
-    pub(super) async fn run<T, F>(self: &Arc<Self>, query: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        let readers = Arc::clone(self);
-        tokio::task::spawn_blocking(move || readers.run_blocking(query))
-            .await
-            .map_err(|_| StoreError::Unavailable("a read of the event file failed".to_owned()))?
-    }
-
-    fn run_blocking<T>(
-        &self,
-        query: impl FnOnce(&Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        // A panic while holding the lock cannot leave the Vec inconsistent, so poison is moot.
-        let pooled = self
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        let conn = match pooled {
-            Some(conn) => conn,
-            None => open_reader(&self.path, self.durability)?,
-        };
-        let result = query(&conn);
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < MAX_IDLE {
-            idle.push(conn);
-        }
-        result
-    }
-}
 
 /// Events of `stream` from `from_revision` on.
 pub(super) fn stream_events(
@@ -87,7 +24,7 @@ pub(super) fn stream_events(
             )?
             .collect()
         })
-        .map_err(|e| unavailable("reading a stream", &e))
+        .map_err(|e| unavailable("reading a stream", e))
 }
 
 /// Up to `limit` events after position `after`, of the given categories (all when empty).
@@ -122,7 +59,7 @@ pub(super) fn events_after(
             stmt.query_map(params_from_iter(values), recorded_event)?
                 .collect()
         })
-        .map_err(|e| unavailable("reading events", &e))
+        .map_err(|e| unavailable("reading events", e))
 }
 
 /// Up to `limit` events of `categories` (at least one) with positions in `after + 1 ..= until`,
@@ -155,13 +92,13 @@ pub(super) fn category_events_between(
             stmt.query_map(params_from_iter(values), recorded_event)?
                 .collect()
         })
-        .map_err(|e| unavailable("reading events", &e))
+        .map_err(|e| unavailable("reading events", e))
 }
 
 /// Position of the newest event, `None` when there is none.
 pub(super) fn head_position(conn: &Connection) -> Result<Option<u64>, StoreError> {
     conn.query_row("SELECT MAX(position) FROM events", [], |row| row.get(0))
-        .map_err(|e| unavailable("reading the head position", &e))
+        .map_err(|e| unavailable("reading the head position", e))
 }
 
 /// Positions and revisions are `u64` in the port but `INTEGER` (i64) in SQLite; nothing stored

@@ -1,22 +1,20 @@
-//! The SQLite side of the embedded store: opening connections with the right pragmas, the schema
-//! and its version, row decoding and error mapping. Everything here is synchronous; callers run
-//! it on the writer thread or in `spawn_blocking`.
+//! The event file as SQLite sees it: its schema, how its connections commit (see
+//! [`Durability`]), row decoding and error mapping. Opening, pragmas, migration and the reader
+//! pool are `crate::sqlite`'s, shared with the read store.
 
-use std::{path::Path, time::Duration};
+use std::path::PathBuf;
 
-use rusqlite::{Connection, Row, TransactionBehavior};
+use rusqlite::Row;
 use uuid::Uuid;
 
 use super::Durability;
-use crate::store::{RecordedEvent, StoreError};
+use crate::{
+    sqlite::{Migrations, SqliteError, SqliteFile, Synchronous},
+    store::{RecordedEvent, StoreError},
+};
 
-/// The schema this code reads and writes, kept in `PRAGMA user_version`. Version 0 is an empty
-/// file; a file with a higher version was written by newer code and is refused, not guessed at.
-pub(super) const SCHEMA_VERSION: i64 = 1;
-
-/// How long a connection waits for another connection (maybe in another process) to release
-/// SQLite's write lock before the operation fails as unavailable.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The schema this code reads and writes; its version is kept in `PRAGMA user_version`.
+pub(super) const MIGRATIONS: Migrations = Migrations::new(&[CREATE_V1]);
 
 /// Columns of [`RecordedEvent`], in the order [`recorded_event`] decodes them.
 pub(super) const EVENT_COLUMNS: &str =
@@ -38,67 +36,13 @@ const CREATE_V1: &str = "
     CREATE INDEX events_by_category ON events (category, position);
 ";
 
-/// Opens the connection that writes, creating and migrating the schema. Migration runs under
-/// `BEGIN IMMEDIATE` so two processes opening the same fresh file cannot both create it.
-pub(super) fn open_writer(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
-    let mut conn = open(path, durability)?;
-    // WAL lets readers work while the writer commits, and it persists in the file.
-    let mode: String = crate::sqlite_wal::switch_to_wal(&conn, BUSY_TIMEOUT)
-        .map_err(|e| unavailable("enabling WAL", &e))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Unavailable(format!(
-            "the event file refused WAL mode (got {mode})"
-        )));
-    }
-    migrate(&mut conn)?;
-    Ok(conn)
-}
-
-/// Opens a connection for reads only; `query_only` turns a stray write into an error.
-pub(super) fn open_reader(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
-    let conn = open(path, durability)?;
-    conn.pragma_update(None, "query_only", true)
-        .map_err(|e| unavailable("configuring a reader", &e))?;
-    Ok(conn)
-}
-
-fn open(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path).map_err(|e| unavailable("opening the event file", &e))?;
-    conn.busy_timeout(BUSY_TIMEOUT)
-        .map_err(|e| unavailable("configuring the event file", &e))?;
+/// The event file at `path`, its connections committing as `durability` asks.
+pub(super) fn events_file(path: PathBuf, durability: Durability) -> SqliteFile {
     let synchronous = match durability {
-        Durability::Full => "FULL",
-        Durability::Relaxed => "NORMAL",
+        Durability::Full => Synchronous::Full,
+        Durability::Relaxed => Synchronous::Normal,
     };
-    conn.pragma_update(None, "synchronous", synchronous)
-        .map_err(|e| unavailable("configuring the event file", &e))?;
-    Ok(conn)
-}
-
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(|e| unavailable("locking the event file for migration", &e))?;
-    let version: i64 = tx
-        .pragma_query_value(None, "user_version", |row| row.get(0))
-        .map_err(|e| unavailable("reading the schema version", &e))?;
-    match version {
-        0 => {
-            tx.execute_batch(CREATE_V1)
-                .map_err(|e| unavailable("creating the schema", &e))?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-                .map_err(|e| unavailable("recording the schema version", &e))?;
-        }
-        SCHEMA_VERSION => {}
-        newer => {
-            return Err(StoreError::Unavailable(format!(
-                "the event file has schema version {newer}; this build understands up to \
-                 {SCHEMA_VERSION}"
-            )));
-        }
-    }
-    tx.commit()
-        .map_err(|e| unavailable("committing the schema", &e))
+    SqliteFile::new(path, "event file", synchronous)
 }
 
 /// Decodes a row selected with [`EVENT_COLUMNS`].
@@ -120,15 +64,13 @@ pub(super) fn recorded_event(row: &Row<'_>) -> rusqlite::Result<RecordedEvent> {
 }
 
 /// Maps a SQLite failure to `Unavailable`. The message names what was being done and SQLite's
-/// error class; it never carries event data or file paths.
-pub(super) fn unavailable(doing: &str, error: &rusqlite::Error) -> StoreError {
-    let class = match error {
-        rusqlite::Error::SqliteFailure(e, _) => format!("{:?}", e.code),
-        rusqlite::Error::FromSqlConversionFailure(..)
-        | rusqlite::Error::IntegralValueOutOfRange(..)
-        | rusqlite::Error::InvalidColumnType(..) => "corrupt row".to_owned(),
-        _ => "internal error".to_owned(),
-    };
-    tracing::warn!(doing, error = %error, "embedded event store failure");
-    StoreError::Unavailable(format!("{doing}: {class}"))
+/// error class; it never carries event data or file paths (the full error goes to the log).
+pub(super) fn unavailable(doing: &str, error: rusqlite::Error) -> StoreError {
+    SqliteError::call(doing, error).into()
+}
+
+impl From<SqliteError> for StoreError {
+    fn from(error: SqliteError) -> Self {
+        Self::Unavailable(error.into_caller_message("embedded event store failure"))
+    }
 }

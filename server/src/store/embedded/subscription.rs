@@ -14,8 +14,11 @@ use std::{collections::VecDeque, sync::Arc, time::Duration};
 use futures::{StreamExt, stream};
 use tokio::sync::watch;
 
-use super::read::{Readers, category_events_between, events_after, head_position};
-use crate::store::{EventFeed, FeedItem, StoreError, SubscriptionFilter};
+use super::read::{category_events_between, events_after, head_position};
+use crate::{
+    sqlite::ReaderPool,
+    store::{EventFeed, FeedItem, StoreError, SubscriptionFilter},
+};
 
 /// Events read per query while catching up.
 const BATCH: usize = 1000;
@@ -35,7 +38,7 @@ pub(super) const CROSS_PROCESS_POLL: Duration = Duration::from_millis(150);
 /// window of positions and skipping the rest (best when they are most of the log, e.g. the one
 /// projection of a single-context service catching up).
 struct Feed {
-    readers: Arc<Readers>,
+    readers: Arc<ReaderPool>,
     categories: Vec<String>,
     /// Read by position window instead of through the category index.
     dense: bool,
@@ -51,7 +54,7 @@ struct Feed {
 /// A feed of every event after `after` passing `filter`, live once caught up; while idle it
 /// re-reads every `poll` to catch other processes' commits.
 pub(super) fn subscribe(
-    readers: Arc<Readers>,
+    readers: Arc<ReaderPool>,
     commits: watch::Receiver<u64>,
     poll: Duration,
     after: Option<u64>,

@@ -123,7 +123,9 @@ async fn concurrent_appends_all_complete_and_are_durable() {
 #[tokio::test(flavor = "multi_thread")]
 async fn writer_commits_a_queued_batch_once() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let conn = schema::open_writer(&dir.path().join(EVENTS_FILE), Durability::Full).expect("open");
+    let conn = schema::events_file(dir.path().join(EVENTS_FILE), Durability::Full)
+        .open_writer(&schema::MIGRATIONS)
+        .expect("open");
     let (requests, queue) = mpsc::channel(16);
     let plan = [
         ("user-1", ExpectedRevision::NoStream, 1),

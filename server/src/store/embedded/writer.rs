@@ -109,7 +109,7 @@ pub(super) fn apply_batch(
 ) -> Result<Vec<Result<AppendResult, StoreError>>, StoreError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(|e| unavailable("locking the event file", &e))?;
+        .map_err(|e| unavailable("locking the event file", e))?;
     let created_micros = now_micros();
     let mut outcomes = Vec::with_capacity(batch.len());
     for request in batch {
@@ -120,7 +120,7 @@ pub(super) fn apply_batch(
         outcomes.push(outcome);
     }
     tx.commit()
-        .map_err(|e| unavailable("committing appends", &e))?;
+        .map_err(|e| unavailable("committing appends", e))?;
     Ok(outcomes)
 }
 
@@ -170,7 +170,7 @@ fn insert(
             "INSERT INTO events (stream, category, revision, event_id, event_type, data, \
              metadata, created_micros) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
-        .map_err(|e| unavailable("preparing an append", &e))?;
+        .map_err(|e| unavailable("preparing an append", e))?;
     for (revision, event) in (first..).zip(&request.events) {
         insert
             .execute(params![
@@ -183,7 +183,7 @@ fn insert(
                 event.metadata,
                 created_micros,
             ])
-            .map_err(|e| unavailable("appending", &e))?;
+            .map_err(|e| unavailable("appending", e))?;
     }
     // Admitted: non-empty, and the last revision fits.
     let revision = first + (request.events.len() as u64 - 1);
@@ -200,7 +200,7 @@ fn current_revision(tx: &Connection, stream: &str) -> Result<Option<u64>, StoreE
                 .optional()
         })
         .map(Option::flatten)
-        .map_err(|e| unavailable("reading a stream's revision", &e))
+        .map_err(|e| unavailable("reading a stream's revision", e))
 }
 
 fn now_micros() -> i64 {

@@ -14,7 +14,7 @@ const RETRY_EVERY: Duration = Duration::from_millis(5);
 
 /// Switches `conn`'s file to WAL; returns the journal mode SQLite reports afterwards. Retries
 /// while the file is busy, for at most `patience`.
-pub(crate) fn switch_to_wal(conn: &Connection, patience: Duration) -> rusqlite::Result<String> {
+pub(super) fn switch_to_wal(conn: &Connection, patience: Duration) -> rusqlite::Result<String> {
     let deadline = Instant::now() + patience;
     loop {
         match conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)) {
