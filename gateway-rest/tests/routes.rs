@@ -321,6 +321,43 @@ async fn admin(http: &Http) {
     assert_eq!(unknown.json["error"]["fieldViolations"][0]["field"], "name");
 }
 
+/// Signing in, and the keys that verify what signing in gives.
+async fn sessions(http: &Http) {
+    http.post(
+        "/v1/users",
+        &[("idempotency-key", &key())],
+        json!({"email": "linus@example.com", "displayName": "Linus", "password": "correct horse"}),
+    )
+    .await
+    .expect(200);
+    let token = http
+        .post(
+            "/v1/sessions:login",
+            &[],
+            json!({"email": "linus@example.com", "password": "correct horse"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(token.json["tokenType"], "Bearer");
+    assert_eq!(token.json["expiresIn"], "900");
+    let access = token.json["accessToken"].as_str().unwrap();
+    let kid = access.split('.').next().unwrap();
+    let jwks = http.get("/.well-known/jwks.json", &[]).await.expect(200);
+    let keys = jwks.json["keys"].as_array().unwrap();
+    assert_eq!(keys[0]["kty"], "OKP");
+    assert_eq!(keys[0]["alg"], "EdDSA");
+    assert!(!kid.is_empty());
+    let refused = http
+        .post(
+            "/v1/sessions:login",
+            &[],
+            json!({"email": "linus@example.com", "password": "wrong horse"}),
+        )
+        .await
+        .expect(401);
+    assert_eq!(refused.json["error"]["status"], "UNAUTHENTICATED");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_route_of_the_contracts_works_through_the_gateway() {
     let stack = Stack::start().await;
@@ -328,6 +365,7 @@ async fn every_route_of_the_contracts_works_through_the_gateway() {
     inventory(http).await;
     orders(http).await;
     users(http).await;
+    sessions(http).await;
     admin(http).await;
     let missed = http.routes_not_hit();
     assert!(missed.is_empty(), "routes no test exercised: {missed:?}");

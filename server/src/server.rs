@@ -9,13 +9,18 @@ use tokio::{net::TcpListener, task::JoinSet};
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{service::Routes, transport::Server};
 use tonic_health::{ServingStatus, server::HealthReporter};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::{
-    config::{Config, Role},
+    auth::{
+        AccessTable, Auth, Authentication, AuthenticationLayer, AuthorizationLayer,
+        keys_service::service as keys_service,
+    },
+    config::{AuthMode, Config, Role},
     grpc::{RequestContextLayer, ServedElsewhereLayer, roles::SERVICES},
     health::StoreHealth,
-    identity, inventory,
+    identity::{self, login::Login, revocations::DisabledUsers, sessions::sessions_service},
+    inventory,
     kernel::{CommandHandler, Upcasters},
     orders,
     projection::{
@@ -42,6 +47,12 @@ pub enum ServerError {
     /// Reflection could not be built from the descriptor set.
     #[error("cannot build gRPC reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// The access rules could not be read from the descriptor set.
+    #[error(transparent)]
+    Access(#[from] crate::auth::access::AccessError),
+    /// The signing keys could not be read or created.
+    #[error("{0}")]
+    Keys(String),
     /// The transport failed while serving.
     #[error("gRPC transport failed: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -133,51 +144,80 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServerError> {
-    run_with(listener, config, shutdown, Routes::default()).await
+    run_with(listener, config, shutdown, Routes::default(), &[]).await
 }
 
 /// [`run`] with `extra` services mounted on the same server stack (same layers, same
-/// connection handling): how the benchmark measures a bare echo RPC beside the real ones.
+/// connection handling), open to any caller: how the benchmark measures a bare echo RPC
+/// beside the real ones. `public` names their services for the authorization layer.
 pub async fn run_with(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send,
     extra: Routes,
+    public: &[&str],
 ) -> Result<(), ServerError> {
     let role = config.role;
     let upcasters = Arc::new(upcasters());
+    let auth = Auth::from_config(&config);
     let events = if role.commands() || role.projections() {
         Some(open_event_store(&config).await?)
     } else {
         None
     };
-    let reads = if role.queries() || role.projections() {
+    // Every process reads the users read model when it checks tokens (disabled users).
+    let needs_reads = role.queries() || role.projections() || auth.mode == AuthMode::Enabled;
+    let reads = if needs_reads {
         Some(open_read_store(&config).await?)
     } else {
         None
     };
 
     let (health, health_service) = tonic_health::server::health_reporter();
+    let mut background = JoinSet::new();
+    let projections = Projections::default();
+    let consistency = reads
+        .as_ref()
+        .map(|reads| ReadYourWrites::new(projections.clone(), reads.clone()));
+    let model = |name| {
+        reads
+            .clone()
+            .zip(consistency.clone())
+            .map(|(reads, consistency)| ReadModel::new(name, reads, consistency))
+    };
+    let authentication =
+        authentication(&auth, model(identity::projection::USERS), &mut background).await?;
+    let access = AccessTable::from_descriptors(causeway_proto::FILE_DESCRIPTOR_SET)?
+        .with_public_services(public);
     let mut router = Server::builder()
         .timeout(DEFAULT_REQUEST_TIMEOUT)
-        .layer(RequestContextLayer)
         .layer(ServedElsewhereLayer::new(role))
+        .layer(RequestContextLayer)
+        .layer(AuthenticationLayer::new(authentication))
+        .layer(AuthorizationLayer::new(access))
         .add_routes(extra)
         .add_service(health_service)
         .add_service(reflection_v1(role)?)
         .add_service(reflection_v1alpha(role)?);
-    let mut background = JoinSet::new();
-    let projections = Projections::default();
     let mut stores = StoreHealth::new(health.clone(), events.clone(), reads.clone());
 
     if let (true, Some(events)) = (role.commands(), &events) {
         let commands = CommandHandler::new(events.clone(), upcasters.clone())
             .with_cache_capacity(config.aggregate_cache_events);
         let passwords = identity::password::PasswordHashing::default();
+        let login = Login::new(
+            commands.clone(),
+            passwords.clone(),
+            auth.issuer.clone(),
+            config.token_ttl,
+            config.tenant.clone(),
+        );
         router = router
             .add_service(stores.needs_events(orders::service(commands.clone())))
             .add_service(stores.needs_events(inventory::service(commands.clone())))
-            .add_service(stores.needs_events(identity::service(commands, passwords)));
+            .add_service(stores.needs_events(identity::service(commands, passwords)))
+            .add_service(stores.needs_events(sessions_service(login)))
+            .add_service(keys_service(auth.issuer.ring().clone()));
     }
     if let (true, Some(events), Some(reads)) = (role.projections(), &events, &reads) {
         let mut handles = Vec::new();
@@ -191,19 +231,16 @@ pub async fn run_with(
         }
         router = router.add_service(stores.needs_both(admin_service(projections.clone(), handles)));
     }
-    if let (true, Some(reads)) = (role.queries(), &reads) {
-        let consistency = ReadYourWrites::new(projections.clone(), reads.clone());
-        let model = |name| ReadModel::new(name, reads.clone(), consistency.clone());
+    if let (true, Some(orders), Some(products), Some(users)) = (
+        role.queries(),
+        model(orders::projection::NAME),
+        model(inventory::projection::NAME),
+        model(identity::projection::USERS),
+    ) {
         router = router
-            .add_service(stores.needs_reads(orders::queries::query_service(model(
-                orders::projection::NAME,
-            ))))
-            .add_service(stores.needs_reads(inventory::queries::query_service(model(
-                inventory::projection::NAME,
-            ))))
-            .add_service(stores.needs_reads(identity::queries::query_service(model(
-                identity::projection::USERS,
-            ))));
+            .add_service(stores.needs_reads(orders::queries::query_service(orders)))
+            .add_service(stores.needs_reads(inventory::queries::query_service(products)))
+            .add_service(stores.needs_reads(identity::queries::query_service(users)));
     }
     // Statuses are known before the first request is accepted; then they follow the stores.
     stores.probe().await;
@@ -218,6 +255,36 @@ pub async fn run_with(
     served?;
     info!("stopped");
     Ok(())
+}
+
+/// How this process authenticates: with tokens (its keys created or loaded now, and disabled
+/// users followed in the background), or not at all, loudly.
+async fn authentication(
+    auth: &Auth,
+    users: Option<ReadModel>,
+    background: &mut JoinSet<()>,
+) -> Result<Authentication, ServerError> {
+    let Some(verifier) = auth.verifier.clone() else {
+        warn!(
+            "authentication is DISABLED (--auth disabled): every caller may do anything; \
+             use this for local experiments only"
+        );
+        return Ok(Authentication::Disabled);
+    };
+    let ring = auth.issuer.ring().clone();
+    tokio::task::spawn_blocking(move || ring.load_or_create())
+        .await
+        .map_err(|e| ServerError::Keys(e.to_string()))?
+        .map_err(|e| ServerError::Keys(e.to_string()))?;
+    verifier.prime().await;
+    let disabled = DisabledUsers::default();
+    if let Some(users) = users {
+        background.spawn(disabled.clone().follow(users));
+    }
+    Ok(Authentication::Tokens {
+        verifier,
+        revocations: Arc::new(disabled),
+    })
 }
 
 /// Accepted connections with Nagle's algorithm off. gRPC writes small frames and waits for the

@@ -62,17 +62,25 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts a server with default configuration on a fresh data directory.
+    /// Starts a server with default configuration on a fresh data directory, with
+    /// authentication off (the scenarios that use it are about what callers do, not who they
+    /// are; `start_secured` is for those that are).
     pub async fn start() -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        Self::start_with(unchecked(Config::with_data_dir(data_dir.path())), data_dir).await
+    }
+
+    /// Starts a server with default configuration, authentication on, on a fresh data
+    /// directory.
+    pub async fn start_secured() -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
         Self::start_with(Config::with_data_dir(data_dir.path()), data_dir).await
     }
 
-    /// Starts a server with default configuration on a fresh data directory, storing its events
-    /// in `backend`.
+    /// Starts a server as [`TestServer::start`] does, storing its events in `backend`.
     pub async fn start_on(backend: &EventBackend) -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let mut config = Config::with_data_dir(data_dir.path());
+        let mut config = unchecked(Config::with_data_dir(data_dir.path()));
         if let EventBackend::KurrentDb(url) = backend {
             config.kurrentdb_url = Some(url.as_str().into());
         }
@@ -176,6 +184,12 @@ impl Drop for TestServer {
             let _ = stop.send(());
         }
     }
+}
+
+/// `config` with authentication switched off.
+pub fn unchecked(mut config: Config) -> Config {
+    config.auth = causeway_server::config::AuthMode::Disabled;
+    config
 }
 
 /// A fresh UUIDv7 command id, as the SDK would make.

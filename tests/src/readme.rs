@@ -3,8 +3,10 @@
 //! on a fresh data directory, so the examples a newcomer copies cannot drift from what works.
 //!
 //! Conventions the README follows so its blocks run unchanged:
-//! - the server is `127.0.0.1:50051` and the gateway `127.0.0.1:8080`; the runner points both
-//!   addresses at the servers it started;
+//! - the server is `127.0.0.1:50051` and the gateway `127.0.0.1:8080`, its data directory
+//!   `--data-dir ./data`; the runner points all three at the servers it started;
+//! - `causeway-server` and `grpcurl` are on `PATH` (the runner puts the built binary and the
+//!   installed tool there);
 //! - a comment line `# => text` after a command is output the block must print (compared with
 //!   runs of whitespace collapsed, so grpcurl's indentation does not matter);
 //! - shell state (variables such as an id or a position taken from an earlier answer) carries
@@ -77,24 +79,28 @@ pub struct Targets {
     pub server: String,
     /// The REST gateway, `host:port`.
     pub gateway: String,
+    /// The server's data directory.
+    pub data_dir: String,
 }
 
-/// Runs `blocks` in one bash session with `tools` first on `PATH`; returns each block's output,
-/// or the first block that failed (non-zero exit or missing output) with what it printed.
-pub async fn run(blocks: &[Block], targets: &Targets, tools: &Path) -> Result<(), String> {
+/// Runs `blocks` in one bash session with `tools` (directories) first on `PATH`; returns the
+/// first block that failed (non-zero exit or missing output) with what it printed.
+pub async fn run(blocks: &[Block], targets: &Targets, tools: &[&Path]) -> Result<(), String> {
     let mut script = String::from("set -euo pipefail\n");
     for (index, block) in blocks.iter().enumerate() {
         let text = block
             .script
             .replace("127.0.0.1:50051", &targets.server)
-            .replace("127.0.0.1:8080", &targets.gateway);
+            .replace("127.0.0.1:8080", &targets.gateway)
+            .replace(
+                "--data-dir ./data",
+                &format!("--data-dir {}", targets.data_dir),
+            );
         script.push_str(&format!("echo '@@block {index}@@'\n{text}\n"));
     }
-    let path = format!(
-        "{}:{}",
-        tools.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let mut path: Vec<String> = tools.iter().map(|t| t.display().to_string()).collect();
+    path.push(std::env::var("PATH").unwrap_or_default());
+    let path = path.join(":");
     let output = Command::new("bash")
         .arg("-c")
         .arg(&script)
@@ -166,18 +172,21 @@ mod tests {
         let targets = Targets {
             server: "s".into(),
             gateway: "g".into(),
+            data_dir: "d".into(),
         };
         let ok = blocks(
             "<!-- readme-test -->\n```sh\nX=127.0.0.1:8080\n```\n<!-- readme-test -->\n```sh\necho \"at  $X\"\n# => at g\n```\n",
         );
-        run(&ok, &targets, Path::new("/nonexistent")).await.unwrap();
+        run(&ok, &targets, &[Path::new("/nonexistent")])
+            .await
+            .unwrap();
         let wrong = blocks("<!-- readme-test -->\n```sh\necho other\n# => expected\n```\n");
-        let err = run(&wrong, &targets, Path::new("/nonexistent"))
+        let err = run(&wrong, &targets, &[Path::new("/nonexistent")])
             .await
             .unwrap_err();
         assert!(err.contains("did not print"), "{err}");
         let failing = blocks("<!-- readme-test -->\n```sh\nfalse\n```\n");
-        let err = run(&failing, &targets, Path::new("/nonexistent"))
+        let err = run(&failing, &targets, &[Path::new("/nonexistent")])
             .await
             .unwrap_err();
         assert!(err.contains("failed"), "{err}");

@@ -97,7 +97,10 @@ async fn listed(queries: &mut OrderQueriesClient<Channel>, customer: &str, at: u
 async fn a_mongodb_outage_is_reported_and_ridden_out(topology: Topology) {
     let mut mongo = MongoServer::start_durable(topology).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = mongo.configure(Config::with_data_dir(dir.path()), &unique_database());
+    let config = mongo.configure(
+        causeway_tests::unchecked(Config::with_data_dir(dir.path())),
+        &unique_database(),
+    );
     let server = TestServer::start_with(config, dir).await;
     let channel = server.channel().await;
     let mut commands = OrderCommandsClient::new(channel.clone());

@@ -14,7 +14,7 @@ async fn the_readme_examples_work_as_shown() {
     let examples = blocks(&readme);
     assert!(examples.len() >= 5, "the README marks its examples");
 
-    let server = TestServer::start().await;
+    let server = TestServer::start_secured().await;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let gateway = listener.local_addr().unwrap().to_string();
     let config = causeway_gateway::config::Config::with_upstream(server.url().parse().unwrap());
@@ -25,9 +25,18 @@ async fn the_readme_examples_work_as_shown() {
     let targets = Targets {
         server: server.addr.to_string(),
         gateway,
+        data_dir: server.data_dir().display().to_string(),
     };
     let grpcurl = tools::grpcurl();
-    let result = run(&examples, &targets, grpcurl.parent().unwrap()).await;
+    // This test's own binary is target/<profile>/deps/readme-…; the server binary, which
+    // cargo builds for the server's own tests, sits in target/<profile>.
+    let exe = std::env::current_exe().unwrap();
+    let binaries = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    assert!(
+        binaries.join("causeway-server").exists(),
+        "build the server binary first (cargo build -p causeway-server)"
+    );
+    let result = run(&examples, &targets, &[grpcurl.parent().unwrap(), binaries]).await;
     let _ = stop.send(());
     task.await.unwrap().unwrap();
     if let Err(failure) = result {

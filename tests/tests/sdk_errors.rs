@@ -157,7 +157,11 @@ async fn a_read_model_that_cannot_be_read_is_internal_and_not_retried() {
         .await
         .expect("write fixture");
     drop(reads);
-    let server = TestServer::start_with(Config::with_data_dir(data_dir.path()), data_dir).await;
+    let server = TestServer::start_with(
+        causeway_tests::unchecked(Config::with_data_dir(data_dir.path())),
+        data_dir,
+    )
+    .await;
     let proxy = proxied(&server).await;
     let client = client(proxy.url());
 

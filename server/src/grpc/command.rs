@@ -16,6 +16,7 @@ use super::{
     context::RequestContext,
     validation::{Invalid, both},
 };
+use crate::auth::Caller;
 use crate::kernel::{Ack, CommandContext, CommandHandler, Decision, ids};
 
 /// Longest accepted command or correlation id; long enough for any UUID or HTTP idempotency key.
@@ -104,8 +105,20 @@ acknowledged!(
     identity::DisableUserResponse,
 );
 
+/// A command request after the edge: its context, the domain command, and who sent it (for
+/// the ownership rules of the context's application step).
+#[derive(Debug)]
+pub struct Parsed<C> {
+    /// Command id, options, trace context, actor and tenant.
+    pub context: CommandContext,
+    /// The validated domain command.
+    pub command: C,
+    /// The caller the auth layer established.
+    pub caller: Caller,
+}
+
 /// The command context and the domain command of `request`, or every violation of both.
-pub fn parse<R, C>(request: Request<R>) -> Result<(CommandContext, C), Status>
+pub fn parse<R, C>(request: Request<R>) -> Result<Parsed<C>, Status>
 where
     R: CommandRequest,
     C: TryFrom<R, Error = Invalid>,
@@ -115,9 +128,20 @@ where
         .get::<RequestContext>()
         .cloned()
         .unwrap_or_default();
+    // The authentication layer always sets the caller; a handler called in-process without
+    // it (tests, embedders) acts as with authentication disabled.
+    let caller = extensions
+        .get::<Caller>()
+        .cloned()
+        .unwrap_or(Caller::Unchecked);
     let fingerprint = ids::fingerprint(&request.fingerprinted().encode_to_vec());
-    let context = command_context(request.options(), headers, fingerprint);
-    Ok(both(context, C::try_from(request))?)
+    let context = command_context(request.options(), headers, &caller, fingerprint);
+    let (context, command) = both(context, C::try_from(request))?;
+    Ok(Parsed {
+        context,
+        command,
+        caller,
+    })
 }
 
 /// Runs a command that is one decision on one aggregate and answers its acknowledgement.
@@ -130,15 +154,17 @@ where
     C: Decision + TryFrom<R, Error = Invalid>,
     P: Acknowledged,
 {
-    let (context, command) = parse::<R, C>(request)?;
-    let ack = commands.handle(&context, &command).await?;
+    let parsed = parse::<R, C>(request)?;
+    let ack = commands.handle(&parsed.context, &parsed.command).await?;
     Ok(Response::new(P::acknowledged(ack.into())))
 }
 
-/// The context of a command from its `options` and its request context.
+/// The context of a command from its `options`, its request context and its caller (the
+/// actor and tenant recorded with its events).
 fn command_context(
     options: Option<&CommandOptions>,
     headers: RequestContext,
+    caller: &Caller,
     fingerprint: String,
 ) -> Result<CommandContext, Invalid> {
     let options = options.ok_or_else(|| {
@@ -173,8 +199,8 @@ fn command_context(
             .filter(|c| !c.is_empty())
             .map(str::to_owned)
             .or(headers.correlation_id),
-        actor: headers.actor,
-        tenant: headers.tenant,
+        actor: caller.principal().map(|p| p.subject.clone()),
+        tenant: caller.principal().and_then(|p| p.tenant.clone()),
         traceparent: headers.traceparent,
         fingerprint: Some(fingerprint),
     })
@@ -207,7 +233,12 @@ mod tests {
     }
 
     fn context(options: Option<&CommandOptions>) -> Result<CommandContext, Invalid> {
-        command_context(options, RequestContext::default(), "f".into())
+        command_context(
+            options,
+            RequestContext::default(),
+            &Caller::Unchecked,
+            "f".into(),
+        )
     }
 
     #[test]
@@ -222,21 +253,29 @@ mod tests {
     }
 
     #[test]
-    fn takes_the_request_context_and_defaults_nothing_it_was_not_given() {
+    fn the_actor_and_tenant_are_the_verified_callers_and_nothing_else() {
         let headers = RequestContext {
             correlation_id: Some("flow-1".into()),
-            tenant: Some("acme".into()),
             ..RequestContext::default()
         };
         let mut opts = options("cmd-1");
         opts.expected_revision = Some(3);
-        let ctx = command_context(Some(&opts), headers, "f".into()).unwrap();
+        let caller = Caller::Verified(crate::auth::Principal {
+            subject: "u-7".into(),
+            roles: Default::default(),
+            tenant: Some("acme".into()),
+            issuer: "causeway".into(),
+        });
+        let ctx = command_context(Some(&opts), headers.clone(), &caller, "f".into()).unwrap();
         assert_eq!(ctx.command_id, "cmd-1");
         assert_eq!(ctx.expected_revision, Some(3));
         assert_eq!(ctx.correlation_id.as_deref(), Some("flow-1"));
+        assert_eq!(ctx.actor.as_deref(), Some("u-7"));
         assert_eq!(ctx.tenant.as_deref(), Some("acme"));
-        assert_eq!(ctx.actor, None);
         assert_eq!(ctx.fingerprint.as_deref(), Some("f"));
+        let unchecked = command_context(Some(&opts), headers, &Caller::Unchecked, "f".into());
+        let unchecked = unchecked.unwrap();
+        assert_eq!((unchecked.actor, unchecked.tenant), (None, None));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The request context: what every RPC may carry in its headers (correlation id, W3C trace
-//! context, caller), read once per request by a tower layer and handed to handlers in the
-//! request's extensions.
+//! context), read once per request by a tower layer and handed to handlers in the request's
+//! extensions. Who the caller is never comes from here: headers such as `x-actor` are ignored,
+//! and the actor of a command is the verified principal (see `crate::auth`).
 
 use std::task::{Context, Poll};
 
@@ -18,10 +19,6 @@ pub struct RequestContext {
     pub correlation_id: Option<String>,
     /// `traceparent`: the caller's W3C trace context.
     pub traceparent: Option<String>,
-    /// `x-actor`: who the caller says it is acting for.
-    pub actor: Option<String>,
-    /// `x-tenant-id`: on whose behalf.
-    pub tenant: Option<String>,
 }
 
 impl RequestContext {
@@ -43,8 +40,6 @@ impl RequestContext {
         Self {
             correlation_id: header("x-correlation-id"),
             traceparent: header("traceparent"),
-            actor: header("x-actor"),
-            tenant: header("x-tenant-id"),
         }
     }
 }
@@ -91,11 +86,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn takes_the_tracing_headers_and_ignores_what_it_cannot_use() {
+    fn takes_the_tracing_headers_and_ignores_what_it_cannot_use_or_trust() {
         let mut headers = HeaderMap::new();
         headers.insert("x-correlation-id", " flow-1 ".parse().unwrap());
         headers.insert("x-tenant-id", "acme".parse().unwrap());
-        headers.insert("x-actor", "".parse().unwrap());
+        headers.insert("x-actor", "admin".parse().unwrap());
         headers.insert(
             "traceparent",
             "x".repeat(MAX_HEADER_CHARS + 1).parse().unwrap(),
@@ -105,9 +100,9 @@ mod tests {
             context,
             RequestContext {
                 correlation_id: Some("flow-1".into()),
-                tenant: Some("acme".into()),
                 ..RequestContext::default()
-            }
+            },
+            "client-set actor and tenant headers are never taken"
         );
     }
 }

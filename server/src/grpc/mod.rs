@@ -17,7 +17,7 @@ pub mod roles;
 pub mod status;
 pub mod validation;
 
-pub use command::{CommandRequest, acknowledge, parse};
+pub use command::{CommandRequest, Parsed, acknowledge, parse};
 pub use context::{RequestContext, RequestContextLayer};
 pub use roles::ServedElsewhereLayer;
 pub use validation::{Invalid, Violations};

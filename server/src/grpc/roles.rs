@@ -4,7 +4,7 @@
 
 use std::task::{Context, Poll};
 
-use causeway_proto::{admin, identity, inventory, orders};
+use causeway_proto::{admin, auth, identity, inventory, orders};
 use futures::future::{Either, Ready, ready};
 use tonic::{Status, body::Body, server::NamedService};
 use tower::{Layer, Service};
@@ -23,6 +23,14 @@ pub const SERVICES: &[(&str, Role)] = &[
     ),
     (
         name::<identity::identity_commands_server::IdentityCommandsServer<()>>(),
+        Role::Command,
+    ),
+    (
+        name::<identity::sessions_server::SessionsServer<()>>(),
+        Role::Command,
+    ),
+    (
+        name::<auth::token_keys_server::TokenKeysServer<()>>(),
         Role::Command,
     ),
     (

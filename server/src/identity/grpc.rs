@@ -106,8 +106,11 @@ impl IdentityCommands for IdentityCommandsService {
         &self,
         request: Request<RegisterUserRequest>,
     ) -> Result<Response<RegisterUserResponse>, Status> {
-        let (ctx, user) = parse::<_, NewUser>(request)?;
-        let (user_id, ack) = self.registration.register(&ctx, user).await?;
+        let parsed = parse::<_, NewUser>(request)?;
+        let (user_id, ack) = self
+            .registration
+            .register(&parsed.context, parsed.command)
+            .await?;
         Ok(Response::new(RegisterUserResponse {
             user_id: user_id.to_string(),
             ack: Some(ack.into()),
@@ -217,7 +220,9 @@ mod tests {
 
     #[tokio::test]
     async fn option_and_field_violations_are_reported_together() {
-        let status = parse::<_, GrantRole>(Request::new(GrantRoleRequest::default())).unwrap_err();
+        let Err(status) = parse::<_, GrantRole>(Request::new(GrantRoleRequest::default())) else {
+            panic!("an empty request parsed");
+        };
         let details = tonic_types::StatusExt::get_details_bad_request(&status).unwrap();
         let fields: Vec<_> = details.field_violations.iter().map(|v| &v.field).collect();
         assert_eq!(fields, ["options", "userId", "role"]);

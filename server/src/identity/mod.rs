@@ -12,15 +12,21 @@
 //! - `grpc`: `IdentityCommands` handlers: request -> validated command -> kernel -> ack.
 //! - `projection`: `UsersProjection`, folding `user-<id>` streams into the `users` read model
 //!   (`UserDocument`: no password hash, ever; unique index on `email`).
+//! - `login`: signing in: email and password to an access token, failed attempts throttled.
+//! - `sessions`: the `Sessions` service (Login) over `login`.
+//! - `revocations`: `DisabledUsers`, whose tokens stop counting.
 //! - `queries`: `IdentityQueries` handlers: request -> validated id/email -> `ReadModel` -> user.
 
 pub mod domain;
 pub mod events;
 pub mod grpc;
+pub mod login;
 pub mod password;
 pub mod projection;
 pub mod queries;
 pub mod registration;
+pub mod revocations;
+pub mod sessions;
 pub mod values;
 
 pub use grpc::{IdentityCommandsService, service};

@@ -158,14 +158,15 @@ impl Aggregate for Order {
     }
 }
 
-/// A placement as the caller asked for it: without an order id, the id is derived from the
-/// command id ([`NewOrder::named`]), so a retry names the same order.
+/// A placement as the caller asked for it. Without an order id, the id is derived from the
+/// command id, so a retry names the same order; without a customer id, the application step
+/// decides whose order it is (a customer's own).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewOrder {
     /// The id the caller chose, if any.
     pub order_id: Option<OrderId>,
-    /// Who orders.
-    pub customer_id: CustomerId,
+    /// Who orders, if the request says.
+    pub customer_id: Option<CustomerId>,
     /// The currency of every price.
     pub currency: Currency,
     /// What is ordered.
@@ -173,13 +174,14 @@ pub struct NewOrder {
 }
 
 impl NewOrder {
-    /// The placement command, its order named by the caller or derived from `command_id`.
-    pub fn named(self, command_id: &str) -> PlaceOrder {
+    /// The placement command for `customer_id`, its order named by the caller or derived from
+    /// `command_id`.
+    pub fn placed_by(self, customer_id: CustomerId, command_id: &str) -> PlaceOrder {
         PlaceOrder {
             order_id: self
                 .order_id
                 .unwrap_or_else(|| OrderId::for_command(command_id)),
-            customer_id: self.customer_id,
+            customer_id,
             currency: self.currency,
             lines: self.lines,
         }
@@ -222,6 +224,9 @@ pub struct CancelOrder {
     pub order_id: OrderId,
     /// Why.
     pub reason: Reason,
+    /// The customer asking, when a customer cancels for itself: it may cancel only its own
+    /// orders, and anyone else's is as unknown to it as one never placed. `None` for staff.
+    pub requested_by: Option<CustomerId>,
 }
 
 /// A confirmed order leaves for delivery.
@@ -324,6 +329,13 @@ pub fn reject_order(order: &Order, cmd: &RejectOrder) -> Result<Vec<OrderEvent>,
 
 /// Withdraws an order that is placed or confirmed; shipped and cancelled orders stay as they are.
 pub fn cancel_order(order: &Order, cmd: &CancelOrder) -> Result<Vec<OrderEvent>, OrderError> {
+    if cmd
+        .requested_by
+        .as_ref()
+        .is_some_and(|customer| order.status.is_some() && *customer != order.customer_id)
+    {
+        return Err(OrderError::UnknownOrder(cmd.order_id.clone()));
+    }
     match order.status {
         Some(OrderStatus::Shipped) => return Err(OrderError::CancelAfterShipping),
         Some(OrderStatus::Cancelled) => return Err(OrderError::AlreadyCancelled),

@@ -11,10 +11,11 @@ use causeway_proto::orders::{
 use tonic::{Request, Response, Status};
 
 use super::domain::{CancelOrder, ConfirmOrder, NewOrder, RejectOrder, ShipOrder};
+use super::ownership::Requester;
 use super::values::{
     Currency, CustomerId, MAX_LINES, Money, OrderId, OrderLine, Quantity, Reason, Sku,
 };
-use crate::grpc::{Invalid, Violations, acknowledge, parse};
+use crate::grpc::{Invalid, Parsed, Violations, acknowledge, parse};
 use crate::kernel::CommandHandler;
 
 /// Serves `causeway.orders.v1.OrderCommands` by running domain decisions through the kernel.
@@ -34,9 +35,14 @@ impl OrderCommands for OrderCommandsService {
         &self,
         request: Request<PlaceOrderRequest>,
     ) -> Result<Response<PlaceOrderResponse>, Status> {
-        let (ctx, order) = parse::<_, NewOrder>(request)?;
-        let command = order.named(&ctx.command_id);
-        let ack = self.commands.handle(&ctx, &command).await?;
+        let Parsed {
+            context,
+            command: order,
+            caller,
+        } = parse::<_, NewOrder>(request)?;
+        let customer = Requester::of(&caller)?.customer_for(order.customer_id.clone())?;
+        let command = order.placed_by(customer, &context.command_id);
+        let ack = self.commands.handle(&context, &command).await?;
         Ok(Response::new(PlaceOrderResponse {
             order_id: command.order_id.to_string(),
             ack: Some(ack.into()),
@@ -61,7 +67,16 @@ impl OrderCommands for OrderCommandsService {
         &self,
         request: Request<CancelOrderRequest>,
     ) -> Result<Response<CancelOrderResponse>, Status> {
-        acknowledge::<_, CancelOrder, _>(&self.commands, request).await
+        let Parsed {
+            context,
+            mut command,
+            caller,
+        } = parse::<_, CancelOrder>(request)?;
+        command.requested_by = Requester::of(&caller)?.only().cloned();
+        let ack = self.commands.handle(&context, &command).await?;
+        Ok(Response::new(CancelOrderResponse {
+            ack: Some(ack.into()),
+        }))
     }
 
     async fn ship_order(
@@ -109,20 +124,21 @@ fn lines(
         .collect()
 }
 
-/// An empty `orderId` is accepted: the command names the order from the command id.
+/// An empty `orderId` is accepted (the order is named from the command id), and so is an empty
+/// `customerId` (the caller's own, for a customer; staff must name one).
 impl TryFrom<PlaceOrderRequest> for NewOrder {
     type Error = Invalid;
 
     fn try_from(req: PlaceOrderRequest) -> Result<Self, Invalid> {
         let mut v = Violations::default();
         let order_id = v.optional("orderId", &req.order_id, OrderId::parse);
-        let customer_id = v.check("customerId", CustomerId::parse(&req.customer_id));
+        let customer_id = v.optional("customerId", &req.customer_id, CustomerId::parse);
         let currency = v.check("currency", Currency::parse(&req.currency));
         let lines = lines(&mut v, &req.lines);
         v.finish(|| {
             Some(NewOrder {
                 order_id,
-                customer_id: customer_id?,
+                customer_id,
                 currency: currency?,
                 lines: lines?,
             })
@@ -172,12 +188,17 @@ impl TryFrom<RejectOrderRequest> for RejectOrder {
     }
 }
 
+/// A cancel request as staff would make it; the handler narrows it for a customer.
 impl TryFrom<CancelOrderRequest> for CancelOrder {
     type Error = Invalid;
 
     fn try_from(req: CancelOrderRequest) -> Result<Self, Invalid> {
         let (order_id, reason) = order_id_and_reason(&req.order_id, &req.reason)?;
-        Ok(Self { order_id, reason })
+        Ok(Self {
+            order_id,
+            reason,
+            requested_by: None,
+        })
     }
 }
 

@@ -7,12 +7,14 @@
 //!   tests in `domain/tests.rs`).
 //! - `events`: order events <-> `causeway.orders.v1` event messages (proto3 JSON).
 //! - `grpc`: the `OrderCommands` service: request validation, the kernel call, the ack.
+//! - `ownership`: which orders a caller acting as a customer may see and change.
 //! - `projection`: the `orders` read model, one document per order, folded from order events.
 //! - `queries`: the `OrderQueries` service: request validation, the read-model call, the reply.
 
 pub mod domain;
 pub mod events;
 pub mod grpc;
+pub mod ownership;
 pub mod projection;
 pub mod queries;
 pub mod values;

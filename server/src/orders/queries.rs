@@ -10,8 +10,10 @@ use causeway_proto::orders::{
 };
 use tonic::{Request, Response, Status};
 
+use super::ownership::Requester;
 use super::projection::{COLLECTION, OrderDocument};
 use super::values::{CustomerId, OrderId};
+use crate::auth::Caller;
 use crate::grpc::{Invalid, Violations, validation::single};
 use crate::query::{QueryError, ReadModel, page_size, page_token};
 use crate::readstore::{Filter, Query, SortKey};
@@ -56,9 +58,14 @@ impl OrderQueries for OrderQueriesService {
         &self,
         request: Request<ListOrdersRequest>,
     ) -> Result<Response<ListOrdersResponse>, Status> {
-        let (metadata, _, req) = request.into_parts();
+        let (metadata, extensions, req) = request.into_parts();
+        let mut filter = Filter::try_from(&req)?;
+        if let Some(own) = requester(&extensions)?.only() {
+            // A customer lists its own orders, whatever customerId it names.
+            filter = Filter::and(vec![filter, Filter::eq("customerId", own.as_str())]);
+        }
         let query = Query::new(COLLECTION)
-            .with_filter(Filter::try_from(&req)?)
+            .with_filter(filter)
             .with_sort(SortKey::asc("placedAt"))
             .with_limit(page_size(req.page_size))
             .with_after(page_token(&req.page_token));
@@ -75,6 +82,12 @@ impl OrderQueries for OrderQueriesService {
             next_page_token: page.next_page_token,
         }))
     }
+}
+
+/// Who the request is for, as the auth layer established it (unchecked in-process, as in
+/// [`crate::grpc::parse`]).
+fn requester(extensions: &tonic::Extensions) -> Result<Requester, Status> {
+    Requester::of(extensions.get::<Caller>().unwrap_or(&Caller::Unchecked))
 }
 
 /// The filter `ListOrders` asks for: customer and/or status, both optional.

@@ -36,11 +36,13 @@ impl Drop for Process {
 }
 
 impl Process {
-    /// Starts `causeway-server --role <role>` on a free port over `data_dir`.
+    /// Starts `causeway-server --role <role>` on a free port over `data_dir`, with
+    /// authentication off: these tests are about roles and restarts, not callers.
     pub fn start(data_dir: &Path, role: &str) -> Self {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_causeway-server"))
             .args(["--listen", &format!("127.0.0.1:{port}"), "--role", role])
+            .args(["--auth", "disabled"])
             .arg("--data-dir")
             .arg(data_dir)
             .env("CAUSEWAY_LOG", "warn")

@@ -41,7 +41,14 @@ impl BenchServer {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            causeway_server::server::run_with(listener, config, shutdown, echo::routes()).await
+            causeway_server::server::run_with(
+                listener,
+                config,
+                shutdown,
+                echo::routes(),
+                &[echo::SERVICE],
+            )
+            .await
         });
         let addr = addr
             .await

@@ -3,7 +3,11 @@
 
 use causeway_tests::contract::additions;
 
-use crate::{Checkout, ORDER_EVENTS, ORDERS, breaking::with_permission, breaks_after};
+use crate::{
+    Checkout, ORDER_EVENTS, ORDERS,
+    breaking::{with_permission, without_permission},
+    breaks_after,
+};
 
 /// A new file with a new package, like vendored error protos (named so as not to collide with
 /// any file `proto/` may hold).
@@ -81,7 +85,7 @@ fn added_files_messages_fields_values_services_rpcs_and_options_pass_and_are_lis
 
 #[test]
 fn a_permission_on_an_rpc_that_had_none_passes() {
-    let findings = breaks_after(|_| {}, with_permission);
+    let findings = breaks_after(without_permission, with_permission);
     assert!(findings.is_empty(), "{findings:#?}");
 }
 

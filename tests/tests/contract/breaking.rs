@@ -388,43 +388,43 @@ fn a_changed_or_removed_http_route_is_named() {
     assert_named(&removed, ORDERS, SHIP_RPC, change);
 }
 
-/// A permission option like the one the access layer will read, set on `PlaceOrder`.
+/// `PlaceOrder`'s RPC line, the anchor of its options.
+const PLACE_RPC: &str = "rpc PlaceOrder(PlaceOrderRequest) returns (PlaceOrderResponse) {";
+/// The access rule every RPC declares, as `PlaceOrder` declares it.
+const PLACE_ROLES: &str = "roles: [\"customer\", \"orders.staff\", \"admin\"]";
+
+/// `PlaceOrder` without its access rule, the state an RPC was in before it declared one.
+pub fn without_permission(c: &Checkout) {
+    c.remove_block(ORDERS, PLACE_RPC, "option (causeway.auth.v1.access)");
+}
+
+/// `PlaceOrder` with its access rule back.
 pub fn with_permission(c: &Checkout) {
-    c.write(
-        "proto/causeway/auth/v1/access.proto",
-        "syntax = \"proto3\";\npackage causeway.auth.v1;\n\
-         import \"google/protobuf/descriptor.proto\";\n\
-         message Access { string permission = 1; }\n\
-         extend google.protobuf.MethodOptions { Access access = 50100; }\n",
-    );
-    let annotations = "import \"google/api/annotations.proto\";";
-    let both = format!("{annotations}\nimport \"causeway/auth/v1/access.proto\";");
-    c.edit(ORDERS, "", annotations, &both);
-    let rpc = "rpc PlaceOrder(PlaceOrderRequest) returns (PlaceOrderResponse) {";
-    let option = "option (causeway.auth.v1.access) = { permission: \"orders.place\" };";
-    c.edit(ORDERS, "", rpc, &format!("{rpc}\n    {option}"));
+    let option = format!("option (causeway.auth.v1.access) = {{ {PLACE_ROLES} }};");
+    c.edit(ORDERS, "", PLACE_RPC, &format!("{PLACE_RPC}\n    {option}"));
 }
 
 #[test]
 fn a_changed_or_removed_method_option_such_as_a_permission_is_named() {
     const PLACE: &str = "causeway.orders.v1.OrderCommands.PlaceOrder";
     let option = "(causeway.auth.v1.access)";
-    let changed = breaks_after(with_permission, |c| {
-        c.edit(ORDERS, "", "\"orders.place\"", "\"orders.admin\"");
-    });
+    let declared = r#"{"roles":["customer","orders.staff","admin"]}"#;
+    let changed = breaks_after(
+        |_| {},
+        |c| {
+            c.edit(ORDERS, PLACE_RPC, "\"customer\", ", "");
+        },
+    );
     let change = Change::MethodOptionChanged {
         option: option.into(),
-        from: r#"{"permission":"orders.place"}"#.into(),
-        to: r#"{"permission":"orders.admin"}"#.into(),
+        from: declared.into(),
+        to: r#"{"roles":["orders.staff","admin"]}"#.into(),
     };
     assert_named(&changed, ORDERS, PLACE, change);
-    let removed = breaks_after(with_permission, |c| {
-        let set = "option (causeway.auth.v1.access) = { permission: \"orders.place\" };";
-        c.edit(ORDERS, "", set, "");
-    });
+    let removed = breaks_after(|_| {}, without_permission);
     let change = Change::MethodOptionRemoved {
         option: option.into(),
-        value: r#"{"permission":"orders.place"}"#.into(),
+        value: declared.into(),
     };
     assert_named(&removed, ORDERS, PLACE, change);
     let standard = breaks_after(
@@ -457,20 +457,33 @@ fn a_changed_or_removed_method_option_such_as_a_permission_is_named() {
 #[test]
 fn a_removed_or_renumbered_option_definition_is_named() {
     const ACCESS: &str = "causeway/auth/v1/access.proto";
-    let renumbered = breaks_after(with_permission, |c| {
-        c.edit(ACCESS, "extend", "50100", "50101");
-    });
+    let renumbered = breaks_after(
+        |_| {},
+        |c| {
+            c.edit(ACCESS, "extend", "50001", "50002");
+        },
+    );
     let change = Change::ExtensionChanged {
         what: "number",
-        from: "50100".into(),
-        to: "50101".into(),
+        from: "50001".into(),
+        to: "50002".into(),
     };
     assert_named(&renumbered, ACCESS, "causeway.auth.v1.access", change);
-    let removed = breaks_after(with_permission, |c| {
-        c.remove_block(ACCESS, "", "extend google.protobuf.MethodOptions {");
-        let set = "option (causeway.auth.v1.access) = { permission: \"orders.place\" };";
-        c.edit(ORDERS, "", set, "");
-    });
+    // Removing the definition means removing every use of it too, or nothing compiles.
+    let removed = breaks_after(
+        |_| {},
+        |c| {
+            c.remove_block(ACCESS, "", "extend google.protobuf.MethodOptions {");
+            for file in c.proto_files() {
+                while c
+                    .read(&format!("proto/{file}"))
+                    .contains("option (causeway.auth.v1.access)")
+                {
+                    c.remove_block(&file, "", "option (causeway.auth.v1.access)");
+                }
+            }
+        },
+    );
     let access = "causeway.auth.v1.access";
     assert_named(&removed, ACCESS, access, Change::ExtensionRemoved);
 }

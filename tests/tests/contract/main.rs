@@ -59,6 +59,25 @@ impl Checkout {
         self.dir.path().join(file)
     }
 
+    /// Every `.proto` of the copy, as paths under `proto/`.
+    pub fn proto_files(&self) -> Vec<String> {
+        fn walk(dir: &Path, root: &Path, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, root, found);
+                } else if path.extension().is_some_and(|e| e == "proto") {
+                    let relative = path.strip_prefix(root).unwrap();
+                    found.push(relative.to_string_lossy().into_owned());
+                }
+            }
+        }
+        let root = self.path("proto");
+        let mut found = Vec::new();
+        walk(&root, &root, &mut found);
+        found
+    }
+
     pub fn proto(&self, file: &str) -> PathBuf {
         self.path("proto").join(file)
     }

@@ -112,6 +112,7 @@ fn cancel() -> CancelOrder {
     CancelOrder {
         order_id: id(),
         reason: reason("changed mind"),
+        requested_by: None,
     }
 }
 
@@ -213,6 +214,23 @@ fn cancelling_a_placed_or_confirmed_order() {
     given([placed(), confirmed()])
         .when(|s| cancel_order(s, &cancel()))
         .then([cancelled()]);
+}
+
+#[test]
+fn a_customer_cancels_its_own_order_and_no_one_elses() {
+    let by = |customer: &str| CancelOrder {
+        requested_by: Some(CustomerId::parse(customer).unwrap()),
+        ..cancel()
+    };
+    given([placed()])
+        .when(|s| cancel_order(s, &by("c-1")))
+        .then([cancelled()]);
+    given([placed()])
+        .when(|s| cancel_order(s, &by("c-2")))
+        .then_error(OrderError::UnknownOrder(id()));
+    given([])
+        .when(|s| cancel_order(s, &by("c-2")))
+        .then_error(OrderError::UnknownOrder(id()));
 }
 
 #[test]
