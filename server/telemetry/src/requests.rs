@@ -1,0 +1,425 @@
+//! One tower layer at the edge of each process that, for every request: continues the caller's
+//! W3C trace (or starts one) in a span covering the request, counts and times it by what it
+//! called and how it ended, and writes one access-log line (method, code, duration, trace id,
+//! subject). Nothing of the request's content is logged, so no token or password can be.
+//!
+//! gRPC requests are labelled by service, method and status code (from the `grpc-status`
+//! header of a trailers-only answer, or from the trailers when the body ends); HTTP requests by
+//! route, method and status, the route being what the handler names in the response's
+//! [`Route`] extension (`unmatched` otherwise), so labels never grow with paths or ids.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use http::{HeaderMap, Request, Response};
+use http_body::{Body, Frame};
+use pin_project_lite::pin_project;
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family, histogram::Histogram},
+};
+use tower::{Layer, Service};
+use tracing::{Instrument, Span, field::Empty, info, info_span};
+
+use crate::{metrics::Metrics, traces};
+
+/// The route an HTTP handler answered for, put in the response's extensions.
+#[derive(Debug, Clone)]
+pub struct Route(pub String);
+
+/// Who made the request, put in the response's extensions by the authentication layer, for
+/// the access log.
+#[derive(Debug, Clone)]
+pub struct Subject(pub String);
+
+/// What kind of requests a layer sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// gRPC over HTTP/2: labelled by service, method and gRPC status.
+    Grpc,
+    /// REST over HTTP: labelled by route, method and HTTP status.
+    Http,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct GrpcLabels {
+    service: String,
+    method: String,
+    code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct HttpLabels {
+    route: String,
+    method: String,
+    status: String,
+}
+
+/// Latency buckets for requests, seconds: 0.5 ms to 10 s.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Clone)]
+struct Families {
+    grpc_count: Family<GrpcLabels, Counter>,
+    grpc_seconds: Family<GrpcLabels, Histogram>,
+    http_count: Family<HttpLabels, Counter>,
+    http_seconds: Family<HttpLabels, Histogram>,
+}
+
+/// Observes every request of a process.
+#[derive(Clone)]
+pub struct RequestsLayer {
+    protocol: Protocol,
+    families: Arc<Families>,
+    services: Arc<[&'static str]>,
+}
+
+impl RequestsLayer {
+    /// A layer for `protocol` requests, registering its metrics in `metrics`. For gRPC,
+    /// `services` are the service names labelled as themselves (others are `unknown`, so a
+    /// caller cannot grow the label set).
+    pub fn new(protocol: Protocol, metrics: &Metrics, services: &[&'static str]) -> Self {
+        let histogram = || Histogram::new(BUCKETS);
+        let families = Families {
+            grpc_count: Family::default(),
+            grpc_seconds: Family::new_with_constructor(histogram),
+            http_count: Family::default(),
+            http_seconds: Family::new_with_constructor(histogram),
+        };
+        match protocol {
+            Protocol::Grpc => {
+                metrics.register(
+                    "grpc_requests",
+                    "gRPC requests handled, by service, method and status code.",
+                    families.grpc_count.clone(),
+                );
+                metrics.register(
+                    "grpc_request_duration_seconds",
+                    "Time to answer a gRPC request, until its last byte, in seconds.",
+                    families.grpc_seconds.clone(),
+                );
+            }
+            Protocol::Http => {
+                metrics.register(
+                    "http_requests",
+                    "HTTP requests handled, by route, method and status.",
+                    families.http_count.clone(),
+                );
+                metrics.register(
+                    "http_request_duration_seconds",
+                    "Time to answer an HTTP request, until its last byte, in seconds.",
+                    families.http_seconds.clone(),
+                );
+            }
+        }
+        Self {
+            protocol,
+            families: Arc::new(families),
+            services: services.into(),
+        }
+    }
+}
+
+impl<S> Layer<S> for RequestsLayer {
+    type Service = Observed<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Observed {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service [`RequestsLayer`] wraps.
+#[derive(Clone)]
+pub struct Observed<S> {
+    inner: S,
+    layer: RequestsLayer,
+}
+
+/// What is known of a request when it arrives.
+struct Arrival {
+    layer: RequestsLayer,
+    started: Instant,
+    method: String,
+    target: (String, String),
+    span: Span,
+}
+
+impl<S, B, RB> Service<Request<B>> for Observed<S>
+where
+    S: Service<Request<B>, Response = Response<RB>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    RB: Body,
+{
+    type Response = Response<Recorded<RB>>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let arrival = self.layer.arrival(&request);
+        let span = arrival.span.clone();
+        let response = self.inner.call(request).instrument(span);
+        Box::pin(async move {
+            let response = response.await?;
+            Ok(arrival.answered(response))
+        })
+    }
+}
+
+impl RequestsLayer {
+    fn arrival<B>(&self, request: &Request<B>) -> Arrival {
+        let path = request.uri().path();
+        let target = match self.protocol {
+            Protocol::Grpc => {
+                let mut parts = path.trim_start_matches('/').splitn(2, '/');
+                let service = parts.next().unwrap_or_default();
+                let method = parts.next().unwrap_or_default();
+                if self.services.contains(&service) {
+                    (service.to_owned(), method.to_owned())
+                } else {
+                    ("unknown".to_owned(), "unknown".to_owned())
+                }
+            }
+            Protocol::Http => (String::new(), String::new()),
+        };
+        let span = match self.protocol {
+            Protocol::Grpc => info_span!(
+                "grpc",
+                otel.name = %path.trim_start_matches('/'),
+                otel.kind = "server",
+                rpc.system = "grpc",
+                rpc.service = %target.0,
+                rpc.method = %target.1,
+                trace_id = Empty,
+            ),
+            Protocol::Http => info_span!(
+                "http",
+                otel.name = %format!("{} {}", request.method(), path),
+                otel.kind = "server",
+                http.request.method = %request.method(),
+                url.path = %path,
+                trace_id = Empty,
+            ),
+        };
+        traces::continue_trace(&span, request.headers());
+        if let Some(trace_id) = traces::trace_id(&span) {
+            span.record("trace_id", trace_id.as_str());
+        }
+        Arrival {
+            layer: self.clone(),
+            started: Instant::now(),
+            method: request.method().to_string(),
+            target,
+            span,
+        }
+    }
+}
+
+impl Arrival {
+    fn answered<RB>(self, response: Response<RB>) -> Response<Recorded<RB>> {
+        let subject = response.extensions().get::<Subject>().map(|s| s.0.clone());
+        let outcome = match self.layer.protocol {
+            Protocol::Grpc => grpc_status(response.headers()).map(Outcome::Code),
+            Protocol::Http => Some(Outcome::Code(response.status().as_u16().to_string())),
+        };
+        let route = response
+            .extensions()
+            .get::<Route>()
+            .map_or_else(|| "unmatched".to_owned(), |r| r.0.clone());
+        let finish = Finish {
+            arrival: Some(self),
+            route,
+            subject,
+        };
+        response.map(|body| Recorded {
+            body,
+            finish,
+            known: outcome,
+        })
+    }
+}
+
+enum Outcome {
+    Code(String),
+}
+
+fn grpc_status(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .map(code_name)
+}
+
+/// The canonical name of a gRPC status code number.
+fn code_name(number: &str) -> String {
+    const NAMES: [&str; 17] = [
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
+        "UNAUTHENTICATED",
+    ];
+    number
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| NAMES.get(n))
+        .map_or_else(|| "UNKNOWN".to_owned(), |name| (*name).to_owned())
+}
+
+/// Records a request once: when its body ends, or when it is dropped unfinished.
+struct Finish {
+    arrival: Option<Arrival>,
+    route: String,
+    subject: Option<String>,
+}
+
+impl Finish {
+    fn record(&mut self, code: &str) {
+        let Some(arrival) = self.arrival.take() else {
+            return;
+        };
+        let seconds = arrival.started.elapsed().as_secs_f64();
+        let families = &arrival.layer.families;
+        let trace_id = traces::trace_id(&arrival.span).unwrap_or_default();
+        let subject = self.subject.as_deref().unwrap_or("-");
+        match arrival.layer.protocol {
+            Protocol::Grpc => {
+                let labels = GrpcLabels {
+                    service: arrival.target.0.clone(),
+                    method: arrival.target.1.clone(),
+                    code: code.to_owned(),
+                };
+                families.grpc_count.get_or_create(&labels).inc();
+                families.grpc_seconds.get_or_create(&labels).observe(seconds);
+                info!(
+                    target: "access",
+                    parent: &arrival.span,
+                    protocol = "grpc",
+                    service = %labels.service,
+                    method = %labels.method,
+                    code = %labels.code,
+                    duration_ms = seconds * 1000.0,
+                    trace_id = %trace_id,
+                    subject = %subject,
+                    "request"
+                );
+            }
+            Protocol::Http => {
+                let labels = HttpLabels {
+                    route: self.route.clone(),
+                    method: arrival.method.clone(),
+                    status: code.to_owned(),
+                };
+                families.http_count.get_or_create(&labels).inc();
+                families.http_seconds.get_or_create(&labels).observe(seconds);
+                info!(
+                    target: "access",
+                    parent: &arrival.span,
+                    protocol = "http",
+                    route = %labels.route,
+                    method = %labels.method,
+                    status = %labels.status,
+                    duration_ms = seconds * 1000.0,
+                    trace_id = %trace_id,
+                    subject = %subject,
+                    "request"
+                );
+            }
+        }
+    }
+}
+
+impl Drop for Finish {
+    fn drop(&mut self) {
+        // A body dropped before its end: the client went away.
+        self.record("CANCELLED");
+    }
+}
+
+pin_project! {
+    /// A response body that records its request when it ends.
+    pub struct Recorded<B> {
+        #[pin]
+        body: B,
+        finish: Finish,
+        known: Option<Outcome>,
+    }
+}
+
+impl<B: Body> Body for Recorded<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let polled = this.body.poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(code) = frame.trailers_ref().and_then(grpc_status) {
+                    *this.known = Some(Outcome::Code(code));
+                }
+            }
+            Poll::Ready(Some(Err(_))) => *this.known = Some(Outcome::Code("ERROR".into())),
+            Poll::Ready(None) => {
+                let code = match this.known.take() {
+                    Some(Outcome::Code(code)) => code,
+                    None => "OK".to_owned(),
+                };
+                this.finish.record(&code);
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_codes_have_their_canonical_names() {
+        assert_eq!(code_name("0"), "OK");
+        assert_eq!(code_name("16"), "UNAUTHENTICATED");
+        assert_eq!(code_name("99"), "UNKNOWN");
+        assert_eq!(code_name("x"), "UNKNOWN");
+    }
+}

@@ -1,0 +1,123 @@
+//! Traces: exported over OTLP/gRPC when the standard variables ask for it
+//! (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`; `OTEL_SERVICE_NAME`,
+//! `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER[_ARG]` as the SDK reads them;
+//! `OTEL_TRACES_EXPORTER=none` turns export off), nothing exported otherwise. W3C trace context
+//! (`traceparent`, `tracestate`) is read from incoming headers and written to outgoing ones, so
+//! one trace follows a request from the gateway through the server.
+
+use http::HeaderMap;
+use opentelemetry::{
+    Context,
+    propagation::{Extractor, Injector, TextMapPropagator},
+    trace::TraceContextExt,
+};
+use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::logs::TelemetryError;
+
+/// The process's tracer provider, and whether it exports. Spans always get W3C ids (so logs
+/// carry trace ids and events store a `traceparent`); they leave the process only when the
+/// environment names an OTLP endpoint.
+pub fn provider_from_env(service: &str) -> Result<(SdkTracerProvider, bool), TelemetryError> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let mut resource = Resource::builder();
+    if var("OTEL_SERVICE_NAME").is_none() {
+        resource = resource.with_service_name(service.to_owned());
+    }
+    let builder = SdkTracerProvider::builder().with_resource(resource.build());
+    let export = var("OTEL_TRACES_EXPORTER").is_none_or(|v| v != "none")
+        && (var("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
+            || var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some());
+    if !export {
+        return Ok((builder.build(), false));
+    }
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .build()
+        .map_err(|e| TelemetryError::Otlp(e.to_string()))?;
+    Ok((builder.with_batch_exporter(exporter).build(), true))
+}
+
+/// Makes W3C trace context the process's propagation format.
+pub fn install_propagator() {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+}
+
+struct Headers<'a>(&'a HeaderMap);
+
+impl Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+struct HeadersMut<'a>(&'a mut HeaderMap);
+
+impl Injector for HeadersMut<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(key.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(name, value);
+        }
+    }
+}
+
+/// The remote trace context `headers` carry (an empty context when they carry none or a
+/// malformed one: a bad `traceparent` starts a new trace, as W3C asks).
+pub fn extract(headers: &HeaderMap) -> Context {
+    TraceContextPropagator::new().extract(&Headers(headers))
+}
+
+/// Writes the trace context of `span` into `headers` (`traceparent`, `tracestate`).
+pub fn inject(span: &tracing::Span, headers: &mut HeaderMap) {
+    let context = span.context();
+    TraceContextPropagator::new().inject_context(&context, &mut HeadersMut(headers));
+}
+
+/// Makes `span` a child of the trace `headers` carry.
+pub fn continue_trace(span: &tracing::Span, headers: &HeaderMap) {
+    let remote = extract(headers);
+    if remote.span().span_context().is_valid() {
+        let _ = span.set_parent(remote);
+    }
+}
+
+/// Links `span` to the trace of a W3C `traceparent` (a follower such as a projection applying
+/// an event that request wrote), without making it part of that trace.
+pub fn link_to(span: &tracing::Span, traceparent: &str) {
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = http::HeaderValue::from_str(traceparent) {
+        headers.insert("traceparent", value);
+    }
+    let remote = extract(&headers);
+    let context = remote.span().span_context().clone();
+    if context.is_valid() {
+        span.add_link(context);
+    }
+}
+
+/// The trace id of `span` as 32 hex digits, when it belongs to a trace (always, once
+/// [`crate::logs::init`] ran).
+pub fn trace_id(span: &tracing::Span) -> Option<String> {
+    let context = span.context();
+    let span_context = context.span().span_context().clone();
+    span_context
+        .is_valid()
+        .then(|| span_context.trace_id().to_string())
+}
+
+/// The W3C `traceparent` of `span`, to store with what it writes (events' metadata).
+pub fn traceparent(span: &tracing::Span) -> Option<String> {
+    let mut headers = HeaderMap::new();
+    inject(span, &mut headers);
+    headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
