@@ -6,6 +6,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use causeway_telemetry::LogFormat;
+
 use crate::store::embedded::Durability;
 
 /// What one `causeway-server` process serves.
@@ -51,6 +53,23 @@ impl std::fmt::Display for Role {
             Self::Query => "query",
             Self::Projection => "projection",
         })
+    }
+}
+
+/// An address to listen on, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listen(pub Option<SocketAddr>);
+
+impl std::str::FromStr for Listen {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.trim() {
+            "off" => Ok(Self(None)),
+            address => address.parse().map(|a| Self(Some(a))).map_err(|e| {
+                format!("{address:?} is neither an address (host:port) nor `off`: {e}")
+            }),
+        }
     }
 }
 
@@ -179,6 +198,18 @@ pub struct Config {
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `causeway_server=debug`.
     #[arg(long, env = "CAUSEWAY_LOG", default_value = "info")]
     pub log: String,
+
+    /// How log lines look: `text` (coloured only on a terminal) or `json` (one object a line).
+    #[arg(long, env = "CAUSEWAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Where to serve Prometheus metrics (`GET /metrics`), or `off`.
+    #[arg(
+        long,
+        env = "CAUSEWAY_METRICS_LISTEN",
+        default_value = "127.0.0.1:9464"
+    )]
+    pub metrics_listen: Listen,
 
     /// Whether callers must present a verified bearer token. `disabled` is for local
     /// experiments only: it logs a warning and lets anyone do anything.
@@ -312,6 +343,8 @@ impl Config {
             mongodb_database: "causeway".to_owned(),
             aggregate_cache_events: crate::kernel::AggregateCache::DEFAULT_CAPACITY,
             log: "info".to_owned(),
+            log_format: LogFormat::Text,
+            metrics_listen: Listen(None),
             auth: AuthMode::Enabled,
             keys_dir: None,
             token_issuer: "causeway".to_owned(),

@@ -5,16 +5,15 @@ use anyhow::Context;
 use causeway_server::{
     auth::{keys::KeyRing, tokens::TokenIssuer},
     config::{Cli, Config, Tool},
+    server::Extras,
 };
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let Cli { config, tool } = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(&config.log).context("invalid --log filter")?)
-        .init();
+    let _telemetry =
+        causeway_telemetry::logs::init(&config.log, config.log_format, "causeway-server")?;
     config.validate()?;
     match tool {
         Some(tool) => run_tool(&config, tool),
@@ -26,7 +25,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    causeway_server::server::run(listener, config, shutdown_signal()).await?;
+    let metrics = match config.metrics_listen.0 {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot serve metrics on {address}"))?,
+        ),
+        None => None,
+    };
+    let extras = Extras {
+        metrics,
+        ..Extras::default()
+    };
+    causeway_server::server::run_with(listener, config, shutdown_signal(), extras).await?;
     Ok(())
 }
 

@@ -11,17 +11,19 @@ use tonic::{service::Routes, transport::Server};
 use tonic_health::{ServingStatus, server::HealthReporter};
 use tracing::{info, warn};
 
+use causeway_telemetry::{Metrics, Protocol, RequestsLayer, metrics::serve as serve_metrics};
+
 use crate::{
     auth::{
-        AccessTable, Auth, Authentication, AuthenticationLayer, AuthorizationLayer,
-        keys_service::service as keys_service,
+        AccessTable, Auth, Authentication, AuthenticationLayer, AuthorizationLayer, Refusals,
+        access::PUBLIC_SERVICES, keys_service::service as keys_service,
     },
     config::{AuthMode, Config, Role},
     grpc::{RequestContextLayer, ServedElsewhereLayer, roles::SERVICES},
     health::StoreHealth,
     identity::{self, login::Login, revocations::DisabledUsers, sessions::sessions_service},
     inventory,
-    kernel::{CommandHandler, Upcasters},
+    kernel::{CommandHandler, Upcasters, metrics::KernelMetrics},
     orders,
     projection::{
         Projection, ProjectionRunner, Projections, admin::admin_service,
@@ -29,7 +31,7 @@ use crate::{
     },
     query::ReadModel,
     readstore::{ReadStore, ReadStoreError, embedded::EmbeddedReadStore},
-    store::{EventStore, StoreError, embedded::EmbeddedEventStore},
+    store::{EventStore, StoreError, embedded::EmbeddedEventStore, metered::MeteredEventStore},
 };
 
 /// How long one request may take when the caller sets no `grpc-timeout`.
@@ -144,24 +146,37 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServerError> {
-    run_with(listener, config, shutdown, Routes::default(), &[]).await
+    run_with(listener, config, shutdown, Extras::default()).await
 }
 
-/// [`run`] with `extra` services mounted on the same server stack (same layers, same
-/// connection handling), open to any caller: how the benchmark measures a bare echo RPC
-/// beside the real ones. `public` names their services for the authorization layer.
+/// What an embedder adds to a server: services mounted beside the platform's, and the
+/// `/metrics` listener it bound.
+#[derive(Default)]
+pub struct Extras {
+    /// Services mounted on the same stack (same layers, same connection handling), open to any
+    /// caller: how the benchmark measures a bare echo RPC beside the real ones.
+    pub routes: Routes,
+    /// The names of those services, for the authorization layer and the metric labels.
+    pub public: Vec<&'static str>,
+    /// Where to serve `/metrics` (the binary binds `--metrics-listen`; tests port 0); none: no
+    /// endpoint, the metrics are still kept.
+    pub metrics: Option<TcpListener>,
+}
+
+/// [`run`] with [`Extras`].
 pub async fn run_with(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send,
-    extra: Routes,
-    public: &[&str],
+    extras: Extras,
 ) -> Result<(), ServerError> {
     let role = config.role;
     let upcasters = Arc::new(upcasters());
     let auth = Auth::from_config(&config);
+    let metrics = Metrics::default();
     let events = if role.commands() || role.projections() {
-        Some(open_event_store(&config).await?)
+        let store = open_event_store(&config).await?;
+        Some(MeteredEventStore::wrap(store, &metrics))
     } else {
         None
     };
@@ -176,6 +191,8 @@ pub async fn run_with(
     let (health, health_service) = tonic_health::server::health_reporter();
     let mut background = JoinSet::new();
     let projections = Projections::default();
+    projections.register_metrics(&metrics);
+    let refusals = Refusals::new(&metrics);
     let consistency = reads
         .as_ref()
         .map(|reads| ReadYourWrites::new(projections.clone(), reads.clone()));
@@ -188,14 +205,21 @@ pub async fn run_with(
     let authentication =
         authentication(&auth, model(identity::projection::USERS), &mut background).await?;
     let access = AccessTable::from_descriptors(causeway_proto::FILE_DESCRIPTOR_SET)?
-        .with_public_services(public);
+        .with_public_services(&extras.public);
+    let labelled: Vec<&'static str> = SERVICES
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(PUBLIC_SERVICES.iter().copied())
+        .chain(extras.public.iter().copied())
+        .collect();
     let mut router = Server::builder()
         .timeout(DEFAULT_REQUEST_TIMEOUT)
+        .layer(RequestsLayer::new(Protocol::Grpc, &metrics, &labelled))
         .layer(ServedElsewhereLayer::new(role))
         .layer(RequestContextLayer)
-        .layer(AuthenticationLayer::new(authentication))
-        .layer(AuthorizationLayer::new(access))
-        .add_routes(extra)
+        .layer(AuthenticationLayer::new(authentication, refusals.clone()))
+        .layer(AuthorizationLayer::new(access, refusals))
+        .add_routes(extras.routes)
         .add_service(health_service)
         .add_service(reflection_v1(role)?)
         .add_service(reflection_v1alpha(role)?);
@@ -203,7 +227,8 @@ pub async fn run_with(
 
     if let (true, Some(events)) = (role.commands(), &events) {
         let commands = CommandHandler::new(events.clone(), upcasters.clone())
-            .with_cache_capacity(config.aggregate_cache_events);
+            .with_cache_capacity(config.aggregate_cache_events)
+            .with_metrics(KernelMetrics::new(&metrics));
         let passwords = identity::password::PasswordHashing::default();
         let login = Login::new(
             commands.clone(),
@@ -245,6 +270,14 @@ pub async fn run_with(
     // Statuses are known before the first request is accepted; then they follow the stores.
     stores.probe().await;
     background.spawn(stores.run());
+    if let Some(listener) = extras.metrics {
+        let metrics = metrics.clone();
+        background.spawn(async move {
+            if let Err(e) = serve_metrics(listener, metrics, std::future::pending()).await {
+                warn!(error = %e, "the metrics endpoint stopped");
+            }
+        });
+    }
 
     info!(address = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
         role = ?role, data_dir = %config.data_dir.display(), "serving");

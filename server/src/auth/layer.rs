@@ -15,6 +15,11 @@ use std::{
     task::{Context, Poll},
 };
 
+use causeway_telemetry::{Metrics, requests::Subject};
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family},
+};
 use tonic::{Status, body::Body};
 use tower::{Layer, Service};
 use tracing::debug;
@@ -45,16 +50,50 @@ pub enum Authentication {
     Disabled,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RefusalLabels {
+    code: &'static str,
+}
+
+/// Calls the auth layers refused, by the code they answered (`UNAUTHENTICATED`,
+/// `PERMISSION_DENIED`).
+#[derive(Debug, Clone, Default)]
+pub struct Refusals(Family<RefusalLabels, Counter>);
+
+impl Refusals {
+    /// The counter, registered in `metrics`.
+    pub fn new(metrics: &Metrics) -> Self {
+        Self(metrics.register(
+            "auth_refusals",
+            "Calls refused by the auth layers, by the code answered.",
+            Family::default(),
+        ))
+    }
+
+    fn count(&self, status: &Status) {
+        let code = match status.code() {
+            tonic::Code::Unauthenticated => "UNAUTHENTICATED",
+            tonic::Code::PermissionDenied => "PERMISSION_DENIED",
+            _ => "OTHER",
+        };
+        self.0.get_or_create(&RefusalLabels { code }).inc();
+    }
+}
+
 /// Puts the [`Caller`] of every request in its extensions.
 #[derive(Clone)]
 pub struct AuthenticationLayer {
     authentication: Authentication,
+    refusals: Refusals,
 }
 
 impl AuthenticationLayer {
-    /// Authenticates with `authentication`.
-    pub fn new(authentication: Authentication) -> Self {
-        Self { authentication }
+    /// Authenticates with `authentication`, counting refusals in `refusals`.
+    pub fn new(authentication: Authentication, refusals: Refusals) -> Self {
+        Self {
+            authentication,
+            refusals,
+        }
     }
 }
 
@@ -65,6 +104,7 @@ impl<S> Layer<S> for AuthenticationLayer {
         Authenticate {
             inner,
             authentication: self.authentication.clone(),
+            refusals: self.refusals.clone(),
         }
     }
 }
@@ -74,6 +114,7 @@ impl<S> Layer<S> for AuthenticationLayer {
 pub struct Authenticate<S> {
     inner: S,
     authentication: Authentication,
+    refusals: Refusals,
 }
 
 type Answer<E> = Pin<Box<dyn Future<Output = Result<http::Response<Body>, E>> + Send>>;
@@ -97,6 +138,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let authentication = self.authentication.clone();
+        let refusals = self.refusals.clone();
         let header = request
             .headers()
             .get(http::header::AUTHORIZATION)
@@ -111,12 +153,19 @@ where
             };
             match caller {
                 Ok(caller) => {
+                    let subject = caller.principal().map(|p| Subject(p.subject.clone()));
                     request.extensions_mut().insert(caller);
-                    inner.call(request).await
+                    let mut response = inner.call(request).await?;
+                    if let Some(subject) = subject {
+                        response.extensions_mut().insert(subject);
+                    }
+                    Ok(response)
                 }
                 Err(refused) => {
                     debug!(path = request.uri().path(), reason = %refused, "refused a token");
-                    Ok(Status::unauthenticated(refused.to_string()).into_http())
+                    let status = Status::unauthenticated(refused.to_string());
+                    refusals.count(&status);
+                    Ok(status.into_http())
                 }
             }
         })
@@ -153,13 +202,15 @@ async fn identify(
 #[derive(Clone)]
 pub struct AuthorizationLayer {
     table: Arc<AccessTable>,
+    refusals: Refusals,
 }
 
 impl AuthorizationLayer {
-    /// Enforces the rules of `table`.
-    pub fn new(table: AccessTable) -> Self {
+    /// Enforces the rules of `table`, counting refusals in `refusals`.
+    pub fn new(table: AccessTable, refusals: Refusals) -> Self {
         Self {
             table: Arc::new(table),
+            refusals,
         }
     }
 }
@@ -171,6 +222,7 @@ impl<S> Layer<S> for AuthorizationLayer {
         Authorize {
             inner,
             table: self.table.clone(),
+            refusals: self.refusals.clone(),
         }
     }
 }
@@ -180,6 +232,7 @@ impl<S> Layer<S> for AuthorizationLayer {
 pub struct Authorize<S> {
     inner: S,
     table: Arc<AccessTable>,
+    refusals: Refusals,
 }
 
 impl<S, B> Service<http::Request<B>> for Authorize<S>
@@ -207,6 +260,7 @@ where
         match decide(self.table.rule(request.uri().path()), &caller) {
             Ok(()) => futures::future::Either::Right(self.inner.call(request)),
             Err(status) => {
+                self.refusals.count(&status);
                 futures::future::Either::Left(futures::future::ready(Ok(status.into_http())))
             }
         }

@@ -24,7 +24,7 @@ pub mod verify;
 use std::{sync::Arc, time::Duration};
 
 pub use access::{AccessTable, Rule};
-pub use layer::{Authentication, AuthenticationLayer, AuthorizationLayer, Revocations};
+pub use layer::{Authentication, AuthenticationLayer, AuthorizationLayer, Refusals, Revocations};
 pub use principal::{Caller, Principal};
 pub use verify::{AuthError, Verifier};
 

@@ -201,7 +201,10 @@ fn command_context(
             .or(headers.correlation_id),
         actor: caller.principal().map(|p| p.subject.clone()),
         tenant: caller.principal().and_then(|p| p.tenant.clone()),
-        traceparent: headers.traceparent,
+        // The server's own span continues the caller's trace; what its events store points at
+        // this request, so their projection can be followed back to it.
+        traceparent: causeway_telemetry::traces::traceparent(&tracing::Span::current())
+            .or(headers.traceparent),
         fingerprint: Some(fingerprint),
     })
 }

@@ -9,12 +9,13 @@
 
 use std::{sync::Arc, time::SystemTime};
 
-use tracing::debug;
+use tracing::{Instrument, debug, info_span};
 
 use super::{
     Ack, Aggregate, CommandContext, CommandError, Decision, DomainEvent, Head, Upcasters,
     cache::{AggregateCache, EventRef, Hit},
     ids::event_id,
+    metrics::KernelMetrics,
 };
 use crate::store::{EventStore, ExpectedRevision, NewEvent, RecordedEvent, StoreError};
 
@@ -74,6 +75,7 @@ pub struct CommandHandler {
     store: Arc<dyn EventStore>,
     upcasters: Arc<Upcasters>,
     cache: AggregateCache,
+    metrics: Option<KernelMetrics>,
 }
 
 impl CommandHandler {
@@ -84,6 +86,15 @@ impl CommandHandler {
             store,
             upcasters,
             cache: AggregateCache::new(AggregateCache::DEFAULT_CAPACITY),
+            metrics: None,
+        }
+    }
+
+    /// The same handler, counting what it does in `metrics`.
+    pub fn with_metrics(self, metrics: KernelMetrics) -> Self {
+        Self {
+            metrics: Some(metrics),
+            ..self
         }
     }
 
@@ -143,6 +154,28 @@ impl CommandHandler {
         E: Into<CommandError>,
     {
         let stream = A::stream_id(id);
+        let span = info_span!("command", aggregate = A::CATEGORY, stream = %stream);
+        let result = self
+            .attempts::<A, E>(stream, ctx, decide)
+            .instrument(span)
+            .await;
+        if let Some(metrics) = &self.metrics {
+            metrics.finished(A::CATEGORY, &result);
+        }
+        result
+    }
+
+    /// Decides and appends until the command is answered or the attempts run out.
+    async fn attempts<A, E>(
+        &self,
+        stream: String,
+        ctx: &CommandContext,
+        decide: impl Fn(&A) -> Result<Vec<A::Event>, E>,
+    ) -> Result<Ack, CommandError>
+    where
+        A: Aggregate,
+        E: Into<CommandError>,
+    {
         let mut source = Source::Cache;
         for attempt in 1..=MAX_ATTEMPTS {
             let basis = match self.basis(&stream, ctx, source).await? {
@@ -171,6 +204,9 @@ impl CommandHandler {
                 Committed::Done(ack) => return Ok(ack),
                 Committed::Lost(next) => {
                     debug!(%stream, attempt, "lost an append race; deciding again");
+                    if let Some(metrics) = &self.metrics {
+                        metrics.retried();
+                    }
                     source = next;
                 }
             }
@@ -193,7 +229,11 @@ impl CommandHandler {
             return Ok(Found::Basis(basis));
         }
         if let Source::Cache = source {
-            match self.cache.get::<A>(stream, earlier_run) {
+            let hit = self.cache.get::<A>(stream, earlier_run);
+            if let Some(metrics) = &self.metrics {
+                metrics.looked_up(hit.is_some());
+            }
+            match hit {
                 Some(Hit::Deduplicated(last)) => return Ok(Found::Repeat(last)),
                 Some(Hit::State(state, head)) => {
                     return Ok(Found::Basis(Basis {

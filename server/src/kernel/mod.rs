@@ -12,6 +12,7 @@
 //! - `context`: `CommandContext` (what a command carries), `Ack` (what it answers), `Head`.
 //! - `command`: `CommandHandler`, the application hop: basis (cache, store, dedup), decide,
 //!   commit (append, catch up after a lost race, retry).
+//! - `metrics`: `KernelMetrics`, command outcomes, concurrency retries, cache lookups.
 //! - `error`: `CommandError`, the application layer's typed failures.
 
 pub mod aggregate;
@@ -24,6 +25,7 @@ pub mod error;
 pub mod event;
 pub mod ids;
 pub mod metadata;
+pub mod metrics;
 pub mod upcast;
 
 pub use aggregate::Aggregate;

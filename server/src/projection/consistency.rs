@@ -59,6 +59,19 @@ impl ReadYourWrites {
         if min_position == 0 {
             return Ok(());
         }
+        let result = self.wait_for(projection, min_position, within).await;
+        if !matches!(result, Err(ConsistencyError::Store(_))) {
+            self.local.observe_wait(projection, result.is_ok());
+        }
+        result
+    }
+
+    async fn wait_for(
+        &self,
+        projection: &str,
+        min_position: u64,
+        within: Duration,
+    ) -> Result<(), ConsistencyError> {
         let deadline = Instant::now() + within;
         let reached = match self.local.watch(projection) {
             Some(mut status) => {

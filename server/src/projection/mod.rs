@@ -11,11 +11,14 @@
 //! - `lookahead`: when a reader waits past the checkpoint, asking the store whether any event of
 //!   the projection lies in between, beside the feed.
 //! - `consistency`: read-your-writes, waiting until a projection reaches a position.
+//! - `observe`: projection positions, lag, state, batch latency, read-your-writes waits, and
+//!   batch spans linked to the writers' traces.
 
 pub mod admin;
 pub mod consistency;
 pub mod generation;
 mod lookahead;
+mod observe;
 pub mod runner;
 pub mod status;
 #[cfg(test)]

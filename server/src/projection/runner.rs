@@ -94,6 +94,7 @@ struct Parts {
     projection: Arc<dyn Projection>,
     status: watch::Sender<ProjectionStatus>,
     filter: SubscriptionFilter,
+    projections: Projections,
 }
 
 /// Keeps one projection up to date; run it with [`ProjectionRunner::run`].
@@ -123,6 +124,7 @@ impl ProjectionRunner {
             projection,
             status,
             filter,
+            projections: projections.clone(),
         });
         (
             Self {
@@ -414,6 +416,9 @@ impl Parts {
         caught_up_at: Option<u64>,
         checkpoint: &mut Option<u64>,
     ) -> Result<Result<(), RunError>, Rejected> {
+        let started = std::time::Instant::now();
+        let span = super::observe::batch_span(self.projection.name(), events);
+        let _entered = span.enter();
         let mut view = BatchView::new(&*self.reads, generation);
         let mut last = None;
         let mut poison = None;
@@ -445,6 +450,8 @@ impl Parts {
             match self.reads.apply(&self.key(generation), ops, position).await {
                 Ok(()) => {
                     *checkpoint = Some(position);
+                    self.projections
+                        .observe_batch(self.projection.name(), started.elapsed().as_secs_f64());
                     self.status.send_modify(|s| {
                         if s.generation == generation {
                             s.position = s.position.max(Some(position));

@@ -9,6 +9,8 @@ use std::{
 
 use tokio::sync::watch;
 
+use super::observe::{Observations, ProjectionLabel, WaitLabels};
+
 /// An event a projection cannot apply, kept visible until it is fixed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StuckEvent {
@@ -51,6 +53,7 @@ pub struct ProjectionStatus {
 #[derive(Clone, Default)]
 pub struct Projections {
     inner: Arc<RwLock<BTreeMap<String, Entry>>>,
+    observations: Arc<Observations>,
 }
 
 /// One projection's channels: its status (runner to readers) and the highest position a
@@ -106,6 +109,30 @@ impl Projections {
     pub fn wanted(&self, name: &str) -> watch::Receiver<u64> {
         let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
         map.entry(name.to_owned()).or_default().wanted.subscribe()
+    }
+
+    /// Records how long `name`'s runner took to fold and commit one batch.
+    pub fn observe_batch(&self, name: &str, seconds: f64) {
+        let label = ProjectionLabel {
+            projection: name.to_owned(),
+        };
+        self.observations
+            .batch_seconds
+            .get_or_create(&label)
+            .observe(seconds);
+    }
+
+    /// Records a read-your-writes wait on `name` that `reached` its position or timed out.
+    pub fn observe_wait(&self, name: &str, reached: bool) {
+        let labels = WaitLabels {
+            projection: name.to_owned(),
+            outcome: if reached { "reached" } else { "timed_out" },
+        };
+        self.observations.waits.get_or_create(&labels).inc();
+    }
+
+    pub(super) fn observations(&self) -> &Observations {
+        &self.observations
     }
 
     /// Every projection's current status, by name.

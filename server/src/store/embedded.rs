@@ -33,8 +33,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use self::writer::{AppendRequest, Published};
 use super::{
-    AppendResult, EventFeed, EventStore, ExpectedRevision, NewEvent, RecordedEvent, StoreError,
-    SubscriptionFilter,
+    AppendResult, EventFeed, EventStore, ExpectedRevision, GroupCommits, NewEvent, RecordedEvent,
+    StoreError, SubscriptionFilter,
 };
 use crate::sqlite::ReaderPool;
 
@@ -64,6 +64,7 @@ pub struct EmbeddedEventStore {
     readers: Arc<ReaderPool>,
     head: watch::Receiver<u64>,
     commits: Arc<AtomicU64>,
+    committed_events: Arc<AtomicU64>,
     cross_process_poll: Duration,
 }
 
@@ -79,9 +80,11 @@ impl EmbeddedEventStore {
         let (requests, queue) = mpsc::channel(QUEUE_DEPTH);
         let (head_tx, head) = watch::channel(0);
         let commits = Arc::new(AtomicU64::new(0));
+        let committed_events = Arc::new(AtomicU64::new(0));
         let published = Published {
             head: head_tx,
             commits: Arc::clone(&commits),
+            committed_events: Arc::clone(&committed_events),
         };
         let writer = writer::spawn(conn, queue, published)?;
         Ok(Self {
@@ -90,6 +93,7 @@ impl EmbeddedEventStore {
             readers: Arc::new(ReaderPool::new(file)),
             head,
             commits,
+            committed_events,
             cross_process_poll: subscription::CROSS_PROCESS_POLL,
         })
     }
@@ -162,6 +166,13 @@ impl EventStore for EmbeddedEventStore {
 
     async fn head_position(&self) -> Result<Option<u64>, StoreError> {
         self.readers.run(read::head_position).await
+    }
+
+    fn group_commits(&self) -> Option<GroupCommits> {
+        Some(GroupCommits {
+            transactions: self.commits.load(Ordering::Relaxed),
+            events: self.committed_events.load(Ordering::Relaxed),
+        })
     }
 
     fn subscribe_all(&self, after: Option<u64>, filter: SubscriptionFilter) -> EventFeed {

@@ -3,7 +3,8 @@
 //!
 //! Adapters live beside this file, one per backend: `embedded` (SQLite, the default) and
 //! `kurrentdb` (KurrentDB over gRPC; cargo feature `kurrentdb`, on by default).
-//! `conformance` is the one suite every adapter must pass unchanged.
+//! `conformance` is the one suite every adapter must pass unchanged. `metered` wraps any
+//! adapter to time and count what it does.
 
 use std::fmt;
 
@@ -16,6 +17,7 @@ pub mod conformance;
 pub mod embedded;
 #[cfg(feature = "kurrentdb")]
 pub mod kurrentdb;
+pub mod metered;
 
 /// What a writer believed about a stream when it decided; the store refuses the append if the
 /// belief no longer holds. This is how two concurrent deciders never both win.
@@ -171,6 +173,15 @@ pub enum FeedItem {
     Checkpoint(u64),
 }
 
+/// Totals of a store's group commits (see [`EventStore::group_commits`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupCommits {
+    /// Write transactions committed.
+    pub transactions: u64,
+    /// Events those transactions held.
+    pub events: u64,
+}
+
 /// A live, ordered feed of recorded events; see [`EventStore::subscribe_all`].
 pub type EventFeed = BoxStream<'static, Result<FeedItem, StoreError>>;
 
@@ -200,6 +211,12 @@ pub trait EventStore: Send + Sync + 'static {
         after: Option<u64>,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// How many write transactions this store committed and how many events they held, for a
+    /// store that groups concurrent appends into one commit; `None` for one that does not.
+    fn group_commits(&self) -> Option<GroupCommits> {
+        None
+    }
 
     /// The position of the newest event, `None` for an empty store.
     async fn head_position(&self) -> Result<Option<u64>, StoreError>;

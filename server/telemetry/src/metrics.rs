@@ -16,8 +16,8 @@ use http_body_util::Full;
 use hyper::{body::Incoming, service::service_fn};
 use hyper_util::rt::TokioIo;
 use prometheus_client::{
-    collector::Collector, encoding::prometheus_text, registry::Registry,
-    registry::Metric as RegistryMetric,
+    collector::Collector, encoding::prometheus_text, registry::Metric as RegistryMetric,
+    registry::Registry,
 };
 use tokio::net::TcpListener;
 use tracing::debug;
@@ -139,8 +139,9 @@ mod tests {
             let _ = stopped.await;
         }));
         let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut send, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+        let (mut send, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
         tokio::spawn(connection);
         let request = Request::get("/metrics")
             .header("host", "localhost")
@@ -148,7 +149,9 @@ mod tests {
             .unwrap();
         let response = send.send_request(request).await.unwrap();
         assert_eq!(response.status(), 200);
-        let body = http_body_util::BodyExt::collect(response.into_body()).await.unwrap();
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap();
         let text = String::from_utf8(body.to_bytes().to_vec()).unwrap();
         assert!(text.contains("causeway_things_total 1"), "{text}");
         assert!(text.contains("process_resident_memory_bytes"), "{text}");

@@ -317,7 +317,10 @@ impl Finish {
                     code: code.to_owned(),
                 };
                 families.grpc_count.get_or_create(&labels).inc();
-                families.grpc_seconds.get_or_create(&labels).observe(seconds);
+                families
+                    .grpc_seconds
+                    .get_or_create(&labels)
+                    .observe(seconds);
                 info!(
                     target: "access",
                     parent: &arrival.span,
@@ -338,7 +341,10 @@ impl Finish {
                     status: code.to_owned(),
                 };
                 families.http_count.get_or_create(&labels).inc();
-                families.http_seconds.get_or_create(&labels).observe(seconds);
+                families
+                    .http_seconds
+                    .get_or_create(&labels)
+                    .observe(seconds);
                 info!(
                     target: "access",
                     parent: &arrival.span,

@@ -42,7 +42,7 @@ impl Process {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_causeway-server"))
             .args(["--listen", &format!("127.0.0.1:{port}"), "--role", role])
-            .args(["--auth", "disabled"])
+            .args(["--auth", "disabled", "--metrics-listen", "off"])
             .arg("--data-dir")
             .arg(data_dir)
             .env("CAUSEWAY_LOG", "warn")

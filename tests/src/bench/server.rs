@@ -41,14 +41,12 @@ impl BenchServer {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            causeway_server::server::run_with(
-                listener,
-                config,
-                shutdown,
-                echo::routes(),
-                &[echo::SERVICE],
-            )
-            .await
+            let extras = causeway_server::server::Extras {
+                routes: echo::routes(),
+                public: vec![echo::SERVICE],
+                metrics: None,
+            };
+            causeway_server::server::run_with(listener, config, shutdown, extras).await
         });
         let addr = addr
             .await

@@ -64,7 +64,7 @@ impl ServerProcess {
         };
         let child = Command::new(server_binary())
             .args(["--role", role, "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--auth", "disabled"])
+            .args(["--auth", "disabled", "--metrics-listen", "off"])
             .arg("--data-dir")
             .arg(data_dir)
             .env("MONGODB_URL", mongo.url())

@@ -153,6 +153,7 @@ async fn writer_commits_a_queued_batch_once() {
     let published = Published {
         head: head_tx,
         commits: Arc::clone(&commits),
+        committed_events: Arc::default(),
     };
     let thread = writer::spawn(conn, queue, published).expect("spawn");
 

@@ -38,6 +38,8 @@ pub(super) struct Published {
     pub(super) head: watch::Sender<u64>,
     /// Number of committed write transactions, which group commit keeps below the appends.
     pub(super) commits: Arc<AtomicU64>,
+    /// Events committed by those transactions.
+    pub(super) committed_events: Arc<AtomicU64>,
 }
 
 /// Starts the writer thread. It runs until every sender of `requests` is dropped.
@@ -64,6 +66,15 @@ fn run(mut conn: Connection, mut requests: mpsc::Receiver<AppendRequest>, publis
         let outcomes = match apply_batch(&mut conn, &batch) {
             Ok(outcomes) => {
                 published.commits.fetch_add(1, Ordering::Relaxed);
+                let events: usize = batch
+                    .iter()
+                    .zip(&outcomes)
+                    .filter(|(_, outcome)| outcome.is_ok())
+                    .map(|(request, _)| request.events.len())
+                    .sum();
+                published
+                    .committed_events
+                    .fetch_add(events as u64, Ordering::Relaxed);
                 outcomes
             }
             // Nothing of the batch was committed, so nobody may hear success.
