@@ -55,6 +55,7 @@ pub enum EventBackend {
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     events: EventBackend,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), ServerError>>>,
@@ -89,6 +90,16 @@ impl TestServer {
 
     /// Starts a server with `config`, keeping `data_dir` alive as long as the server.
     pub async fn start_with(config: Config, data_dir: TempDir) -> Self {
+        Self::start_serving(config, data_dir, false).await
+    }
+
+    /// Starts a server with `config`, serving `/metrics` on a port of its own (see
+    /// [`TestServer::metrics_addr`]).
+    pub async fn start_with_metrics(config: Config, data_dir: TempDir) -> Self {
+        Self::start_serving(config, data_dir, true).await
+    }
+
+    async fn start_serving(config: Config, data_dir: TempDir, metrics: bool) -> Self {
         let config = mongo::apply_read_models(config);
         let events = config
             .kurrentdb_url
@@ -98,17 +109,40 @@ impl TestServer {
             });
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
+        let metrics = match metrics {
+            true => Some(TcpListener::bind("127.0.0.1:0").await.expect("bind port 0")),
+            false => None,
+        };
+        let metrics_addr = metrics
+            .as_ref()
+            .map(|l| l.local_addr().expect("local addr"));
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(causeway_server::server::run(listener, config, async {
-            let _ = stopped.await;
-        }));
+        let extras = causeway_server::server::Extras {
+            metrics,
+            ..Default::default()
+        };
+        let task = tokio::spawn(causeway_server::server::run_with(
+            listener,
+            config,
+            async {
+                let _ = stopped.await;
+            },
+            extras,
+        ));
         Self {
             addr,
+            metrics_addr,
             events,
             stop: Some(stop),
             task: Some(task),
             data_dir,
         }
+    }
+
+    /// Where the server serves `/metrics`, when started with
+    /// [`TestServer::start_with_metrics`].
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// `http://127.0.0.1:<port>`.

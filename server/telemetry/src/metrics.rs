@@ -56,6 +56,8 @@ impl Metrics {
     /// Registers `metric` as `causeway_<name>` (plus the suffix its type adds, such as
     /// `_total`) and returns it, for chaining.
     pub fn register<M: RegistryMetric + Clone>(&self, name: &str, help: &str, metric: M) -> M {
+        // The encoder ends every help text with a full stop of its own.
+        let help = help.strip_suffix('.').unwrap_or(help);
         self.registry().register(name, help, metric.clone());
         metric
     }

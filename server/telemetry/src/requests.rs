@@ -244,15 +244,13 @@ impl Arrival {
             arrival: Some(self),
             route,
             subject,
-        };
-        response.map(|body| Recorded {
-            body,
-            finish,
             known: outcome,
-        })
+        };
+        response.map(|body| Recorded { body, finish })
     }
 }
 
+/// How a request ended, once known.
 enum Outcome {
     Code(String),
 }
@@ -293,14 +291,25 @@ fn code_name(number: &str) -> String {
         .map_or_else(|| "UNKNOWN".to_owned(), |name| (*name).to_owned())
 }
 
-/// Records a request once: when its body ends, or when it is dropped unfinished.
+/// Records a request once: when its body ends (gRPC: at its trailers), or when it is dropped,
+/// with the outcome known by then (a dropped body whose outcome is unknown: the client went
+/// away, `CANCELLED`).
 struct Finish {
     arrival: Option<Arrival>,
     route: String,
     subject: Option<String>,
+    known: Option<Outcome>,
 }
 
 impl Finish {
+    fn finish(&mut self, fallback: &str) {
+        let code = match self.known.take() {
+            Some(Outcome::Code(code)) => code,
+            None => fallback.to_owned(),
+        };
+        self.record(&code);
+    }
+
     fn record(&mut self, code: &str) {
         let Some(arrival) = self.arrival.take() else {
             return;
@@ -364,8 +373,7 @@ impl Finish {
 
 impl Drop for Finish {
     fn drop(&mut self) {
-        // A body dropped before its end: the client went away.
-        self.record("CANCELLED");
+        self.finish("CANCELLED");
     }
 }
 
@@ -375,7 +383,6 @@ pin_project! {
         #[pin]
         body: B,
         finish: Finish,
-        known: Option<Outcome>,
     }
 }
 
@@ -391,18 +398,17 @@ impl<B: Body> Body for Recorded<B> {
         let polled = this.body.poll_frame(cx);
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
+                // A gRPC answer ends with its trailers; the body may not be polled again.
                 if let Some(code) = frame.trailers_ref().and_then(grpc_status) {
-                    *this.known = Some(Outcome::Code(code));
+                    this.finish.known = Some(Outcome::Code(code));
+                    this.finish.finish("OK");
                 }
             }
-            Poll::Ready(Some(Err(_))) => *this.known = Some(Outcome::Code("ERROR".into())),
-            Poll::Ready(None) => {
-                let code = match this.known.take() {
-                    Some(Outcome::Code(code)) => code,
-                    None => "OK".to_owned(),
-                };
-                this.finish.record(&code);
+            Poll::Ready(Some(Err(_))) => {
+                this.finish.known = Some(Outcome::Code("ERROR".into()));
+                this.finish.finish("ERROR");
             }
+            Poll::Ready(None) => this.finish.finish("OK"),
             Poll::Pending => {}
         }
         polled
