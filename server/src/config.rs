@@ -56,6 +56,23 @@ impl std::fmt::Display for Role {
     }
 }
 
+/// A duration (`30s`, `2m`), or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit(pub Option<Duration>);
+
+impl std::str::FromStr for Limit {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.trim() {
+            "off" => Ok(Self(None)),
+            text => humantime::parse_duration(text)
+                .map(|d| Self(Some(d)))
+                .map_err(|e| format!("{text:?} is neither a duration (30s, 2m) nor `off`: {e}")),
+        }
+    }
+}
+
 /// An address to listen on, or `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Listen(pub Option<SocketAddr>);
@@ -211,6 +228,16 @@ pub struct Config {
     )]
     pub metrics_listen: Listen,
 
+    /// How far behind the head (in seconds of event age) a projection may fall before it
+    /// reports itself `lagging` (admin, metrics, and the `causeway.readiness` health name).
+    #[arg(long, env = "CAUSEWAY_PROJECTION_LAG_SLO", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub projection_lag_slo: Duration,
+
+    /// Refuse commands (`RESOURCE_EXHAUSTED`, retry later) while a projection in this process
+    /// that reads their category is further behind than this; `off` by default.
+    #[arg(long, env = "CAUSEWAY_MAX_PROJECTION_LAG", default_value = "off")]
+    pub max_projection_lag: Limit,
+
     /// Whether callers must present a verified bearer token. `disabled` is for local
     /// experiments only: it logs a warning and lets anyone do anything.
     #[arg(long, env = "CAUSEWAY_AUTH", value_enum, default_value_t = AuthMode::Enabled)]
@@ -345,6 +372,8 @@ impl Config {
             log: "info".to_owned(),
             log_format: LogFormat::Text,
             metrics_listen: Listen(None),
+            projection_lag_slo: Duration::from_secs(30),
+            max_projection_lag: Limit(None),
             auth: AuthMode::Enabled,
             keys_dir: None,
             token_issuer: "causeway".to_owned(),

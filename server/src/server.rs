@@ -26,8 +26,8 @@ use crate::{
     kernel::{CommandHandler, Upcasters, metrics::KernelMetrics},
     orders,
     projection::{
-        Projection, ProjectionRunner, Projections, admin::admin_service,
-        consistency::ReadYourWrites,
+        Projection, ProjectionRunner, ProjectionState, Projections, admin::admin_service,
+        admission::LagLimit, consistency::ReadYourWrites,
     },
     query::ReadModel,
     readstore::{ReadStore, ReadStoreError, embedded::EmbeddedReadStore},
@@ -190,7 +190,7 @@ pub async fn run_with(
 
     let (health, health_service) = tonic_health::server::health_reporter();
     let mut background = JoinSet::new();
-    let projections = Projections::default();
+    let projections = Projections::with_lag_slo(Some(config.projection_lag_slo));
     projections.register_metrics(&metrics);
     let refusals = Refusals::new(&metrics);
     let consistency = reads
@@ -229,6 +229,12 @@ pub async fn run_with(
         let commands = CommandHandler::new(events.clone(), upcasters.clone())
             .with_cache_capacity(config.aggregate_cache_events)
             .with_metrics(KernelMetrics::new(&metrics));
+        let commands = match config.max_projection_lag.0 {
+            Some(limit) => {
+                commands.with_admission(Arc::new(LagLimit::new(projections.clone(), limit)))
+            }
+            None => commands,
+        };
         let passwords = identity::password::PasswordHashing::default();
         let login = Login::new(
             commands.clone(),
@@ -248,6 +254,7 @@ pub async fn run_with(
         let mut handles = Vec::new();
         for projection in read_models(&upcasters) {
             let name = projection.name();
+            projections.set_categories(name, projection.categories());
             let (runner, handle) =
                 ProjectionRunner::new(events.clone(), reads.clone(), projection, &projections);
             background.spawn(runner.run());
@@ -255,6 +262,7 @@ pub async fn run_with(
             handles.push((name, handle));
         }
         router = router.add_service(stores.needs_both(admin_service(projections.clone(), handles)));
+        background.spawn(report_readiness(health.clone(), projections.clone()));
     }
     if let (true, Some(orders), Some(products), Some(users)) = (
         role.queries(),
@@ -334,6 +342,42 @@ fn without_nagle(
             }
         })
     })
+}
+
+/// The health name a load balancer's readiness probe asks: SERVING while every projection of
+/// this process is within its lag objective and making progress, NOT_SERVING while one lags or
+/// is stuck, so fresh replicas are preferred; liveness (`""`) stays SERVING meanwhile.
+pub const READINESS: &str = "causeway.readiness";
+
+/// Keeps [`READINESS`] in step with the projections of this process.
+async fn report_readiness(health: HealthReporter, projections: Projections) {
+    let mut statuses: Vec<_> = projections
+        .snapshot()
+        .into_iter()
+        .filter_map(|(name, _)| projections.watch(&name))
+        .collect();
+    loop {
+        let ready = statuses.iter_mut().all(|status| {
+            let state = status.borrow_and_update().state(projections.lag_slo());
+            matches!(
+                state,
+                ProjectionState::Serving | ProjectionState::Rebuilding
+            )
+        });
+        let serving = if ready {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        health.set_service_status(READINESS, serving).await;
+        if statuses.is_empty() {
+            return;
+        }
+        let changes = statuses.iter_mut().map(|status| Box::pin(status.changed()));
+        if futures::future::select_all(changes).await.0.is_err() {
+            return;
+        }
+    }
 }
 
 /// The health service name of a projection: `causeway.projection.<name>`.

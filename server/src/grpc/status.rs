@@ -34,6 +34,14 @@ impl From<CommandError> for Status {
         match error {
             CommandError::Invalid(violations) => invalid_argument(violations),
             CommandError::Reused { .. } => Status::already_exists(error.to_string()),
+            CommandError::Overloaded {
+                reason,
+                retry_after,
+            } => {
+                let mut details = ErrorDetails::new();
+                details.set_retry_info(Some(retry_after));
+                Status::with_error_details(Code::ResourceExhausted, reason, details)
+            }
             CommandError::NotFound(what) => Status::not_found(format!("{what} not found")),
             CommandError::Rejected(why) => Status::failed_precondition(why),
             CommandError::Conflict { stream, detail } => {

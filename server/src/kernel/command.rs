@@ -12,7 +12,8 @@ use std::{sync::Arc, time::SystemTime};
 use tracing::{Instrument, debug, info_span};
 
 use super::{
-    Ack, Aggregate, CommandContext, CommandError, Decision, DomainEvent, Head, Upcasters,
+    Ack, Admission, Aggregate, CommandContext, CommandError, Decision, DomainEvent, Head,
+    Upcasters,
     cache::{AggregateCache, EventRef, Hit},
     ids::event_id,
     metrics::KernelMetrics,
@@ -76,6 +77,7 @@ pub struct CommandHandler {
     upcasters: Arc<Upcasters>,
     cache: AggregateCache,
     metrics: Option<KernelMetrics>,
+    admission: Option<Arc<dyn Admission>>,
 }
 
 impl CommandHandler {
@@ -87,6 +89,15 @@ impl CommandHandler {
             upcasters,
             cache: AggregateCache::new(AggregateCache::DEFAULT_CAPACITY),
             metrics: None,
+            admission: None,
+        }
+    }
+
+    /// The same handler, asking `admission` before every command.
+    pub fn with_admission(self, admission: Arc<dyn Admission>) -> Self {
+        Self {
+            admission: Some(admission),
+            ..self
         }
     }
 
@@ -155,10 +166,18 @@ impl CommandHandler {
     {
         let stream = A::stream_id(id);
         let span = info_span!("command", aggregate = A::CATEGORY, stream = %stream);
-        let result = self
-            .attempts::<A, E>(stream, ctx, decide)
-            .instrument(span)
-            .await;
+        let admitted = match &self.admission {
+            Some(admission) => admission.admit(A::CATEGORY),
+            None => Ok(()),
+        };
+        let result = match admitted {
+            Ok(()) => {
+                self.attempts::<A, E>(stream, ctx, decide)
+                    .instrument(span)
+                    .await
+            }
+            Err(refused) => Err(refused),
+        };
         if let Some(metrics) = &self.metrics {
             metrics.finished(A::CATEGORY, &result);
         }

@@ -22,6 +22,12 @@ pub trait Decision: Send + Sync {
     ) -> Result<Vec<<Self::Aggregate as Aggregate>::Event>, Self::Error>;
 }
 
+/// Whether a command on a stream category may run now; see `projection::admission`.
+pub trait Admission: Send + Sync + std::fmt::Debug {
+    /// `Ok` to run a command on `category`, or why not now.
+    fn admit(&self, category: &str) -> Result<(), CommandError>;
+}
+
 /// Implements [`Decision`] for commands whose decider is a plain function
 /// `fn(&Aggregate, &Command) -> Result<Vec<Event>, Error>`:
 /// `decisions!(Order, OrderError; ConfirmOrder => confirm_order, order_id; ...)`.

@@ -50,6 +50,15 @@ pub enum CommandError {
         /// The reused command id.
         command_id: String,
     },
+    /// The platform is overloaded for this command now (a read model it feeds is too far
+    /// behind); the caller should retry after `retry_after` with the same command id.
+    #[error("{reason}")]
+    Overloaded {
+        /// What is overloaded, for the caller.
+        reason: String,
+        /// When to retry.
+        retry_after: std::time::Duration,
+    },
     /// A stored event cannot be read; the stream is unusable until fixed. Logged, not leaked.
     #[error("stored event unreadable: {0}")]
     Corrupt(String),

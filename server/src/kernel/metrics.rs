@@ -23,6 +23,8 @@ pub enum CommandOutcome {
     conflict,
     /// Its command id was used before for another request.
     reused,
+    /// Refused for now: a read model it feeds lags beyond `--max-projection-lag`.
+    throttled,
     /// Malformed, the store failed, or a stored event was unreadable.
     failed,
 }
@@ -76,6 +78,7 @@ impl KernelMetrics {
             Err(CommandError::Rejected(_) | CommandError::NotFound(_)) => CommandOutcome::refused,
             Err(CommandError::Conflict { .. }) => CommandOutcome::conflict,
             Err(CommandError::Reused { .. }) => CommandOutcome::reused,
+            Err(CommandError::Overloaded { .. }) => CommandOutcome::throttled,
             Err(_) => CommandOutcome::failed,
         };
         self.outcomes

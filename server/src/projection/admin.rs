@@ -31,8 +31,9 @@ pub fn admin_service(
     })
 }
 
-fn info(name: String, s: ProjectionStatus) -> ProjectionInfo {
+fn info(name: String, s: ProjectionStatus, lag_slo: Option<std::time::Duration>) -> ProjectionInfo {
     ProjectionInfo {
+        state: s.state(lag_slo).as_str().to_owned(),
         name,
         generation: s.generation,
         position: s.position.unwrap_or(0),
@@ -63,7 +64,7 @@ impl ProjectionAdmin for ProjectionAdminService {
             .projections
             .snapshot()
             .into_iter()
-            .map(|(name, status)| info(name, status))
+            .map(|(name, status)| info(name, status, self.projections.lag_slo()))
             .collect();
         Ok(Response::new(ListProjectionsResponse { projections }))
     }

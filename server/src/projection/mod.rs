@@ -10,13 +10,17 @@
 //! - `runner`: the loop (subscribe, batch, apply, commit, retry with backoff, park, rebuild).
 //! - `lookahead`: when a reader waits past the checkpoint, asking the store whether any event of
 //!   the projection lies in between, beside the feed.
+//! - `admission`: `--max-projection-lag`, refusing commands while their read models lag.
 //! - `consistency`: read-your-writes, waiting until a projection reaches a position.
 //! - `observe`: projection positions, lag, state, batch latency, read-your-writes waits, and
 //!   batch spans linked to the writers' traces.
 
 pub mod admin;
+pub mod admission;
 pub mod consistency;
 pub mod generation;
+#[cfg(test)]
+mod lag_tests;
 mod lookahead;
 mod observe;
 pub mod runner;
@@ -36,7 +40,7 @@ use crate::{
 };
 
 pub use runner::ProjectionRunner;
-pub use status::{ProjectionStatus, Projections};
+pub use status::{ProjectionState, ProjectionStatus, Projections};
 pub use view::BatchView;
 
 /// A read model kept up to date from events.

@@ -134,20 +134,15 @@ impl Collector for Statuses {
         }
         let mut metric = encoder.encode_descriptor(
             "projection_state",
-            "1 for the projection's current state: serving, stuck (cannot make progress) or \
-             rebuilding (serving while a new generation catches up).",
+            "1 for the projection's current state: serving, lagging (behind its lag objective), \
+             stuck (cannot make progress) or rebuilding (serving while a new generation catches \
+             up).",
             None,
             prometheus_client::metrics::MetricType::Gauge,
         )?;
         for (projection, status) in &statuses {
-            let current = if !status.healthy {
-                "stuck"
-            } else if status.rebuilding.is_some() {
-                "rebuilding"
-            } else {
-                "serving"
-            };
-            for state in ["serving", "stuck", "rebuilding"] {
+            let current = status.state(self.0.lag_slo()).as_str();
+            for state in ["serving", "lagging", "stuck", "rebuilding"] {
                 let labels = StateLabels {
                     projection: projection.clone(),
                     state,

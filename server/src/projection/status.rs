@@ -49,11 +49,52 @@ pub struct ProjectionStatus {
     pub rebuilding: Option<(u64, Option<u64>)>,
 }
 
+/// What state a projection is in, as operators and load balancers see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectionState {
+    /// Up to date within its lag objective.
+    Serving,
+    /// Making progress, but further behind than its lag objective: its answers are stale.
+    Lagging,
+    /// Cannot make progress (a poison event, an unreachable store).
+    Stuck,
+    /// Serving while a rebuild fills a new generation.
+    Rebuilding,
+}
+
+impl ProjectionState {
+    /// Its name in the admin API and the metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Serving => "serving",
+            Self::Lagging => "lagging",
+            Self::Stuck => "stuck",
+            Self::Rebuilding => "rebuilding",
+        }
+    }
+}
+
+impl ProjectionStatus {
+    /// The state this status is in, against a lag objective (`None`: never lagging).
+    pub fn state(&self, lag_slo: Option<std::time::Duration>) -> ProjectionState {
+        if !self.healthy {
+            ProjectionState::Stuck
+        } else if lag_slo.is_some_and(|slo| self.behind_seconds > slo.as_secs_f64()) {
+            ProjectionState::Lagging
+        } else if self.rebuilding.is_some() {
+            ProjectionState::Rebuilding
+        } else {
+            ProjectionState::Serving
+        }
+    }
+}
+
 /// The in-process registry of projection statuses, and of the positions readers wait for.
 #[derive(Clone, Default)]
 pub struct Projections {
     inner: Arc<RwLock<BTreeMap<String, Entry>>>,
     observations: Arc<Observations>,
+    lag_slo: Option<std::time::Duration>,
 }
 
 /// One projection's channels: its status (runner to readers) and the highest position a
@@ -61,6 +102,7 @@ pub struct Projections {
 struct Entry {
     status: watch::Sender<ProjectionStatus>,
     wanted: watch::Sender<u64>,
+    categories: Vec<String>,
 }
 
 impl Default for Entry {
@@ -68,6 +110,7 @@ impl Default for Entry {
         Self {
             status: watch::channel(ProjectionStatus::default()).0,
             wanted: watch::channel(0).0,
+            categories: Vec::new(),
         }
     }
 }
@@ -79,6 +122,36 @@ impl std::fmt::Debug for Projections {
 }
 
 impl Projections {
+    /// A registry whose projections count as lagging beyond `lag_slo` behind the head.
+    pub fn with_lag_slo(lag_slo: Option<std::time::Duration>) -> Self {
+        Self {
+            lag_slo,
+            ..Self::default()
+        }
+    }
+
+    /// The lag objective.
+    pub fn lag_slo(&self) -> Option<std::time::Duration> {
+        self.lag_slo
+    }
+
+    /// Records which stream categories `name` reads, so commands on them can ask how far
+    /// behind it is.
+    pub fn set_categories(&self, name: &str, categories: &[&str]) {
+        let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        map.entry(name.to_owned()).or_default().categories =
+            categories.iter().map(|c| (*c).to_owned()).collect();
+    }
+
+    /// The statuses of the projections that read `category`.
+    pub fn reading(&self, category: &str) -> Vec<(String, ProjectionStatus)> {
+        let map = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        map.iter()
+            .filter(|(_, entry)| entry.categories.iter().any(|c| c == category))
+            .map(|(name, entry)| (name.clone(), entry.status.borrow().clone()))
+            .collect()
+    }
+
     /// Registers `name` (or returns its existing sender) so a runner can publish its status.
     pub fn register(&self, name: &str) -> watch::Sender<ProjectionStatus> {
         let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
