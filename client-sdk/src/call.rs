@@ -18,6 +18,7 @@ use tonic::{Response, Status, transport::Channel};
 use crate::{
     Client, Error,
     command::{Acknowledged, Command, Query},
+    error::{Origin, origin},
     retry::CallKind,
 };
 
@@ -95,7 +96,9 @@ impl Caller {
         self.unary(CallKind::Query, request, send).await
     }
 
-    async fn unary<Req, Resp, F, Fut>(
+    /// One unary call of `kind`: attempts with a fresh token and the remaining deadline each,
+    /// backoff between them.
+    pub(crate) async fn unary<Req, Resp, F, Fut>(
         &self,
         kind: CallKind,
         request: Req,
@@ -118,6 +121,7 @@ impl Caller {
                 let left = deadline.saturating_duration_since(Instant::now());
                 call.set_timeout(left.min(MAX_GRPC_TIMEOUT));
             }
+            let mut sent = None;
             if let Some(tokens) = &settings.tokens {
                 let token = match deadline {
                     Some(deadline) => tokio::time::timeout_at(deadline, tokens.authorization())
@@ -128,12 +132,19 @@ impl Caller {
                         })??,
                     None => tokens.authorization().await?,
                 };
-                call.metadata_mut().insert("authorization", token);
+                call.metadata_mut().insert("authorization", token.clone());
+                sent = Some((tokens, token));
             }
             let status = match send(self.client.channel(), call).await {
                 Ok(response) => return Ok(response.into_inner()),
                 Err(status) => status,
             };
+            if let Some((tokens, token)) = sent
+                && status.code() == tonic::Code::Unauthenticated
+                && origin(&status) == Origin::Server
+            {
+                tokens.refused(&token);
+            }
             if attempt >= settings.retry.attempts() || !settings.retry.retries(&status, kind) {
                 return Err(status.into());
             }
