@@ -17,6 +17,7 @@ use causeway_gateway::{
     config::Config,
     routes::{Lookup, RouteTable},
 };
+use causeway_server::auth::{keys::KeyRing, tokens::TokenIssuer};
 use causeway_tests::TestServer;
 use prost_reflect::DescriptorPool;
 use reqwest::{Method, StatusCode, header::HeaderMap};
@@ -100,7 +101,16 @@ impl Stack {
 
     /// Like [`Stack::start`], with the gateway's configuration adjusted by `adjust`.
     pub async fn start_with(adjust: impl FnOnce(Config) -> Config) -> Self {
-        let server = TestServer::start().await;
+        Self::in_front_of(TestServer::start().await, adjust).await
+    }
+
+    /// A server that authenticates every call (as in production) and a gateway in front.
+    pub async fn start_secured() -> Self {
+        Self::in_front_of(TestServer::start_secured().await, |config| config).await
+    }
+
+    /// A gateway, configured by `adjust`, in front of `server`.
+    pub async fn in_front_of(server: TestServer, adjust: impl FnOnce(Config) -> Config) -> Self {
         server.channel().await;
         let gateway = Gateway::start_with(
             adjust(config(&server.url())),
@@ -114,6 +124,26 @@ impl Stack {
             http,
         }
     }
+}
+
+/// A token for `subject` with `roles`, minted with the server's own signing keys, as
+/// `causeway-server token` would. Only once the server serves: it creates its keys first.
+pub fn token(server: &TestServer, subject: &str, roles: &[&str]) -> String {
+    let ring = KeyRing::new(server.data_dir().join("keys"));
+    TokenIssuer::new(ring, "causeway", "causeway")
+        .mint(
+            subject,
+            roles.iter().map(|r| (*r).to_owned()).collect(),
+            None,
+            Duration::from_secs(3600),
+        )
+        .expect("mint a token")
+        .token
+}
+
+/// `Bearer <token>`.
+pub fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
 }
 
 /// One HTTP answer, body parsed as JSON (`Value::Null` when empty or not JSON).
