@@ -58,8 +58,7 @@ async fn a_missing_or_refused_token_is_401_with_a_bearer_challenge_and_writes_no
 
     // Refused tokens: error="invalid_token" and the server's reason.
     let other_server = causeway_tests::TestServer::start_secured().await;
-    // Serving, so its keys exist before we sign with them.
-    other_server.channel().await;
+    support::answering(&other_server).await;
     for refused in [
         "not-a-jwt".to_owned(),
         "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZGEifQ.".to_owned(),

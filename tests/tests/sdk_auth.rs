@@ -1,8 +1,16 @@
 //! The SDK against a server that authenticates: a user signs in through the login helper and
 //! orders as a customer, a token is renewed before it expires, and refusals are typed
 //! (`PermissionDenied` for a missing role, `Unauthenticated` for a wrong password), none of
-//! them retried. The first admin's token is minted from the server's own keys, as
-//! `causeway-server token` does.
+//! them retried. The SDK's examples run against it too, signed in or with a token. The first
+//! admin's token is minted from the server's own keys, as `causeway-server token` does.
+
+#[path = "../../client-sdk/examples/sign_in.rs"]
+#[allow(dead_code)]
+mod sign_in;
+
+#[path = "../../client-sdk/examples/place_order.rs"]
+#[allow(dead_code)]
+mod place_order;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -10,21 +18,30 @@ use causeway_client::{
     Client, Error, TokenProvider,
     identity::{GrantRoleRequest, RegisterUserRequest},
     inventory::RegisterProductRequest,
-    orders::{GetOrderRequest, OrderLine, PlaceOrderRequest},
+    orders::{GetOrderRequest, OrderLine, OrderStatus, PlaceOrderRequest},
 };
 use causeway_server::{
     auth::{keys::KeyRing, tokens::TokenIssuer},
     config::Config,
 };
 use causeway_tests::TestServer;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 const EMAIL: &str = "ada@example.com";
 const PASSWORD: &str = "correct horse battery";
 
-/// An admin token minted with `server`'s signing keys, once it serves (it creates them
-/// first).
+/// An admin token minted with `server`'s signing keys, once it answers (it creates them before
+/// it serves; a TCP connection alone proves nothing, the port was bound before it started).
 async fn admin_token(server: &TestServer) -> String {
-    server.channel().await;
+    let mut health = HealthClient::new(server.channel().await);
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while health.check(HealthCheckRequest::default()).await.is_err() {
+            tick.tick().await;
+        }
+    })
+    .await
+    .expect("the server answers within 30 s");
     let ring = KeyRing::new(server.data_dir().join("keys"));
     TokenIssuer::new(ring, "causeway", "causeway")
         .mint("ops", vec!["admin".into()], None, Duration::from_secs(3600))
@@ -174,4 +191,27 @@ async fn a_token_is_renewed_before_it_expires() {
         .await
         .expect("ordered with the renewed token");
     assert_ne!(second.secret(), first.secret());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_examples_run_against_a_server_that_authenticates() {
+    let server = TestServer::start_secured().await;
+    let ada = register_customer(&server).await;
+
+    let mine = sign_in::run(&server.url(), EMAIL, PASSWORD)
+        .await
+        .expect("the sign-in example runs");
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].customer_id, ada);
+
+    let refused = place_order::run(&server.url()).await.unwrap_err();
+    let refused = refused.downcast_ref::<Error>().expect("an SDK error");
+    assert!(
+        matches!(refused, Error::Unauthenticated { .. }),
+        "{refused:?}"
+    );
+    let order = place_order::run_as(&server.url(), Some(admin_token(&server).await))
+        .await
+        .expect("with a token");
+    assert_eq!(order.status(), OrderStatus::Placed);
 }

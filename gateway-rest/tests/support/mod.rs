@@ -23,6 +23,7 @@ use prost_reflect::DescriptorPool;
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::Value;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 /// A gateway running in this process.
 pub struct Gateway {
@@ -111,7 +112,7 @@ impl Stack {
 
     /// A gateway, configured by `adjust`, in front of `server`.
     pub async fn in_front_of(server: TestServer, adjust: impl FnOnce(Config) -> Config) -> Self {
-        server.channel().await;
+        answering(&server).await;
         let gateway = Gateway::start_with(
             adjust(config(&server.url())),
             causeway_gateway::contracts().unwrap(),
@@ -126,8 +127,29 @@ impl Stack {
     }
 }
 
+/// Waits until `server` answers a health check: then it has made its signing keys (a TCP
+/// connection alone proves nothing, the test bound the port before the server started).
+pub async fn answering(server: &TestServer) {
+    let mut health = HealthClient::new(server.channel().await);
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            tick.tick().await;
+            let request = HealthCheckRequest {
+                service: String::new(),
+            };
+            if health.check(request).await.is_ok() {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the server answers within 30 s");
+}
+
 /// A token for `subject` with `roles`, minted with the server's own signing keys, as
-/// `causeway-server token` would. Only once the server serves: it creates its keys first.
+/// `causeway-server token` would. Only once the server answers ([`answering`]): it creates its
+/// keys first.
 pub fn token(server: &TestServer, subject: &str, roles: &[&str]) -> String {
     let ring = KeyRing::new(server.data_dir().join("keys"));
     TokenIssuer::new(ring, "causeway", "causeway")
