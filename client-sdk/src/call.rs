@@ -13,10 +13,10 @@ use std::{
 
 use causeway_proto::common::CommandAck;
 use tokio::time::Instant;
-use tonic::{Response, Status, transport::Channel};
+use tonic::{Response, Status, metadata::AsciiMetadataValue, transport::Channel};
 
 use crate::{
-    Client, Error,
+    Client, Error, TokenProvider,
     command::{Acknowledged, Command, Query},
     error::{Origin, origin},
     retry::CallKind,
@@ -121,20 +121,14 @@ impl Caller {
                 let left = deadline.saturating_duration_since(Instant::now());
                 call.set_timeout(left.min(MAX_GRPC_TIMEOUT));
             }
-            let mut sent = None;
-            if let Some(tokens) = &settings.tokens {
-                let token = match deadline {
-                    Some(deadline) => tokio::time::timeout_at(deadline, tokens.authorization())
-                        .await
-                        .map_err(|_| Error::DeadlineExceeded {
-                            message: "the token provider did not answer within the deadline"
-                                .to_owned(),
-                        })??,
-                    None => tokens.authorization().await?,
-                };
-                call.metadata_mut().insert("authorization", token.clone());
-                sent = Some((tokens, token));
-            }
+            let sent = match &settings.tokens {
+                Some(tokens) => {
+                    let token = authorization(tokens, deadline).await?;
+                    call.metadata_mut().insert("authorization", token.clone());
+                    Some((tokens, token))
+                }
+                None => None,
+            };
             let status = match send(self.client.channel(), call).await {
                 Ok(response) => return Ok(response.into_inner()),
                 Err(status) => status,
@@ -157,4 +151,19 @@ impl Caller {
             attempt += 1;
         }
     }
+}
+
+/// The `authorization` header from `tokens`, asked for within the call's deadline.
+async fn authorization(
+    tokens: &TokenProvider,
+    deadline: Option<Instant>,
+) -> Result<AsciiMetadataValue, Error> {
+    let Some(deadline) = deadline else {
+        return tokens.authorization().await;
+    };
+    tokio::time::timeout_at(deadline, tokens.authorization())
+        .await
+        .map_err(|_| Error::DeadlineExceeded {
+            message: "the token provider did not answer within the deadline".to_owned(),
+        })?
 }
