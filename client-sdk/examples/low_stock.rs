@@ -5,8 +5,10 @@
 //! ```
 //!
 //! The endpoint is the first argument, else `$CAUSEWAY_ENDPOINT`, else `http://127.0.0.1:50051`;
-//! the threshold is the second argument, else 5. `main` is a thin shell over [`run`], which the
-//! test suite calls against a test server.
+//! the threshold is the second argument, else 5. A server that authenticates (the default) needs
+//! a token with a role that reads products (`customer`, `orders.staff`, `inventory.staff`,
+//! `admin`) in `$CAUSEWAY_TOKEN`. `main` is a thin shell over [`run_as`], which the test suite
+//! calls against a test server.
 
 use causeway_client::{
     Client,
@@ -14,11 +16,23 @@ use causeway_client::{
 };
 use futures::TryStreamExt;
 
-/// Every product with fewer than `below` units available, in sku order.
+/// [`run_as`] without a token, for a server with authentication off.
 pub async fn run(endpoint: &str, below: u64) -> Result<Vec<Product>, Box<dyn std::error::Error>> {
-    let client = Client::builder(endpoint)
-        .user_agent("causeway-example-low-stock")
-        .build()?;
+    run_as(endpoint, below, None).await
+}
+
+/// Every product with fewer than `below` units available, in sku order, asked with `token`
+/// when given.
+pub async fn run_as(
+    endpoint: &str,
+    below: u64,
+    token: Option<String>,
+) -> Result<Vec<Product>, Box<dyn std::error::Error>> {
+    let mut builder = Client::builder(endpoint).user_agent("causeway-example-low-stock");
+    if let Some(token) = token {
+        builder = builder.bearer_token(token);
+    }
+    let client = builder.build()?;
     let mut products = client.inventory().list_products(ListProductsRequest {
         available_below: Some(below),
         // Small pages keep each answer quick; the stream fetches the next one when needed.
@@ -50,5 +64,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|e| format!("threshold {below:?} is not a whole number: {e}"))?,
         None => 5,
     };
-    run(&endpoint, below).await.map(|_| ())
+    let token = std::env::var("CAUSEWAY_TOKEN").ok();
+    run_as(&endpoint, below, token).await.map(|_| ())
 }

@@ -6,18 +6,31 @@
 //! ```
 //!
 //! The endpoint is the first argument, else `$CAUSEWAY_ENDPOINT`, else `http://127.0.0.1:50051`.
-//! `main` is a thin shell over [`run`], which the test suite calls against a test server.
+//! A server that authenticates (the default) needs a token with the `orders.staff` or `admin`
+//! role in `$CAUSEWAY_TOKEN`, e.g. from `causeway-server token --subject ops --role admin`.
+//! `main` is a thin shell over [`run_as`], which the test suite calls against a test server.
 
 use causeway_client::{
     Client,
     orders::{GetOrderRequest, Order, OrderLine, PlaceOrderRequest},
 };
 
-/// Places a one-line order for customer `ada` and returns it as the orders read model shows it.
+/// [`run_as`] without a token, for a server with authentication off.
 pub async fn run(endpoint: &str) -> Result<Order, Box<dyn std::error::Error>> {
-    let client = Client::builder(endpoint)
-        .user_agent("causeway-example-place-order")
-        .build()?;
+    run_as(endpoint, None).await
+}
+
+/// Places a one-line order for customer `ada`, with `token` when given, and returns it as the
+/// orders read model shows it.
+pub async fn run_as(
+    endpoint: &str,
+    token: Option<String>,
+) -> Result<Order, Box<dyn std::error::Error>> {
+    let mut builder = Client::builder(endpoint).user_agent("causeway-example-place-order");
+    if let Some(token) = token {
+        builder = builder.bearer_token(token);
+    }
+    let client = builder.build()?;
     // The session remembers the position of the ack, so the query below waits, if it must,
     // until the read model holds the new order.
     let session = client.session();
@@ -65,5 +78,6 @@ pub fn endpoint() -> String {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    run(&endpoint()).await.map(|_| ())
+    let token = std::env::var("CAUSEWAY_TOKEN").ok();
+    run_as(&endpoint(), token).await.map(|_| ())
 }

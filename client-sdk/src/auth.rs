@@ -1,13 +1,17 @@
 //! Bearer tokens, asked for on every attempt of every call, so short-lived tokens (OAuth access
 //! tokens, workload identities) are refreshed by whatever the caller's provider does, and a
-//! retry after an expiry picks up the new one.
+//! retry after an expiry picks up the new one. [`TokenProvider::login`] is the provider for
+//! Causeway's own users: it signs in and keeps the token fresh (`login`).
 
 use std::{error::Error as StdError, fmt, future::Future, sync::Arc};
 
 use futures::future::BoxFuture;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 
-use crate::Error;
+use crate::{
+    Client, Error,
+    login::{AccessToken, Login, Password},
+};
 
 /// The error a token callback returns: any error, boxed, so providers can use `?` on their own
 /// error types.
@@ -15,8 +19,10 @@ pub type TokenError = Box<dyn StdError + Send + Sync + 'static>;
 
 type Fetch = dyn Fn() -> BoxFuture<'static, Result<String, TokenError>> + Send + Sync;
 
-/// Where the SDK gets the bearer token it sends as `authorization: Bearer <token>`. It is called
-/// once per attempt, never cached by the SDK, so the provider decides how long a token lives.
+/// Where the SDK gets the bearer token it sends as `authorization: Bearer <token>`. It is asked
+/// once per attempt. A callback's token is never cached by the SDK, so the callback decides
+/// how long a token lives; [`TokenProvider::login`] keeps its token and signs in again before
+/// it expires.
 ///
 /// ```
 /// use std::sync::{Arc, atomic::{AtomicU32, Ordering}};
@@ -41,7 +47,16 @@ type Fetch = dyn Fn() -> BoxFuture<'static, Result<String, TokenError>> + Send +
 /// ```
 #[derive(Clone)]
 pub struct TokenProvider {
-    fetch: Arc<Fetch>,
+    source: Source,
+}
+
+/// Where the tokens come from.
+#[derive(Clone)]
+enum Source {
+    /// The caller's callback.
+    Callback(Arc<Fetch>),
+    /// Signing in to Causeway.
+    Login(Arc<Login>),
 }
 
 impl TokenProvider {
@@ -58,10 +73,10 @@ impl TokenProvider {
         F: Fn() -> Result<String, TokenError> + Send + Sync + 'static,
     {
         Self {
-            fetch: Arc::new(move || {
+            source: Source::Callback(Arc::new(move || {
                 let token = callback();
                 Box::pin(async move { token })
-            }),
+            })),
         }
     }
 
@@ -72,16 +87,69 @@ impl TokenProvider {
         Fut: Future<Output = Result<String, TokenError>> + Send + 'static,
     {
         Self {
-            fetch: Arc::new(move || Box::pin(callback())),
+            source: Source::Callback(Arc::new(move || Box::pin(callback()))),
+        }
+    }
+
+    /// Signs in as `email` with `password` (`causeway.identity.v1.Sessions/Login`, through
+    /// `client`'s connection, deadline and retries) on first use, keeps the token, and signs in
+    /// again shortly before it expires: in its last minute, or half-way through a shorter
+    /// life. Concurrent calls share one login. A token the server refuses is dropped, so the
+    /// next call signs in again. Neither the password nor the token appears in any error or
+    /// `Debug` output.
+    ///
+    /// A wrong email or password, or a disabled account, is [`Error::Unauthenticated`] on the
+    /// call that needed the token; too many failed logins for the email is
+    /// [`Error::Other`] with `RESOURCE_EXHAUSTED`. [`crate::ClientBuilder::login`] is the same
+    /// on the client being built.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use causeway_client::{Client, TokenProvider};
+    ///
+    /// let client = Client::builder("http://127.0.0.1:50051").build()?;
+    /// let ada = TokenProvider::login(&client, "ada@example.com", "correct horse");
+    /// // The same token for a call of your own, e.g. to the REST gateway.
+    /// let token = ada.access_token().await?;
+    /// let header = format!("Bearer {}", token.secret());
+    /// # let _ = header; Ok(()) }
+    /// ```
+    pub fn login(client: &Client, email: impl Into<String>, password: impl Into<String>) -> Self {
+        Self::signing_in(client, email.into(), Password::new(password.into()))
+    }
+
+    pub(crate) fn signing_in(client: &Client, email: String, password: Password) -> Self {
+        Self {
+            source: Source::Login(Arc::new(Login::new(client, email, password))),
+        }
+    }
+
+    /// The token the next call would send (signing in first, for a login provider).
+    pub async fn access_token(&self) -> Result<AccessToken, Error> {
+        match &self.source {
+            Source::Callback(fetch) => fetch()
+                .await
+                .map(|token| AccessToken::new(token.trim().to_owned()))
+                .map_err(|e| Error::Token {
+                    message: e.to_string(),
+                }),
+            Source::Login(login) => login.token().await,
+        }
+    }
+
+    /// The server refused `sent`: a login provider forgets it and signs in again next time.
+    pub(crate) fn refused(&self, sent: &AsciiMetadataValue) {
+        if let (Source::Login(login), Ok(text)) = (&self.source, sent.to_str())
+            && let Some(token) = text.strip_prefix("Bearer ")
+        {
+            login.refused(token);
         }
     }
 
     /// The `authorization` header value for one attempt. The token never appears in an error.
     pub(crate) async fn authorization(&self) -> Result<AsciiMetadataValue, Error> {
-        let token = (self.fetch)().await.map_err(|e| Error::Token {
-            message: e.to_string(),
-        })?;
-        let token = token.trim();
+        let token = self.access_token().await?;
+        let token = token.secret();
         if token.is_empty() {
             return Err(Error::Token {
                 message: "the provider returned an empty token".to_owned(),

@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 use tonic::transport::{Certificate, ClientTlsConfig};
 use tonic::transport::{Channel, Endpoint};
 
-use crate::{Client, RetryPolicy, TokenProvider, client::Settings};
+use crate::{Client, RetryPolicy, TokenProvider, client::Settings, login::Password};
 
 /// How long a call may take, retries included, when the caller does not say.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
@@ -47,7 +47,43 @@ pub enum BuildError {
     },
 }
 
+/// Who the client calls as.
+#[derive(Debug, Clone)]
+enum Credentials {
+    /// Nobody: no `authorization` header.
+    None,
+    /// The caller's provider.
+    Provider(TokenProvider),
+    /// A Causeway user, signed in once the connection exists.
+    Login {
+        email: String,
+        /// Redacted in `Debug`.
+        password: Password,
+    },
+}
+
 /// Configures a [`Client`]; start with [`Client::builder`].
+///
+/// Signed in as a Causeway user (the token is kept and renewed before it expires, see
+/// [`TokenProvider::login`]):
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use causeway_client::{Client, orders::{OrderLine, PlaceOrderRequest}};
+///
+/// let client = Client::builder("http://127.0.0.1:50051")
+///     .login("ada@example.com", std::env::var("ADA_PASSWORD")?)
+///     .build()?;
+/// // A customer's order is its own: `customer_id` is filled in from the token.
+/// let placed = client.orders().place_order(PlaceOrderRequest {
+///     currency: "EUR".into(),
+///     lines: vec![OrderLine { sku: "kettle".into(), quantity: 1, unit_price_minor: 2999 }],
+///     ..Default::default()
+/// }).await?;
+/// # let _ = placed; Ok(()) }
+/// ```
+///
+/// Everything else:
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -72,7 +108,7 @@ pub struct ClientBuilder {
     domain_name: Option<String>,
     #[cfg(feature = "tls")]
     tls_config: Option<ClientTlsConfig>,
-    tokens: Option<TokenProvider>,
+    credentials: Credentials,
     deadline: Option<Duration>,
     connect_timeout: Duration,
     retry: RetryPolicy,
@@ -87,7 +123,7 @@ impl ClientBuilder {
             domain_name: None,
             #[cfg(feature = "tls")]
             tls_config: None,
-            tokens: None,
+            credentials: Credentials::None,
             deadline: Some(DEFAULT_DEADLINE),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             retry: RetryPolicy::default(),
@@ -125,7 +161,19 @@ impl ClientBuilder {
 
     /// Asks `provider` for a token before every attempt of every call.
     pub fn token_provider(mut self, provider: TokenProvider) -> Self {
-        self.tokens = Some(provider);
+        self.credentials = Credentials::Provider(provider);
+        self
+    }
+
+    /// Calls as the Causeway user `email`: signs in with `password` on the first call, keeps
+    /// the token and signs in again before it expires ([`TokenProvider::login`] over this
+    /// client's connection, deadline and retries). Replaces any token set before, as setting a
+    /// token afterwards replaces this.
+    pub fn login(mut self, email: impl Into<String>, password: impl Into<String>) -> Self {
+        self.credentials = Credentials::Login {
+            email: email.into(),
+            password: Password::new(password.into()),
+        };
         self
     }
 
@@ -169,23 +217,26 @@ impl ClientBuilder {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(BuildError::NoRuntime);
         }
-        let (endpoint, settings) = self.into_parts()?;
-        Ok(Client::new(endpoint.connect_lazy(), settings))
+        let (endpoint, settings, credentials) = self.into_parts()?;
+        Ok(signed_in(
+            Client::new(endpoint.connect_lazy(), settings),
+            credentials,
+        ))
     }
 
     /// The client, after one successful connection: fails fast when the endpoint is wrong or the
     /// certificate is not trusted, which a service wants to know at startup.
     pub async fn connect(self) -> Result<Client, BuildError> {
         let given = self.endpoint.clone();
-        let (endpoint, settings) = self.into_parts()?;
+        let (endpoint, settings, credentials) = self.into_parts()?;
         let channel: Channel = endpoint.connect().await.map_err(|e| BuildError::Connect {
             endpoint: given,
             reason: error_chain(&e),
         })?;
-        Ok(Client::new(channel, settings))
+        Ok(signed_in(Client::new(channel, settings), credentials))
     }
 
-    fn into_parts(self) -> Result<(Endpoint, Arc<Settings>), BuildError> {
+    fn into_parts(self) -> Result<(Endpoint, Arc<Settings>, Credentials), BuildError> {
         let invalid = |reason: String| BuildError::InvalidEndpoint {
             endpoint: self.endpoint.clone(),
             reason,
@@ -219,9 +270,9 @@ impl ClientBuilder {
         let settings = Settings {
             deadline: self.deadline,
             retry: self.retry,
-            tokens: self.tokens,
+            tokens: None,
         };
-        Ok((endpoint, Arc::new(settings)))
+        Ok((endpoint, Arc::new(settings), self.credentials))
     }
 
     #[cfg(feature = "tls")]
@@ -254,6 +305,18 @@ impl ClientBuilder {
         Err(BuildError::Tls(
             "this build of causeway-client has no TLS: enable the `tls` feature".to_owned(),
         ))
+    }
+}
+
+/// `client` calling with `credentials`; a login signs in over the client's own connection.
+fn signed_in(client: Client, credentials: Credentials) -> Client {
+    match credentials {
+        Credentials::None => client,
+        Credentials::Provider(provider) => client.with_tokens(Some(provider)),
+        Credentials::Login { email, password } => {
+            let provider = TokenProvider::signing_in(&client, email, password);
+            client.with_tokens(Some(provider))
+        }
     }
 }
 
@@ -299,6 +362,15 @@ mod tests {
         if cfg!(all(feature = "tls", not(feature = "tls-webpki-roots"))) {
             assert!(matches!(https, Err(BuildError::Tls(_))));
         }
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_password() {
+        let builder = ClientBuilder::new("http://127.0.0.1:50051")
+            .login("ada@example.com", "correct horse battery");
+        let printed = format!("{builder:?}");
+        assert!(printed.contains("ada@example.com"), "{printed}");
+        assert!(!printed.contains("correct horse"), "{printed}");
     }
 
     #[test]

@@ -13,11 +13,12 @@ use std::{
 
 use causeway_proto::common::CommandAck;
 use tokio::time::Instant;
-use tonic::{Response, Status, transport::Channel};
+use tonic::{Response, Status, metadata::AsciiMetadataValue, transport::Channel};
 
 use crate::{
-    Client, Error,
+    Client, Error, TokenProvider,
     command::{Acknowledged, Command, Query},
+    error::{Origin, origin},
     retry::CallKind,
 };
 
@@ -95,7 +96,9 @@ impl Caller {
         self.unary(CallKind::Query, request, send).await
     }
 
-    async fn unary<Req, Resp, F, Fut>(
+    /// One unary call of `kind`: attempts with a fresh token and the remaining deadline each,
+    /// backoff between them.
+    pub(crate) async fn unary<Req, Resp, F, Fut>(
         &self,
         kind: CallKind,
         request: Req,
@@ -118,22 +121,24 @@ impl Caller {
                 let left = deadline.saturating_duration_since(Instant::now());
                 call.set_timeout(left.min(MAX_GRPC_TIMEOUT));
             }
-            if let Some(tokens) = &settings.tokens {
-                let token = match deadline {
-                    Some(deadline) => tokio::time::timeout_at(deadline, tokens.authorization())
-                        .await
-                        .map_err(|_| Error::DeadlineExceeded {
-                            message: "the token provider did not answer within the deadline"
-                                .to_owned(),
-                        })??,
-                    None => tokens.authorization().await?,
-                };
-                call.metadata_mut().insert("authorization", token);
-            }
+            let sent = match &settings.tokens {
+                Some(tokens) => {
+                    let token = authorization(tokens, deadline).await?;
+                    call.metadata_mut().insert("authorization", token.clone());
+                    Some((tokens, token))
+                }
+                None => None,
+            };
             let status = match send(self.client.channel(), call).await {
                 Ok(response) => return Ok(response.into_inner()),
                 Err(status) => status,
             };
+            if let Some((tokens, token)) = sent
+                && status.code() == tonic::Code::Unauthenticated
+                && origin(&status) == Origin::Server
+            {
+                tokens.refused(&token);
+            }
             if attempt >= settings.retry.attempts() || !settings.retry.retries(&status, kind) {
                 return Err(status.into());
             }
@@ -146,4 +151,19 @@ impl Caller {
             attempt += 1;
         }
     }
+}
+
+/// The `authorization` header from `tokens`, asked for within the call's deadline.
+async fn authorization(
+    tokens: &TokenProvider,
+    deadline: Option<Instant>,
+) -> Result<AsciiMetadataValue, Error> {
+    let Some(deadline) = deadline else {
+        return tokens.authorization().await;
+    };
+    tokio::time::timeout_at(deadline, tokens.authorization())
+        .await
+        .map_err(|_| Error::DeadlineExceeded {
+            message: "the token provider did not answer within the deadline".to_owned(),
+        })?
 }

@@ -98,6 +98,16 @@ impl Client {
         self.channel.clone()
     }
 
+    /// The same client sending `tokens`' tokens.
+    pub(crate) fn with_tokens(&self, tokens: Option<TokenProvider>) -> Self {
+        self.with_settings(|s| s.tokens = tokens)
+    }
+
+    /// The same client sending no token (how a login provider signs in).
+    pub(crate) fn without_tokens(&self) -> Self {
+        self.with_tokens(None)
+    }
+
     pub(crate) fn settings(&self) -> &Settings {
         &self.settings
     }

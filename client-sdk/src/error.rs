@@ -53,13 +53,17 @@ pub enum Error {
         /// What failed.
         message: String,
     },
-    /// The server refused the credentials (`UNAUTHENTICATED`): missing, expired or wrong token.
+    /// The server refused the credentials (`UNAUTHENTICATED`): missing, expired or wrong token,
+    /// or a login with a wrong email or password. Not retried; a login provider drops a token
+    /// the server refused, so the next call signs in again.
     #[error("unauthenticated: {message}")]
     Unauthenticated {
         /// The server's reason.
         message: String,
     },
-    /// The credentials are valid but not allowed to do this (`PERMISSION_DENIED`).
+    /// The credentials are valid but hold none of the roles the RPC allows
+    /// (`PERMISSION_DENIED`). Not retried: the same token would be refused again; a new role
+    /// takes effect at the next login.
     #[error("permission denied: {message}")]
     PermissionDenied {
         /// The server's reason.

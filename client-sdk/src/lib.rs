@@ -9,7 +9,9 @@
 //! - **Read-your-writes** with [`Client::session`]: queries wait until the read model holds every
 //!   change the session was acknowledged.
 //! - **Typed errors** ([`Error`]) that tell validation (with field violations), not found,
-//!   conflict, a broken rule, unavailable and unauthenticated apart.
+//!   conflict, a broken rule, unavailable, unauthenticated and permission denied apart.
+//! - **Signing in** with [`ClientBuilder::login`] (or [`TokenProvider::login`]): the access
+//!   token is kept and renewed before it expires; concurrent calls share one login.
 //! - **Streams over all pages** for listings (`list_orders`, `list_products`).
 //!
 //! ```no_run
@@ -43,6 +45,7 @@
 //!   above. [`common`] and [`admin`] are the generated types only.
 //! - [`Session`] (`session`): read-your-writes.
 //! - [`RetryPolicy`] (`retry`), [`TokenProvider`] (`auth`), [`Error`] (`error`).
+//! - `login`: signing in to Causeway and keeping the token fresh ([`AccessToken`]).
 //! - `call` runs one logical call (attempts, deadline, token, backoff); `command` says where
 //!   the generated messages keep their options, ack and consistency; `pages` follows page
 //!   tokens.
@@ -60,6 +63,7 @@ mod command;
 mod error;
 pub mod identity;
 pub mod inventory;
+mod login;
 pub mod orders;
 mod pages;
 mod retry;
@@ -71,6 +75,7 @@ pub use causeway_proto::{FILE_DESCRIPTOR_SET, admin, common};
 pub use client::Client;
 pub use command::{at_revision, with_command_id};
 pub use error::{Error, FieldViolation};
+pub use login::AccessToken;
 pub use retry::RetryPolicy;
 pub use session::Session;
 /// The tonic version the SDK is built on, so callers can name its types (`Code`,

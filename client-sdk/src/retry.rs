@@ -171,6 +171,7 @@ mod tests {
                 Status::not_found("x"),
                 Status::deadline_exceeded("x"),
                 Status::unauthenticated("x"),
+                Status::permission_denied("x"),
                 Status::internal("x"),
             ] {
                 assert!(!policy.retries(&never, kind), "{never:?} {kind:?}");

@@ -30,7 +30,8 @@ pub struct ApiError {
     pub message: String,
     /// The invalid fields, by proto3 JSON path (`lines[0].unitPriceMinor`).
     pub violations: Vec<FieldViolation>,
-    /// Extra response headers (`Allow` on 405, `Retry-After` on overload).
+    /// Extra response headers (`Allow` on 405, `Retry-After` on overload or when the server
+    /// says when to retry, `WWW-Authenticate` on 401).
     headers: Vec<(header::HeaderName, HeaderValue)>,
 }
 
@@ -104,7 +105,8 @@ impl ApiError {
     /// whether the server spelled them in proto names (`options.command_id`, converted) or
     /// already in JSON names (kept). `conditional` says the request carried `If-Match`:
     /// then `ABORTED`, which the server answers at once for a revision mismatch, is HTTP's
-    /// 412 Precondition Failed.
+    /// 412 Precondition Failed. A `google.rpc.RetryInfo` detail (login throttling) becomes
+    /// `Retry-After` in whole seconds, rounded up.
     pub fn from_status(status: &Status, request: &MessageDescriptor, conditional: bool) -> Self {
         let code = status.code();
         let message = if std::error::Error::source(status).is_some() {
@@ -129,6 +131,13 @@ impl ApiError {
                     description: v.description,
                 })
                 .collect();
+        }
+        if let Some(delay) = status
+            .get_details_retry_info()
+            .and_then(|info| info.retry_delay)
+        {
+            let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+            error = error.header(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
         }
         error
     }
@@ -176,7 +185,16 @@ struct Inner<'a> {
 }
 
 impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+    fn into_response(mut self) -> Response {
+        if self.code == Code::Unauthenticated
+            && !self
+                .headers
+                .iter()
+                .any(|(n, _)| n == header::WWW_AUTHENTICATE)
+        {
+            // Every 401 carries a challenge; without word of a token, the plain one.
+            self = self.with_challenge(crate::bearer::Presented::Nothing);
+        }
         let body = Body {
             error: Inner {
                 code: self.http.as_u16(),
@@ -224,5 +242,32 @@ mod tests {
             .expect("known message");
         let error = ApiError::from_status(&status, &request, false);
         assert!(!error.message.contains("10.0.0.7"), "{}", error.message);
+    }
+
+    #[test]
+    fn retry_info_becomes_retry_after_rounded_up() {
+        let pool = crate::contracts().expect("contracts decode");
+        let request = pool
+            .get_message_by_name("causeway.identity.v1.LoginRequest")
+            .expect("known message");
+        for (delay, header) in [(1_500, "2"), (0, "1"), (60_000, "60")] {
+            let mut details = tonic_types::ErrorDetails::new();
+            details.set_retry_info(Some(std::time::Duration::from_millis(delay)));
+            let status = Status::with_error_details(Code::ResourceExhausted, "slow down", details);
+            let response = ApiError::from_status(&status, &request, false).into_response();
+            assert_eq!(response.status().as_u16(), 429);
+            assert_eq!(
+                response.headers()[header::RETRY_AFTER],
+                header,
+                "{delay} ms"
+            );
+        }
+        let plain = ApiError::from_status(&Status::resource_exhausted("x"), &request, false);
+        assert!(
+            !plain
+                .into_response()
+                .headers()
+                .contains_key(header::RETRY_AFTER)
+        );
     }
 }

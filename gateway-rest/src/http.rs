@@ -24,6 +24,7 @@ use tower::{BoxError, ServiceBuilder};
 use tracing::debug;
 
 use crate::{
+    bearer,
     error::ApiError,
     mapping::{BODY_TOO_LARGE, METHOD_NOT_ALLOWED},
     routes::{Lookup, RouteTable},
@@ -202,6 +203,7 @@ async fn handle(gateway: &Gateway, request: Request) -> Result<Response, ApiErro
             ));
         }
     };
+    let presented = bearer::presented(&parts.headers)?;
     let body = read_body(body, gateway.max_body_bytes).await?;
     let call = transcode::request(route, &values, parts.uri.query(), &parts.headers, &body)?;
     debug!(rpc = %route.rpc.full_name(), "forwarding");
@@ -214,7 +216,10 @@ async fn handle(gateway: &Gateway, request: Request) -> Result<Response, ApiErro
             forwarded_metadata(&parts.headers),
         )
         .await
-        .map_err(|status| ApiError::from_status(&status, &route.rpc.input(), call.conditional))?;
+        .map_err(|status| {
+            ApiError::from_status(&status, &route.rpc.input(), call.conditional)
+                .with_challenge(presented)
+        })?;
     let (json, headers) = transcode::response(route, &answer)?;
     let mut response = (StatusCode::OK, json).into_response();
     response.headers_mut().extend(headers);

@@ -6,13 +6,17 @@
 //!
 //! Layout:
 //! - [`config`]: flags and `CAUSEWAY_GATEWAY_*` variables, validated before binding.
-//! - [`routes`]: the routing table from the annotations; [`template`]: path templates.
+//! - [`routes`]: the routing table from the annotations, with each RPC's access rule from its
+//!   `(causeway.auth.v1.access)` option; [`template`]: path templates.
 //! - [`transcode`]: HTTP request -> request message (body, path, query, convention headers),
 //!   naming every field at fault when it cannot, and response message -> JSON with `ETag` /
 //!   `X-Position`.
 //! - [`upstream`]: the generic gRPC client (`DynamicMessage` codec), deadlines, health.
-//! - [`mapping`]: the one list of answers: gRPC code -> HTTP status with what each means, and
-//!   the gateway's own refusals (412, 413, 415, 405).
+//! - [`mapping`]: the one list of answers: gRPC code -> HTTP status with what each means, the
+//!   headers some carry (`WWW-Authenticate`, `Retry-After`), and the gateway's own refusals
+//!   (412, 413, 415, 405).
+//! - [`bearer`]: credentials at the edge: `Authorization` passed on (never logged), and the
+//!   RFC 6750 challenge of a 401.
 //! - [`error`]: the one JSON error body, answering by [`mapping`].
 //! - [`openapi`]: the OpenAPI 3 document, from the same descriptors and the same [`mapping`].
 //! - [`http`]: the axum handler and the tower layers (timeout, concurrency, body size).
@@ -23,6 +27,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bearer;
 pub mod config;
 pub mod error;
 pub mod http;

@@ -1,7 +1,8 @@
 //! The one list of answers: each gRPC status code with its HTTP status and what it means in
-//! Causeway, and the few answers the gateway gives on its own (412, 413, 415, 405). The error
-//! mapping ([`crate::error`]) answers by it and the OpenAPI document ([`crate::openapi`])
-//! documents it, so the two cannot disagree.
+//! Causeway, the headers some answers carry (`WWW-Authenticate` on 401, `Retry-After`), and
+//! the few answers the gateway gives on its own (412, 413, 415, 405). The error mapping
+//! ([`crate::error`]) answers by it and the OpenAPI document ([`crate::openapi`]) documents
+//! it, so the two cannot disagree.
 //!
 //! The table follows Google's HTTP mapping except for `FAILED_PRECONDITION`, which is 409
 //! Conflict here because in Causeway it always means "a business rule forbids this in the
@@ -79,13 +80,15 @@ pub const MAPPING: [Mapping; 17] = [
         Code::PermissionDenied,
         "PERMISSION_DENIED",
         403,
-        "the caller may not do this",
+        "the bearer token is valid but holds none of the roles the operation's description \
+         names; nothing was changed",
     ),
     row(
         Code::ResourceExhausted,
         "RESOURCE_EXHAUSTED",
         429,
-        "a limit was reached; retry later",
+        "a limit was reached (too many failed logins for one email); retry after the seconds \
+         in Retry-After",
     ),
     row(
         Code::FailedPrecondition,
@@ -131,7 +134,9 @@ pub const MAPPING: [Mapping; 17] = [
         Code::Unauthenticated,
         "UNAUTHENTICATED",
         401,
-        "no valid credentials were sent",
+        "no bearer token on an operation that needs one, or a token that was refused \
+         (malformed, expired, not yet valid, another issuer or audience, an unknown key, a \
+         disabled user), or a login with a wrong email or password; WWW-Authenticate says which",
     ),
 ];
 
@@ -210,6 +215,50 @@ pub const BODY_TOO_LARGE: Refusal = REFUSALS[1];
 pub const NOT_JSON: Refusal = REFUSALS[2];
 /// The path exists, but not for this method.
 pub const METHOD_NOT_ALLOWED: Refusal = REFUSALS[3];
+
+/// A header some answers of one gRPC code carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerHeader {
+    /// The code whose answers carry it.
+    pub code: Code,
+    /// The header's name.
+    pub name: &'static str,
+    /// Whether every answer of `code` carries it, or only some.
+    pub always: bool,
+    /// The pattern its value follows, when it has a fixed form.
+    pub pattern: Option<&'static str>,
+    /// What it says, for the OpenAPI document.
+    pub meaning: &'static str,
+}
+
+/// Every header an error answer can carry beside the body, by code. The answers add them
+/// ([`crate::error`], [`crate::bearer`]) and the OpenAPI document documents them from here.
+pub const ANSWER_HEADERS: [AnswerHeader; 3] = [
+    AnswerHeader {
+        code: Code::Unauthenticated,
+        name: "WWW-Authenticate",
+        always: true,
+        pattern: None,
+        meaning: "The Bearer challenge (RFC 6750): `Bearer realm=\"causeway\"` when no bearer \
+            token was sent; with `error=\"invalid_token\"` and an `error_description` when one \
+            was sent and refused.",
+    },
+    AnswerHeader {
+        code: Code::ResourceExhausted,
+        name: "Retry-After",
+        always: false,
+        pattern: Some("^[0-9]+$"),
+        meaning: "Seconds to wait before trying again, when the server said (google.rpc.RetryInfo).",
+    },
+    AnswerHeader {
+        code: Code::Unavailable,
+        name: "Retry-After",
+        always: false,
+        pattern: Some("^[0-9]+$"),
+        meaning: "Seconds to wait before trying again, when the gateway is at its concurrency \
+            limit or the server said (google.rpc.RetryInfo).",
+    },
+];
 
 /// `http` as a status; every status in this module is valid.
 pub fn status(http: u16) -> StatusCode {

@@ -5,15 +5,19 @@
 //! in the `.proto` files become descriptions. The responses come from the one list of answers
 //! in [`crate::mapping`].
 //!
+//! Who may call each operation comes from the access option of its RPC, read with the routes:
+//! the `bearerAuth` scheme, each operation's `security` and the roles in its description.
+//!
 //! Layout: `comments` (the proto comments by descriptor), `operation` (one route),
 //! `parameters` (path, query and header parameters), `schema` (proto3 JSON schemas),
-//! `responses` (answers, the error body).
+//! `responses` (answers, the error body), `security` (the scheme and who may call what).
 
 mod comments;
 mod operation;
 mod parameters;
 mod responses;
 mod schema;
+mod security;
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -21,6 +25,7 @@ use prost_reflect::{DescriptorPool, Kind, MessageDescriptor};
 use serde_json::{Map, Value, json};
 
 pub use self::comments::{Comments, Located};
+pub use self::security::BEARER_SCHEME;
 use self::{
     operation::operation,
     responses::{ERROR_SCHEMA, error_schema, health_response},
@@ -54,6 +59,7 @@ pub fn document(routes: &RouteTable, pool: &DescriptorPool) -> Value {
             "operationId": "gateway.Healthz",
             "summary": "Whether the upstream gRPC server reports itself SERVING",
             "tags": ["gateway"],
+            "security": [],
             "responses": {
                 "200": health_response("The upstream is SERVING."),
                 "503": health_response("The upstream is down, unreachable or NOT_SERVING."),
@@ -78,12 +84,17 @@ pub fn document(routes: &RouteTable, pool: &DescriptorPool) -> Value {
                 different request on that entity and it answers 409 ALREADY_EXISTS. Commands \
                 take If-Match (options.expectedRevision) and answer with X-Position; queries \
                 take X-Min-Position (consistency.minPosition) and answer reads with an ETag. \
-                Every error has one JSON shape, naming each field at fault in fieldViolations."
+                Every error has one JSON shape, naming each field at fault in fieldViolations. \
+                Operations that are not public need a bearer token (bearerAuth) holding one \
+                of the roles their description names."
         },
         "servers": [{"url": "/", "description": "This gateway (paths are relative to it)."}],
         "tags": tags,
         "paths": paths,
-        "components": { "schemas": schemas }
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": security::schemes(),
+        }
     })
 }
 

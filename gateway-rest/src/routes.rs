@@ -8,14 +8,16 @@
 //! a request field `consistency` with `min_position`, a `revision` and a `position` in the
 //! response or in its first message field that has one.
 
+mod access;
 mod fields;
 mod rule;
 
 use http::{Method, uri::PathAndQuery};
 use prost_reflect::{DescriptorPool, FieldDescriptor, MethodDescriptor, Value};
 
+pub use self::access::{ACCESS_EXTENSION, Access};
 pub use self::fields::{resolve_any_path, resolve_proto_path};
-use self::rule::build_route;
+use self::{access::AccessOption, rule::build_route};
 use crate::template::{PathTemplate, RequestPath, TemplateError};
 
 /// Full name of the method option the routes come from.
@@ -69,6 +71,11 @@ pub struct Route {
     pub conventions: Conventions,
     /// Position among the RPC's bindings (0 for the main one), for unique operation ids.
     pub binding: usize,
+    /// Who may call the RPC, as its contract declares.
+    pub access: Access,
+    /// Whether the path is a well-known URI (RFC 8615, `/.well-known/…`): a document in a
+    /// format defined elsewhere (a JWKS), answered as that format expects.
+    pub well_known: bool,
 }
 
 /// Every route, in the order of the descriptor set.
@@ -129,6 +136,7 @@ impl RouteTable {
         let Some(extension) = pool.get_extension_by_name(HTTP_EXTENSION) else {
             return Ok(Self::default());
         };
+        let access = AccessOption::of(pool);
         let mut routes: Vec<Route> = Vec::new();
         for service in pool.services() {
             for rpc in service.methods() {
@@ -150,7 +158,7 @@ impl RouteTable {
                     }));
                 }
                 for (binding, rule) in rules.iter().enumerate() {
-                    let route = build_route(&rpc, rule, binding)?;
+                    let route = build_route(&rpc, rule, binding, access.access(&rpc))?;
                     if let Some(other) = routes.iter().find(|r| {
                         r.http_method == route.http_method
                             && r.template.openapi_path() == route.template.openapi_path()

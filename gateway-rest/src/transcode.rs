@@ -23,7 +23,7 @@ use http::HeaderMap;
 use prost_reflect::DynamicMessage;
 
 pub use self::fields::display_path;
-pub use self::response::response;
+pub use self::response::{WELL_KNOWN_CACHE_CONTROL, response};
 use self::{
     body::read_body,
     fields::{is_set, set_from_text},

@@ -171,15 +171,38 @@ fn timed_out(status: &Status) -> bool {
 }
 
 /// The gRPC metadata for a request: the forwarded headers whose values are valid metadata.
+/// Credentials are marked sensitive: HTTP/2 then never puts them in its compression table,
+/// and their `Debug` output (in any log of the HTTP layers) reads `Sensitive`.
 pub fn forwarded_metadata(headers: &HeaderMap) -> MetadataMap {
     let mut metadata = MetadataMap::new();
     for name in FORWARDED_HEADERS {
         if let Some(value) = headers.get(name)
             && let Ok(text) = value.to_str()
-            && let Ok(value) = text.parse::<MetadataValue<_>>()
+            && let Ok(mut value) = text.parse::<MetadataValue<_>>()
         {
+            value.set_sensitive(name == "authorization");
             metadata.insert(name, value);
         }
     }
     metadata
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_forwarded_as_sensitive_metadata() {
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", "Bearer abc".parse().unwrap());
+        headers.insert("traceparent", "00-ab-cd-01".parse().unwrap());
+        headers.insert("x-actor", "mallory".parse().unwrap());
+        let metadata = forwarded_metadata(&headers);
+        let authorization = metadata.get("authorization").unwrap();
+        assert_eq!(authorization, "Bearer abc");
+        assert!(authorization.is_sensitive());
+        assert!(!format!("{metadata:?}").contains("abc"));
+        assert!(!metadata.get("traceparent").unwrap().is_sensitive());
+        assert!(metadata.get("x-actor").is_none());
+    }
 }

@@ -1,5 +1,5 @@
-//! One route as an OpenAPI operation: the RPC's comment as its description, its parameters,
-//! its request body and its responses.
+//! One route as an OpenAPI operation: the RPC's comment as its description (with who may call
+//! it), its security requirement, its parameters, its request body and its responses.
 
 use prost_reflect::FieldDescriptor;
 use serde_json::{Map, Value, json};
@@ -9,6 +9,7 @@ use super::{
     parameters::parameters,
     responses::responses,
     schema::{field_schema, message_schema, reference},
+    security,
 };
 use crate::routes::{BodyRule, Route};
 
@@ -25,6 +26,7 @@ pub(super) fn operation(route: &Route, comments: &Comments) -> Value {
     if let Some(text) = comments.of(rpc) {
         operation.insert("description".into(), json!(text));
     }
+    security::document(&route.access, &mut operation);
     operation.insert("tags".into(), json!([rpc.parent_service().full_name()]));
     let parameters = parameters(route, comments);
     if !parameters.is_empty() {

@@ -1,7 +1,8 @@
 //! An operation's responses, derived from the one list of answers in [`crate::mapping`]: every
 //! HTTP status the gRPC table can produce, described by the codes behind it and what each
-//! means, plus the gateway's own answers that can come from this route. Also the error body's
-//! schema and the health answer.
+//! means, with the headers those answers carry (`WWW-Authenticate` on 401, `Retry-After`),
+//! plus the gateway's own answers that can come from this route. Also the error body's schema
+//! and the health answer.
 
 use std::collections::BTreeMap;
 
@@ -11,8 +12,9 @@ use tonic::Code;
 
 use super::schema::reference;
 use crate::{
-    mapping::{Applies, MAPPING, REFUSALS, Refusal},
+    mapping::{ANSWER_HEADERS, Applies, MAPPING, REFUSALS, Refusal, mapping},
     routes::{BodyRule, Route},
+    transcode::WELL_KNOWN_CACHE_CONTROL,
 };
 
 /// Component name of the error body every failure uses.
@@ -37,9 +39,44 @@ pub(super) fn responses(route: &Route) -> Map<String, Value> {
     let mut responses = Map::new();
     responses.insert("200".into(), ok_response(route));
     for (status, lines) in meanings {
-        responses.insert(status.to_string(), error_response(&lines.join(" ")));
+        let mut response = error_response(&lines.join(" "));
+        let headers = answer_headers(status);
+        if !headers.is_empty() {
+            response["headers"] = Value::Object(headers);
+        }
+        responses.insert(status.to_string(), response);
     }
     responses
+}
+
+/// The headers answers of HTTP `status` can carry, from [`ANSWER_HEADERS`]. A header is
+/// required only when every code behind the status always sends it.
+fn answer_headers(status: u16) -> Map<String, Value> {
+    let codes: Vec<Code> = MAPPING
+        .iter()
+        .filter(|row| row.http == status)
+        .map(|row| row.code)
+        .collect();
+    let mut headers = Map::new();
+    for answer in ANSWER_HEADERS
+        .iter()
+        .filter(|a| mapping(a.code).http == status)
+    {
+        let always = codes.iter().all(|code| {
+            ANSWER_HEADERS
+                .iter()
+                .any(|a| a.code == *code && a.name == answer.name && a.always)
+        });
+        let schema = match answer.pattern {
+            Some(pattern) => json!({"type": "string", "pattern": pattern}),
+            None => json!({"type": "string"}),
+        };
+        headers.insert(
+            answer.name.to_owned(),
+            json!({"description": answer.meaning, "required": always, "schema": schema}),
+        );
+    }
+    headers
 }
 
 /// Whether `route` can answer `refusal`.
@@ -72,6 +109,18 @@ fn ok_response(route: &Route) -> Value {
                 "description": "Global position of the command's last event; send it as \
                     X-Min-Position to read this write back.",
                 "schema": {"type": "string", "pattern": "^[0-9]+$"},
+            }),
+        );
+    }
+    if route.well_known {
+        headers.insert(
+            "Cache-Control".into(),
+            json!({
+                "description": format!(
+                    "`{WELL_KNOWN_CACHE_CONTROL}`: the document may be reused that long."
+                ),
+                "required": true,
+                "schema": {"type": "string"},
             }),
         );
     }

@@ -6,15 +6,19 @@ use http::{Method, uri::PathAndQuery};
 use prost_reflect::{DynamicMessage, Kind, MethodDescriptor, Value};
 
 use super::{
-    BodyRule, Conventions, Route, RouteError,
+    Access, BodyRule, Conventions, Route, RouteError,
     fields::{nested_scalar, resolve_proto_path, response_scalar},
 };
 use crate::template::PathTemplate;
+
+/// Where well-known URIs live (RFC 8615).
+const WELL_KNOWN_PREFIX: &str = "/.well-known/";
 
 pub(super) fn build_route(
     rpc: &MethodDescriptor,
     rule: &DynamicMessage,
     binding: usize,
+    access: Access,
 ) -> Result<Route, RouteError> {
     let name = rpc.full_name().to_owned();
     let fail = |reason: String| RouteError::Rule {
@@ -113,8 +117,11 @@ pub(super) fn build_route(
     let grpc_path = format!("/{}/{}", rpc.parent_service().full_name(), rpc.name())
         .parse::<PathAndQuery>()
         .map_err(|e| fail(e.to_string()))?;
+    let well_known = template.openapi_path().starts_with(WELL_KNOWN_PREFIX);
     Ok(Route {
         http_method,
+        well_known,
+        access,
         template,
         path_fields,
         body,

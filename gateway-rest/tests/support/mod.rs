@@ -17,11 +17,13 @@ use causeway_gateway::{
     config::Config,
     routes::{Lookup, RouteTable},
 };
+use causeway_server::auth::{keys::KeyRing, tokens::TokenIssuer};
 use causeway_tests::TestServer;
 use prost_reflect::DescriptorPool;
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::Value;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 /// A gateway running in this process.
 pub struct Gateway {
@@ -100,8 +102,17 @@ impl Stack {
 
     /// Like [`Stack::start`], with the gateway's configuration adjusted by `adjust`.
     pub async fn start_with(adjust: impl FnOnce(Config) -> Config) -> Self {
-        let server = TestServer::start().await;
-        server.channel().await;
+        Self::in_front_of(TestServer::start().await, adjust).await
+    }
+
+    /// A server that authenticates every call (as in production) and a gateway in front.
+    pub async fn start_secured() -> Self {
+        Self::in_front_of(TestServer::start_secured().await, |config| config).await
+    }
+
+    /// A gateway, configured by `adjust`, in front of `server`.
+    pub async fn in_front_of(server: TestServer, adjust: impl FnOnce(Config) -> Config) -> Self {
+        answering(&server).await;
         let gateway = Gateway::start_with(
             adjust(config(&server.url())),
             causeway_gateway::contracts().unwrap(),
@@ -114,6 +125,47 @@ impl Stack {
             http,
         }
     }
+}
+
+/// Waits until `server` answers a health check: then it has made its signing keys (a TCP
+/// connection alone proves nothing, the test bound the port before the server started).
+pub async fn answering(server: &TestServer) {
+    let mut health = HealthClient::new(server.channel().await);
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            tick.tick().await;
+            let request = HealthCheckRequest {
+                service: String::new(),
+            };
+            if health.check(request).await.is_ok() {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the server answers within 30 s");
+}
+
+/// A token for `subject` with `roles`, minted with the server's own signing keys, as
+/// `causeway-server token` would. Only once the server answers ([`answering`]): it creates its
+/// keys first.
+pub fn token(server: &TestServer, subject: &str, roles: &[&str]) -> String {
+    let ring = KeyRing::new(server.data_dir().join("keys"));
+    TokenIssuer::new(ring, "causeway", "causeway")
+        .mint(
+            subject,
+            roles.iter().map(|r| (*r).to_owned()).collect(),
+            None,
+            Duration::from_secs(3600),
+        )
+        .expect("mint a token")
+        .token
+}
+
+/// `Bearer <token>`.
+pub fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
 }
 
 /// One HTTP answer, body parsed as JSON (`Value::Null` when empty or not JSON).
