@@ -5,8 +5,9 @@
 //!
 //! Files: `<kid>.pem` (PKCS#8 `PRIVATE KEY`, mode 0600 on Unix) and `ring.json`
 //! (`{"keys":[{"kid":…,"created":…,"retired":…}]}`, times in Unix seconds). The first process
-//! to find the directory empty creates the first key; the manifest is created exclusively and
-//! replaced atomically, so concurrent processes agree on the current key.
+//! to find the directory empty creates the first key; the manifest is written whole before it
+//! appears (linked into place, replaced by rename), so concurrent processes agree on the current
+//! key and never read half a manifest.
 
 use std::{
     fs,
@@ -119,16 +120,18 @@ impl KeyRing {
         if !self.dir.join(MANIFEST).exists() {
             let entry = self.generate()?;
             let manifest = Manifest { keys: vec![entry] };
-            match fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(self.dir.join(MANIFEST))
-            {
-                Ok(mut file) => file
-                    .write_all(&serde_json::to_vec_pretty(&manifest).unwrap_or_default())
-                    .and_then(|()| file.sync_all())
-                    .map_err(|e| self.io(e))?,
-                // Another process created the ring first; its key is the one in force.
+            // Written whole under a temporary name, then linked into place: a reader never
+            // sees a half-written manifest, and of two processes creating the ring at once
+            // exactly one link succeeds (the other's key simply goes unused).
+            let temp = self.dir.join(format!("{MANIFEST}.{}.tmp", manifest.keys[0].kid));
+            let mut file = fs::File::create(&temp).map_err(|e| self.io(e))?;
+            file.write_all(&serde_json::to_vec_pretty(&manifest).unwrap_or_default())
+                .and_then(|()| file.sync_all())
+                .map_err(|e| self.io(e))?;
+            let linked = fs::hard_link(&temp, self.dir.join(MANIFEST));
+            let _ = fs::remove_file(&temp);
+            match linked {
+                Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(self.io(e)),
             }
@@ -314,6 +317,21 @@ mod tests {
         let keys = ring.load().unwrap();
         assert!(keys.find(&new).is_none(), "no grace: gone at once");
         assert!(keys.find(&old).is_some(), "still within its own grace");
+    }
+
+    #[test]
+    fn processes_creating_the_ring_at_once_agree_on_one_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let kids: Vec<String> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| KeyRing::new(dir.path()).load_or_create()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap().unwrap().signing_kid)
+                .collect()
+        });
+        assert!(kids.iter().all(|kid| *kid == kids[0]), "{kids:?}");
     }
 
     #[test]

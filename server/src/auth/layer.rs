@@ -185,8 +185,9 @@ async fn identify(
         .ok()
         .as_deref()
         .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
+            // The scheme is case-insensitive (RFC 7235).
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(token)
         })
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty())

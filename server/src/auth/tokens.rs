@@ -32,6 +32,10 @@ pub struct Claims {
     /// Tenant, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
+    /// This token's own id: two tokens are never the same bytes, and one can be named in an
+    /// audit.
+    #[serde(default)]
+    pub jti: String,
 }
 
 /// Why a token could not be minted.
@@ -117,6 +121,7 @@ impl TokenIssuer {
             iat: now,
             roles,
             tenant,
+            jti: uuid::Uuid::new_v4().simple().to_string(),
         };
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(keys.signing_kid.clone());
