@@ -6,7 +6,6 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, task::JoinSet};
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{service::Routes, transport::Server};
 use tonic_health::{ServingStatus, server::HealthReporter};
 use tracing::{info, warn};
@@ -17,7 +16,8 @@ use crate::{
         keys_service::service as keys_service,
     },
     config::{AuthMode, Config, Role},
-    grpc::{RequestContextLayer, ServedElsewhereLayer, roles::SERVICES},
+    connection::{ActivityLayer, MAX_HEADER_LIST_BYTES},
+    grpc::{DecodeFailureLayer, RequestContextLayer, ServedElsewhereLayer, roles::SERVICES},
     health::StoreHealth,
     identity::{self, login::Login, revocations::DisabledUsers, sessions::sessions_service},
     inventory,
@@ -189,8 +189,14 @@ pub async fn run_with(
         authentication(&auth, model(identity::projection::USERS), &mut background).await?;
     let access = AccessTable::from_descriptors(causeway_proto::FILE_DESCRIPTOR_SET)?
         .with_public_services(public);
+    let connections = config.connections;
     let mut router = Server::builder()
         .timeout(DEFAULT_REQUEST_TIMEOUT)
+        .http2_keepalive_interval(Some(connections.keepalive_interval))
+        .http2_keepalive_timeout(Some(connections.keepalive_timeout))
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .layer(DecodeFailureLayer)
+        .layer(ActivityLayer)
         .layer(ServedElsewhereLayer::new(role))
         .layer(RequestContextLayer)
         .layer(AuthenticationLayer::new(authentication))
@@ -249,7 +255,7 @@ pub async fn run_with(
     info!(address = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
         role = ?role, data_dir = %config.data_dir.display(), "serving");
     let served = router
-        .serve_with_incoming_shutdown(without_nagle(listener), shutdown)
+        .serve_with_incoming_shutdown(connections.guard(listener), shutdown)
         .await;
     background.shutdown().await;
     served?;
@@ -284,22 +290,6 @@ async fn authentication(
     Ok(Authentication::Tokens {
         verifier,
         revocations: Arc::new(disabled),
-    })
-}
-
-/// Accepted connections with Nagle's algorithm off. gRPC writes small frames and waits for the
-/// answer; with Nagle on, a response can sit ~40 ms behind a delayed ACK. (`Server::tcp_nodelay`
-/// only applies when tonic binds the socket itself; ours come from the caller's listener.)
-fn without_nagle(
-    listener: TcpListener,
-) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    use tokio_stream::StreamExt;
-    TcpListenerStream::new(listener).map(|accepted| {
-        accepted.inspect(|stream| {
-            if let Err(e) = stream.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not disable Nagle on a connection");
-            }
-        })
     })
 }
 

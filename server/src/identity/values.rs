@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::kernel::ids::derived_id;
 
 pub use crate::values::{InvalidValue, Reason};
-use crate::values::{invalid, text_value};
+use crate::values::{deceptive, invalid, invisible, text_value};
 
 /// A user's id: a UUID in canonical (lower-case, hyphenated) form, so that every spelling a
 /// client may send names the same `user-<id>` stream.
@@ -53,8 +53,13 @@ impl Email {
         if email.chars().count() > MAX_EMAIL_LEN {
             return invalid(format!("at most {MAX_EMAIL_LEN} characters"));
         }
-        if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return invalid("must not contain whitespace or control characters");
+        if email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || invisible(c))
+        {
+            return invalid(
+                "must not contain whitespace, control or invisible formatting characters",
+            );
         }
         let mut parts = email.split('@');
         let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
@@ -115,6 +120,11 @@ impl DisplayName {
         if name.chars().any(char::is_control) {
             return invalid("must not contain control characters");
         }
+        if name.chars().any(deceptive) {
+            return invalid(
+                "must not contain bidi overrides, zero-width spaces or a byte order mark",
+            );
+        }
         Ok(Self(name.to_owned()))
     }
 }
@@ -167,6 +177,8 @@ mod tests {
             "a da@example.com",
             "ada@exa\tmple.com",
             "ada\u{0}@example.com",
+            "ada\u{200B}@example.com",
+            "\u{FEFF}ada@example.com",
             &long,
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
@@ -196,7 +208,7 @@ mod tests {
     fn display_names_and_reasons_are_bounded_text() {
         assert_eq!(DisplayName::parse("  Ada  ").unwrap().as_str(), "Ada");
         assert!(DisplayName::parse(&"é".repeat(100)).is_ok());
-        for bad in ["", "  ", "a\u{7}b", &"é".repeat(101)] {
+        for bad in ["", "  ", "a\u{7}b", "Ada\u{202E}", &"é".repeat(101)] {
             assert!(DisplayName::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert_eq!(Reason::parse("").unwrap(), Reason::default());
