@@ -73,6 +73,15 @@ impl Email {
         }
         Ok(Self(email))
     }
+
+    /// An email as the store holds it: already normalised when it was recorded, and kept as
+    /// it is, so that tighter rules for callers never make an old stream unreadable.
+    pub fn recorded(raw: &str) -> Result<Self, InvalidValue> {
+        if raw.is_empty() {
+            return invalid("is empty");
+        }
+        Ok(Self(raw.to_owned()))
+    }
 }
 
 /// Longest role name.
@@ -126,6 +135,11 @@ impl DisplayName {
             );
         }
         Ok(Self(name.to_owned()))
+    }
+
+    /// A display name as the store holds it: any text.
+    pub fn recorded(raw: &str) -> Self {
+        Self(raw.to_owned())
     }
 }
 

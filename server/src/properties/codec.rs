@@ -138,8 +138,8 @@ fn user_event() -> impl Strategy<Value = UserEvent> {
 }
 
 fn email_event() -> impl Strategy<Value = EmailEvent> {
-    ("[a-z]{1,8}", "[a-z0-9]{1,8}").prop_map(|(local, c)| EmailEvent::Reserved {
-        email: Email::parse(&format!("{local}@example.org")).unwrap(),
+    (text(), "[a-z0-9]{1,8}").prop_map(|(email, c)| EmailEvent::Reserved {
+        email: Email::recorded(&email).unwrap(),
         user_id: UserId::for_command(&c),
     })
 }
