@@ -233,10 +233,13 @@ fn json() -> impl Strategy<Value = Value> {
     })
 }
 
-/// Every stored fixture by event type, then by schema version: (metadata, data).
-fn fixtures() -> BTreeMap<String, BTreeMap<u32, (Vec<u8>, Vec<u8>)>> {
+/// One stored event as its fixture holds it: (metadata, data).
+type Stored = (Vec<u8>, Vec<u8>);
+
+/// Every stored fixture by event type, then by schema version.
+fn fixtures() -> BTreeMap<String, BTreeMap<u32, Stored>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/events");
-    let mut all: BTreeMap<String, BTreeMap<u32, (Vec<u8>, Vec<u8>)>> = BTreeMap::new();
+    let mut all: BTreeMap<String, BTreeMap<u32, Stored>> = BTreeMap::new();
     for dir in std::fs::read_dir(&root).expect("fixtures").flatten() {
         for file in std::fs::read_dir(dir.path())
             .expect("fixture dir")
