@@ -1,7 +1,9 @@
 //! The gateway's transcoding as a REST caller drives it: any method, path, query string and
 //! body, matched against the routes from the contracts' annotations (path templates) and
 //! turned into the request message by the proto3 JSON rules. Nothing may panic; a request
-//! that transcodes must encode to protobuf that decodes back to the same message.
+//! that transcodes must encode to protobuf that decodes and encodes to the same bytes (not the
+//! same `DynamicMessage`: a field set to its default, like `"quantity":0`, is present after
+//! reading JSON and absent after reading protobuf, which proto3 treats as equal).
 //!
 //! Input: one byte picks the method; then path, query and body separated by NUL bytes.
 #![no_main]
@@ -52,6 +54,6 @@ fuzz_target!(|input: &[u8]| {
         let bytes = call.message.encode_to_vec();
         let again = DynamicMessage::decode(route.rpc.input(), bytes.as_slice())
             .expect("a transcoded message decodes");
-        assert_eq!(again, call.message);
+        assert_eq!(again.encode_to_vec(), bytes);
     }
 });
