@@ -84,15 +84,18 @@ impl Guarded {
         }
     }
 
-    /// When the connection ends unless something happens first, and why.
-    fn deadline(&self, now: Instant) -> (Instant, &'static str) {
+    /// What the connection is waiting for, and until when.
+    fn deadline(&self, now: Instant) -> (Instant, Waiting) {
         if self.received < HANDSHAKE_BYTES {
-            return (self.accepted + self.handshake_timeout, "handshake");
+            return (self.accepted + self.handshake_timeout, Waiting::Handshake);
         }
         match self.info.activity.quiet_since() {
-            Some(since) => (since + self.idle_timeout, "idle"),
+            Some(since) => (since + self.idle_timeout, Waiting::Request),
             // Busy: look again one idle period from now (or when the timer fires anyway).
-            None => (self.timer.deadline().max(now + self.idle_timeout), "busy"),
+            None => (
+                self.timer.deadline().max(now + self.idle_timeout),
+                Waiting::Nothing,
+            ),
         }
     }
 
@@ -101,13 +104,15 @@ impl Guarded {
     fn expired(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
         loop {
             let now = Instant::now();
-            let (deadline, why) = self.deadline(now);
-            if why != "busy" && now >= deadline {
-                tracing::debug!(remote = ?self.info.remote, reason = why, "closing connection");
-                let message = match why {
-                    "handshake" => "the client did not complete the HTTP/2 handshake in time",
+            let (deadline, waiting) = self.deadline(now);
+            if waiting != Waiting::Nothing && now >= deadline {
+                let message = match waiting {
+                    Waiting::Handshake => {
+                        "the client did not complete the HTTP/2 handshake in time"
+                    }
                     _ => "the connection was idle for too long",
                 };
+                tracing::debug!(remote = ?self.info.remote, message, "closing connection");
                 return Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, message));
             }
             if self.timer.deadline() != deadline {
@@ -116,12 +121,23 @@ impl Guarded {
             if self.timer.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
-            if why == "busy" {
+            if waiting == Waiting::Nothing {
                 // Fired while busy: re-arm one period on.
                 self.timer.as_mut().reset(now + self.idle_timeout);
             }
         }
     }
+}
+
+/// What a connection's timer is waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waiting {
+    /// The rest of the client's HTTP/2 preface and first frame.
+    Handshake,
+    /// A request, on a connection with none in flight.
+    Request,
+    /// Nothing: requests are in flight.
+    Nothing,
 }
 
 impl AsyncRead for Guarded {
