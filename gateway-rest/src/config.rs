@@ -46,6 +46,30 @@ pub struct Config {
     #[arg(long, env = "CAUSEWAY_GATEWAY_CONCURRENCY", default_value_t = 1024)]
     pub concurrency: usize,
 
+    /// Largest request header section accepted, in bytes (HTTP/2 accounting: names, values and
+    /// 32 bytes per header); larger ones get 431. The headers passed on to the server are held
+    /// to 8 KiB whatever this says.
+    #[arg(long, env = "CAUSEWAY_GATEWAY_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
+    pub max_header_bytes: usize,
+
+    /// How long a client may take to send a request's headers (HTTP/1.1; also the longest wait
+    /// for the next request on a kept-alive connection).
+    #[arg(long, env = "CAUSEWAY_GATEWAY_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// How long a connection may stay open with no request in flight before it is closed.
+    #[arg(long, env = "CAUSEWAY_GATEWAY_IDLE_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// Interval of HTTP/2 keep-alive pings to clients (an unanswered ping closes the connection
+    /// after the same time again).
+    #[arg(long, env = "CAUSEWAY_GATEWAY_KEEPALIVE_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub keepalive_interval: Duration,
+
+    /// Connections open at once; more are closed as soon as they are accepted.
+    #[arg(long, env = "CAUSEWAY_GATEWAY_MAX_CONNECTIONS", default_value_t = 1000)]
+    pub max_connections: usize,
+
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `causeway_gateway=debug`.
     #[arg(long, env = "CAUSEWAY_LOG", default_value = "info")]
     pub log: String,
@@ -75,6 +99,11 @@ impl Config {
             timeout: Duration::from_secs(10),
             max_body_bytes: 1 << 20,
             concurrency: 1024,
+            max_header_bytes: 16 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            keepalive_interval: Duration::from_secs(30),
+            max_connections: 1000,
             log: "info".to_owned(),
         }
     }
@@ -108,10 +137,18 @@ impl Config {
         if self.max_body_bytes == 0 {
             return Err(ConfigError::Zero("max-body-bytes"));
         }
-        if self.concurrency == 0 {
-            return Err(ConfigError::Zero("concurrency"));
+        let zero = [
+            ("concurrency", self.concurrency == 0),
+            ("max-header-bytes", self.max_header_bytes == 0),
+            ("header-read-timeout", self.header_read_timeout.is_zero()),
+            ("idle-timeout", self.idle_timeout.is_zero()),
+            ("keepalive-interval", self.keepalive_interval.is_zero()),
+            ("max-connections", self.max_connections == 0),
+        ];
+        match zero.into_iter().find(|(_, is_zero)| *is_zero) {
+            Some((flag, _)) => Err(ConfigError::Zero(flag)),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -149,5 +186,7 @@ mod tests {
         }
         let config = Config::try_parse_from(["causeway-gateway", "--concurrency", "0"]).unwrap();
         assert_eq!(config.validate(), Err(ConfigError::Zero("concurrency")));
+        let config = Config::try_parse_from(["causeway-gateway", "--idle-timeout", "0s"]).unwrap();
+        assert_eq!(config.validate(), Err(ConfigError::Zero("idle-timeout")));
     }
 }

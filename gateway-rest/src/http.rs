@@ -1,6 +1,7 @@
 //! The HTTP side: one axum fallback handler serves every annotated route (look up, transcode,
 //! forward, transcode back), beside `/healthz` and `/openapi.json`. Cross-cutting limits are
-//! tower layers around all of it, outermost first: errors of the layers become JSON answers,
+//! tower layers around all of it, outermost first: oversized headers (431, before anything
+//! else looks at the request), errors of the layers become JSON answers,
 //! a timeout (504), load shedding past the concurrency limit (503 with `Retry-After`), and
 //! the body size limit (413).
 
@@ -26,6 +27,7 @@ use tracing::debug;
 use crate::{
     bearer,
     error::ApiError,
+    header_limits::limit_headers,
     mapping::{BODY_TOO_LARGE, METHOD_NOT_ALLOWED},
     routes::{Lookup, RouteTable},
     transcode,
@@ -54,6 +56,8 @@ pub struct Gateway {
 pub struct Limits {
     /// Largest request body.
     pub max_body_bytes: usize,
+    /// Largest request header section.
+    pub max_header_bytes: usize,
     /// Requests in flight at once.
     pub concurrency: usize,
     /// The whole request's time budget (the upstream deadline plus a grace period).
@@ -65,6 +69,7 @@ impl Limits {
     pub fn new(max_body_bytes: usize, concurrency: usize, deadline: Duration) -> Self {
         Self {
             max_body_bytes,
+            max_header_bytes: 16 * 1024,
             concurrency,
             timeout: deadline + TIMEOUT_GRACE,
         }
@@ -74,6 +79,7 @@ impl Limits {
 /// The complete HTTP service.
 pub fn router(gateway: Arc<Gateway>, limits: Limits) -> Router {
     let max = limits.max_body_bytes;
+    let max_headers = limits.max_header_bytes;
     let timeout = limits.timeout;
     Router::new()
         .route("/healthz", get(healthz))
@@ -82,6 +88,9 @@ pub fn router(gateway: Arc<Gateway>, limits: Limits) -> Router {
         .with_state(gateway)
         .layer(
             ServiceBuilder::new()
+                .layer(middleware::from_fn(move |request, next| {
+                    limit_headers(max_headers, request, next)
+                }))
                 .layer(HandleErrorLayer::new(move |error: BoxError| async move {
                     layer_error(&error, timeout)
                 }))

@@ -20,6 +20,8 @@
 //! - [`error`]: the one JSON error body, answering by [`mapping`].
 //! - [`openapi`]: the OpenAPI 3 document, from the same descriptors and the same [`mapping`].
 //! - [`http`]: the axum handler and the tower layers (timeout, concurrency, body size).
+//! - [`header_limits`]: the 431 for oversized headers, and the bound on what is forwarded.
+//! - [`serve`]: the accept loop: connection limit, header-read, idle and keep-alive timeouts.
 //!
 //! [`run`] serves the built-in contracts on a listener the caller bound (tests bind port 0);
 //! [`serve`] takes any descriptor pool, so tests can prove that an annotation alone makes a
@@ -30,10 +32,12 @@
 pub mod bearer;
 pub mod config;
 pub mod error;
+pub mod header_limits;
 pub mod http;
 pub mod mapping;
 pub mod openapi;
 pub mod routes;
+pub mod serve;
 pub mod template;
 pub mod transcode;
 pub mod upstream;
@@ -101,7 +105,10 @@ pub async fn serve(
         openapi,
         max_body_bytes: config.max_body_bytes,
     });
-    let limits = Limits::new(config.max_body_bytes, config.concurrency, config.timeout);
+    let limits = Limits {
+        max_header_bytes: config.max_header_bytes,
+        ..Limits::new(config.max_body_bytes, config.concurrency, config.timeout)
+    };
     let app = http::router(gateway, limits);
     info!(
         address = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
@@ -109,15 +116,7 @@ pub async fn serve(
         routes = route_count,
         "serving"
     );
-    // Nagle off on every accepted connection: small JSON answers must not wait for a delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not disable Nagle on a connection");
-        }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    serve::serve(listener, app, (&config).into(), shutdown).await;
     info!("stopped");
     Ok(())
 }

@@ -8,11 +8,13 @@
 //! forwarded.
 //!
 //! Layout: `body` (JSON into the message, and which field a wrong value belongs to),
+//! `duplicates` (keys given twice),
 //! `query`, `headers` (the conventions), `fields` (field paths in a `DynamicMessage`,
 //! scalars from text), `response` (the message back to JSON and headers).
 
 mod blame;
 mod body;
+mod duplicates;
 mod fields;
 mod headers;
 mod query;

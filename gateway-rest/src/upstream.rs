@@ -24,7 +24,7 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// HTTP headers passed on as gRPC metadata: credentials and W3C trace context. Nothing else
 /// crosses, so clients cannot set gRPC metadata the server trusts.
-const FORWARDED_HEADERS: [&str; 3] = ["authorization", "traceparent", "tracestate"];
+pub const FORWARDED_HEADERS: [&str; 3] = ["authorization", "traceparent", "tracestate"];
 
 /// A codec for messages known only by descriptor: encodes any `DynamicMessage`, decodes into
 /// the message type it was made for. Public so that tests (and tools) can serve generic

@@ -293,6 +293,10 @@ pub struct Config {
     /// Dotted path of the claim holding an external token's roles (`realm_access.roles`).
     #[arg(long, env = "CAUSEWAY_AUTH_ROLES_CLAIM", default_value = "roles")]
     pub auth_roles_claim: String,
+
+    /// Connection limits and timeouts.
+    #[command(flatten)]
+    pub connections: crate::connection::Connections,
 }
 
 /// A value that may carry credentials (a connection string with a password): usable, but never
@@ -346,6 +350,9 @@ pub enum ConfigError {
     /// A token lifetime outside what the key ring's grace covers.
     #[error("--token-ttl must be between 1 second and 24 hours")]
     TokenTtl,
+    /// A connection limit or timeout that cannot work.
+    #[error("{0}")]
+    Connections(String),
     /// The data directory cannot be created or is not a directory.
     #[error("--data-dir {path}: {reason}")]
     DataDir {
@@ -385,6 +392,7 @@ impl Config {
             auth_jwks_url: None,
             auth_jwks_file: None,
             auth_roles_claim: "roles".to_owned(),
+            connections: crate::connection::Connections::default(),
         }
     }
 
@@ -418,6 +426,9 @@ impl Config {
         if self.token_ttl.is_zero() || self.token_ttl > crate::auth::tokens::MAX_TTL {
             return Err(ConfigError::TokenTtl);
         }
+        self.connections
+            .validate()
+            .map_err(ConfigError::Connections)?;
         self.validate_external_issuer()
     }
 

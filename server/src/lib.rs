@@ -14,6 +14,8 @@
 //! - `values`: value types and text rules shared by every context (sku, quantity, reason).
 //! - `auth`: who is calling (bearer tokens, Causeway's own signing keys) and what it may do
 //!   (each RPC's access rule from the contracts), as tower layers.
+//! - `connection`: what a connection may do before and around requests: handshake and idle
+//!   timeouts, keep-alive, the connection limit.
 //! - `config`: flags and `CAUSEWAY_*` environment, validated before anything binds.
 //! - `projection`: the runner that keeps read models up to date, rebuilds, read-your-writes.
 //! - `readstore`: the `ReadStore` port and its adapters (`readstore::embedded` = SQLite, the
@@ -28,6 +30,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod connection;
 pub mod grpc;
 pub mod health;
 pub mod identity;
@@ -35,6 +38,8 @@ pub mod inventory;
 pub mod kernel;
 pub mod orders;
 pub mod projection;
+#[cfg(test)]
+mod properties;
 pub mod query;
 pub mod readstore;
 pub mod server;

@@ -6,7 +6,6 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, task::JoinSet};
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{service::Routes, transport::Server};
 use tonic_health::{ServingStatus, server::HealthReporter};
 use tracing::{info, warn};
@@ -19,7 +18,8 @@ use crate::{
         access::PUBLIC_SERVICES, keys_service::service as keys_service,
     },
     config::{AuthMode, Config, Role},
-    grpc::{RequestContextLayer, ServedElsewhereLayer, roles::SERVICES},
+    connection::{ActivityLayer, MAX_HEADER_LIST_BYTES},
+    grpc::{DecodeFailureLayer, RequestContextLayer, ServedElsewhereLayer, roles::SERVICES},
     health::StoreHealth,
     identity::{self, login::Login, revocations::DisabledUsers, sessions::sessions_service},
     inventory,
@@ -212,9 +212,15 @@ pub async fn run_with(
         .chain(PUBLIC_SERVICES.iter().copied())
         .chain(extras.public.iter().copied())
         .collect();
+    let connections = config.connections;
     let mut router = Server::builder()
         .timeout(DEFAULT_REQUEST_TIMEOUT)
+        .http2_keepalive_interval(Some(connections.keepalive_interval))
+        .http2_keepalive_timeout(Some(connections.keepalive_timeout))
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
         .layer(RequestsLayer::new(Protocol::Grpc, &metrics, &labelled))
+        .layer(DecodeFailureLayer)
+        .layer(ActivityLayer)
         .layer(ServedElsewhereLayer::new(role))
         .layer(RequestContextLayer)
         .layer(AuthenticationLayer::new(authentication, refusals.clone()))
@@ -290,7 +296,7 @@ pub async fn run_with(
     info!(address = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
         role = ?role, data_dir = %config.data_dir.display(), "serving");
     let served = router
-        .serve_with_incoming_shutdown(without_nagle(listener), shutdown)
+        .serve_with_incoming_shutdown(connections.guard(listener), shutdown)
         .await;
     background.shutdown().await;
     served?;
@@ -325,22 +331,6 @@ async fn authentication(
     Ok(Authentication::Tokens {
         verifier,
         revocations: Arc::new(disabled),
-    })
-}
-
-/// Accepted connections with Nagle's algorithm off. gRPC writes small frames and waits for the
-/// answer; with Nagle on, a response can sit ~40 ms behind a delayed ACK. (`Server::tcp_nodelay`
-/// only applies when tonic binds the socket itself; ours come from the caller's listener.)
-fn without_nagle(
-    listener: TcpListener,
-) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    use tokio_stream::StreamExt;
-    TcpListenerStream::new(listener).map(|accepted| {
-        accepted.inspect(|stream| {
-            if let Err(e) = stream.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not disable Nagle on a connection");
-            }
-        })
     })
 }
 

@@ -44,8 +44,36 @@ macro_rules! text_value {
 }
 pub(crate) use text_value;
 
+/// Whether `c` is an invisible formatting character (Unicode category Cf): bidirectional
+/// embeddings, overrides, isolates and marks (U+202E makes `exe.txt` read `txt.exe`),
+/// zero-width spaces and joiners, the byte order mark, soft hyphens, interlinear annotation
+/// and tag characters. In an id they make two different values look the same.
+pub fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}'
+        | '\u{0600}'..='\u{0605}' | '\u{06DD}' | '\u{070F}' | '\u{08E2}'
+        | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}'
+        | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{110BD}' | '\u{110CD}' | '\u{13430}'..='\u{1343F}'
+        | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0001}' | '\u{E0020}'..='\u{E007F}')
+}
+
+/// Whether `c` may reorder or hide the text around it, which free text for people never needs:
+/// bidirectional embeddings and overrides (U+202A to U+202E), zero-width spaces, word
+/// joiners and the byte order mark. Marks, isolates and joiners that real scripts and emoji
+/// use (U+200C to U+200F, U+2066 to U+2069) stay allowed.
+pub fn deceptive(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}'
+    )
+}
+
 /// An identifier as callers send it: 1 to [`MAX_ID_CHARS`] characters, no whitespace, no
-/// control characters. Not trimmed: what is refused is exactly what was sent.
+/// control characters, no invisible formatting characters ([`invisible`]). Not trimmed: what
+/// is refused is exactly what was sent.
 pub fn identifier(raw: &str) -> Result<String, InvalidValue> {
     if raw.is_empty() {
         invalid("required")
@@ -53,6 +81,10 @@ pub fn identifier(raw: &str) -> Result<String, InvalidValue> {
         invalid(format!("at most {MAX_ID_CHARS} characters"))
     } else if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
         invalid("must not contain whitespace or control characters")
+    } else if raw.chars().any(invisible) {
+        invalid(
+            "must not contain invisible formatting characters (bidi controls, zero-width characters, BOM)",
+        )
     } else {
         Ok(raw.to_owned())
     }
@@ -68,7 +100,8 @@ pub fn recorded_identifier(raw: &str) -> Result<String, InvalidValue> {
 }
 
 /// Free text for people: trimmed, at most `max` characters, no control characters except
-/// line breaks and tabs; `required` also refuses a blank one.
+/// line breaks and tabs, no bidi overrides, zero-width spaces or BOM; `required` also refuses
+/// a blank one.
 pub fn text(raw: &str, max: usize, required: bool) -> Result<String, InvalidValue> {
     let text = raw.trim();
     if required && text.is_empty() {
@@ -80,6 +113,8 @@ pub fn text(raw: &str, max: usize, required: bool) -> Result<String, InvalidValu
         .any(|c| c.is_control() && c != '\n' && c != '\t')
     {
         invalid("must not contain control characters other than line breaks and tabs")
+    } else if text.chars().any(deceptive) {
+        invalid("must not contain bidi overrides, zero-width spaces or a byte order mark")
     } else {
         Ok(text.to_owned())
     }
@@ -165,6 +200,20 @@ mod tests {
         for bad in ["", " kettle", "ket tle", "ket\u{0}tle", &"x".repeat(129)] {
             assert!(identifier(bad).is_err(), "{bad:?} accepted");
         }
+        for bad in [
+            "kettle\u{202E}elttek",
+            "ket\u{200B}tle",
+            "\u{FEFF}kettle",
+            "ket\u{2066}tle",
+            "ket\u{00AD}tle",
+            "ket\u{E0041}tle",
+        ] {
+            assert!(identifier(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(
+            recorded_identifier("kettle\u{202E}").is_ok(),
+            "old streams stay readable"
+        );
         assert!(recorded_identifier("has space").is_ok());
         assert!(recorded_identifier("").is_err());
     }
@@ -187,5 +236,11 @@ mod tests {
         assert!(Reason::parse(&"x".repeat(MAX_REASON_CHARS + 1)).is_err());
         assert!(Reason::parse("bell\u{7}").is_err());
         assert!(text(" ", 10, true).is_err());
+        for bad in ["late\u{202E}", "zero\u{200B}width", "\u{FEFF}bom"] {
+            assert!(Reason::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(Reason::parse("עברית and English \u{200F}").is_ok());
+        assert!(Reason::parse("👩\u{200D}💻").is_ok());
+        assert_eq!(Reason::recorded("late\u{202E}").as_str(), "late\u{202E}");
     }
 }

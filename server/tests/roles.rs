@@ -197,3 +197,75 @@ async fn a_projection_process_killed_mid_catch_up_resumes_to_what_a_clean_rebuil
     .await;
     assert_eq!(list_all(&mut queries, head).await, resumed);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_projection_process_reports_the_head_for_every_projection_it_runs() {
+    use causeway_proto::{
+        identity::{RegisterUserRequest, identity_commands_client::IdentityCommandsClient},
+        inventory::{RegisterProductRequest, inventory_commands_client::InventoryCommandsClient},
+    };
+    let options = || {
+        Some(CommandOptions {
+            command_id: uuid::Uuid::now_v7().to_string(),
+            ..CommandOptions::default()
+        })
+    };
+    let data = tempfile::tempdir().unwrap();
+    let command = Process::start(data.path(), "command");
+    let channel = command.channel().await;
+    InventoryCommandsClient::new(channel.clone())
+        .register_product(RegisterProductRequest {
+            options: options(),
+            sku: "sku-1".into(),
+            name: "Kettle".into(),
+        })
+        .await
+        .unwrap();
+    IdentityCommandsClient::new(channel.clone())
+        .register_user(RegisterUserRequest {
+            options: options(),
+            email: "ada@example.com".into(),
+            display_name: "Ada".into(),
+            password: "correct horse".into(),
+        })
+        .await
+        .unwrap();
+    let mut orders = OrderCommandsClient::new(channel);
+    let mut head = 0;
+    for _ in 0..20 {
+        let placed = orders.place_order(place("ada")).await.unwrap().into_inner();
+        head = placed.ack.unwrap().position;
+    }
+
+    let everything_at = |head: u64| {
+        move |all: &[ProjectionInfo]| {
+            all.len() == 3
+                && all
+                    .iter()
+                    .all(|p| p.position == head && p.head == head && p.behind == 0)
+        }
+    };
+    // A projection process that caught up, and one started after that: both know the head.
+    for _ in 0..2 {
+        let projection = Process::start(data.path(), "projection");
+        let mut admin = ProjectionAdminClient::new(projection.channel().await);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let all = admin
+                .list_projections(ListProjectionsRequest {})
+                .await
+                .expect("admin answers")
+                .into_inner()
+                .projections;
+            if everything_at(head)(&all) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "head {head} not reported: {all:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        projection.kill();
+    }
+}

@@ -7,6 +7,7 @@
 //! - `kurrentdb`: a KurrentDB protocol double (in memory, loopback) for the KurrentDB adapter.
 //! - `scenarios`: end-to-end scenarios shared by every event store backend.
 //! - `mongo`: a MongoDB server (SecantusDB, or `CAUSEWAY_TEST_MONGODB_URL`) for the read store.
+//! - `crash`: processes under load killed with SIGKILL for rounds, then every promise checked.
 //! - `proxy`: a TCP proxy that drops a response after the server did the work (lost answers).
 //! - `bearer_gate`: the order-command service behind a bearer-token check, for SDK token tests.
 //! - `readme`: the README's marked shell examples, run against live servers.
@@ -19,6 +20,7 @@
 pub mod bearer_gate;
 pub mod bench;
 pub mod contract;
+pub mod crash;
 pub mod kurrentdb;
 pub mod mongo;
 pub mod proxy;

@@ -1,12 +1,13 @@
 //! The request body: JSON only, read by the proto3 JSON rules into the whole request message or
 //! into the one field the rule names. A body that does not read is refused with the reader's
 //! message and, when the JSON itself is well-formed, every field at fault ([`super::blame`]).
+//! A key given twice in one object is refused before anything else reads the body.
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, header};
 use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor};
 
-use super::blame::blame;
+use super::{blame::blame, duplicates::first_duplicate};
 use crate::{
     error::ApiError,
     mapping::NOT_JSON,
@@ -38,6 +39,12 @@ pub(super) fn read_body(
             &NOT_JSON,
             "the request body must be JSON (Content-Type: application/json)",
         ));
+    }
+    if let Some(path) = first_duplicate(body) {
+        return Err(
+            ApiError::bad_request(format!("invalid JSON body: {path} is given twice"))
+                .with_violation(&path, "given twice: each key may appear once"),
+        );
     }
     match &route.body {
         BodyRule::Field(field) => {

@@ -18,6 +18,7 @@ use super::{
 };
 use crate::auth::Caller;
 use crate::kernel::{Ack, CommandContext, CommandHandler, Decision, ids};
+use crate::values::invisible;
 
 /// Longest accepted command or correlation id; long enough for any UUID or HTTP idempotency key.
 pub const MAX_COMMAND_ID_CHARS: usize = 128;
@@ -177,19 +178,21 @@ fn command_context(
             "required: a client-chosen idempotency key such as a UUIDv7",
         ));
     }
-    let printable =
-        |id: &str| id.chars().count() <= MAX_COMMAND_ID_CHARS && !id.chars().any(char::is_control);
+    let printable = |id: &str| {
+        id.chars().count() <= MAX_COMMAND_ID_CHARS
+            && !id.chars().any(|c| c.is_control() || invisible(c))
+    };
     if !printable(command_id) {
         return Err(Invalid::field(
             "options.commandId",
-            format!("at most {MAX_COMMAND_ID_CHARS} printable characters"),
+            format!("at most {MAX_COMMAND_ID_CHARS} printable characters, none of them invisible"),
         ));
     }
     let correlation_id = options.correlation_id.trim();
     if !printable(correlation_id) {
         return Err(Invalid::field(
             "options.correlationId",
-            format!("at most {MAX_COMMAND_ID_CHARS} printable characters"),
+            format!("at most {MAX_COMMAND_ID_CHARS} printable characters, none of them invisible"),
         ));
     }
     Ok(CommandContext {
@@ -253,6 +256,10 @@ mod tests {
         let mut huge = options("c-1");
         huge.correlation_id = "x".repeat(MAX_COMMAND_ID_CHARS + 1);
         assert_eq!(field(context(Some(&huge))), "options.correlationId");
+        assert_eq!(
+            field(context(Some(&options("c\u{202E}1")))),
+            "options.commandId"
+        );
     }
 
     #[test]

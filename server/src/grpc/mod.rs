@@ -10,14 +10,18 @@
 //!   kernel call, acknowledgement.
 //! - `roles`: which role serves which service; `UNIMPLEMENTED` naming the right role.
 //! - `status`: the one mapping from application errors to `tonic::Status`.
+//! - `decode`: a tower layer that answers a caller's undecodable bytes with `INVALID_ARGUMENT`
+//!   (`RESOURCE_EXHAUSTED` when too large) instead of tonic's `INTERNAL`.
 
 pub mod command;
 pub mod context;
+pub mod decode;
 pub mod roles;
 pub mod status;
 pub mod validation;
 
 pub use command::{CommandRequest, Parsed, acknowledge, parse};
 pub use context::{RequestContext, RequestContextLayer};
+pub use decode::DecodeFailureLayer;
 pub use roles::ServedElsewhereLayer;
 pub use validation::{Invalid, Violations};

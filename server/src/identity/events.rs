@@ -76,8 +76,8 @@ impl DomainEvent for UserEvent {
                 let m: proto::UserRegistered = from_proto_json(ty, data)?;
                 Ok(Self::Registered {
                     user_id: field(ty, "user_id", UserId::parse(&m.user_id))?,
-                    email: field(ty, "email", Email::parse(&m.email))?,
-                    display_name: field(ty, "display_name", DisplayName::parse(&m.display_name))?,
+                    email: field(ty, "email", Email::recorded(&m.email))?,
+                    display_name: DisplayName::recorded(&m.display_name),
                     password_hash: field(
                         ty,
                         "password_hash",
@@ -103,7 +103,7 @@ impl DomainEvent for UserEvent {
                 let m: proto::UserDisabled = from_proto_json(ty, data)?;
                 Ok(Self::Disabled {
                     user_id: field(ty, "user_id", UserId::parse(&m.user_id))?,
-                    reason: field(ty, "reason", Reason::parse(&m.reason))?,
+                    reason: Reason::recorded(&m.reason),
                 })
             }
             other => Err(DecodeError::UnknownType(other.to_owned())),
@@ -133,7 +133,7 @@ impl DomainEvent for EmailEvent {
             EMAIL_RESERVED => {
                 let m: proto::EmailReserved = from_proto_json(ty, data)?;
                 Ok(Self::Reserved {
-                    email: field(ty, "email", Email::parse(&m.email))?,
+                    email: field(ty, "email", Email::recorded(&m.email))?,
                     user_id: field(ty, "user_id", UserId::parse(&m.user_id))?,
                 })
             }
@@ -209,6 +209,18 @@ mod tests {
         let err = UserEvent::decode(USER_REGISTERED, bad_hash.as_bytes()).unwrap_err();
         assert!(err.to_string().contains("password_hash") && !err.to_string().contains("hunter2"));
         assert!(EmailEvent::decode(EMAIL_RESERVED, br#"{"email":"nope","userId":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn events_written_under_older_caller_rules_stay_readable() {
+        let user_id = UserId::for_command("cmd-1");
+        let disabled = format!(r#"{{"userId":"{user_id}","reason":"late\u202e"}}"#);
+        let event = UserEvent::decode(USER_DISABLED, disabled.as_bytes()).unwrap();
+        assert!(
+            matches!(event, UserEvent::Disabled { reason, .. } if reason.as_str() == "late\u{202E}")
+        );
+        let reserved = format!(r#"{{"email":"a\u200bda@example.com","userId":"{user_id}"}}"#);
+        assert!(EmailEvent::decode(EMAIL_RESERVED, reserved.as_bytes()).is_ok());
     }
 
     #[test]

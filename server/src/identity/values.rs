@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::kernel::ids::derived_id;
 
 pub use crate::values::{InvalidValue, Reason};
-use crate::values::{invalid, text_value};
+use crate::values::{deceptive, invalid, invisible, text_value};
 
 /// A user's id: a UUID in canonical (lower-case, hyphenated) form, so that every spelling a
 /// client may send names the same `user-<id>` stream.
@@ -53,8 +53,13 @@ impl Email {
         if email.chars().count() > MAX_EMAIL_LEN {
             return invalid(format!("at most {MAX_EMAIL_LEN} characters"));
         }
-        if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return invalid("must not contain whitespace or control characters");
+        if email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || invisible(c))
+        {
+            return invalid(
+                "must not contain whitespace, control or invisible formatting characters",
+            );
         }
         let mut parts = email.split('@');
         let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
@@ -67,6 +72,15 @@ impl Email {
             return invalid("the domain after '@' must be dotted, e.g. example.com");
         }
         Ok(Self(email))
+    }
+
+    /// An email as the store holds it: already normalised when it was recorded, and kept as
+    /// it is, so that tighter rules for callers never make an old stream unreadable.
+    pub fn recorded(raw: &str) -> Result<Self, InvalidValue> {
+        if raw.is_empty() {
+            return invalid("is empty");
+        }
+        Ok(Self(raw.to_owned()))
     }
 }
 
@@ -115,7 +129,17 @@ impl DisplayName {
         if name.chars().any(char::is_control) {
             return invalid("must not contain control characters");
         }
+        if name.chars().any(deceptive) {
+            return invalid(
+                "must not contain bidi overrides, zero-width spaces or a byte order mark",
+            );
+        }
         Ok(Self(name.to_owned()))
+    }
+
+    /// A display name as the store holds it: any text.
+    pub fn recorded(raw: &str) -> Self {
+        Self(raw.to_owned())
     }
 }
 
@@ -167,6 +191,8 @@ mod tests {
             "a da@example.com",
             "ada@exa\tmple.com",
             "ada\u{0}@example.com",
+            "ada\u{200B}@example.com",
+            "\u{FEFF}ada@example.com",
             &long,
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
@@ -196,7 +222,7 @@ mod tests {
     fn display_names_and_reasons_are_bounded_text() {
         assert_eq!(DisplayName::parse("  Ada  ").unwrap().as_str(), "Ada");
         assert!(DisplayName::parse(&"é".repeat(100)).is_ok());
-        for bad in ["", "  ", "a\u{7}b", &"é".repeat(101)] {
+        for bad in ["", "  ", "a\u{7}b", "Ada\u{202E}", &"é".repeat(101)] {
             assert!(DisplayName::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert_eq!(Reason::parse("").unwrap(), Reason::default());

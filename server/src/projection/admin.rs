@@ -74,6 +74,9 @@ impl ProjectionAdmin for ProjectionAdminService {
         request: Request<RebuildProjectionRequest>,
     ) -> Result<Response<RebuildProjectionResponse>, Status> {
         let name = request.into_inner().name;
+        if let Err(why) = crate::values::identifier(&name) {
+            return Err(CommandError::invalid("name", why.to_string()).into());
+        }
         let runner = self.runners.get(name.as_str()).ok_or_else(|| {
             let known: Vec<&str> = self.runners.keys().copied().collect();
             Status::from(CommandError::invalid(

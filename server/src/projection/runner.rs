@@ -189,6 +189,9 @@ impl ProjectionRunner {
             s.healthy = s.stuck.is_none();
             s.last_error = None;
         });
+        // The head now, not at the first batch: a projection already level with the log (or
+        // whose categories see no new events) may not commit a batch for a long time.
+        parts.measure_lag(checkpoint).await;
         let mut feed = parts
             .events
             .subscribe_all(checkpoint, parts.filter.clone())
@@ -212,6 +215,7 @@ impl ProjectionRunner {
                 }
                 Some(clear) = look_ahead.answer(name) => {
                     parts.skip_to(generation, clear, &mut checkpoint).await?;
+                    parts.measure_lag(checkpoint).await;
                     look_ahead.ask(&parts.events, &parts.filter, checkpoint);
                 }
                 Some(reply) = self.rebuilds.recv() => {
@@ -505,16 +509,23 @@ impl Parts {
         Ok(())
     }
 
-    /// Publishes progress after a committed batch: position, lag against the head, health.
-    async fn published(&self, checkpoint: Option<u64>) {
+    /// Publishes the position and the lag behind the store's head as of now.
+    async fn measure_lag(&self, checkpoint: Option<u64>) {
         let head = self.events.head_position().await.ok().flatten();
         self.status.send_modify(|s| {
             s.position = s.position.max(checkpoint);
-            s.head = head.or(s.head);
+            s.head = head.or(s.head).max(s.position);
             s.behind = s.head.unwrap_or(0).saturating_sub(checkpoint.unwrap_or(0));
             if s.behind == 0 {
                 s.behind_seconds = 0.0;
             }
+        });
+    }
+
+    /// Publishes progress after a committed batch: position, lag against the head, health.
+    async fn published(&self, checkpoint: Option<u64>) {
+        self.measure_lag(checkpoint).await;
+        self.status.send_modify(|s| {
             s.healthy = true;
             s.stuck = None;
             s.last_error = None;

@@ -49,6 +49,22 @@ impl ServerProcess {
         database: &str,
         log: Option<&Path>,
     ) -> Self {
+        let env = [
+            ("MONGODB_URL", mongo.url()),
+            ("CAUSEWAY_MONGODB_DATABASE", database),
+        ];
+        Self::start_with(role, data_dir, &env, log)
+    }
+
+    /// Starts `causeway-server --role <role>` on a free port over `data_dir` with `env` (e.g.
+    /// `KURRENTDB_URL`, `MONGODB_URL`), authentication off, logging at `warn` into `log` (or
+    /// nowhere).
+    pub fn start_with(
+        role: &str,
+        data_dir: &Path,
+        env: &[(&str, &str)],
+        log: Option<&Path>,
+    ) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -67,8 +83,7 @@ impl ServerProcess {
             .args(["--auth", "disabled", "--metrics-listen", "off"])
             .arg("--data-dir")
             .arg(data_dir)
-            .env("MONGODB_URL", mongo.url())
-            .env("CAUSEWAY_MONGODB_DATABASE", database)
+            .envs(env.iter().copied())
             .env("CAUSEWAY_LOG", "warn")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
