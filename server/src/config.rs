@@ -297,6 +297,10 @@ pub struct Config {
     /// Connection limits and timeouts.
     #[command(flatten)]
     pub connections: crate::connection::Connections,
+
+    /// What one event feed subscription may cost and how it is paced.
+    #[command(flatten)]
+    pub feed: crate::feed::FeedLimits,
 }
 
 /// A value that may carry credentials (a connection string with a password): usable, but never
@@ -350,7 +354,7 @@ pub enum ConfigError {
     /// A token lifetime outside what the key ring's grace covers.
     #[error("--token-ttl must be between 1 second and 24 hours")]
     TokenTtl,
-    /// A connection limit or timeout that cannot work.
+    /// A connection or event feed limit or timeout that cannot work.
     #[error("{0}")]
     Connections(String),
     /// The data directory cannot be created or is not a directory.
@@ -393,6 +397,7 @@ impl Config {
             auth_jwks_file: None,
             auth_roles_claim: "roles".to_owned(),
             connections: crate::connection::Connections::default(),
+            feed: crate::feed::FeedLimits::default(),
         }
     }
 
@@ -429,6 +434,7 @@ impl Config {
         self.connections
             .validate()
             .map_err(ConfigError::Connections)?;
+        self.feed.validate().map_err(ConfigError::Connections)?;
         self.validate_external_issuer()
     }
 

@@ -18,6 +18,8 @@
 //!   timeouts, keep-alive, the connection limit.
 //! - `config`: flags and `CAUSEWAY_*` environment, validated before anything binds.
 //! - `projection`: the runner that keeps read models up to date, rebuilds, read-your-writes.
+//! - `feed`: the event feed other teams subscribe to (`EventFeed`), and entities' history
+//!   and state "as of" a revision or time, straight from the event store.
 //! - `readstore`: the `ReadStore` port and its adapters (`readstore::embedded` = SQLite, the
 //!   default; `readstore::mongodb` = MongoDB).
 //! - `query`: the query hop shared by every context's `queries.rs`.
@@ -31,6 +33,7 @@
 pub mod auth;
 pub mod config;
 pub mod connection;
+pub mod feed;
 pub mod grpc;
 pub mod health;
 pub mod identity;

@@ -5,7 +5,7 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use tokio::{net::TcpListener, task::JoinSet};
+use tokio::{net::TcpListener, sync::watch, task::JoinSet};
 use tonic::{service::Routes, transport::Server};
 use tonic_health::{ServingStatus, server::HealthReporter};
 use tracing::{info, warn};
@@ -18,6 +18,7 @@ use crate::{
         access::PUBLIC_SERVICES, keys_service::service as keys_service,
     },
     config::{AuthMode, Config, Role},
+    feed::{self, Converter, FeedMetrics, History, Readers},
     connection::{ActivityLayer, MAX_HEADER_LIST_BYTES},
     grpc::{DecodeFailureLayer, RequestContextLayer, ServedElsewhereLayer, roles::SERVICES},
     health::StoreHealth,
@@ -174,12 +175,11 @@ pub async fn run_with(
     let upcasters = Arc::new(upcasters());
     let auth = Auth::from_config(&config);
     let metrics = Metrics::default();
-    let events = if role.commands() || role.projections() {
-        let store = open_event_store(&config).await?;
-        Some(MeteredEventStore::wrap(store, &metrics))
-    } else {
-        None
-    };
+    // Every role reads events: commands decide from them, projections fold them and serve the
+    // feed, queries answer history and `asOf` from them.
+    let events = MeteredEventStore::wrap(open_event_store(&config).await?, &metrics);
+    let converter = Converter::new(upcasters.clone(), causeway_proto::FILE_DESCRIPTOR_SET)?;
+    let history = History::new(events.clone(), converter.clone());
     // Every process reads the users read model when it checks tokens (disabled users).
     let needs_reads = role.queries() || role.projections() || auth.mode == AuthMode::Enabled;
     let reads = if needs_reads {
@@ -229,9 +229,16 @@ pub async fn run_with(
         .add_service(health_service)
         .add_service(reflection_v1(role)?)
         .add_service(reflection_v1alpha(role)?);
-    let mut stores = StoreHealth::new(health.clone(), events.clone(), reads.clone());
+    let mut stores = StoreHealth::new(health.clone(), Some(events.clone()), reads.clone());
+    // Subscriptions never end by themselves: they are ended when shutdown begins, so that the
+    // graceful drain below does not wait for them forever.
+    let (feed_closing, closing) = watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = feed_closing.send(true);
+    };
 
-    if let (true, Some(events)) = (role.commands(), &events) {
+    if role.commands() {
         let commands = CommandHandler::new(events.clone(), upcasters.clone())
             .with_cache_capacity(config.aggregate_cache_events)
             .with_metrics(KernelMetrics::new(&metrics));
@@ -256,7 +263,7 @@ pub async fn run_with(
             .add_service(stores.needs_events(sessions_service(login)))
             .add_service(keys_service(auth.issuer.ring().clone()));
     }
-    if let (true, Some(events), Some(reads)) = (role.projections(), &events, &reads) {
+    if let (true, Some(reads)) = (role.projections(), &reads) {
         let mut handles = Vec::new();
         for projection in read_models(&upcasters) {
             let name = projection.name();
@@ -267,7 +274,16 @@ pub async fn run_with(
             background.spawn(report_health(health.clone(), projections.clone(), name));
             handles.push((name, handle));
         }
-        router = router.add_service(stores.needs_both(admin_service(projections.clone(), handles)));
+        router = router
+            .add_service(stores.needs_both(admin_service(projections.clone(), handles)))
+            .add_service(stores.needs_events(feed::service(
+                events.clone(),
+                converter,
+                Readers::from_descriptors(causeway_proto::FILE_DESCRIPTOR_SET)?,
+                config.feed,
+                closing,
+                FeedMetrics::new(&metrics),
+            )));
         background.spawn(report_readiness(health.clone(), projections.clone()));
     }
     if let (true, Some(orders), Some(products), Some(users)) = (
@@ -277,9 +293,15 @@ pub async fn run_with(
         model(identity::projection::USERS),
     ) {
         router = router
-            .add_service(stores.needs_reads(orders::queries::query_service(orders)))
-            .add_service(stores.needs_reads(inventory::queries::query_service(products)))
-            .add_service(stores.needs_reads(identity::queries::query_service(users)));
+            .add_service(stores.needs_reads(orders::queries::query_service(
+                orders,
+                history.clone(),
+            )))
+            .add_service(stores.needs_reads(inventory::queries::query_service(
+                products,
+                history.clone(),
+            )))
+            .add_service(stores.needs_reads(identity::queries::query_service(users, history)));
     }
     // Statuses are known before the first request is accepted; then they follow the stores.
     stores.probe().await;
