@@ -13,6 +13,9 @@
 //! - **Signing in** with [`ClientBuilder::login`] (or [`TokenProvider::login`]): the access
 //!   token is kept and renewed before it expires; concurrent calls share one login.
 //! - **Streams over all pages** for listings (`list_orders`, `list_products`).
+//! - **The event feed** with [`Client::events`]: a subscription that reconnects and resumes
+//!   after the last position it yielded, and a [`events::Consumer`] that keeps its checkpoint
+//!   in a [`events::Checkpoints`] store.
 //!
 //! ```no_run
 //! use causeway_client::{Client, orders::{GetOrderRequest, OrderLine, PlaceOrderRequest}};
@@ -40,6 +43,8 @@
 //! Layout:
 //! - [`Client`] (`client`) and [`ClientBuilder`] (`builder`): connection, TLS, token, deadline,
 //!   retry policy, user agent.
+//! - [`events`]: the event feed (subscriptions, consumers and their checkpoints, stream
+//!   history).
 //! - [`orders`], [`inventory`], [`identity`]: per context, the generated messages and clients
 //!   re-exported, plus a handle ([`orders::Orders`], ...) that sends them with the guarantees
 //!   above. [`common`] and [`admin`] are the generated types only.
@@ -61,6 +66,7 @@ mod call;
 mod client;
 mod command;
 mod error;
+pub mod events;
 pub mod identity;
 pub mod inventory;
 mod login;

@@ -175,8 +175,8 @@ pub async fn run_with(
     let upcasters = Arc::new(upcasters());
     let auth = Auth::from_config(&config);
     let metrics = Metrics::default();
-    // Every role reads events: commands decide from them, projections fold them and serve the
-    // feed, queries answer history and `asOf` from them.
+    // Every role reads events: commands decide from them, projections fold them, queries serve
+    // the event feed and answer history and `asOf` from them.
     let events = MeteredEventStore::wrap(open_event_store(&config).await?, &metrics);
     let converter = Converter::new(upcasters.clone(), causeway_proto::FILE_DESCRIPTOR_SET)?;
     let history = History::new(events.clone(), converter.clone());
@@ -274,16 +274,7 @@ pub async fn run_with(
             background.spawn(report_health(health.clone(), projections.clone(), name));
             handles.push((name, handle));
         }
-        router = router
-            .add_service(stores.needs_both(admin_service(projections.clone(), handles)))
-            .add_service(stores.needs_events(feed::service(
-                events.clone(),
-                converter,
-                Readers::from_descriptors(causeway_proto::FILE_DESCRIPTOR_SET)?,
-                config.feed,
-                closing,
-                FeedMetrics::new(&metrics),
-            )));
+        router = router.add_service(stores.needs_both(admin_service(projections.clone(), handles)));
         background.spawn(report_readiness(health.clone(), projections.clone()));
     }
     if let (true, Some(orders), Some(products), Some(users)) = (
@@ -301,7 +292,15 @@ pub async fn run_with(
                 products,
                 history.clone(),
             )))
-            .add_service(stores.needs_reads(identity::queries::query_service(users, history)));
+            .add_service(stores.needs_reads(identity::queries::query_service(users, history)))
+            .add_service(stores.needs_events(feed::service(
+                events.clone(),
+                converter,
+                Readers::from_descriptors(causeway_proto::FILE_DESCRIPTOR_SET)?,
+                config.feed,
+                closing,
+                FeedMetrics::new(&metrics),
+            )));
     }
     // Statuses are known before the first request is accepted; then they follow the stores.
     stores.probe().await;

@@ -15,7 +15,11 @@
 //!
 //! While the selection skips events (other categories or types), a checkpoint carrying the
 //! position looked at is sent at most once per checkpoint interval, so a consumer of a rare
-//! category can still move its own checkpoint and resume past what it was never sent.
+//! category can still move its own checkpoint and resume past what it was never sent. Events
+//! of other categories are filtered out inside the store; where its feed says how far it got
+//! only now and then (KurrentDB), the pump asks the store once per quiet interval whether any
+//! event of its categories lies before the head ([`EventStore::clear_through`]) and checkpoints
+//! there when none does. Checkpoints never go back.
 
 use std::{pin::Pin, sync::Arc};
 
@@ -37,7 +41,7 @@ use super::{
     readers::Scope,
     selection::Selection,
 };
-use crate::store::{EventFeed, FeedItem};
+use crate::store::{EventFeed, EventStore, FeedItem, SubscriptionFilter};
 
 /// What the response stream yields.
 pub type Response = Result<SubscribeResponse, Status>;
@@ -48,6 +52,10 @@ pub type Responses = Pin<Box<dyn Stream<Item = Response> + Send + 'static>>;
 pub struct Pump {
     /// The store's feed, already filtered by category as far as the store can.
     pub feed: EventFeed,
+    /// The store itself, asked to look ahead past events its feed filtered out.
+    pub store: Arc<dyn EventStore>,
+    /// The last position told to the consumer (where the subscription starts, at first).
+    pub reported: Option<u64>,
     /// What the caller may and asked to read.
     pub scope: Scope,
     /// What the caller selected.
@@ -62,6 +70,9 @@ pub struct Pump {
     pub closing: watch::Receiver<bool>,
     /// Counters.
     pub metrics: FeedMetrics,
+    /// A checkpoint to send before anything else: where a subscription from the head starts, so
+    /// that its consumer has a position to resume from before the first event arrives.
+    pub starts_at: Option<u64>,
 }
 
 type Queue = mpsc::UnboundedSender<(Response, Option<OwnedSemaphorePermit>)>;
@@ -78,6 +89,7 @@ enum Stop {
 enum Step {
     Item(Option<Result<FeedItem, crate::store::StoreError>>),
     Checkpoint,
+    LookAhead,
 }
 
 impl Pump {
@@ -118,25 +130,45 @@ impl Pump {
     /// Runs until the consumer goes, stalls, the store fails or the server shuts down.
     async fn pump(&mut self, queue: &Queue, budget: &Arc<Semaphore>) -> Stop {
         let interval = self.limits.feed_checkpoint_interval;
+        // Only a store-side category filter hides events from the pump entirely.
+        let hides = !self.scope.filter.categories.is_empty();
         // The highest position looked at but not yet told to the consumer.
         let mut unreported: Option<u64> = None;
         let mut last_sent = Instant::now();
+        if let Some(position) = self.starts_at.take()
+            && let Err(stop) = self.send(queue, budget, checkpoint(position)).await
+        {
+            return stop;
+        }
         loop {
-            let checkpoint_due = async {
-                match unreported {
-                    Some(_) => sleep_until(last_sent + interval).await,
-                    None => std::future::pending().await,
+            let quiet = unreported.is_some() || hides;
+            let due = async move {
+                match quiet {
+                    true => sleep_until(last_sent + interval).await,
+                    false => std::future::pending().await,
                 }
             };
             let step = tokio::select! {
                 biased;
                 () = queue.closed() => return Stop::Gone,
                 _ = self.closing.wait_for(|closing| *closing) => return Stop::ShuttingDown,
-                () = checkpoint_due => Step::Checkpoint,
+                () = due => match unreported {
+                    Some(_) => Step::Checkpoint,
+                    None => Step::LookAhead,
+                },
                 item = self.feed.next() => Step::Item(item),
             };
             let message = match step {
                 Step::Checkpoint => unreported.take().map(checkpoint),
+                Step::LookAhead => {
+                    // Asked at most once per interval, whatever the answer.
+                    last_sent = Instant::now();
+                    let store = self.store.clone();
+                    match look_ahead(store, self.reported, &self.scope.filter).await {
+                        Ok(clear) => clear.map(checkpoint),
+                        Err(error) => return Stop::Failed(error),
+                    }
+                }
                 Step::Item(None) => {
                     return Stop::Failed(FeedError::Store(
                         crate::store::StoreError::Unavailable("the store's feed ended".into()),
@@ -170,16 +202,23 @@ impl Pump {
                     .then(|| unreported.take().map(checkpoint))
                     .flatten()
             });
-            if let Some(message) = message {
-                let is_event = matches!(message.item, Some(Item::Event(_)));
-                if let Err(stop) = self.send(queue, budget, message).await {
-                    return stop;
-                }
-                if is_event {
-                    self.metrics.delivered();
-                }
-                last_sent = Instant::now();
+            // A checkpoint never goes back (a store's own may lag behind a look-ahead's).
+            let Some((message, position)) = message
+                .map(|m| (position_of(&m), m))
+                .filter(|(position, _)| Some(*position) > self.reported)
+                .map(|(position, m)| (m, position))
+            else {
+                continue;
+            };
+            let is_event = matches!(message.item, Some(Item::Event(_)));
+            if let Err(stop) = self.send(queue, budget, message).await {
+                return stop;
             }
+            if is_event {
+                self.metrics.delivered();
+            }
+            self.reported = Some(position);
+            last_sent = Instant::now();
         }
     }
 
@@ -213,6 +252,33 @@ impl Pump {
         queue
             .send((Ok(message), Some(permit)))
             .map_err(|_| Stop::Gone)
+    }
+}
+
+/// How far a consumer told everything up to `reported` may move its checkpoint although the
+/// store's feed has said nothing: up to the head, when no event of `filter`'s categories lies in
+/// between. Stores whose feeds checkpoint promptly answer `None`; their feed says it instead.
+async fn look_ahead(
+    store: Arc<dyn EventStore>,
+    reported: Option<u64>,
+    filter: &SubscriptionFilter,
+) -> Result<Option<u64>, FeedError> {
+    let Some(head) = store.head_position().await? else {
+        return Ok(None);
+    };
+    if reported.is_some_and(|reported| reported >= head) {
+        return Ok(None);
+    }
+    let clear = store.clear_through(reported, head, filter).await?;
+    Ok(clear.filter(|clear| Some(*clear) > reported))
+}
+
+/// The position a message tells the consumer it may resume after.
+fn position_of(message: &SubscribeResponse) -> u64 {
+    match &message.item {
+        Some(Item::Event(event)) => event.position,
+        Some(Item::Checkpoint(checkpoint)) => checkpoint.position,
+        None => 0,
     }
 }
 

@@ -70,16 +70,17 @@ impl EventFeed for EventFeedService {
         let selection = Selection::try_from(&req)?;
         let scope = self.readers.scope(&caller, &selection.categories)?;
         let slot = self.quota.take(&caller)?;
-        let after = match selection.start {
-            Start::After(after) => after,
-            Start::Head => self
-                .store
-                .head_position()
-                .await
-                .map_err(super::FeedError::from)?,
+        let (after, starts_at) = match selection.start {
+            Start::After(after) => (after, None),
+            Start::Head => {
+                let head = (self.store.head_position().await).map_err(super::FeedError::from)?;
+                (head, Some(head.unwrap_or(0)))
+            }
         };
         let pump = Pump {
             feed: self.store.subscribe_all(after, scope.filter.clone()),
+            store: self.store.clone(),
+            reported: after,
             scope,
             selection,
             converter: self.converter.clone(),
@@ -87,6 +88,7 @@ impl EventFeed for EventFeedService {
             slot,
             closing: self.closing.clone(),
             metrics: self.metrics.clone(),
+            starts_at,
         };
         Ok(Response::new(pump.start()))
     }

@@ -14,6 +14,7 @@
 //! - `history`: one stream's events a page at a time, and a document folded to a past point.
 //! - `metrics`: open subscriptions, how they ended, events delivered.
 //! - `grpc`: the `EventFeed` service.
+//! - `testing` (tests only): a history over an embedded store holding given events.
 
 pub mod convert;
 pub mod delivery;
@@ -23,6 +24,8 @@ pub mod metrics;
 pub mod quota;
 pub mod readers;
 pub mod selection;
+#[cfg(test)]
+pub mod testing;
 
 use std::time::Duration;
 
