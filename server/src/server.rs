@@ -18,8 +18,8 @@ use crate::{
         access::PUBLIC_SERVICES, keys_service::service as keys_service,
     },
     config::{AuthMode, Config, Role},
-    feed::{self, Converter, FeedMetrics, History, Readers},
     connection::{ActivityLayer, MAX_HEADER_LIST_BYTES},
+    feed::{self, Converter, FeedMetrics, History, Readers},
     grpc::{DecodeFailureLayer, RequestContextLayer, ServedElsewhereLayer, roles::SERVICES},
     health::StoreHealth,
     identity::{self, login::Login, revocations::DisabledUsers, sessions::sessions_service},
@@ -284,14 +284,12 @@ pub async fn run_with(
         model(identity::projection::USERS),
     ) {
         router = router
-            .add_service(stores.needs_reads(orders::queries::query_service(
-                orders,
-                history.clone(),
-            )))
-            .add_service(stores.needs_reads(inventory::queries::query_service(
-                products,
-                history.clone(),
-            )))
+            .add_service(
+                stores.needs_reads(orders::queries::query_service(orders, history.clone())),
+            )
+            .add_service(
+                stores.needs_reads(inventory::queries::query_service(products, history.clone())),
+            )
             .add_service(stores.needs_reads(identity::queries::query_service(users, history)))
             .add_service(stores.needs_events(feed::service(
                 events.clone(),

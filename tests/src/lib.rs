@@ -82,11 +82,18 @@ impl TestServer {
 
     /// Starts a server as [`TestServer::start`] does, storing its events in `backend`.
     pub async fn start_on(backend: &EventBackend) -> Self {
+        Self::start_on_with(backend, |_| {}).await
+    }
+
+    /// Starts a server as [`TestServer::start_on`] does, with its configuration changed by
+    /// `adjust` first (tighter feed limits, say).
+    pub async fn start_on_with(backend: &EventBackend, adjust: impl FnOnce(&mut Config)) -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = unchecked(Config::with_data_dir(data_dir.path()));
         if let EventBackend::KurrentDb(url) = backend {
             config.kurrentdb_url = Some(url.as_str().into());
         }
+        adjust(&mut config);
         Self::start_with(config, data_dir).await
     }
 

@@ -18,11 +18,11 @@ use std::{
 };
 
 use tokio::{
-    sync::Notify,
     net::{
         TcpListener, TcpStream,
         tcp::{OwnedReadHalf, OwnedWriteHalf},
     },
+    sync::Notify,
     task::{JoinHandle, JoinSet},
 };
 

@@ -5,7 +5,7 @@
 use causeway_tests::{
     EventBackend,
     kurrentdb::{KurrentDbDouble, real_server},
-    scenarios::{commands, read_side},
+    scenarios::{commands, feed, read_side},
 };
 
 /// One test per scenario, each on its own double.
@@ -32,6 +32,9 @@ over_the_double!(
     read_side::listing_250_orders_page_by_page_returns_each_exactly_once,
     read_side::a_rebuild_while_serving_gives_the_same_documents,
     read_side::a_poison_event_marks_its_projection_not_serving_and_shows_its_position,
+    feed::a_write_storm_arrives_once_and_in_order_across_the_switch,
+    feed::a_filtered_subscription_checkpoints_past_what_it_skips,
+    feed::events_arrive_typed_upcast_and_with_their_metadata,
 );
 
 /// The scenarios in turn against one real server. The poison-event scenario is left out: it
@@ -52,4 +55,7 @@ async fn scenarios_on_a_real_kurrentdb() {
     read_side::a_placed_order_reads_back_at_once_with_the_acks_position(&real).await;
     read_side::listing_250_orders_page_by_page_returns_each_exactly_once(&real).await;
     read_side::a_rebuild_while_serving_gives_the_same_documents(&real).await;
+    feed::a_write_storm_arrives_once_and_in_order_across_the_switch(&real).await;
+    feed::a_filtered_subscription_checkpoints_past_what_it_skips(&real).await;
+    feed::events_arrive_typed_upcast_and_with_their_metadata(&real).await;
 }

@@ -16,7 +16,10 @@ use std::{
 use futures::{Stream, StreamExt, stream::BoxStream};
 use tonic::{Code, Status, Streaming};
 
-use super::{Event, Received, SubscribeRequest, SubscribeResponse, event_feed_client::EventFeedClient, subscribe_response::Item};
+use super::{
+    Event, Received, SubscribeRequest, SubscribeResponse, event_feed_client::EventFeedClient,
+    subscribe_response::Item,
+};
 use crate::{
     Client, Error,
     call::authorization,

@@ -54,8 +54,7 @@ impl Converter {
         let option = pool.get_extension_by_name(WITHHELD_OPTION);
         let mut withheld = HashMap::new();
         for event_type in STORED_EVENT_TYPES {
-            let (Some(option), Some(message)) =
-                (&option, pool.get_message_by_name(event_type))
+            let (Some(option), Some(message)) = (&option, pool.get_message_by_name(event_type))
             else {
                 continue;
             };

@@ -170,9 +170,9 @@ impl Pump {
                     }
                 }
                 Step::Item(None) => {
-                    return Stop::Failed(FeedError::Store(
-                        crate::store::StoreError::Unavailable("the store's feed ended".into()),
-                    ));
+                    return Stop::Failed(FeedError::Store(crate::store::StoreError::Unavailable(
+                        "the store's feed ended".into(),
+                    )));
                 }
                 Step::Item(Some(Err(error))) => return Stop::Failed(error.into()),
                 Step::Item(Some(Ok(FeedItem::Checkpoint(position)))) => {
@@ -180,8 +180,7 @@ impl Pump {
                     None
                 }
                 Step::Item(Some(Ok(FeedItem::Event(event)))) => {
-                    if self.scope.admits(&event.stream) && self.selection.keeps(&event.event_type)
-                    {
+                    if self.scope.admits(&event.stream) && self.selection.keeps(&event.event_type) {
                         unreported = None;
                         match self.converter.event(&event) {
                             Ok(event) => Some(SubscribeResponse {

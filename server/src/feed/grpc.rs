@@ -99,7 +99,10 @@ impl EventFeed for EventFeedService {
     ) -> Result<Response<ReadStreamResponse>, Status> {
         let (_, extensions, req) = request.into_parts();
         let stream = single("stream", stream_name(&req.stream))?;
-        if !self.readers.may_read(&caller(&extensions), category_of(&stream)) {
+        if !self
+            .readers
+            .may_read(&caller(&extensions), category_of(&stream))
+        {
             return Err(super::FeedError::Forbidden(format!(
                 "your roles may not read the {} category",
                 category_of(&stream)
@@ -131,8 +134,8 @@ fn stream_name(raw: &str) -> Result<String, InvalidValue> {
     let Some((category, id)) = raw.split_once('-') else {
         return invalid("a stream is named <category>-<id>, e.g. order-7f3c or product-kettle");
     };
-    let category = selection::category(category)
-        .map_err(|e| InvalidValue(format!("its category: {e}")))?;
+    let category =
+        selection::category(category).map_err(|e| InvalidValue(format!("its category: {e}")))?;
     let id = identifier(id).map_err(|e| InvalidValue(format!("its id: {e}")))?;
     Ok(format!("{category}-{id}"))
 }
@@ -145,7 +148,14 @@ mod tests {
     fn stream_names_are_a_category_and_an_id() {
         assert_eq!(stream_name("order-7f3c").unwrap(), "order-7f3c");
         assert_eq!(stream_name("useremail-a-b").unwrap(), "useremail-a-b");
-        for bad in ["order", "-1", "order-", "or der-1", "order-1 2", "order-\u{202E}1"] {
+        for bad in [
+            "order",
+            "-1",
+            "order-",
+            "or der-1",
+            "order-1 2",
+            "order-\u{202E}1",
+        ] {
             assert!(stream_name(bad).is_err(), "{bad:?}");
         }
         assert!(stream_name(&format!("order-{}", "x".repeat(129))).is_err());

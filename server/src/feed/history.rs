@@ -40,9 +40,7 @@ impl Point {
             Some(as_of::Point::Revision(revision)) => Ok(Some(Self::Revision(*revision))),
             Some(as_of::Point::Time(time)) => timestamp_micros(time)
                 .map(|micros| Some(Self::Time(micros)))
-                .ok_or_else(|| {
-                    Invalid::field(format!("{field}.time"), "not a valid timestamp")
-                }),
+                .ok_or_else(|| Invalid::field(format!("{field}.time"), "not a valid timestamp")),
             None => Err(Invalid::field(
                 field,
                 "set either revision or time, or leave asOf out",

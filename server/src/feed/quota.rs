@@ -98,7 +98,9 @@ mod tests {
             quota.take(&caller("a")),
             Err(FeedError::Exhausted(_))
         ));
-        let _other = quota.take(&caller("b")).expect("another caller has its own quota");
+        let _other = quota
+            .take(&caller("b"))
+            .expect("another caller has its own quota");
         drop(first);
         let _again = quota.take(&caller("a")).expect("a slot came back");
         assert_eq!(quota.held_by("causeway\na"), 2);

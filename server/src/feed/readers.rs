@@ -154,7 +154,10 @@ mod tests {
         assert!(readers.may_read(&orders, "order"));
         assert!(readers.may_read(&orders, "product"));
         assert!(!readers.may_read(&orders, "user"));
-        assert!(!readers.may_read(&orders, "fulfilment"), "undeclared: admin only");
+        assert!(
+            !readers.may_read(&orders, "fulfilment"),
+            "undeclared: admin only"
+        );
         let admin = caller(&["admin"]);
         for category in ["order", "product", "user", "useremail", "fulfilment"] {
             assert!(readers.may_read(&admin, category), "{category}");

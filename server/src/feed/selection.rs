@@ -69,7 +69,10 @@ impl TryFrom<&SubscribeRequest> for Selection {
             .filter_map(|(i, raw)| v.check(format!("category[{i}]"), category(raw)))
             .collect();
         if req.event_type.len() > MAX_EVENT_TYPES {
-            v.add("eventType", format!("at most {MAX_EVENT_TYPES} event types"));
+            v.add(
+                "eventType",
+                format!("at most {MAX_EVENT_TYPES} event types"),
+            );
         }
         let event_types: HashSet<String> = req
             .event_type
@@ -138,7 +141,12 @@ mod tests {
         let bad = SubscribeRequest {
             after: 7,
             from_head: true,
-            category: vec!["order".into(), "order-1".into(), "".into(), "a\u{200B}".into()],
+            category: vec![
+                "order".into(),
+                "order-1".into(),
+                "".into(),
+                "a\u{200B}".into(),
+            ],
             event_type: vec!["OrderPlaced".into()],
         };
         let fields: Vec<String> = Selection::try_from(&bad)
@@ -161,6 +169,9 @@ mod tests {
             category: vec!["c".into(); MAX_CATEGORIES + 1],
             ..Default::default()
         };
-        assert_eq!(Selection::try_from(&many).unwrap_err().0[0].field, "category");
+        assert_eq!(
+            Selection::try_from(&many).unwrap_err().0[0].field,
+            "category"
+        );
     }
 }

@@ -35,7 +35,10 @@ pub struct OrderQueriesService {
 
 /// The gRPC server for order queries over `model` (the `orders` projection's read model) and
 /// `history` (the order streams), ready to add to a tonic router.
-pub fn query_service(model: ReadModel, history: History) -> OrderQueriesServer<OrderQueriesService> {
+pub fn query_service(
+    model: ReadModel,
+    history: History,
+) -> OrderQueriesServer<OrderQueriesService> {
     OrderQueriesServer::new(OrderQueriesService { model, history })
 }
 

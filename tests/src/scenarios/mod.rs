@@ -7,6 +7,7 @@
 //! scenarios also hold on a long-lived KurrentDB that keeps the events of earlier runs.
 
 pub mod commands;
+pub mod feed;
 pub mod read_side;
 
 use uuid::Uuid;

@@ -45,7 +45,10 @@ fn every_stored_event_type_converts_to_its_typed_message() {
         let metadata = event.metadata.unwrap();
         assert_eq!(metadata.schema_version, 1);
         assert_eq!(metadata.actor, "billing-service");
-        assert!(metadata.time.is_some(), "{event_type}: the metadata time parses");
+        assert!(
+            metadata.time.is_some(),
+            "{event_type}: the metadata time parses"
+        );
         assert_eq!(event.position, 42);
         assert_eq!(event.revision, 3);
     }

@@ -4,8 +4,8 @@
 use std::{collections::HashSet, sync::Arc};
 
 use causeway_proto::common::Consistency;
-use tempfile::TempDir;
 use prost::Message;
+use tempfile::TempDir;
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -282,15 +282,30 @@ async fn get_order_as_of_a_revision_or_a_time_is_its_stream_folded_to_there() {
     let (svc, _dir) = service_with(&[placed(1, "o-1", "c-1"), confirmed(2, "o-1")]).await;
     let order = |request| async { svc.get_order(request).await.map(|r| r.into_inner().order) };
 
-    let placed = order(as_of("o-1", Point::Revision(0))).await.unwrap().unwrap();
-    assert_eq!((placed.status, placed.revision), (OrderStatus::Placed as i32, 0));
+    let placed = order(as_of("o-1", Point::Revision(0)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (placed.status, placed.revision),
+        (OrderStatus::Placed as i32, 0)
+    );
     let now = order(get("o-1")).await.unwrap();
     let past_the_end = order(as_of("o-1", Point::Revision(99))).await.unwrap();
-    assert_eq!(past_the_end, now, "the latest state, as the read model holds it");
+    assert_eq!(
+        past_the_end, now,
+        "the latest state, as the read model holds it"
+    );
 
-    let far = prost_types::Timestamp { seconds: 4_000_000_000, nanos: 0 };
+    let far = prost_types::Timestamp {
+        seconds: 4_000_000_000,
+        nanos: 0,
+    };
     assert_eq!(order(as_of("o-1", Point::Time(far))).await.unwrap(), now);
-    let before = prost_types::Timestamp { seconds: 1, nanos: 0 };
+    let before = prost_types::Timestamp {
+        seconds: 1,
+        nanos: 0,
+    };
     let err = order(as_of("o-1", Point::Time(before))).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound, "it did not exist yet: {err:?}");
     let err = order(as_of("o-9", Point::Revision(0))).await.unwrap_err();
@@ -302,8 +317,14 @@ async fn get_order_as_of_refuses_an_empty_point_or_a_bad_time_by_field() {
     let (svc, _dir) = service_with(&[]).await;
     let mut empty = get("o-1");
     empty.get_mut().as_of = Some(causeway_proto::common::AsOf { point: None });
-    assert_eq!(violated_fields(&svc.get_order(empty).await.unwrap_err()), ["asOf"]);
-    let bad = prost_types::Timestamp { seconds: 1, nanos: -5 };
+    assert_eq!(
+        violated_fields(&svc.get_order(empty).await.unwrap_err()),
+        ["asOf"]
+    );
+    let bad = prost_types::Timestamp {
+        seconds: 1,
+        nanos: -5,
+    };
     let both = as_of("", causeway_proto::common::as_of::Point::Time(bad));
     let err = svc.get_order(both).await.unwrap_err();
     assert_eq!(violated_fields(&err), ["orderId", "asOf.time"]);
@@ -313,26 +334,41 @@ async fn get_order_as_of_refuses_an_empty_point_or_a_bad_time_by_field() {
 async fn a_customer_sees_only_its_own_orders_past_and_history() {
     use causeway_proto::common::as_of::Point;
     let (svc, _dir) = service_with(&[placed(1, "o-1", "c-1"), confirmed(2, "o-1")]).await;
-    let own = svc.get_order(as_customer(as_of("o-1", Point::Revision(0)), "c-1")).await;
+    let own = svc
+        .get_order(as_customer(as_of("o-1", Point::Revision(0)), "c-1"))
+        .await;
     assert!(own.is_ok(), "{own:?}");
     for request in [get("o-1"), as_of("o-1", Point::Revision(0))] {
-        let err = svc.get_order(as_customer(request, "c-2")).await.unwrap_err();
+        let err = svc
+            .get_order(as_customer(request, "c-2"))
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Code::NotFound, "{err:?}");
     }
-    let own = svc.get_order_history(as_customer(history("o-1", 0, 0), "c-1")).await;
+    let own = svc
+        .get_order_history(as_customer(history("o-1", 0, 0), "c-1"))
+        .await;
     assert_eq!(own.unwrap().into_inner().events.len(), 2);
     let err = svc
         .get_order_history(as_customer(history("o-1", 0, 0), "c-2"))
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Code::NotFound, "as if it did not exist: {err:?}");
+    assert_eq!(
+        err.code(),
+        Code::NotFound,
+        "as if it did not exist: {err:?}"
+    );
     assert_eq!(err.message(), "order o-1 not found");
 }
 
 #[tokio::test]
 async fn get_order_history_pages_through_the_stream_from_a_revision() {
     let (svc, _dir) = service_with(&[placed(1, "o-1", "c-1"), confirmed(2, "o-1")]).await;
-    let page = |request| async { svc.get_order_history(request).await.map(Response::into_inner) };
+    let page = |request| async {
+        svc.get_order_history(request)
+            .await
+            .map(Response::into_inner)
+    };
 
     let first = page(history("o-1", 0, 1)).await.unwrap();
     assert_eq!(first.events.len(), 1);
@@ -342,7 +378,10 @@ async fn get_order_history_pages_through_the_stream_from_a_revision() {
     assert_eq!(event.event_type, "causeway.orders.v1.OrderPlaced");
     let payload = event.payload.as_ref().unwrap();
     let placed = causeway_proto::orders::OrderPlaced::decode(payload.value.as_slice()).unwrap();
-    assert_eq!((placed.order_id.as_str(), placed.customer_id.as_str()), ("o-1", "c-1"));
+    assert_eq!(
+        (placed.order_id.as_str(), placed.customer_id.as_str()),
+        ("o-1", "c-1")
+    );
 
     let rest = page(history("o-1", 1, 0)).await.unwrap();
     assert!(rest.end_of_stream);
@@ -351,6 +390,12 @@ async fn get_order_history_pages_through_the_stream_from_a_revision() {
     let beyond = page(history("o-1", 5, 0)).await.unwrap();
     assert!(beyond.events.is_empty() && beyond.end_of_stream);
 
-    assert_eq!(page(history("o-2", 0, 0)).await.unwrap_err().code(), Code::NotFound);
-    assert_eq!(violated_fields(&page(history(" ", 0, 0)).await.unwrap_err()), ["orderId"]);
+    assert_eq!(
+        page(history("o-2", 0, 0)).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    assert_eq!(
+        violated_fields(&page(history(" ", 0, 0)).await.unwrap_err()),
+        ["orderId"]
+    );
 }
