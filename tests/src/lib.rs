@@ -183,6 +183,33 @@ impl TestServer {
         }
     }
 
+    /// A token for `subject` with `roles`, minted with the server's own signing keys as
+    /// `causeway-server token` would, once the server answers (it makes its keys first).
+    pub async fn token(&self, subject: &str, roles: &[&str]) -> String {
+        let mut health = tonic_health::pb::health_client::HealthClient::new(self.channel().await);
+        let request = || tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        };
+        let answered = async {
+            while health.check(request()).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), answered)
+            .await
+            .expect("the server answers within 30 s");
+        let ring = causeway_server::auth::keys::KeyRing::new(self.data_dir().join("keys"));
+        causeway_server::auth::tokens::TokenIssuer::new(ring, "causeway", "causeway")
+            .mint(
+                subject,
+                roles.iter().map(|r| (*r).to_owned()).collect(),
+                None,
+                Duration::from_secs(3600),
+            )
+            .expect("mint a token")
+            .token
+    }
+
     /// A connected channel (retries the connection briefly while the server starts).
     pub async fn channel(&self) -> Channel {
         let endpoint = Endpoint::from_shared(self.url())

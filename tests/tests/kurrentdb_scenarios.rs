@@ -5,7 +5,7 @@
 use causeway_tests::{
     EventBackend,
     kurrentdb::{KurrentDbDouble, real_server},
-    scenarios::{commands, feed, read_side},
+    scenarios::{commands, feed, history, read_side},
 };
 
 /// One test per scenario, each on its own double.
@@ -35,6 +35,7 @@ over_the_double!(
     feed::a_write_storm_arrives_once_and_in_order_across_the_switch,
     feed::a_filtered_subscription_checkpoints_past_what_it_skips,
     feed::events_arrive_typed_upcast_and_with_their_metadata,
+    history::history_and_as_of_answers_equal_a_fold_of_the_stream,
 );
 
 /// The scenarios in turn against one real server. The poison-event scenario is left out: it
@@ -58,4 +59,5 @@ async fn scenarios_on_a_real_kurrentdb() {
     feed::a_write_storm_arrives_once_and_in_order_across_the_switch(&real).await;
     feed::a_filtered_subscription_checkpoints_past_what_it_skips(&real).await;
     feed::events_arrive_typed_upcast_and_with_their_metadata(&real).await;
+    history::history_and_as_of_answers_equal_a_fold_of_the_stream(&real).await;
 }

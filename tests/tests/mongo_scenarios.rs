@@ -7,7 +7,7 @@ use causeway_server::readstore::ReadStore;
 use causeway_tests::{
     EventBackend,
     mongo::{MongoServer, Topology, unique_database, with_read_models},
-    scenarios::{commands, read_side},
+    scenarios::{commands, history, read_side},
 };
 
 /// Runs `scenario` with its servers' read models in a fresh database on a fresh MongoDB; with
@@ -94,3 +94,13 @@ commands_on_replica_set!(
     a_stale_expected_revision_is_aborted,
     a_repeated_command_id_appends_once_and_replays_the_ack,
 );
+
+/// History and `asOf` come from the event store, the latest state from the read model in
+/// MongoDB: the scenario checks that the two agree.
+#[tokio::test(flavor = "multi_thread")]
+async fn history_and_as_of_answers_equal_a_fold_of_the_stream() {
+    on_mongo(Topology::ReplicaSet, true, |backend| async move {
+        history::history_and_as_of_answers_equal_a_fold_of_the_stream(&backend).await
+    })
+    .await;
+}

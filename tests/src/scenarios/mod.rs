@@ -8,6 +8,7 @@
 
 pub mod commands;
 pub mod feed;
+pub mod history;
 pub mod read_side;
 
 use uuid::Uuid;
