@@ -70,6 +70,11 @@ pub struct Config {
     #[arg(long, env = "CAUSEWAY_GATEWAY_MAX_CONNECTIONS", default_value_t = 1000)]
     pub max_connections: usize,
 
+    /// How often an event stream (Server-Sent Events) with nothing to send sends a comment
+    /// line, so that proxies and clients see it alive.
+    #[arg(long, env = "CAUSEWAY_GATEWAY_SSE_HEARTBEAT", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub sse_heartbeat: Duration,
+
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `causeway_gateway=debug`.
     #[arg(long, env = "CAUSEWAY_LOG", default_value = "info")]
     pub log: String,
@@ -104,6 +109,7 @@ impl Config {
             idle_timeout: Duration::from_secs(60),
             keepalive_interval: Duration::from_secs(30),
             max_connections: 1000,
+            sse_heartbeat: Duration::from_secs(15),
             log: "info".to_owned(),
         }
     }
@@ -144,6 +150,7 @@ impl Config {
             ("idle-timeout", self.idle_timeout.is_zero()),
             ("keepalive-interval", self.keepalive_interval.is_zero()),
             ("max-connections", self.max_connections == 0),
+            ("sse-heartbeat", self.sse_heartbeat.is_zero()),
         ];
         match zero.into_iter().find(|(_, is_zero)| *is_zero) {
             Some((flag, _)) => Err(ConfigError::Zero(flag)),

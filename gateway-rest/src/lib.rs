@@ -22,6 +22,8 @@
 //! - [`http`]: the axum handler and the tower layers (timeout, concurrency, body size).
 //! - [`header_limits`]: the 431 for oversized headers, and the bound on what is forwarded.
 //! - [`serve`]: the accept loop: connection limit, header-read, idle and keep-alive timeouts.
+//! - [`sse`]: a server-streaming RPC as Server-Sent Events (`text/event-stream`), with
+//!   heartbeats and `Last-Event-ID` resumption.
 //!
 //! [`run`] serves the built-in contracts on a listener the caller bound (tests bind port 0);
 //! [`serve`] takes any descriptor pool, so tests can prove that an annotation alone makes a
@@ -38,6 +40,7 @@ pub mod mapping;
 pub mod openapi;
 pub mod routes;
 pub mod serve;
+pub mod sse;
 pub mod template;
 pub mod transcode;
 pub mod upstream;
@@ -104,6 +107,7 @@ pub async fn serve(
         upstream: Upstream::new(config.upstream.clone(), config.timeout),
         openapi,
         max_body_bytes: config.max_body_bytes,
+        sse_heartbeat: config.sse_heartbeat,
     });
     let limits = Limits {
         max_header_bytes: config.max_header_bytes,

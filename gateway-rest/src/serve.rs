@@ -8,7 +8,8 @@
 //!   [`crate::header_limits`] answers 431 with the JSON error body).
 //! - HTTP/2: keep-alive pings find vanished peers; headers are bounded like HTTP/1.1's.
 //! - Both: a connection with no request in flight for `--idle-timeout` is closed (GOAWAY on
-//!   HTTP/2), including one that never sent a request at all.
+//!   HTTP/2), including one that never sent a request at all. A response streamed without a
+//!   known length (an event stream) counts as in flight until its body ends.
 //! - On shutdown every connection is asked to close after its requests; the loop returns when
 //!   all have.
 
@@ -22,7 +23,8 @@ use std::{
 };
 
 use axum::{Router, body::Body};
-use hyper::body::Incoming;
+use http_body_util::BodyExt;
+use hyper::body::{Body as _, Incoming};
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
     server::conn::auto::Builder,
@@ -168,8 +170,20 @@ impl Connection {
             let call = app.clone().oneshot(request.map(Body::new));
             async move {
                 let response = call.await;
-                drop(in_flight);
-                response
+                Ok::<_, std::convert::Infallible>(match response {
+                    // A body of unknown length (an event stream) keeps the connection busy
+                    // until it ends, not only until its headers are out.
+                    Ok(response) if response.body().size_hint().exact().is_none() => {
+                        response.map(|body| {
+                            Body::new(body.map_frame(move |frame| {
+                                let _busy = &in_flight;
+                                frame
+                            }))
+                        })
+                    }
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                })
             }
         });
         let connection = self

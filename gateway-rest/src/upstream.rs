@@ -9,7 +9,7 @@ use http::{HeaderMap, Uri, uri::PathAndQuery};
 use prost::Message;
 use prost_reflect::{DynamicMessage, MessageDescriptor};
 use tonic::{
-    Status,
+    Status, Streaming,
     codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
     metadata::{MetadataMap, MetadataValue},
     transport::{Channel, Endpoint},
@@ -141,6 +141,35 @@ impl Upstream {
             Ok(Err(status)) if timed_out(&status) => Err(expired()),
             Ok(Err(status)) => Err(status),
             Err(_) => Err(expired()),
+        }
+    }
+
+    /// Calls the server-streaming RPC at `path`, decoding each message as `output`. The
+    /// deadline bounds only the wait for the stream to start: the stream itself runs until
+    /// either side ends it.
+    pub async fn subscribe(
+        &self,
+        path: PathAndQuery,
+        output: MessageDescriptor,
+        message: DynamicMessage,
+        metadata: MetadataMap,
+    ) -> Result<Streaming<DynamicMessage>, Status> {
+        let call = async {
+            let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+            grpc.ready()
+                .await
+                .map_err(|e| Status::from_error(Box::new(e)))?;
+            let request =
+                tonic::Request::from_parts(metadata, tonic::Extensions::default(), message);
+            grpc.server_streaming(request, path, DynamicCodec::new(output))
+                .await
+        };
+        match tokio::time::timeout(self.deadline, call).await {
+            Ok(started) => started.map(tonic::Response::into_inner),
+            Err(_) => Err(Status::deadline_exceeded(format!(
+                "the upstream did not start the stream within {}",
+                humantime::format_duration(self.deadline)
+            ))),
         }
     }
 

@@ -85,6 +85,14 @@ fn convention_headers(route: &Route) -> Vec<Value> {
             "schema": {"type": "string", "pattern": "^[0-9]+$"},
         }));
     }
+    if conventions.resume_after.is_some() {
+        headers.push(json!({
+            "name": "Last-Event-ID",
+            "in": "header",
+            "description": "The id of the last event received, as an event stream client                 sends it when it reconnects: the stream goes on after that position                 (overriding the after parameter).",
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }));
+    }
     headers
 }
 
