@@ -78,7 +78,13 @@ impl KeyCache {
     /// (within the minimum interval).
     pub async fn find(&self, kid: &str) -> Option<VerifyingKey> {
         let cached = self.snapshot().get(kid).cloned();
-        let mut fetched = self.fetched.lock().await;
+        let mut fetched = match self.fetched.try_lock() {
+            Ok(fetched) => fetched,
+            // Another lookup holds the lock, perhaps for a fetch from an issuer that is slow
+            // or down: a key already cached does not wait for it.
+            Err(_) if cached.is_some() => return cached,
+            Err(_) => self.fetched.lock().await,
+        };
         let age = fetched.map(|at| at.elapsed());
         let stale = age.is_none_or(|age| age >= self.refresh.max_age);
         let may_fetch = age.is_none_or(|age| age >= self.refresh.min_interval);
@@ -199,5 +205,60 @@ mod tests {
         assert_eq!(keys.keys().collect::<Vec<_>>(), ["ed"]);
         assert_eq!(keys["ed"].algorithm, Algorithm::EdDSA);
         assert!(parse_jwks(b"{}").is_err());
+    }
+
+    /// An issuer that answers its first request with one Ed25519 key and then accepts
+    /// connections without ever answering (slow, or half down). Signals each accepted stall.
+    fn stalling_issuer() -> (reqwest::Url, std::sync::mpsc::Receiver<()>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+        let (stalled, on_stall) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let body = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"ed","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+            let (mut first, _) = listener.accept().unwrap();
+            let mut head = [0u8; 4096];
+            let _ = first.read(&mut head);
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = first.write_all(response.as_bytes());
+            drop(first);
+            let mut held = Vec::new();
+            while let Ok((connection, _)) = listener.accept() {
+                held.push(connection);
+                if stalled.send(()).is_err() {
+                    return;
+                }
+            }
+        });
+        (url.parse().unwrap(), on_stall)
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_cached_key_does_not_wait_for_a_fetch_in_progress() {
+        let (url, on_stall) = stalling_issuer();
+        let refresh = Refresh {
+            min_interval: Duration::ZERO,
+            max_age: Duration::from_secs(3600),
+        };
+        let cache = Arc::new(KeyCache::new(KeySource::Url(url), refresh));
+        assert!(cache.find("ed").await.is_some(), "first fetch");
+        // An unknown key id makes one lookup fetch; the issuer never answers it.
+        let fetching = tokio::spawn({
+            let cache = cache.clone();
+            async move { cache.find("unknown").await }
+        });
+        tokio::task::spawn_blocking(move || on_stall.recv())
+            .await
+            .unwrap()
+            .expect("the fetch reached the issuer");
+        assert!(cache.find("ed").await.is_some());
+        assert!(
+            !fetching.is_finished(),
+            "the cached key was answered while the fetch was still pending"
+        );
+        fetching.abort();
     }
 }

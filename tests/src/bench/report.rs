@@ -16,8 +16,9 @@ pub use self::{
 };
 use super::load::Measurement;
 
-/// The scenarios of issue 8, by number, as the tables title them.
-pub const SCENARIOS: [(u8, &str); 7] = [
+/// The scenarios of issue 8 (and issue 15's token verification, 8), by number, as the tables
+/// title them.
+pub const SCENARIOS: [(u8, &str); 8] = [
     (1, "command vs echo and raw store"),
     (2, "query by id vs echo"),
     (3, "projection catch-up vs raw read-and-decode"),
@@ -25,6 +26,7 @@ pub const SCENARIOS: [(u8, &str); 7] = [
     (5, "aggregate load, 1,000 vs 100 events"),
     (6, "REST gateway vs direct gRPC"),
     (7, "command during a projection rebuild vs idle"),
+    (8, "token verification: auth on vs --auth disabled"),
 ];
 
 /// A target the issue sets for a ratio.
