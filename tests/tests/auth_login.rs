@@ -166,7 +166,7 @@ async fn five_failures_lock_the_email_out_with_retry_info() {
     customer(&channel, &admin, "linus@example.com", "his password").await;
 
     for attempt in 1..=MAX_FAILURES {
-        let refused = login(&channel, "grace@example.com", "guess")
+        let refused = login(&channel, "grace@example.com", "a wrong guess")
             .await
             .expect_err("wrong");
         assert_eq!(refused.code(), Code::Unauthenticated, "attempt {attempt}");
@@ -261,7 +261,7 @@ async fn login_over_rest() {
     let (server, admin) = server().await;
     let channel = server.channel().await;
     customer(&channel, &admin, "ada@example.com", "correct horse").await;
-    let hal = customer(&channel, &admin, "hal@example.com", "pod bay").await;
+    let hal = customer(&channel, &admin, "hal@example.com", "pod bay doors").await;
     IdentityCommandsClient::new(channel.clone())
         .disable_user(authorized(
             DisableUserRequest {
@@ -299,7 +299,7 @@ async fn login_over_rest() {
 
     for (email, password) in [
         ("ada@example.com", "wrong horse"),
-        ("hal@example.com", "pod bay"),
+        ("hal@example.com", "pod bay doors"),
     ] {
         let response = login(email, password).await.expect("answers");
         assert_eq!(response.status(), 401, "{email}");

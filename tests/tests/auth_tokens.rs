@@ -2,6 +2,7 @@
 //! (`UNAUTHENTICATED`) and through the REST gateway (401), and nothing is written; and the
 //! actor and tenant of what a good token does come from the token, never from headers.
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use causeway_proto::{
     common::CommandOptions,
     inventory::{RegisterProductRequest, inventory_commands_client::InventoryCommandsClient},
@@ -75,7 +76,7 @@ fn bad_tokens(keys: &OwnKeys) -> Vec<BadToken> {
         BadToken {
             what: "HS256 keyed with the public key (JWK x)",
             authorization: bearer(signed(
-                &EncodingKey::from_secret(x.as_bytes()),
+                &EncodingKey::from_secret(x.as_bytes()).expect("an HMAC key"),
                 Algorithm::HS256,
                 &kid,
                 &admin(),
@@ -84,7 +85,8 @@ fn bad_tokens(keys: &OwnKeys) -> Vec<BadToken> {
         BadToken {
             what: "HS256 keyed with the public key (raw bytes)",
             authorization: bearer(signed(
-                &EncodingKey::from_urlsafe_base64_secret(&x).expect("x is base64url"),
+                &EncodingKey::from_secret(&URL_SAFE_NO_PAD.decode(&x).expect("x is base64url"))
+                    .expect("an HMAC key"),
                 Algorithm::HS256,
                 &kid,
                 &admin(),

@@ -207,28 +207,33 @@ mod tests {
         assert!(parse_jwks(b"{}").is_err());
     }
 
-    /// An issuer that answers its first request with one Ed25519 key and then accepts
-    /// connections without ever answering (slow, or half down). Signals each accepted stall.
-    fn stalling_issuer() -> (reqwest::Url, std::sync::mpsc::Receiver<()>) {
+    const ED_KEY: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+
+    /// An HTTP response carrying a JWKS with one Ed25519 key named `kid`.
+    fn jwks_response(kid: &str) -> String {
+        let body =
+            format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","kid":"{kid}","x":"{ED_KEY}"}}]}}"#);
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    /// An issuer that answers its first request with key `ed` and then accepts connections
+    /// without answering them (slow, or half down), handing each to the test to answer.
+    fn stalling_issuer() -> (reqwest::Url, std::sync::mpsc::Receiver<std::net::TcpStream>) {
         use std::io::{Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
         let (stalled, on_stall) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let body = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"ed","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
             let (mut first, _) = listener.accept().unwrap();
             let mut head = [0u8; 4096];
             let _ = first.read(&mut head);
-            let response = format!(
-                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = first.write_all(response.as_bytes());
+            let _ = first.write_all(jwks_response("ed").as_bytes());
             drop(first);
-            let mut held = Vec::new();
             while let Ok((connection, _)) = listener.accept() {
-                held.push(connection);
-                if stalled.send(()).is_err() {
+                if stalled.send(connection).is_err() {
                     return;
                 }
             }
@@ -238,6 +243,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn a_cached_key_does_not_wait_for_a_fetch_in_progress() {
+        use std::io::Write;
         let (url, on_stall) = stalling_issuer();
         let refresh = Refresh {
             min_interval: Duration::ZERO,
@@ -245,20 +251,22 @@ mod tests {
         };
         let cache = Arc::new(KeyCache::new(KeySource::Url(url), refresh));
         assert!(cache.find("ed").await.is_some(), "first fetch");
-        // An unknown key id makes one lookup fetch; the issuer never answers it.
+        // An unknown key id makes one lookup fetch, and the issuer holds that fetch.
         let fetching = tokio::spawn({
             let cache = cache.clone();
-            async move { cache.find("unknown").await }
+            async move { cache.find("new").await }
         });
-        tokio::task::spawn_blocking(move || on_stall.recv())
+        let mut stalled = tokio::task::spawn_blocking(move || on_stall.recv())
             .await
             .unwrap()
             .expect("the fetch reached the issuer");
+        // The cached key answers now; only then does the issuer answer the fetch. Had the
+        // lookup waited for the fetch, the fetch would have given up first and found nothing.
         assert!(cache.find("ed").await.is_some());
+        stalled.write_all(jwks_response("new").as_bytes()).unwrap();
         assert!(
-            !fetching.is_finished(),
-            "the cached key was answered while the fetch was still pending"
+            fetching.await.unwrap().is_some(),
+            "the cached key waited for the fetch in progress"
         );
-        fetching.abort();
     }
 }

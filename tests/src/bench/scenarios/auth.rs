@@ -22,7 +22,7 @@ use causeway_server::{
     auth::{keys::KeyRing, tokens::TokenIssuer},
     config::{AuthMode, Config, DurabilityArg, Role},
 };
-use tonic::{Code, metadata::MetadataValue, transport::Channel};
+use tonic::{Code, metadata::MetadataValue};
 use uuid::Uuid;
 
 use super::Bench;
