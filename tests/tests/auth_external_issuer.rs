@@ -172,7 +172,7 @@ async fn a_jwks_url_is_fetched_once_cached_and_outlives_its_provider() {
     let provider = tempfile::tempdir().expect("temp dir");
     let known = ProviderKey::generate(provider.path(), "ES256", "es-1");
     let unpublished = ProviderKey::generate(provider.path(), "ES256", "es-2");
-    let host = JwksHost::start(jwks(&[known.jwk.clone()])).await;
+    let host = JwksHost::start(jwks(std::slice::from_ref(&known.jwk))).await;
     let started = Instant::now();
     let url = host.url.parse().expect("the host's url");
     let server = server_trusting(KeySource::Url(url), "realm_access.roles").await;
@@ -229,7 +229,7 @@ async fn an_unknown_kid_fetches_again_once_per_minimum_interval() {
     let provider = tempfile::tempdir().expect("temp dir");
     let first = ProviderKey::generate(provider.path(), "RS256", "rs-1");
     let next = ProviderKey::generate(provider.path(), "RS256", "rs-2");
-    let host = JwksHost::start(jwks(&[first.jwk.clone()])).await;
+    let host = JwksHost::start(jwks(std::slice::from_ref(&first.jwk))).await;
     let interval = Duration::from_millis(400);
     let refresh = Refresh {
         min_interval: interval,
