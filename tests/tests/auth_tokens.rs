@@ -177,13 +177,14 @@ async fn every_bad_token_is_unauthenticated_over_grpc_and_nothing_is_written() {
             "{}: {status:?}",
             bad.what
         );
-        assert!(
-            !bad.authorization
-                .as_deref()
-                .is_some_and(|t| t.len() > 20 && status.message().contains(&t[7..])),
-            "{}: the refusal repeats the token",
-            bad.what
-        );
+        let credentials = bad.authorization.as_deref().and_then(|v| v.split_once(' '));
+        if let Some((_, token)) = credentials {
+            assert!(
+                !status.message().contains(token),
+                "{}: the refusal repeats the token",
+                bad.what
+            );
+        }
     }
     assert_eq!(head(&server).await, before, "a refused call wrote an event");
 

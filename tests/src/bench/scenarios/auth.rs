@@ -48,32 +48,27 @@ const TARGET: f64 = 1.15;
 /// The `authorization` value every call carries.
 type Bearer = MetadataValue<tonic::metadata::Ascii>;
 
-/// One of the two servers and the token its calls carry.
+/// One of the two servers, the token its calls carry and the products it holds. Skus carry
+/// the side's tag, so the two data sets never collide, also in a shared KurrentDB.
 struct Side {
+    tag: &'static str,
     server: BenchServer,
     bearer: Bearer,
+    catalogue: Arc<Vec<String>>,
 }
 
 /// Runs scenario 8 and adds its rows.
 pub(super) async fn run(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
-    let catalogue = bench.skus(PRODUCTS, catalogue_size(bench));
-    let on = start(bench, AuthMode::Enabled, &catalogue, None).await?;
+    let on = start(bench, AuthMode::Enabled, None).await?;
     // The disabled server ignores the header; it gets the same bytes.
-    let off = match start(
-        bench,
-        AuthMode::Disabled,
-        &catalogue,
-        Some(on.bearer.clone()),
-    )
-    .await
-    {
+    let off = match start(bench, AuthMode::Disabled, Some(on.bearer.clone())).await {
         Ok(off) => off,
         Err(e) => {
             let _ = on.server.stop().await;
             return Err(e);
         }
     };
-    let measured = measure(bench, report, [&on, &off], &catalogue).await;
+    let measured = measure(bench, report, [&on, &off]).await;
     let stopped = (on.server.stop().await, off.server.stop().await);
     measured?;
     stopped.0?;
@@ -86,21 +81,17 @@ fn catalogue_size(bench: &Bench) -> usize {
 
 /// Seeds a data set, starts a server on it with `auth`, and waits until its read model holds
 /// the catalogue. Its calls carry `bearer`, or (when `None`) a token minted with its own key.
-async fn start(
-    bench: &Bench,
-    auth: AuthMode,
-    catalogue: &Arc<Vec<String>>,
-    bearer: Option<Bearer>,
-) -> Result<Side, BenchError> {
-    let (label, dir) = match auth {
-        AuthMode::Enabled => ("auth on", "auth-on"),
-        AuthMode::Disabled => ("--auth disabled", "auth-off"),
+async fn start(bench: &Bench, auth: AuthMode, bearer: Option<Bearer>) -> Result<Side, BenchError> {
+    let (label, tag) = match auth {
+        AuthMode::Enabled => ("auth on", "on"),
+        AuthMode::Disabled => ("--auth disabled", "off"),
     };
-    let dir = bench.base.join(dir);
+    let dir = bench.base.join(format!("auth-{tag}"));
+    let catalogue = bench.skus(&format!("{PRODUCTS}{tag}"), catalogue_size(bench));
     bench.progress(&format!(
         "scenario 8: seeding and starting the {label} server"
     ));
-    let head = seed_catalogue(bench, &dir, catalogue).await?;
+    let head = seed_catalogue(bench, &dir, &catalogue).await?;
     let mut config = bench.config(&dir, Role::All);
     config.auth = auth;
     let server = BenchServer::start(&bench.server, config.clone()).await?;
@@ -112,7 +103,12 @@ async fn start(
         .last()
         .ok_or_else(|| BenchError::new("empty catalogue"))?;
     caught_up(bench, &server, &bearer, last, head).await?;
-    Ok(Side { server, bearer })
+    Ok(Side {
+        tag,
+        server,
+        bearer,
+        catalogue,
+    })
 }
 
 async fn seed_catalogue(
@@ -184,7 +180,7 @@ async fn caught_up(
     }
 }
 
-/// `RegisterProduct` of a new sku per operation (`<run>-authnew-<level>-<i>`).
+/// `RegisterProduct` of a new sku per operation (`<run>-authnew<tag><level>-<i>`).
 async fn commands(
     side: &Side,
     level: usize,
@@ -192,10 +188,10 @@ async fn commands(
     plan: &Plan,
 ) -> Result<Measurement, BenchError> {
     let (channel, bearer, run) = (side.server.channel(), side.bearer.clone(), run.to_owned());
+    let set = format!("{NEW}{}{level}", side.tag);
     closed_loop(plan, move |i| {
         let mut client = InventoryCommandsClient::new(channel.clone());
-        // The same skus on both servers: each has a data set of its own.
-        let sku = seed::sku(&run, &format!("{NEW}{level}"), i);
+        let sku = seed::sku(&run, &set, i);
         let mut request = tonic::Request::new(RegisterProductRequest {
             options: Some(CommandOptions {
                 command_id: Uuid::now_v7().to_string(),
@@ -222,15 +218,11 @@ async fn commands(
 }
 
 /// `GetProduct` of `catalogue[i % len]`.
-async fn queries(
-    side: &Side,
-    catalogue: &Arc<Vec<String>>,
-    plan: &Plan,
-) -> Result<Measurement, BenchError> {
+async fn queries(side: &Side, plan: &Plan) -> Result<Measurement, BenchError> {
     let (channel, bearer, catalogue) = (
         side.server.channel(),
         side.bearer.clone(),
-        catalogue.clone(),
+        side.catalogue.clone(),
     );
     closed_loop(plan, move |i| {
         let mut client = InventoryQueriesClient::new(channel.clone());
@@ -257,12 +249,7 @@ async fn queries(
     .await
 }
 
-async fn measure(
-    bench: &Bench,
-    report: &mut Report,
-    sides: [&Side; 2],
-    catalogue: &Arc<Vec<String>>,
-) -> Result<(), BenchError> {
+async fn measure(bench: &Bench, report: &mut Report, sides: [&Side; 2]) -> Result<(), BenchError> {
     let scale = &bench.scale;
     for (in_flight, count) in [
         (1, scale.requests),
@@ -279,7 +266,7 @@ async fn measure(
                 command[s].add(commands(sides[s], in_flight, &bench.run_id, &plan).await?)?;
             }
             for s in order {
-                query[s].add(queries(sides[s], catalogue, &plan).await?)?;
+                query[s].add(queries(sides[s], &plan).await?)?;
             }
         }
         let [command_on, command_off] = command;
