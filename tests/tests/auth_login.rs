@@ -190,6 +190,35 @@ async fn five_failures_lock_the_email_out_with_retry_info() {
         .expect("another email signs in");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn guesses_sent_at_once_are_throttled_as_if_sent_one_by_one() {
+    let (server, admin) = server().await;
+    let channel = server.channel().await;
+    customer(&channel, &admin, "grace@example.com", "right password").await;
+    let guesses: Vec<_> = (0..4 * MAX_FAILURES)
+        .map(|n| {
+            let channel = channel.clone();
+            tokio::spawn(async move {
+                let guess = format!("guess number {n}");
+                login(&channel, "grace@example.com", &guess).await
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for guess in guesses {
+        let refused = guess
+            .await
+            .expect("the task ran")
+            .expect_err("a wrong guess");
+        match refused.code() {
+            Code::Unauthenticated => checked += 1,
+            Code::ResourceExhausted => {}
+            other => panic!("unexpected {other:?}: {refused:?}"),
+        }
+    }
+    assert!(checked <= MAX_FAILURES, "{checked} guesses were checked");
+}
+
 /// Waits until `token` is refused, asking with a query every few milliseconds (bounded).
 async fn until_refused(channel: &Channel, token: &str, within: Duration) -> tonic::Status {
     let deadline = Instant::now() + within;
