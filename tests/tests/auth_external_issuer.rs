@@ -203,15 +203,19 @@ async fn a_jwks_url_is_fetched_once_cached_and_outlives_its_provider() {
         started.elapsed()
     );
 
+    // Tokens minted now (never seen by the server) verify with the cached key while the
+    // provider is down.
     host.stop().await;
+    let fresh = known.mint(&provider_claims("ext-2", &["inventory.staff"], true));
     assert_eq!(
-        register_as(&channel, &staff, "kettle-after").await,
+        register_as(&channel, &fresh, "kettle-after").await,
         Ok(()),
         "the cached key verifies while the provider is down"
     );
     let refused = register_as(&channel, &forged, "mug").await;
     assert_eq!(refused, Err(Code::Unauthenticated));
-    assert_eq!(register_as(&channel, &staff, "kettle-last").await, Ok(()));
+    let last = known.mint(&provider_claims("ext-3", &["inventory.staff"], true));
+    assert_eq!(register_as(&channel, &last, "kettle-last").await, Ok(()));
 }
 
 /// Polls `find(kid)` until it holds a key (bounded): each poll within the minimum interval

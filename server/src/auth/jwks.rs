@@ -243,7 +243,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn a_cached_key_does_not_wait_for_a_fetch_in_progress() {
-        use std::io::Write;
+        use std::io::{Read, Write};
         let (url, on_stall) = stalling_issuer();
         let refresh = Refresh {
             min_interval: Duration::ZERO,
@@ -263,7 +263,19 @@ mod tests {
         // The cached key answers now; only then does the issuer answer the fetch. Had the
         // lookup waited for the fetch, the fetch would have given up first and found nothing.
         assert!(cache.find("ed").await.is_some());
-        stalled.write_all(jwks_response("new").as_bytes()).unwrap();
+        tokio::task::spawn_blocking(move || {
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stalled.read(&mut buf).unwrap();
+                assert!(n > 0, "the client hung up");
+                head.extend_from_slice(&buf[..n]);
+            }
+            stalled.write_all(jwks_response("new").as_bytes()).unwrap();
+            stalled
+        })
+        .await
+        .unwrap();
         assert!(
             fetching.await.unwrap().is_some(),
             "the cached key waited for the fetch in progress"
