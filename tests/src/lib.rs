@@ -11,6 +11,10 @@
 //! - `proxy`: a TCP proxy that drops a response after the server did the work (lost answers).
 //! - `bearer_gate`: the order-command service behind a bearer-token check, for SDK token tests.
 //! - `readme`: the README's marked shell examples, run against live servers.
+//! - `tokens`: bearer tokens for the auth tests, minted with a server's own keys or forged.
+//! - `external_issuer`: an identity provider outside Rust (PyJWT): its keys, JWKs and tokens.
+//! - `jwks_host`: an identity provider's JWKS endpoint on loopback that counts its fetches.
+//! - `gateway`: the REST gateway in this process, in front of a test server.
 //! - `bench`: the benchmark harness behind `causeway-bench` (`scripts/bench`).
 //! - `contract`: the contract gate (`contract-check`): breaking changes to `proto/` against the
 //!   released baselines, and stored-event fixtures read through today's upcasters.
@@ -21,11 +25,15 @@ pub mod bearer_gate;
 pub mod bench;
 pub mod contract;
 pub mod crash;
+pub mod external_issuer;
+pub mod gateway;
+pub mod jwks_host;
 pub mod kurrentdb;
 pub mod mongo;
 pub mod proxy;
 pub mod readme;
 pub mod scenarios;
+pub mod tokens;
 pub mod tools;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};

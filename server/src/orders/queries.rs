@@ -37,7 +37,8 @@ impl OrderQueries for OrderQueriesService {
         &self,
         request: Request<GetOrderRequest>,
     ) -> Result<Response<GetOrderResponse>, Status> {
-        let (metadata, _, req) = request.into_parts();
+        let (metadata, extensions, req) = request.into_parts();
+        let requester = requester(&extensions)?;
         let order_id = single("orderId", OrderId::parse(&req.order_id))?;
         let doc: OrderDocument = self
             .model
@@ -48,6 +49,8 @@ impl OrderQueries for OrderQueriesService {
                 &metadata,
             )
             .await?
+            // Another customer's order is answered exactly as one that does not exist.
+            .filter(|doc: &OrderDocument| requester.sees(&doc.customer_id))
             .ok_or_else(|| QueryError::NotFound(format!("order {order_id}")))?;
         Ok(Response::new(GetOrderResponse {
             order: Some(doc.try_into()?),

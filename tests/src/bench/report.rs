@@ -16,8 +16,8 @@ pub use self::{
 };
 use super::load::Measurement;
 
-/// The scenarios of issue 8, by number, as the tables title them.
-pub const SCENARIOS: [(u8, &str); 8] = [
+/// The scenarios, by number, as the tables title them.
+pub const SCENARIOS: [(u8, &str); 9] = [
     (1, "command vs echo and raw store"),
     (2, "query by id vs echo"),
     (3, "projection catch-up vs raw read-and-decode"),
@@ -25,6 +25,7 @@ pub const SCENARIOS: [(u8, &str); 8] = [
     (5, "aggregate load, 1,000 vs 100 events"),
     (6, "REST gateway vs direct gRPC"),
     (7, "command during a projection rebuild vs idle"),
+    (8, "token verification: auth on vs --auth disabled"),
     (9, "instrumented vs uninstrumented command"),
 ];
 

@@ -1,10 +1,12 @@
-//! The seven scenarios of issue 8, grouped by the data set they share, so that a run seeds each
-//! data set once:
+//! The seven scenarios of issue 8 and scenario 8 of issue 15, grouped by the data set they share,
+//! so that a run seeds each data set once:
 //! - `writes`: a command-role server and a raw store over 20-event streams and aggregates of 100
 //!   and 1,000 events: scenario 1 (`command`), 4 (`append`) and 5 (`aggregate`).
 //! - `reads`: an all-roles server over the catch-up data set (1,000,000 events by default):
 //!   scenario 3 (`catchup`), 2 (`query`), 6 (`gateway`, REST gateway vs direct gRPC) and 7
 //!   (`rebuild`).
+//! - `auth`: two all-roles servers on small data sets of their own, authentication on and
+//!   `--auth disabled`: scenario 8, what checking a token costs a command and a query.
 //! - `observe`: scenario 9, a hot-stream command with and without instrumentation, and with
 //!   spans exported over OTLP.
 //!
@@ -12,6 +14,7 @@
 
 mod aggregate;
 mod append;
+mod auth;
 mod catchup;
 mod command;
 mod gateway;
@@ -137,6 +140,10 @@ impl Bench {
 pub async fn run_all(bench: &Bench, report: &mut Report) {
     writes::run(bench, report).await;
     reads::run(bench, report).await;
+    if bench.options.wants(8) {
+        let result = auth::run(bench, report).await;
+        settle(report, 8, result);
+    }
     // Last: its traced phase installs a span exporter for the whole process.
     observe::run(bench, report).await;
 }
