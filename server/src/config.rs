@@ -8,6 +8,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::store::embedded::Durability;
 
+/// How long an order may take to be fulfilled by default: reserving a few lines takes
+/// milliseconds, so this only ever passes when something is wrong (the store down for long).
+pub const DEFAULT_FULFILMENT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest `--fulfilment-timeout` accepted.
+const MAX_FULFILMENT_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// What one `causeway-server` process serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Role {
@@ -60,6 +66,16 @@ pub enum AuthMode {
     /// Every RPC needs a verified bearer token unless its contract declares it public.
     Enabled,
     /// Nobody is checked and everything is allowed: for local experiments only.
+    Disabled,
+}
+
+/// Whether orders are fulfilled: stock reserved, then confirmed or rejected, by the process
+/// in `crate::fulfilment`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FulfilmentMode {
+    /// New orders await fulfilment; processes of role `projection` (or `all`) run it.
+    Enabled,
+    /// Orders never touch stock; staff confirm them by hand.
     Disabled,
 }
 
@@ -235,6 +251,16 @@ pub struct Config {
     /// Dotted path of the claim holding an external token's roles (`realm_access.roles`).
     #[arg(long, env = "CAUSEWAY_AUTH_ROLES_CLAIM", default_value = "roles")]
     pub auth_roles_claim: String,
+
+    /// Whether orders are fulfilled (stock reserved, then confirmed or rejected). Give every
+    /// process of a deployment the same value.
+    #[arg(long, env = "CAUSEWAY_FULFILMENT", value_enum, default_value_t = FulfilmentMode::Enabled)]
+    pub fulfilment: FulfilmentMode,
+
+    /// How long after placement an order may still be reserving stock; past it, it is
+    /// rejected and what was reserved for it released.
+    #[arg(long, env = "CAUSEWAY_FULFILMENT_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub fulfilment_timeout: Duration,
 }
 
 /// A value that may carry credentials (a connection string with a password): usable, but never
@@ -288,6 +314,9 @@ pub enum ConfigError {
     /// A token lifetime outside what the key ring's grace covers.
     #[error("--token-ttl must be between 1 second and 24 hours")]
     TokenTtl,
+    /// A fulfilment timeout of zero, or too long to mean anything.
+    #[error("--fulfilment-timeout must be between 1 millisecond and 7 days")]
+    FulfilmentTimeout,
     /// The data directory cannot be created or is not a directory.
     #[error("--data-dir {path}: {reason}")]
     DataDir {
@@ -323,6 +352,8 @@ impl Config {
             auth_jwks_url: None,
             auth_jwks_file: None,
             auth_roles_claim: "roles".to_owned(),
+            fulfilment: FulfilmentMode::Enabled,
+            fulfilment_timeout: DEFAULT_FULFILMENT_TIMEOUT,
         }
     }
 
@@ -355,6 +386,11 @@ impl Config {
         }
         if self.token_ttl.is_zero() || self.token_ttl > crate::auth::tokens::MAX_TTL {
             return Err(ConfigError::TokenTtl);
+        }
+        if self.fulfilment_timeout < Duration::from_millis(1)
+            || self.fulfilment_timeout > MAX_FULFILMENT_TIMEOUT
+        {
+            return Err(ConfigError::FulfilmentTimeout);
         }
         self.validate_external_issuer()
     }
@@ -423,6 +459,11 @@ mod tests {
                 "http:// or https://",
             ),
             (vec!["--token-ttl", "2days"], "--token-ttl"),
+            (vec!["--fulfilment-timeout", "0s"], "--fulfilment-timeout"),
+            (
+                vec!["--fulfilment-timeout", "30days"],
+                "--fulfilment-timeout",
+            ),
         ] {
             let mut argv = vec!["causeway-server", "--data-dir", data];
             argv.extend(args);
@@ -479,6 +520,10 @@ mod tests {
         assert_eq!(config.role, Role::All);
         assert_eq!(config.durability, DurabilityArg::Full);
         assert_eq!(config.aggregate_cache_events, 100_000);
+        assert_eq!(config.fulfilment, FulfilmentMode::Enabled);
+        assert_eq!(config.fulfilment_timeout, Duration::from_secs(30));
+        let config = parse(["causeway-server", "--fulfilment", "disabled"]).unwrap();
+        assert_eq!(config.fulfilment, FulfilmentMode::Disabled);
     }
 
     #[test]

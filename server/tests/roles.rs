@@ -124,6 +124,7 @@ async fn command_projection_and_query_roles_cooperate_as_three_processes() {
             consistency: Some(Consistency {
                 min_position: ack.position,
             }),
+            await_outcome: false,
         });
         request.set_timeout(Duration::from_secs(10));
         let order = queries
@@ -157,6 +158,7 @@ async fn a_projection_process_killed_mid_catch_up_resumes_to_what_a_clean_rebuil
                 quantity: Quantity::parse(u64::from(1 + i % 5)).unwrap(),
                 unit_price: Money::parse(250).unwrap(),
             }],
+            awaits_fulfilment: false,
         };
         let ack = kernel
             .handle(&CommandContext::new(format!("seed-{i}")), &command)

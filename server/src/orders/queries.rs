@@ -39,16 +39,23 @@ impl OrderQueries for OrderQueriesService {
     ) -> Result<Response<GetOrderResponse>, Status> {
         let (metadata, _, req) = request.into_parts();
         let order_id = single("orderId", OrderId::parse(&req.order_id))?;
-        let doc: OrderDocument = self
-            .model
-            .get_as(
-                COLLECTION,
-                order_id.as_str(),
-                req.consistency.as_ref(),
-                &metadata,
-            )
-            .await?
-            .ok_or_else(|| QueryError::NotFound(format!("order {order_id}")))?;
+        let (id, consistency) = (order_id.as_str(), req.consistency.as_ref());
+        let found: Option<OrderDocument> = if req.await_outcome {
+            self.model
+                .get_when(COLLECTION, id, consistency, &metadata, settled, |doc| {
+                    format!(
+                        "order {} is still {}: fulfilment has not settled it yet; retry, or \
+                         raise the deadline",
+                        doc.order_id, doc.status
+                    )
+                })
+                .await?
+        } else {
+            self.model
+                .get_as(COLLECTION, id, consistency, &metadata)
+                .await?
+        };
+        let doc = found.ok_or_else(|| QueryError::NotFound(format!("order {order_id}")))?;
         Ok(Response::new(GetOrderResponse {
             order: Some(doc.try_into()?),
         }))
@@ -82,6 +89,12 @@ impl OrderQueries for OrderQueriesService {
             next_page_token: page.next_page_token,
         }))
     }
+}
+
+/// Whether `awaitOutcome` may answer with `doc`: fulfilment has settled it, or never will (an
+/// order it does not handle is answered as it is).
+fn settled(doc: &OrderDocument) -> bool {
+    !doc.awaits_fulfilment || doc.status != OrderStatus::Placed.as_str_name()
 }
 
 /// Who the request is for, as the auth layer established it (unchecked in-process, as in
@@ -148,6 +161,8 @@ impl TryFrom<OrderDocument> for Order {
             total_minor: doc.total_minor,
             currency: doc.currency,
             revision: doc.revision,
+            reason: doc.reason,
+            position: doc.position,
         })
     }
 }

@@ -21,7 +21,7 @@ mod writes;
 use std::{future::Future, path::Path, path::PathBuf, sync::Arc, time::Instant};
 
 use causeway_server::{
-    config::{AuthMode, Config, DurabilityArg, Role},
+    config::{AuthMode, Config, DurabilityArg, FulfilmentMode, Role},
     store::EventStore,
 };
 use tokio::runtime::Handle;
@@ -78,6 +78,8 @@ impl Bench {
         // The scenarios measure the platform's own work; the cost of checking tokens is
         // measured on its own, against this.
         config.auth = AuthMode::Disabled;
+        // The seeded data sets hold no orders; the fulfilment scenario switches it on.
+        config.fulfilment = FulfilmentMode::Disabled;
         config
     }
 
