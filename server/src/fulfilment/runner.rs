@@ -22,7 +22,7 @@ use crate::{
     kernel::{Aggregate, CommandError, Upcasters},
     orders::{Order, OrderEvent},
     projection::{ProjectionStatus, Projections, status::StuckEvent},
-    readstore::ReadStore,
+    readstore::{ReadStore, ReadStoreError},
     store::{EventStore, FeedItem, RecordedEvent, StoreError, SubscriptionFilter},
 };
 
@@ -83,8 +83,8 @@ impl FulfilmentRunner {
         }
     }
 
-    async fn follow(&self, failures: &mut u32) -> Result<(), StoreError> {
-        let mut checkpoint = self.reads.checkpoint(NAME).await.map_err(unavailable)?;
+    async fn follow(&self, failures: &mut u32) -> Result<(), Paused> {
+        let mut checkpoint = self.reads.checkpoint(NAME).await?;
         self.status.send_modify(|s| {
             s.position = s.position.max(checkpoint);
             s.healthy = s.stuck.is_none();
@@ -110,10 +110,7 @@ impl FulfilmentRunner {
             }
             self.handle_batch(batch).await;
             if let Some(position) = reached.filter(|p| Some(*p) > checkpoint) {
-                self.reads
-                    .apply(NAME, vec![], position)
-                    .await
-                    .map_err(unavailable)?;
+                self.reads.apply(NAME, vec![], position).await?;
                 checkpoint = Some(position);
             }
             *failures = 0;
@@ -230,8 +227,13 @@ impl FulfilmentRunner {
     }
 }
 
-fn unavailable(e: crate::readstore::ReadStoreError) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+/// Why the runner stopped following the feed for a while.
+#[derive(Debug, thiserror::Error)]
+enum Paused {
+    #[error(transparent)]
+    Events(#[from] StoreError),
+    #[error(transparent)]
+    Reads(#[from] ReadStoreError),
 }
 
 /// 50 ms doubling to 10 s between retries; counts the failure.

@@ -5,6 +5,9 @@
 use std::{path::Path, time::Duration};
 
 use causeway_client::{
+    admin::{
+        ListProjectionsRequest, ProjectionInfo, projection_admin_client::ProjectionAdminClient,
+    },
     common::{CommandOptions, Consistency},
     fulfilment::{
         Fulfilment, FulfilmentStatus, GetFulfilmentRequest,
@@ -93,6 +96,8 @@ pub struct Clients {
     pub products: InventoryQueriesClient<Channel>,
     /// Fulfilment queries.
     pub fulfilments: FulfilmentQueriesClient<Channel>,
+    /// Projection admin.
+    pub admin: ProjectionAdminClient<Channel>,
 }
 
 impl Clients {
@@ -104,7 +109,8 @@ impl Clients {
             order_queries: OrderQueriesClient::new(channel.clone()),
             inventory: InventoryCommandsClient::new(channel.clone()),
             products: InventoryQueriesClient::new(channel.clone()),
-            fulfilments: FulfilmentQueriesClient::new(channel),
+            fulfilments: FulfilmentQueriesClient::new(channel.clone()),
+            admin: ProjectionAdminClient::new(channel),
         }
     }
 
@@ -227,6 +233,35 @@ impl Clients {
             .into_inner()
             .product
             .expect("a product")
+    }
+
+    /// `name`'s line in `ListProjections` once `done` holds for it (bounded wait).
+    pub async fn projection_when(
+        &mut self,
+        name: &str,
+        done: impl Fn(&ProjectionInfo) -> bool,
+    ) -> ProjectionInfo {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let info = self
+                .admin
+                .list_projections(ListProjectionsRequest {})
+                .await
+                .expect("list projections")
+                .into_inner()
+                .projections
+                .into_iter()
+                .find(|p| p.name == name)
+                .unwrap_or_else(|| panic!("{name} is not listed"));
+            if done(&info) {
+                return info;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "gave up waiting: {info:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Cancels `order_id`.

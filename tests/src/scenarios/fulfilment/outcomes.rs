@@ -59,6 +59,17 @@ pub async fn an_order_in_stock_is_confirmed_with_its_stock_reserved(backend: &Ev
             "causeway.fulfilment.v1.FulfilmentConfirmed",
         ]
     );
+    // Operators see it beside the projections: its position, lag and health.
+    let runner = c
+        .projection_when("fulfilment", |p| p.position >= order.position)
+        .await;
+    assert!(runner.healthy, "{runner:?}");
+    let deadlines = c
+        .projection_when("fulfilment_deadlines", |p| {
+            p.position >= fulfilment.position
+        })
+        .await;
+    assert!(deadlines.healthy, "{deadlines:?}");
 }
 
 /// A line beyond what is available rejects the order with a reason a person reads, and what
