@@ -15,7 +15,8 @@
 //! - `seed`: product streams written straight through the `EventStore` port.
 //! - `load`: the closed loop of N in-flight operations and its HdrHistogram.
 //! - `report`: measurements, ratios, targets and the markdown table.
-//! - `scenarios`: the seven scenarios of issue 8, grouped by the data set they share.
+//! - `scenarios`: the seven scenarios of issue 8 and the fulfilment one of issue 17, grouped by
+//!   the data set they share.
 
 pub mod echo;
 pub mod error;

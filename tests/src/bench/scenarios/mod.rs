@@ -1,10 +1,12 @@
-//! The seven scenarios of issue 8, grouped by the data set they share, so that a run seeds each
-//! data set once:
+//! The seven scenarios of issue 8 and the fulfilment one (8) of issue 17, grouped by the data
+//! set they share, so that a run seeds each data set once:
 //! - `writes`: a command-role server and a raw store over 20-event streams and aggregates of 100
 //!   and 1,000 events: scenario 1 (`command`), 4 (`append`) and 5 (`aggregate`).
 //! - `reads`: an all-roles server over the catch-up data set (1,000,000 events by default):
 //!   scenario 3 (`catchup`), 2 (`query`), 6 (`gateway`, REST gateway vs direct gRPC) and 7
 //!   (`rebuild`).
+//! - `fulfilment`: an all-roles server fulfilling orders over well-stocked products: scenario 8,
+//!   an order placed and confirmed end to end against one command.
 //!
 //! A scenario that fails becomes a failed row; the others still run.
 
@@ -12,6 +14,7 @@ mod aggregate;
 mod append;
 mod catchup;
 mod command;
+mod fulfilment;
 mod gateway;
 mod query;
 mod reads;
@@ -136,6 +139,7 @@ impl Bench {
 pub async fn run_all(bench: &Bench, report: &mut Report) {
     writes::run(bench, report).await;
     reads::run(bench, report).await;
+    fulfilment::run(bench, report).await;
 }
 
 /// Records `result` of scenario `n`: nothing more on success (the scenario added its rows),
