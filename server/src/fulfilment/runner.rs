@@ -12,7 +12,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use futures::{StreamExt, stream};
 use tokio::sync::watch;
-use tracing::{error, warn};
+use tracing::{debug, error, warn};
 
 use super::decide::OrderNews;
 use super::domain::PlannedLine;
@@ -32,6 +32,9 @@ pub const NAME: &str = "fulfilment";
 const BATCH_SIZE: usize = 500;
 /// Orders whose news is handled at once.
 const CONCURRENCY: usize = 32;
+/// Lost races in a row retried without reporting anything (each is already the kernel's 8
+/// attempts).
+const MAX_QUIET_RETRIES: u64 = 50;
 
 /// Follows the order events and hands each order's news to [`Saga`].
 pub struct FulfilmentRunner {
@@ -140,27 +143,38 @@ impl FulfilmentRunner {
             .await;
     }
 
-    /// Hands one order event to the saga until it is handled.
+    /// Hands one order event to the saga until it is handled. Losing races for a contested
+    /// stream (many orders reserving the last units of one product) is expected and retried at
+    /// once, quietly; any other failure is reported and retried with backoff.
     async fn handle_event(&self, event: &RecordedEvent) {
-        let mut failures = 0;
+        let (mut failures, mut contested) = (0u32, 0u64);
         loop {
             let result = match self.news(event) {
                 Ok(None) => return,
                 Ok(Some((order_id, news))) => self.saga.handle(&order_id, news).await,
                 Err(undecodable) => Err(undecodable),
             };
-            let Err(e) = result else {
-                if failures > 0 {
+            let error = match result {
+                Ok(()) if failures > 0 => {
                     self.status.send_modify(|s| s.stuck = None);
+                    return;
                 }
-                return;
+                Ok(()) => return,
+                Err(error) => error,
             };
-            failures += 1;
+            if matches!(error, CommandError::Conflict { .. }) && contested < MAX_QUIET_RETRIES {
+                contested += 1;
+                debug!(runner = NAME, stream = %event.stream, %error, "contested; trying again");
+                // Spread the retries of the orders that lost together.
+                let spread = (event.position.wrapping_mul(7) + contested) % 10;
+                tokio::time::sleep(Duration::from_millis(spread)).await;
+                continue;
+            }
             let stuck = StuckEvent {
                 stream: event.stream.clone(),
                 revision: event.revision,
                 position: event.position,
-                reason: e.to_string(),
+                reason: error.to_string(),
             };
             error!(runner = NAME, stream = %stuck.stream, revision = stuck.revision,
                 position = stuck.position, reason = %stuck.reason,
@@ -213,17 +227,7 @@ impl FulfilmentRunner {
     /// Publishes progress after a batch: position, lag against the head, health.
     async fn published(&self, checkpoint: Option<u64>) {
         let head = self.events.head_position().await.ok().flatten();
-        self.status.send_modify(|s| {
-            s.position = s.position.max(checkpoint);
-            s.head = head.or(s.head);
-            s.behind = s.head.unwrap_or(0).saturating_sub(checkpoint.unwrap_or(0));
-            if s.behind == 0 {
-                s.behind_seconds = 0.0;
-            }
-            s.healthy = true;
-            s.stuck = None;
-            s.last_error = None;
-        });
+        self.status.send_modify(|s| s.progressed(checkpoint, head));
     }
 }
 

@@ -337,22 +337,13 @@ pub fn release_stock(
     product: &Product,
     cmd: &ReleaseStock,
 ) -> Result<Vec<ProductEvent>, InventoryError> {
-    require_registered(product, &cmd.sku)?;
-    let Some(held) = product.held_by(&cmd.reservation_id) else {
-        return Err(InventoryError::UnknownReservation {
-            sku: cmd.sku.clone(),
-            reservation_id: cmd.reservation_id.clone(),
-        });
-    };
-    let Ok(holding) = Quantity::recorded(held) else {
-        return Err(InventoryError::AlreadyReleased(cmd.reservation_id.clone()));
-    };
+    let holding = holding(product, &cmd.sku, &cmd.reservation_id)?;
     let quantity = match cmd.quantity {
         Release::Everything => holding,
         Release::Units(requested) if requested > holding => {
             return Err(InventoryError::ReleaseExceedsHeld {
                 requested: requested.get(),
-                held,
+                held: holding.get(),
             });
         }
         Release::Units(units) => units,
@@ -369,21 +360,29 @@ pub fn commit_reservation(
     product: &Product,
     cmd: &CommitReservation,
 ) -> Result<Vec<ProductEvent>, InventoryError> {
-    require_registered(product, &cmd.sku)?;
-    let Some(held) = product.held_by(&cmd.reservation_id) else {
-        return Err(InventoryError::UnknownReservation {
-            sku: cmd.sku.clone(),
-            reservation_id: cmd.reservation_id.clone(),
-        });
-    };
-    let Ok(quantity) = Quantity::recorded(held) else {
-        return Err(InventoryError::AlreadyReleased(cmd.reservation_id.clone()));
-    };
+    let quantity = holding(product, &cmd.sku, &cmd.reservation_id)?;
     Ok(vec![ProductEvent::ReservationCommitted {
         sku: cmd.sku.clone(),
         quantity,
         reservation_id: cmd.reservation_id.clone(),
     }])
+}
+
+/// What `reservation_id` of the registered product still holds: at least one unit, or the
+/// reason there is nothing to give back or take out.
+fn holding(
+    product: &Product,
+    sku: &Sku,
+    reservation_id: &ReservationId,
+) -> Result<Quantity, InventoryError> {
+    require_registered(product, sku)?;
+    let Some(held) = product.held_by(reservation_id) else {
+        return Err(InventoryError::UnknownReservation {
+            sku: sku.clone(),
+            reservation_id: reservation_id.clone(),
+        });
+    };
+    Quantity::recorded(held).map_err(|_| InventoryError::AlreadyReleased(reservation_id.clone()))
 }
 
 fn require_registered(product: &Product, sku: &Sku) -> Result<(), InventoryError> {

@@ -501,17 +501,7 @@ impl Parts {
     /// Publishes progress after a committed batch: position, lag against the head, health.
     async fn published(&self, checkpoint: Option<u64>) {
         let head = self.events.head_position().await.ok().flatten();
-        self.status.send_modify(|s| {
-            s.position = s.position.max(checkpoint);
-            s.head = head.or(s.head);
-            s.behind = s.head.unwrap_or(0).saturating_sub(checkpoint.unwrap_or(0));
-            if s.behind == 0 {
-                s.behind_seconds = 0.0;
-            }
-            s.healthy = true;
-            s.stuck = None;
-            s.last_error = None;
-        });
+        self.status.send_modify(|s| s.progressed(checkpoint, head));
     }
 }
 

@@ -47,6 +47,25 @@ pub struct ProjectionStatus {
     pub rebuilding: Option<(u64, Option<u64>)>,
 }
 
+impl ProjectionStatus {
+    /// Progress after a committed batch: the checkpoint, the store's head when last asked (kept
+    /// when it could not be asked), the lag between them, and health restored.
+    pub fn progressed(&mut self, checkpoint: Option<u64>, head: Option<u64>) {
+        self.position = self.position.max(checkpoint);
+        self.head = head.or(self.head);
+        self.behind = self
+            .head
+            .unwrap_or(0)
+            .saturating_sub(checkpoint.unwrap_or(0));
+        if self.behind == 0 {
+            self.behind_seconds = 0.0;
+        }
+        self.healthy = true;
+        self.stuck = None;
+        self.last_error = None;
+    }
+}
+
 /// The in-process registry of projection statuses, and of the positions readers wait for.
 #[derive(Clone, Default)]
 pub struct Projections {
