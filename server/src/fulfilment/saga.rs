@@ -7,11 +7,13 @@
 use super::decide::{
     CheckDeadline, NoticeOrder, OrderNews, RecordStep, StartFulfilment, next_step,
 };
-use super::domain::{Fulfilment, PlannedLine};
+use super::domain::{Fulfilment, FulfilmentEvent, PlannedLine};
 use super::locks::Locks;
 use super::steps::{context, take};
-use super::values::{OrderId, Step, Timestamp};
-use crate::kernel::{Aggregate, CommandError, CommandHandler, Decision};
+use super::values::{OrderId, Timestamp};
+use crate::kernel::{
+    Aggregate, CommandContext, CommandError, CommandHandler, Decision, command::Loaded,
+};
 
 /// Most steps one handling may take; a fulfilment needs about three per line. Past it
 /// something keeps deciding the same step, and the handling stops with an error rather than
@@ -97,44 +99,87 @@ impl Saga {
         self.drive(&order_id).await
     }
 
-    /// Takes the fulfilment's steps until it waits for news.
+    /// Takes the fulfilment's steps until it waits for news. The state is read once and then
+    /// moved on by the events each recording decided, as long as the store's answer shows that
+    /// exactly those were appended; otherwise it is read again.
     async fn drive(&self, order_id: &OrderId) -> Result<(), CommandError> {
         let stream = Fulfilment::stream_id(order_id.as_str());
+        let mut known: Option<Known> = None;
         for _ in 0..MAX_STEPS {
-            let state = self.commands.load::<Fulfilment>(&stream).await?.state;
+            let current = match known.take() {
+                Some(current) => current,
+                None => Known::from(self.commands.load::<Fulfilment>(&stream).await?),
+            };
             let check = CheckDeadline {
                 order_id: order_id.clone(),
                 now: (self.clock)(),
             };
-            if check.decide(&state).is_ok_and(|events| !events.is_empty()) {
-                self.commands
-                    .handle(&context(order_id, "deadline"), &check)
+            if !decided(&check, &current.state).is_empty() {
+                known = self
+                    .commit(current, &context(order_id, "deadline"), &check)
                     .await?;
                 continue;
             }
-            let Some(step) = next_step(&state) else {
+            let Some(step) = next_step(&current.state) else {
                 return Ok(());
             };
-            let outcome = take(&self.commands, order_id, &state, &step).await?;
-            self.record(order_id, step, outcome).await?;
+            let outcome = take(&self.commands, order_id, &current.state, &step).await?;
+            let ctx = context(order_id, &format!("{}/outcome", step.name()));
+            let record = RecordStep {
+                order_id: order_id.clone(),
+                step,
+                outcome,
+            };
+            known = self.commit(current, &ctx, &record).await?;
         }
         Err(CommandError::Corrupt(format!(
             "{stream} took {MAX_STEPS} steps without settling"
         )))
     }
 
-    async fn record(
+    /// Runs `decision` through the command handler; the state after it when the handler
+    /// appended exactly what `decision` decides on `current` right after it, `None` (read it
+    /// again) otherwise.
+    async fn commit<D: Decision<Aggregate = Fulfilment>>(
         &self,
-        order_id: &OrderId,
-        step: Step,
-        outcome: super::decide::Outcome,
-    ) -> Result<(), CommandError> {
-        let ctx = context(order_id, &format!("{}/outcome", step.name()));
-        let record = RecordStep {
-            order_id: order_id.clone(),
-            step,
-            outcome,
-        };
-        self.commands.handle(&ctx, &record).await.map(|_| ())
+        current: Known,
+        ctx: &CommandContext,
+        decision: &D,
+    ) -> Result<Option<Known>, CommandError> {
+        let events = decided(decision, &current.state);
+        let ack = self.commands.handle(ctx, decision).await?;
+        let expected = current.revision.map_or(0, |r| r + 1) + events.len() as u64;
+        if ack.deduplicated || events.is_empty() || ack.revision + 1 != expected {
+            return Ok(None);
+        }
+        let mut state = current.state;
+        events.iter().for_each(|event| state.apply(event));
+        Ok(Some(Known {
+            state,
+            revision: Some(ack.revision),
+        }))
     }
+}
+
+/// A fulfilment's state and the revision of its stream it reflects (`None`: no stream yet).
+struct Known {
+    state: Fulfilment,
+    revision: Option<u64>,
+}
+
+impl From<Loaded<Fulfilment>> for Known {
+    fn from(loaded: Loaded<Fulfilment>) -> Self {
+        Self {
+            revision: loaded.head.map(|h| h.revision),
+            state: loaded.state,
+        }
+    }
+}
+
+/// What `decision` decides on `state` (fulfilment's decisions never refuse).
+fn decided<D: Decision<Aggregate = Fulfilment>>(
+    decision: &D,
+    state: &Fulfilment,
+) -> Vec<FulfilmentEvent> {
+    decision.decide(state).unwrap_or_default()
 }

@@ -6,14 +6,16 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use causeway_client::{
+    common::CommandOptions,
     fulfilment::{FulfilmentStatus, LineStatus},
-    orders::OrderStatus,
+    orders::{ConfirmOrderRequest, OrderStatus},
 };
+use tonic::Code;
 
 use super::fixtures::{
     Clients, NO_HURRY, command_server, fulfilling_after, fulfilling_server, line, stock_of,
 };
-use crate::{EventBackend, scenarios::unique};
+use crate::{EventBackend, command_id, scenarios::unique};
 
 /// An order whose stock is there is confirmed, every line reserved, and a caller waiting for
 /// the outcome learns it in one call.
@@ -130,6 +132,25 @@ pub async fn an_order_cancelled_before_confirmation_keeps_nothing_reserved(backe
     let mut c = Clients::of(&commands).await;
     c.stock(&kettle, 5).await;
     let order_id = c.place("ada", vec![line(&kettle, 2)]).await;
+    // Staff cannot confirm it by hand meanwhile.
+    let refused = c
+        .orders
+        .confirm_order(ConfirmOrderRequest {
+            options: Some(CommandOptions {
+                command_id: command_id(),
+                ..CommandOptions::default()
+            }),
+            order_id: order_id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(
+        refused
+            .message()
+            .starts_with(&format!("order {order_id} awaits fulfilment: ")),
+        "{refused:?}"
+    );
     c.cancel(&order_id, "changed my mind").await;
     let dir = commands.stop().await;
 
