@@ -74,8 +74,8 @@ pub struct TestServer {
 
 impl TestServer {
     /// Starts a server with default configuration on a fresh data directory, with
-    /// authentication off (the scenarios that use it are about what callers do, not who they
-    /// are; `start_secured` is for those that are).
+    /// authentication and fulfilment off (see [`unchecked`]; the scenarios that use it are about
+    /// what callers do, not who they are; `start_secured` is for those that are).
     pub async fn start() -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
         Self::start_with(unchecked(Config::with_data_dir(data_dir.path())), data_dir).await
@@ -86,6 +86,14 @@ impl TestServer {
     pub async fn start_secured() -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
         Self::start_with(Config::with_data_dir(data_dir.path()), data_dir).await
+    }
+
+    /// Starts a server as [`TestServer::start_secured`] does, without fulfilment (see
+    /// [`without_fulfilment`]).
+    pub async fn start_secured_without_fulfilment() -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let config = without_fulfilment(Config::with_data_dir(data_dir.path()));
+        Self::start_with(config, data_dir).await
     }
 
     /// Starts a server as [`TestServer::start`] does, storing its events in `backend`.
@@ -230,9 +238,25 @@ impl Drop for TestServer {
     }
 }
 
-/// `config` with authentication switched off.
+/// `config` with authentication switched off, and fulfilment too: the scenarios that start
+/// servers this way are about commands, queries and stores, and confirm their orders by hand
+/// (the fulfilment scenarios switch it back on with [`fulfilling`]).
 pub fn unchecked(mut config: Config) -> Config {
     config.auth = causeway_server::config::AuthMode::Disabled;
+    without_fulfilment(config)
+}
+
+/// `config` with fulfilment off: orders never touch stock, staff confirm them, and nothing
+/// but the test's own calls appends events (so a test can show a refusal changed nothing).
+pub fn without_fulfilment(mut config: Config) -> Config {
+    config.fulfilment = causeway_server::config::FulfilmentMode::Disabled;
+    config
+}
+
+/// `config` with fulfilment on, giving each order `timeout` to be settled.
+pub fn fulfilling(mut config: Config, timeout: Duration) -> Config {
+    config.fulfilment = causeway_server::config::FulfilmentMode::Enabled;
+    config.fulfilment_timeout = timeout;
     config
 }
 

@@ -78,6 +78,7 @@ impl Orders {
         let request = GetOrderRequest {
             order_id: order_id.into(),
             consistency: Some(Consistency { min_position: at }),
+            await_outcome: false,
         };
         let response = self
             .queries
@@ -130,7 +131,8 @@ fn sorted(mut ids: Vec<String>) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_customer_sees_and_changes_only_its_own_orders_over_grpc() {
-    let server = TestServer::start_secured().await;
+    // Staff confirm by hand, and a refusal is shown to append nothing: fulfilment stays off.
+    let server = TestServer::start_secured_without_fulfilment().await;
     let keys = OwnKeys::of_server(&server).await;
     let channel = server.channel().await;
     let mut ada = Orders::new(&channel, keys.token("ada", &["customer"]));
@@ -271,7 +273,8 @@ fn listed(body: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_customer_sees_and_changes_only_its_own_orders_over_rest() {
-    let server = TestServer::start_secured().await;
+    // Staff confirm by hand, and a refusal is shown to append nothing: fulfilment stays off.
+    let server = TestServer::start_secured_without_fulfilment().await;
     let keys = OwnKeys::of_server(&server).await;
     let gateway = TestGateway::start(&server).await;
     let caller = |subject: &str, role: &str| Rest {
