@@ -47,7 +47,8 @@
 //!   history).
 //! - [`orders`], [`inventory`], [`identity`]: per context, the generated messages and clients
 //!   re-exported, plus a handle ([`orders::Orders`], ...) that sends them with the guarantees
-//!   above. [`common`] and [`admin`] are the generated types only.
+//!   above. [`common`], [`admin`] and [`fulfilment`] are the generated types only;
+//!   `outcome` adds [`orders::Orders::await_outcome`], waiting for fulfilment's verdict.
 //! - [`Session`] (`session`): read-your-writes.
 //! - [`RetryPolicy`] (`retry`), [`TokenProvider`] (`auth`), [`Error`] (`error`).
 //! - `login`: signing in to Causeway and keeping the token fresh ([`AccessToken`]).
@@ -71,13 +72,14 @@ pub mod identity;
 pub mod inventory;
 mod login;
 pub mod orders;
+mod outcome;
 mod pages;
 mod retry;
 mod session;
 
 pub use auth::{TokenError, TokenProvider};
 pub use builder::{BuildError, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE};
-pub use causeway_proto::{FILE_DESCRIPTOR_SET, admin, common};
+pub use causeway_proto::{FILE_DESCRIPTOR_SET, admin, common, fulfilment};
 pub use client::Client;
 pub use command::{at_revision, with_command_id};
 pub use error::{Error, FieldViolation};

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use causeway_client::{
     BuildError, Client, Error, RetryPolicy,
     orders::{
-        GetOrderRequest, GetOrderResponse, ListOrdersRequest, ListOrdersResponse, Order,
+        GetOrderHistoryRequest, GetOrderHistoryResponse, GetOrderRequest, GetOrderResponse,
+        ListOrdersRequest, ListOrdersResponse, Order,
         order_queries_server::{OrderQueries, OrderQueriesServer},
     },
 };
@@ -44,6 +45,13 @@ impl OrderQueries for Echo {
         _: Request<ListOrdersRequest>,
     ) -> Result<Response<ListOrdersResponse>, Status> {
         Ok(Response::new(ListOrdersResponse::default()))
+    }
+
+    async fn get_order_history(
+        &self,
+        _: Request<GetOrderHistoryRequest>,
+    ) -> Result<Response<GetOrderHistoryResponse>, Status> {
+        Ok(Response::new(GetOrderHistoryResponse::default()))
     }
 }
 

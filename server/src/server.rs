@@ -17,9 +17,10 @@ use crate::{
         AccessTable, Auth, Authentication, AuthenticationLayer, AuthorizationLayer, Refusals,
         access::PUBLIC_SERVICES, keys_service::service as keys_service,
     },
-    config::{AuthMode, Config, Role},
+    config::{AuthMode, Config, FulfilmentMode, Role},
     connection::{ActivityLayer, MAX_HEADER_LIST_BYTES},
     feed::{self, Converter, FeedMetrics, History, Readers},
+    fulfilment,
     grpc::{DecodeFailureLayer, RequestContextLayer, ServedElsewhereLayer, roles::SERVICES},
     health::StoreHealth,
     identity::{self, login::Login, revocations::DisabledUsers, sessions::sessions_service},
@@ -63,7 +64,8 @@ pub enum ServerError {
 
 /// Every upcaster of every context, for anything that reads events.
 pub fn upcasters() -> Upcasters {
-    orders::register_upcasters(inventory::register_upcasters(Upcasters::default()))
+    let contexts = orders::register_upcasters(inventory::register_upcasters(Upcasters::default()));
+    fulfilment::register_upcasters(contexts)
 }
 
 /// Every read model the platform keeps.
@@ -162,6 +164,9 @@ pub struct Extras {
     /// Where to serve `/metrics` (the binary binds `--metrics-listen`; tests port 0); none: no
     /// endpoint, the metrics are still kept.
     pub metrics: Option<TcpListener>,
+    /// `false` serves without metrics, spans or access log: only the benchmark's baseline for
+    /// what the instrumentation costs.
+    pub uninstrumented: bool,
 }
 
 /// [`run`] with [`Extras`].
@@ -175,9 +180,13 @@ pub async fn run_with(
     let upcasters = Arc::new(upcasters());
     let auth = Auth::from_config(&config);
     let metrics = Metrics::default();
+    let observe = !extras.uninstrumented;
     // Every role reads events: commands decide from them, projections fold them, queries serve
     // the event feed and answer history and `asOf` from them.
-    let events = MeteredEventStore::wrap(open_event_store(&config).await?, &metrics);
+    let events = match open_event_store(&config).await? {
+        store if observe => MeteredEventStore::wrap(store, &metrics),
+        store => store,
+    };
     let converter = Converter::new(upcasters.clone(), causeway_proto::FILE_DESCRIPTOR_SET)?;
     let history = History::new(events.clone(), converter.clone());
     // Every process reads the users read model when it checks tokens (disabled users).
@@ -218,7 +227,10 @@ pub async fn run_with(
         .http2_keepalive_interval(Some(connections.keepalive_interval))
         .http2_keepalive_timeout(Some(connections.keepalive_timeout))
         .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
-        .layer(RequestsLayer::new(Protocol::Grpc, &metrics, &labelled))
+        .layer(match observe {
+            true => RequestsLayer::new(Protocol::Grpc, &metrics, &labelled),
+            false => RequestsLayer::inactive(Protocol::Grpc),
+        })
         .layer(DecodeFailureLayer)
         .layer(ActivityLayer)
         .layer(ServedElsewhereLayer::new(role))
@@ -237,11 +249,21 @@ pub async fn run_with(
         shutdown.await;
         let _ = feed_closing.send(true);
     };
+    // One handler (and aggregate cache) for the command services and fulfilment alike.
+    let commands = {
+        let commands = CommandHandler::new(events.clone(), upcasters.clone())
+            .with_cache_capacity(config.aggregate_cache_events);
+        match observe {
+            true => commands.with_metrics(KernelMetrics::new(&metrics)),
+            false => commands,
+        }
+    };
+    let fulfilling = config.fulfilment == FulfilmentMode::Enabled;
 
     if role.commands() {
-        let commands = CommandHandler::new(events.clone(), upcasters.clone())
-            .with_cache_capacity(config.aggregate_cache_events)
-            .with_metrics(KernelMetrics::new(&metrics));
+        let commands = commands.clone();
+        // Callers are held back while projections lag too far; fulfilment, which settles
+        // what they placed, is not.
         let commands = match config.max_projection_lag.0 {
             Some(limit) => {
                 commands.with_admission(Arc::new(LagLimit::new(projections.clone(), limit)))
@@ -257,7 +279,7 @@ pub async fn run_with(
             config.tenant.clone(),
         );
         router = router
-            .add_service(stores.needs_events(orders::service(commands.clone())))
+            .add_service(stores.needs_events(orders::service_with(commands.clone(), fulfilling)))
             .add_service(stores.needs_events(inventory::service(commands.clone())))
             .add_service(stores.needs_events(identity::service(commands, passwords)))
             .add_service(stores.needs_events(sessions_service(login)))
@@ -274,7 +296,25 @@ pub async fn run_with(
             background.spawn(report_health(health.clone(), projections.clone(), name));
             handles.push((name, handle));
         }
-        router = router.add_service(stores.needs_both(admin_service(projections.clone(), handles)));
+        if fulfilling {
+            let deadlines = fulfilment::start(
+                events.clone(),
+                reads.clone(),
+                commands,
+                upcasters.clone(),
+                config.fulfilment_timeout,
+                &projections,
+                &mut background,
+            );
+            handles.push((fulfilment::deadlines::NAME, deadlines));
+            for name in [fulfilment::runner::NAME, fulfilment::deadlines::NAME] {
+                background.spawn(report_health(health.clone(), projections.clone(), name));
+            }
+        }
+        let fulfilments = fulfilment::grpc::query_service(events.clone(), upcasters.clone());
+        router = router
+            .add_service(stores.needs_both(admin_service(projections.clone(), handles)))
+            .add_service(stores.needs_events(fulfilments));
         background.spawn(report_readiness(health.clone(), projections.clone()));
     }
     if let (true, Some(orders), Some(products), Some(users)) = (

@@ -83,6 +83,7 @@ async fn an_oversized_document_parks_its_event_with_a_clear_log() {
             quantity: Quantity::parse(1).unwrap(),
             unit_price: Money::parse(1).unwrap(),
         }],
+        awaits_fulfilment: false,
     };
     let position = kernel
         .handle(&CommandContext::new(command_id()), &huge)

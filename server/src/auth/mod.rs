@@ -8,6 +8,7 @@
 //! - `tokens`: the claims Causeway issues, minting them (login, the `token` command).
 //! - `jwks`: cached verification keys per issuer (own ring, JWKS file or URL).
 //! - `verify`: checking a bearer token into a `Principal`; `AuthError`.
+//! - `verified`: tokens already verified, remembered for a short while.
 //! - `access`: every RPC's access rule from the contracts' `(causeway.auth.v1.access)` option.
 //! - `layer`: the authentication and authorization tower layers.
 //! - `keys_service`: `causeway.auth.v1.TokenKeys`, the public JWKS.
@@ -19,6 +20,7 @@ pub mod keys_service;
 pub mod layer;
 pub mod principal;
 pub mod tokens;
+pub mod verified;
 pub mod verify;
 
 use std::{sync::Arc, time::Duration};

@@ -154,12 +154,20 @@ mod tests {
         assert!(readers.may_read(&orders, "order"));
         assert!(readers.may_read(&orders, "product"));
         assert!(!readers.may_read(&orders, "user"));
+        assert!(readers.may_read(&orders, "fulfilment"));
         assert!(
-            !readers.may_read(&orders, "fulfilment"),
+            !readers.may_read(&orders, "invoice"),
             "undeclared: admin only"
         );
         let admin = caller(&["admin"]);
-        for category in ["order", "product", "user", "useremail", "fulfilment"] {
+        for category in [
+            "order",
+            "product",
+            "user",
+            "useremail",
+            "fulfilment",
+            "invoice",
+        ] {
             assert!(readers.may_read(&admin, category), "{category}");
         }
         assert!(!readers.may_read(&caller(&["customer"]), "order"));
@@ -184,7 +192,7 @@ mod tests {
 
         let admin = readers.scope(&caller(&["admin"]), &[]).unwrap();
         assert_eq!(admin.filter, SubscriptionFilter::default());
-        assert!(admin.admits("user-1") && admin.admits("fulfilment-9"));
+        assert!(admin.admits("user-1") && admin.admits("invoice-9"));
         let only = readers
             .scope(&caller(&["admin"]), &["order".to_owned()])
             .unwrap();

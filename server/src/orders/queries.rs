@@ -59,17 +59,31 @@ impl OrderQueries for OrderQueriesService {
             single("orderId", OrderId::parse(&req.order_id)),
             Point::of(req.as_of.as_ref(), "asOf"),
         )?;
-        let doc: Option<OrderDocument> = match point {
-            Some(point) => self.history.as_of(&stream_of(&order_id), point).await?,
-            None => {
-                let consistency = req.consistency.as_ref();
-                (self.model)
-                    .get_as(COLLECTION, order_id.as_str(), consistency, &metadata)
-                    .await?
-            }
+        if point.is_some() && req.await_outcome {
+            let why = "cannot be combined with awaitOutcome: a past state has nothing to wait for";
+            return Err(Invalid::field("asOf", why).into());
+        }
+        let (id, consistency) = (order_id.as_str(), req.consistency.as_ref());
+        // Another customer's order is answered exactly as one that does not exist, at once.
+        let found: Option<OrderDocument> = if let Some(point) = point {
+            self.history.as_of(&stream_of(&order_id), point).await?
+        } else if req.await_outcome {
+            let ready = |doc: &OrderDocument| !requester.sees(&doc.customer_id) || settled(doc);
+            self.model
+                .get_when(COLLECTION, id, consistency, &metadata, ready, |doc| {
+                    format!(
+                        "order {} is still {}: fulfilment has not settled it yet; retry, or \
+                         raise the deadline",
+                        doc.order_id, doc.status
+                    )
+                })
+                .await?
+        } else {
+            self.model
+                .get_as(COLLECTION, id, consistency, &metadata)
+                .await?
         };
-        // Another customer's order is reported as missing, so its existence does not leak.
-        let doc = doc
+        let doc = found
             .filter(|doc| requester.sees(&doc.customer_id))
             .ok_or_else(|| QueryError::NotFound(format!("order {order_id}")))?;
         Ok(Response::new(GetOrderResponse {
@@ -126,6 +140,12 @@ impl OrderQueries for OrderQueriesService {
             next_page_token: page.next_page_token,
         }))
     }
+}
+
+/// Whether `awaitOutcome` may answer with `doc`: fulfilment has settled it, or never will (an
+/// order it does not handle is answered as it is).
+fn settled(doc: &OrderDocument) -> bool {
+    !doc.awaits_fulfilment || doc.status != OrderStatus::Placed.as_str_name()
 }
 
 /// Who the request is for, as the auth layer established it (unchecked in-process, as in
@@ -192,6 +212,8 @@ impl TryFrom<OrderDocument> for Order {
             total_minor: doc.total_minor,
             currency: doc.currency,
             revision: doc.revision,
+            reason: doc.reason,
+            position: doc.position,
         })
     }
 }
