@@ -226,8 +226,7 @@ pub async fn a_write_storm_arrives_once_and_in_order_across_the_switch(backend: 
     assert_eq!(delivered, expected, "from the head on, every event once");
 }
 
-/// A subscription to one event type of one category delivers just those (not the order's
-/// settlement by fulfilment, nor the stock received), and while the rest of
+/// A subscription to one event type of one category delivers just those, and while the rest of
 /// the log goes by it says how far it has looked with checkpoints, the last one at or past the
 /// newest write.
 pub async fn a_filtered_subscription_checkpoints_past_what_it_skips(backend: &EventBackend) {
@@ -262,8 +261,6 @@ pub async fn a_filtered_subscription_checkpoints_past_what_it_skips(backend: &Ev
         .await
         .expect("place")
         .into_inner();
-    // Fulfilment then settles the order (none in stock): more events of the category, of
-    // other types.
     let placed_at = placed.ack.as_ref().expect("ack").position;
     let mut last = placed_at;
     for _ in 0..40 {
