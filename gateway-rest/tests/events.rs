@@ -69,6 +69,17 @@ impl Events {
         }
     }
 
+    /// The checkpoint every stream opens with: where it starts (no id for the log's start).
+    async fn started_after(&mut self, position: u64) {
+        let (frame, _) = self.next_event().await;
+        let Frame::Event { id, name, data } = frame else {
+            unreachable!()
+        };
+        assert_eq!(name, "checkpoint", "{data}");
+        assert_eq!(data["position"], position.to_string());
+        assert_eq!(id, (position > 0).then_some(position));
+    }
+
     /// The next event, skipping heartbeats; how many heartbeats came first.
     async fn next_event(&mut self) -> (Frame, usize) {
         let mut heartbeats = 0;
@@ -126,6 +137,7 @@ async fn events_stream_with_heartbeats_and_resume_with_last_event_id() {
         first - 1
     );
     let mut events = Events::open(&url, None).await;
+    events.started_after(first - 1).await;
     let (event, _) = events.next_event().await;
     let Frame::Event { id, name, data } = event else {
         unreachable!()
@@ -167,12 +179,14 @@ async fn events_stream_with_heartbeats_and_resume_with_last_event_id() {
     // A client that reconnects sends the last id it saw and goes on after it, whatever the
     // URL's `after` says.
     let mut resumed = Events::open(&url, Some(first)).await;
+    resumed.started_after(first).await;
     let (event, _) = resumed.next_event().await;
     assert!(
         matches!(event, Frame::Event { id: Some(id), .. } if id == second),
         "{event:?}"
     );
     let mut caught_up = Events::open(&url, Some(second)).await;
+    caught_up.started_after(second).await;
     let third = position(
         &http
             .post(

@@ -97,7 +97,14 @@ impl Follow {
                 Some(stream) => match stream.message().await {
                     Ok(Some(response)) => {
                         self.failures = 0;
-                        return Some(self.received(response));
+                        match self.received(response) {
+                            Ok(None) => continue,
+                            Ok(Some(item)) => return Some(Ok(item)),
+                            Err(error) => {
+                                self.ended = true;
+                                return Some(Err(error));
+                            }
+                        }
                     }
                     // A feed never ends by itself: the server closed it (a restart), so resume.
                     Ok(None) => Status::unavailable("the server ended the subscription"),
@@ -130,15 +137,25 @@ impl Follow {
         Ok(feed.subscribe(call).await?.into_inner())
     }
 
-    /// Turns a response into an item and remembers its position.
-    fn received(&mut self, response: SubscribeResponse) -> Result<Received, Error> {
+    /// Turns a response into an item and remembers its position; `None` for a checkpoint that
+    /// does not move past what was already yielded.
+    fn received(&mut self, response: SubscribeResponse) -> Result<Option<Received>, Error> {
         let item = match response.item {
             Some(Item::Event(event)) => Received::Event(Box::new(Event::try_from(event)?)),
+            // Every stream opens with a checkpoint where it starts; after a reconnection that
+            // is no news.
+            Some(Item::Checkpoint(checkpoint))
+                if self
+                    .resume_after
+                    .is_some_and(|after| checkpoint.position <= after) =>
+            {
+                return Ok(None);
+            }
             Some(Item::Checkpoint(checkpoint)) => Received::Checkpoint(checkpoint.position),
             None => return Err(Error::protocol("the feed sent an empty item")),
         };
         self.resume_after = Some(item.position());
-        Ok(item)
+        Ok(Some(item))
     }
 
     /// Waits the backoff after a failed attempt, or says why the subscription ends instead.

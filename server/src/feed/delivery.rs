@@ -70,8 +70,9 @@ pub struct Pump {
     pub closing: watch::Receiver<bool>,
     /// Counters.
     pub metrics: FeedMetrics,
-    /// A checkpoint to send before anything else: where a subscription from the head starts, so
-    /// that its consumer has a position to resume from before the first event arrives.
+    /// A checkpoint to send before anything else: where the subscription starts (for one from
+    /// the head, the head), which confirms it and gives its consumer a position to resume from
+    /// before the first event arrives.
     pub starts_at: Option<u64>,
 }
 

@@ -70,12 +70,9 @@ impl EventFeed for EventFeedService {
         let selection = Selection::try_from(&req)?;
         let scope = self.readers.scope(&caller, &selection.categories)?;
         let slot = self.quota.take(&caller)?;
-        let (after, starts_at) = match selection.start {
-            Start::After(after) => (after, None),
-            Start::Head => {
-                let head = (self.store.head_position().await).map_err(super::FeedError::from)?;
-                (head, Some(head.unwrap_or(0)))
-            }
+        let after = match selection.start {
+            Start::After(after) => after,
+            Start::Head => (self.store.head_position().await).map_err(super::FeedError::from)?,
         };
         let pump = Pump {
             feed: self.store.subscribe_all(after, scope.filter.clone()),
@@ -88,7 +85,7 @@ impl EventFeed for EventFeedService {
             slot,
             closing: self.closing.clone(),
             metrics: self.metrics.clone(),
-            starts_at,
+            starts_at: Some(after.unwrap_or(0)),
         };
         Ok(Response::new(pump.start()))
     }
