@@ -3,8 +3,8 @@
 //! - `writes`: a command-role server and a raw store over 20-event streams and aggregates of 100
 //!   and 1,000 events: scenario 1 (`command`), 4 (`append`) and 5 (`aggregate`).
 //! - `reads`: an all-roles server over the catch-up data set (1,000,000 events by default):
-//!   scenario 3 (`catchup`), 2 (`query`), 6 (`gateway`, REST gateway vs direct gRPC) and 7
-//!   (`rebuild`).
+//!   scenario 3 (`catchup`), 2 (`query`), 6 (`gateway`, REST gateway vs direct gRPC), 11
+//!   (`feed`, event feed subscribers vs the raw store read) and 7 (`rebuild`).
 //! - `auth`: two all-roles servers on small data sets of their own, authentication on and
 //!   `--auth disabled`: scenario 8, what checking a token costs a command and a query.
 //! - `fulfilment`: an all-roles server fulfilling orders over well-stocked products: scenario
@@ -19,6 +19,7 @@ mod append;
 mod auth;
 mod catchup;
 mod command;
+mod feed;
 mod fulfilment;
 mod gateway;
 mod observe;
