@@ -24,7 +24,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use prost_reflect::DynamicMessage;
 
-pub use self::fields::display_path;
+pub use self::fields::{TEXT_MESSAGES, display_path};
 pub use self::response::{WELL_KNOWN_CACHE_CONTROL, response};
 use self::{
     body::read_body,

@@ -385,6 +385,20 @@ async fn events(http: &Http) {
         .await
         .expect(200);
     assert_eq!(history.json["endOfStream"], true);
+    let recorded_at = history.json["events"][0]["recordedAt"].as_str().unwrap();
+    for past in [
+        "asOf.revision=0".to_owned(),
+        format!("asOf.time={recorded_at}"),
+    ] {
+        let then = http
+            .get(&format!("/v1/orders/{order_id}?{past}"), &[])
+            .await
+            .expect(200);
+        assert_eq!(
+            then.json["order"]["status"], "ORDER_STATUS_PLACED",
+            "{past}"
+        );
+    }
     assert_eq!(
         history.json["events"][0]["eventType"],
         "causeway.orders.v1.OrderPlaced"
