@@ -96,7 +96,7 @@ async fn notices(
         .await
     });
     let stored = || {
-        std::fs::read_to_string(&checkpoint)
+        std::fs::read_to_string(checkpoint)
             .ok()
             .and_then(|text| text.trim().parse::<u64>().ok())
     };

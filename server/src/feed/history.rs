@@ -98,7 +98,7 @@ impl History {
         {
             return Err(FeedError::NotFound(format!("stream {stream}")));
         }
-        Ok(self.paged(&mut events, max_count)?)
+        self.paged(&mut events, max_count)
     }
 
     /// The page of `events` (already read, from the wanted revision on) that `max_count` allows.
