@@ -48,8 +48,8 @@ impl Point {
         }
     }
 
-    /// Whether `event` had happened at this point.
-    fn includes(self, event: &RecordedEvent) -> bool {
+    /// Whether `event` (of the stream asked about) had happened at this point.
+    pub fn includes(self, event: &RecordedEvent) -> bool {
         match self {
             Self::Revision(revision) => event.revision <= revision,
             Self::Time(micros) => event.created_micros <= micros,

@@ -190,6 +190,7 @@ impl Clients {
                 .fulfilments
                 .get_fulfilment(GetFulfilmentRequest {
                     order_id: order_id.into(),
+                    ..Default::default()
                 })
                 .await;
             match answer {
