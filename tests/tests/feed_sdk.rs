@@ -1,5 +1,6 @@
 //! The SDK's side of the event feed against a real server: a subscription that resumes after
-//! its connection is cut (by the test proxy) with nothing missed and nothing repeated, and a
+//! its connection is cut (by the test proxy) with nothing missed and nothing repeated (on the
+//! embedded store and the KurrentDB double), and a
 //! consumer stopped mid-way that starts again from its file checkpoint, repeating only what it
 //! had handled but not yet stored.
 
@@ -15,7 +16,8 @@ use causeway_client::{
     events::{Consumer, ConsumerError, FileCheckpoints, Received, SubscribeRequest},
 };
 use causeway_tests::{
-    TestServer,
+    EventBackend, TestServer,
+    kurrentdb::KurrentDbDouble,
     proxy::FaultProxy,
     scenarios::{
         feed::{WAIT, receive, register},
@@ -32,7 +34,17 @@ fn patient() -> RetryPolicy {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_subscription_resumes_after_cut_connections_missing_and_repeating_nothing() {
-    let server = TestServer::start().await;
+    resumes_after_cut_connections(&EventBackend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_kurrentdb_a_subscription_resumes_after_cut_connections() {
+    let (_double, url) = KurrentDbDouble::start().await;
+    resumes_after_cut_connections(&EventBackend::KurrentDb(url)).await;
+}
+
+async fn resumes_after_cut_connections(backend: &EventBackend) {
+    let server = TestServer::start_on(backend).await;
     let channel = server.channel().await;
     let proxy = FaultProxy::start(server.addr).await;
     let client = Client::builder(proxy.url())
