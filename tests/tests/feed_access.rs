@@ -9,7 +9,7 @@ use causeway_client::{
     events::{ReadStreamRequest, SubscribeRequest, event_feed_client::EventFeedClient},
     inventory::{RegisterProductRequest, inventory_commands_client::InventoryCommandsClient},
     orders::{
-        GetOrderHistoryRequest, GetOrderRequest, OrderLine, PlaceOrderRequest,
+        GetOrderHistoryRequest, GetOrderRequest, OrderLine, PlaceOrderRequest, PlaceOrderResponse,
         order_commands_client::OrderCommandsClient, order_queries_client::OrderQueriesClient,
     },
 };
@@ -54,12 +54,23 @@ async fn read_stream_code(channel: &Channel, token: &str, stream: &str) -> Code 
     }
 }
 
-fn one_kettle() -> Vec<OrderLine> {
-    vec![OrderLine {
-        sku: "kettle".into(),
-        quantity: 1,
-        unit_price_minor: 2999,
-    }]
+/// A kettle ordered by the holder of `token`, a customer.
+async fn order_a_kettle(channel: &Channel, token: &str) -> PlaceOrderResponse {
+    let request = PlaceOrderRequest {
+        options: options(),
+        currency: "EUR".into(),
+        lines: vec![OrderLine {
+            sku: "kettle".into(),
+            quantity: 1,
+            unit_price_minor: 2999,
+        }],
+        ..PlaceOrderRequest::default()
+    };
+    OrderCommandsClient::new(channel.clone())
+        .place_order(signed(token, request))
+        .await
+        .expect("the customer orders")
+        .into_inner()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -87,19 +98,7 @@ async fn roles_read_the_categories_the_contract_gives_them() {
         .ack
         .expect("ack")
         .position;
-    let placed = OrderCommandsClient::new(channel.clone())
-        .place_order(signed(
-            &ada,
-            PlaceOrderRequest {
-                options: options(),
-                currency: "EUR".into(),
-                lines: one_kettle(),
-                ..PlaceOrderRequest::default()
-            },
-        ))
-        .await
-        .expect("ada orders")
-        .into_inner();
+    let placed = order_a_kettle(&channel, &ada).await;
     let order_stream = format!("order-{}", placed.order_id);
     let last = placed.ack.expect("ack").position;
 
@@ -174,19 +173,7 @@ async fn a_customer_reads_only_its_own_orders_history_and_past() {
     let ada = server.token("ada", &["customer"]).await;
     let bob = server.token("bob", &["customer"]).await;
     let staff = server.token("clerk", &["orders.staff"]).await;
-    let placed = OrderCommandsClient::new(channel.clone())
-        .place_order(signed(
-            &ada,
-            PlaceOrderRequest {
-                options: options(),
-                currency: "EUR".into(),
-                lines: one_kettle(),
-                ..PlaceOrderRequest::default()
-            },
-        ))
-        .await
-        .expect("ada orders")
-        .into_inner();
+    let placed = order_a_kettle(&channel, &ada).await;
     let history = || GetOrderHistoryRequest {
         order_id: placed.order_id.clone(),
         ..GetOrderHistoryRequest::default()

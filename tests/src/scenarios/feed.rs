@@ -17,7 +17,10 @@ use causeway_client::{
         ProductRegistered, ReceiveStockRequest, RegisterProductRequest, StockReceived,
         inventory_commands_client::InventoryCommandsClient,
     },
-    orders::{OrderLine, PlaceOrderRequest, order_commands_client::OrderCommandsClient},
+    orders::{
+        OrderLine, PlaceOrderRequest, PlaceOrderResponse,
+        order_commands_client::OrderCommandsClient,
+    },
 };
 use causeway_server::store::{ExpectedRevision, NewEvent};
 use prost::Message;
@@ -68,6 +71,26 @@ pub async fn receive(channel: &Channel, sku: &str) -> u64 {
         .into_inner()
         .ack;
     ack.expect("an ack").position
+}
+
+/// Places an order of `quantity` units of `sku` for a new customer.
+pub async fn place(channel: &Channel, sku: &str, quantity: u32) -> PlaceOrderResponse {
+    let request = PlaceOrderRequest {
+        options: options(),
+        customer_id: unique("cust"),
+        currency: "EUR".into(),
+        lines: vec![OrderLine {
+            sku: sku.into(),
+            quantity,
+            unit_price_minor: 450,
+        }],
+        ..PlaceOrderRequest::default()
+    };
+    OrderCommandsClient::new(channel.clone())
+        .place_order(request)
+        .await
+        .expect("place an order")
+        .into_inner()
 }
 
 /// Opens a subscription.
@@ -245,22 +268,7 @@ pub async fn a_filtered_subscription_checkpoints_past_what_it_skips(backend: &Ev
     };
     let mut feed = subscribe(&channel, request).await;
 
-    let mut orders = OrderCommandsClient::new(channel.clone());
-    let placed = orders
-        .place_order(PlaceOrderRequest {
-            options: options(),
-            customer_id: unique("cust"),
-            currency: "EUR".into(),
-            lines: vec![OrderLine {
-                sku: sku.clone(),
-                quantity: 1,
-                unit_price_minor: 100,
-            }],
-            ..PlaceOrderRequest::default()
-        })
-        .await
-        .expect("place")
-        .into_inner();
+    let placed = place(&channel, &sku, 1).await;
     let placed_at = placed.ack.as_ref().expect("ack").position;
     let mut last = placed_at;
     for _ in 0..40 {

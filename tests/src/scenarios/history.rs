@@ -21,16 +21,16 @@ use causeway_client::{
         inventory_queries_client::InventoryQueriesClient,
     },
     orders::{
-        ConfirmOrderRequest, GetOrderHistoryRequest, GetOrderRequest, Order, OrderLine,
-        OrderStatus, PlaceOrderRequest, ShipOrderRequest,
-        order_commands_client::OrderCommandsClient, order_queries_client::OrderQueriesClient,
+        ConfirmOrderRequest, GetOrderHistoryRequest, GetOrderRequest, Order, OrderStatus,
+        ShipOrderRequest, order_commands_client::OrderCommandsClient,
+        order_queries_client::OrderQueriesClient,
     },
 };
 use prost_types::Timestamp;
 use tonic::{Code, transport::Channel};
 
 use super::{
-    feed::{options, register},
+    feed::{options, place, register},
     unique,
 };
 use crate::{EventBackend, TestServer};
@@ -210,23 +210,8 @@ pub async fn history_and_as_of_answers_equal_a_fold_of_the_stream(backend: &Even
         .await
         .expect("release");
 
+    let order_id = place(&channel, &sku, 2).await.order_id;
     let mut orders = OrderCommandsClient::new(channel.clone());
-    let placed = orders
-        .place_order(PlaceOrderRequest {
-            options: options(),
-            customer_id: unique("cust"),
-            currency: "EUR".into(),
-            lines: vec![OrderLine {
-                sku: sku.clone(),
-                quantity: 2,
-                unit_price_minor: 450,
-            }],
-            ..PlaceOrderRequest::default()
-        })
-        .await
-        .expect("place")
-        .into_inner();
-    let order_id = placed.order_id;
     // These servers run without fulfilment: staff confirm orders.
     orders
         .confirm_order(ConfirmOrderRequest {
