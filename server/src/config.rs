@@ -297,6 +297,14 @@ pub struct Config {
     /// Connection limits and timeouts.
     #[command(flatten)]
     pub connections: crate::connection::Connections,
+
+    /// TLS, mTLS, and the roles of client certificate identities.
+    #[command(flatten)]
+    pub tls: crate::connection::TlsArgs,
+
+    /// Calls per caller, by class.
+    #[command(flatten)]
+    pub rate_limits: crate::auth::limits::RateLimits,
 }
 
 /// A value that may carry credentials (a connection string with a password): usable, but never
@@ -353,6 +361,9 @@ pub enum ConfigError {
     /// A connection limit or timeout that cannot work.
     #[error("{0}")]
     Connections(String),
+    /// TLS flags that do not fit together.
+    #[error("{0}")]
+    Tls(String),
     /// The data directory cannot be created or is not a directory.
     #[error("--data-dir {path}: {reason}")]
     DataDir {
@@ -393,6 +404,8 @@ impl Config {
             auth_jwks_file: None,
             auth_roles_claim: "roles".to_owned(),
             connections: crate::connection::Connections::default(),
+            tls: crate::connection::TlsArgs::default(),
+            rate_limits: crate::auth::limits::RateLimits::default(),
         }
     }
 
@@ -429,6 +442,7 @@ impl Config {
         self.connections
             .validate()
             .map_err(ConfigError::Connections)?;
+        self.tls.validate().map_err(ConfigError::Tls)?;
         self.validate_external_issuer()
     }
 
