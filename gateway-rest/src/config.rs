@@ -6,8 +6,26 @@
 
 use std::{net::SocketAddr, time::Duration};
 
+pub use causeway_telemetry::LogFormat;
 use clap::Parser;
 use http::Uri;
+
+/// Where to serve metrics: an address, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsListen(pub Option<SocketAddr>);
+
+impl std::str::FromStr for MetricsListen {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.trim() {
+            "off" => Ok(Self(None)),
+            address => address.parse().map(|a| Self(Some(a))).map_err(|e| {
+                format!("{address:?} is neither an address (host:port) nor `off`: {e}")
+            }),
+        }
+    }
+}
 
 /// Settings of one gateway process.
 #[derive(Debug, Clone, Parser)]
@@ -73,6 +91,18 @@ pub struct Config {
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `causeway_gateway=debug`.
     #[arg(long, env = "CAUSEWAY_LOG", default_value = "info")]
     pub log: String,
+
+    /// How log lines look: `text` (coloured only on a terminal) or `json` (one object a line).
+    #[arg(long, env = "CAUSEWAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Where to serve Prometheus metrics (`GET /metrics`), or `off`.
+    #[arg(
+        long,
+        env = "CAUSEWAY_GATEWAY_METRICS_LISTEN",
+        default_value = "127.0.0.1:9465"
+    )]
+    pub metrics_listen: MetricsListen,
 }
 
 /// Configuration that parsed but cannot work.
@@ -105,6 +135,8 @@ impl Config {
             keepalive_interval: Duration::from_secs(30),
             max_connections: 1000,
             log: "info".to_owned(),
+            log_format: LogFormat::Text,
+            metrics_listen: MetricsListen(None),
         }
     }
 

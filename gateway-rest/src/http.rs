@@ -24,6 +24,8 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tower::{BoxError, ServiceBuilder};
 use tracing::debug;
 
+use causeway_telemetry::{requests::Route, traces};
+
 use crate::{
     bearer,
     error::ApiError,
@@ -178,18 +180,31 @@ async fn openapi(State(gateway): State<Arc<Gateway>>) -> Response {
     response
 }
 
-/// The one handler of every annotated route.
+/// The one handler of every annotated route. The answer names the RPC it was for (the metrics'
+/// `route` label).
 async fn transcode_and_forward(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
-    match handle(&gateway, request).await {
+    let mut rpc = None;
+    let mut response = match handle(&gateway, request, &mut rpc).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
+    };
+    if let Some(rpc) = rpc {
+        response.extensions_mut().insert(Route(rpc));
     }
+    response
 }
 
-async fn handle(gateway: &Gateway, request: Request) -> Result<Response, ApiError> {
+async fn handle(
+    gateway: &Gateway,
+    request: Request,
+    rpc: &mut Option<String>,
+) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
     let (route, values) = match gateway.routes.find(&parts.method, parts.uri.path()) {
-        Lookup::Found(route, values) => (route, values),
+        Lookup::Found(route, values) => {
+            *rpc = Some(route.rpc.full_name().to_owned());
+            (route, values)
+        }
         Lookup::MethodNotAllowed(allowed) => {
             let names: Vec<&str> = allowed.iter().map(http::Method::as_str).collect();
             let allow = HeaderValue::from_str(&names.join(", "))
@@ -216,13 +231,20 @@ async fn handle(gateway: &Gateway, request: Request) -> Result<Response, ApiErro
     let body = read_body(body, gateway.max_body_bytes).await?;
     let call = transcode::request(route, &values, parts.uri.query(), &parts.headers, &body)?;
     debug!(rpc = %route.rpc.full_name(), "forwarding");
+    let mut metadata = forwarded_metadata(&parts.headers);
+    // The upstream call continues this request's trace as a child of the gateway's span.
+    if let Some(traceparent) =
+        traces::traceparent(&tracing::Span::current()).and_then(|t| t.parse().ok())
+    {
+        metadata.insert("traceparent", traceparent);
+    }
     let answer = gateway
         .upstream
         .call(
             route.grpc_path.clone(),
             route.rpc.output(),
             call.message,
-            forwarded_metadata(&parts.headers),
+            metadata,
         )
         .await
         .map_err(|status| {

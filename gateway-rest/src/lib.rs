@@ -45,6 +45,7 @@ pub mod upstream;
 use std::{future::Future, sync::Arc};
 
 use bytes::Bytes;
+use causeway_telemetry::{Metrics, Protocol, RequestsLayer};
 use prost_reflect::DescriptorPool;
 use tokio::net::TcpListener;
 use tracing::info;
@@ -95,6 +96,18 @@ pub async fn serve(
     pool: DescriptorPool,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), GatewayError> {
+    serve_observed(listener, config, pool, shutdown, None).await
+}
+
+/// [`serve`], with `/metrics` served on `metrics` (bound by the caller: the binary binds
+/// `--metrics-listen`, tests port 0).
+pub async fn serve_observed(
+    listener: TcpListener,
+    config: Config,
+    pool: DescriptorPool,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    metrics: Option<TcpListener>,
+) -> Result<(), GatewayError> {
     config.validate()?;
     let routes = RouteTable::from_pool(&pool)?;
     let openapi = Bytes::from(openapi::document(&routes, &pool).to_string());
@@ -109,7 +122,16 @@ pub async fn serve(
         max_header_bytes: config.max_header_bytes,
         ..Limits::new(config.max_body_bytes, config.concurrency, config.timeout)
     };
-    let app = http::router(gateway, limits);
+    let registry = Metrics::default();
+    let app =
+        http::router(gateway, limits).layer(RequestsLayer::new(Protocol::Http, &registry, &[]));
+    let metrics_task = metrics.map(|listener| {
+        tokio::spawn(causeway_telemetry::metrics::serve(
+            listener,
+            registry,
+            std::future::pending(),
+        ))
+    });
     info!(
         address = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
         upstream = %config.upstream,
@@ -117,6 +139,9 @@ pub async fn serve(
         "serving"
     );
     serve::serve(listener, app, (&config).into(), shutdown).await;
+    if let Some(task) = metrics_task {
+        task.abort();
+    }
     info!("stopped");
     Ok(())
 }

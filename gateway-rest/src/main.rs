@@ -4,20 +4,28 @@
 use anyhow::Context;
 use causeway_gateway::config::Config;
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(&config.log).context("invalid --log filter")?)
-        .init();
+    let _telemetry =
+        causeway_telemetry::logs::init(&config.log, config.log_format, "causeway-gateway")?;
     config.validate()?;
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    causeway_gateway::run(listener, config, shutdown_signal()).await?;
+    let metrics = match config.metrics_listen.0 {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot serve metrics on {address}"))?,
+        ),
+        None => None,
+    };
+    let contracts = causeway_gateway::contracts()?;
+    causeway_gateway::serve_observed(listener, config, contracts, shutdown_signal(), metrics)
+        .await?;
     Ok(())
 }
 

@@ -170,6 +170,9 @@ pub struct Extras {
     /// Where to serve `/metrics` (the binary binds `--metrics-listen`; tests port 0); none: no
     /// endpoint, the metrics are still kept.
     pub metrics: Option<TcpListener>,
+    /// `false` serves without metrics, spans or access log: only the benchmark's baseline for
+    /// what the instrumentation costs.
+    pub uninstrumented: bool,
 }
 
 /// [`run`] with [`Extras`].
@@ -188,9 +191,13 @@ pub async fn run_with(
         config.tls.tls_client_roles_file.as_deref(),
     )?;
     let metrics = Metrics::default();
+    let observe = !extras.uninstrumented;
     let events = if role.commands() || role.projections() {
         let store = open_event_store(&config).await?;
-        Some(MeteredEventStore::wrap(store, &metrics))
+        Some(match observe {
+            true => MeteredEventStore::wrap(store, &metrics),
+            false => store,
+        })
     } else {
         None
     };
@@ -232,7 +239,10 @@ pub async fn run_with(
         .http2_keepalive_interval(Some(connections.keepalive_interval))
         .http2_keepalive_timeout(Some(connections.keepalive_timeout))
         .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
-        .layer(RequestsLayer::new(Protocol::Grpc, &metrics, &labelled))
+        .layer(match observe {
+            true => RequestsLayer::new(Protocol::Grpc, &metrics, &labelled),
+            false => RequestsLayer::inactive(Protocol::Grpc),
+        })
         .layer(DecodeFailureLayer)
         .layer(ActivityLayer)
         .layer(ServedElsewhereLayer::new(role))
@@ -248,8 +258,11 @@ pub async fn run_with(
 
     if let (true, Some(events)) = (role.commands(), &events) {
         let commands = CommandHandler::new(events.clone(), upcasters.clone())
-            .with_cache_capacity(config.aggregate_cache_events)
-            .with_metrics(KernelMetrics::new(&metrics));
+            .with_cache_capacity(config.aggregate_cache_events);
+        let commands = match observe {
+            true => commands.with_metrics(KernelMetrics::new(&metrics)),
+            false => commands,
+        };
         let commands = match config.max_projection_lag.0 {
             Some(limit) => {
                 commands.with_admission(Arc::new(LagLimit::new(projections.clone(), limit)))

@@ -123,7 +123,9 @@ impl KeyRing {
             // Written whole under a temporary name, then linked into place: a reader never
             // sees a half-written manifest, and of two processes creating the ring at once
             // exactly one link succeeds (the other's key simply goes unused).
-            let temp = self.dir.join(format!("{MANIFEST}.{}.tmp", manifest.keys[0].kid));
+            let temp = self
+                .dir
+                .join(format!("{MANIFEST}.{}.tmp", manifest.keys[0].kid));
             let mut file = fs::File::create(&temp).map_err(|e| self.io(e))?;
             file.write_all(&serde_json::to_vec_pretty(&manifest).unwrap_or_default())
                 .and_then(|()| file.sync_all())

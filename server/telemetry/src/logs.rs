@@ -64,6 +64,29 @@ impl Drop for Telemetry {
 /// Installs the subscriber for `service` (its `service.name` unless `OTEL_SERVICE_NAME` says
 /// otherwise). Must run inside a Tokio runtime when OTLP export is configured.
 pub fn init(filter: &str, format: LogFormat, service: &str) -> Result<Telemetry, TelemetryError> {
+    install(filter, format, traces::provider_from_env(service)?)
+}
+
+/// [`init`], exporting spans to the OTLP/gRPC `endpoint` whatever the environment says (the
+/// benchmark's own receiver).
+pub fn init_exporting_to(
+    filter: &str,
+    format: LogFormat,
+    service: &str,
+    endpoint: &str,
+) -> Result<Telemetry, TelemetryError> {
+    install(
+        filter,
+        format,
+        traces::provider(service, true, Some(endpoint))?,
+    )
+}
+
+fn install(
+    filter: &str,
+    format: LogFormat,
+    (tracer, exporting): (SdkTracerProvider, bool),
+) -> Result<Telemetry, TelemetryError> {
     let env_filter = EnvFilter::try_new(filter).map_err(|e| TelemetryError::Filter {
         filter: filter.to_owned(),
         reason: e.to_string(),
@@ -79,7 +102,6 @@ pub fn init(filter: &str, format: LogFormat, service: &str) -> Result<Telemetry,
             .with_span_list(false)
             .boxed(),
     };
-    let (tracer, exporting) = traces::provider_from_env(service)?;
     let otel = {
         use opentelemetry::trace::TracerProvider;
         tracing_opentelemetry::layer().with_tracer(tracer.tracer("causeway"))

@@ -79,6 +79,7 @@ pub struct RequestsLayer {
     protocol: Protocol,
     families: Arc<Families>,
     services: Arc<[&'static str]>,
+    active: bool,
 }
 
 impl RequestsLayer {
@@ -123,6 +124,16 @@ impl RequestsLayer {
             protocol,
             families: Arc::new(families),
             services: services.into(),
+            active: true,
+        }
+    }
+
+    /// A layer that observes nothing (it only passes requests through): the uninstrumented
+    /// baseline the benchmark measures the instrumentation against.
+    pub fn inactive(protocol: Protocol) -> Self {
+        Self {
+            active: false,
+            ..Self::new(protocol, &Metrics::default(), &[])
         }
     }
 }
@@ -170,6 +181,16 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        if !self.layer.active {
+            let response = self.inner.call(request);
+            return Box::pin(async move {
+                let response = response.await?;
+                Ok(response.map(|body| Recorded {
+                    body,
+                    finish: Finish::nothing(),
+                }))
+            });
+        }
         let arrival = self.layer.arrival(&request);
         let span = arrival.span.clone();
         let response = self.inner.call(request).instrument(span);
@@ -302,6 +323,16 @@ struct Finish {
 }
 
 impl Finish {
+    /// Records nothing (an inactive layer).
+    fn nothing() -> Self {
+        Self {
+            arrival: None,
+            route: String::new(),
+            subject: None,
+            known: None,
+        }
+    }
+
     fn finish(&mut self, fallback: &str) {
         let code = match self.known.take() {
             Some(Outcome::Code(code)) => code,

@@ -21,19 +21,36 @@ use crate::logs::TelemetryError;
 /// environment names an OTLP endpoint.
 pub fn provider_from_env(service: &str) -> Result<(SdkTracerProvider, bool), TelemetryError> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let mut resource = Resource::builder();
-    if var("OTEL_SERVICE_NAME").is_none() {
-        resource = resource.with_service_name(service.to_owned());
-    }
-    let builder = SdkTracerProvider::builder().with_resource(resource.build());
     let export = var("OTEL_TRACES_EXPORTER").is_none_or(|v| v != "none")
         && (var("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
             || var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some());
+    provider(service, export, None)
+}
+
+/// A tracer provider for `service`, exporting over OTLP/gRPC when `export` (to `endpoint`, or
+/// where the `OTEL_*` variables say).
+pub fn provider(
+    service: &str,
+    export: bool,
+    endpoint: Option<&str>,
+) -> Result<(SdkTracerProvider, bool), TelemetryError> {
+    let mut resource = Resource::builder();
+    if std::env::var("OTEL_SERVICE_NAME").is_err() {
+        resource = resource.with_service_name(service.to_owned());
+    }
+    let builder = SdkTracerProvider::builder().with_resource(resource.build());
     if !export {
         return Ok((builder.build(), false));
     }
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_tonic()
+    let exporter = opentelemetry_otlp::SpanExporter::builder().with_tonic();
+    let exporter = match endpoint {
+        Some(endpoint) => {
+            use opentelemetry_otlp::WithExportConfig;
+            exporter.with_endpoint(endpoint)
+        }
+        None => exporter,
+    };
+    let exporter = exporter
         .build()
         .map_err(|e| TelemetryError::Otlp(e.to_string()))?;
     Ok((builder.with_batch_exporter(exporter).build(), true))

@@ -15,12 +15,14 @@
 //! - `seed`: product streams written straight through the `EventStore` port.
 //! - `load`: the closed loop of N in-flight operations and its HdrHistogram.
 //! - `report`: measurements, ratios, targets and the markdown table.
-//! - `scenarios`: the seven scenarios of issue 8, grouped by the data set they share.
+//! - `otlp`: an in-process OTLP trace receiver for the traced phase of scenario 9.
+//! - `scenarios`: the scenarios, grouped by the data set they share.
 
 pub mod echo;
 pub mod error;
 pub mod load;
 pub mod options;
+pub mod otlp;
 pub mod report;
 pub mod runtimes;
 pub mod scenarios;

@@ -17,7 +17,7 @@ pub use self::{
 use super::load::Measurement;
 
 /// The scenarios of issue 8, by number, as the tables title them.
-pub const SCENARIOS: [(u8, &str); 7] = [
+pub const SCENARIOS: [(u8, &str); 8] = [
     (1, "command vs echo and raw store"),
     (2, "query by id vs echo"),
     (3, "projection catch-up vs raw read-and-decode"),
@@ -25,6 +25,7 @@ pub const SCENARIOS: [(u8, &str); 7] = [
     (5, "aggregate load, 1,000 vs 100 events"),
     (6, "REST gateway vs direct gRPC"),
     (7, "command during a projection rebuild vs idle"),
+    (9, "instrumented vs uninstrumented command"),
 ];
 
 /// A target the issue sets for a ratio.

@@ -27,6 +27,15 @@ impl BenchServer {
     /// Starts a server with `config` on `server_rt` and connects to it from the current (client)
     /// runtime. The listener is bound before `run_with` starts, so connecting needs no retry.
     pub async fn start(server_rt: &Handle, config: Config) -> Result<Self, BenchError> {
+        Self::start_instrumented(server_rt, config, true).await
+    }
+
+    /// [`BenchServer::start`], with the server's metrics, spans and access log on or off.
+    pub async fn start_instrumented(
+        server_rt: &Handle,
+        config: Config,
+        instrumented: bool,
+    ) -> Result<Self, BenchError> {
         let (bound, addr) = oneshot::channel();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = server_rt.spawn(async move {
@@ -45,6 +54,7 @@ impl BenchServer {
                 routes: echo::routes(),
                 public: vec![echo::SERVICE],
                 metrics: None,
+                uninstrumented: !instrumented,
             };
             causeway_server::server::run_with(listener, config, shutdown, extras).await
         });

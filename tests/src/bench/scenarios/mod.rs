@@ -5,6 +5,8 @@
 //! - `reads`: an all-roles server over the catch-up data set (1,000,000 events by default):
 //!   scenario 3 (`catchup`), 2 (`query`), 6 (`gateway`, REST gateway vs direct gRPC) and 7
 //!   (`rebuild`).
+//! - `observe`: scenario 9, a hot-stream command with and without instrumentation, and with
+//!   spans exported over OTLP.
 //!
 //! A scenario that fails becomes a failed row; the others still run.
 
@@ -13,6 +15,7 @@ mod append;
 mod catchup;
 mod command;
 mod gateway;
+mod observe;
 mod query;
 mod reads;
 mod rebuild;
@@ -134,6 +137,8 @@ impl Bench {
 pub async fn run_all(bench: &Bench, report: &mut Report) {
     writes::run(bench, report).await;
     reads::run(bench, report).await;
+    // Last: its traced phase installs a span exporter for the whole process.
+    observe::run(bench, report).await;
 }
 
 /// Records `result` of scenario `n`: nothing more on success (the scenario added its rows),

@@ -1,0 +1,143 @@
+//! Scenario 9: what observing a command costs. The same hot-stream command (`ReceiveStock`
+//! decided from the aggregate cache, so the edge's share is as large as it gets) against a
+//! server without instrumentation, one with metrics, spans and the access log (the default),
+//! and the same again while the process exports every span over OTLP to an in-process
+//! receiver. Phases interleave so machine load hits all alike; the traced phase runs last,
+//! because installing the exporter is for the whole process.
+
+use std::sync::Arc;
+
+use causeway_server::config::Role;
+use causeway_telemetry::LogFormat;
+
+use super::{Bench, command::hot_commands, settle};
+use crate::bench::{
+    BenchError,
+    error::Context,
+    load::{Measurement, Rounds},
+    otlp::Receiver,
+    report::{Outcome, Report, Target},
+    seed,
+    server::BenchServer,
+};
+
+/// The data set's name (the middle part of each sku).
+const HOT: &str = "observe";
+
+/// Runs scenario 9 when selected.
+pub(super) async fn run(bench: &Bench, report: &mut Report) {
+    if bench.options.wants(9) {
+        let result = measure(bench, report).await;
+        settle(report, 9, result);
+    }
+}
+
+async fn measure(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
+    let scale = &bench.scale;
+    let in_flight = scale.in_flight;
+    let dir = bench.base.join("observe");
+    let skus = bench.skus(HOT, in_flight);
+    let streams = skus.iter().map(|sku| (sku.clone(), 1)).collect();
+    let mut seeding = bench.config(&dir, Role::Command);
+    seeding.durability = causeway_server::config::DurabilityArg::Relaxed;
+    let store = bench.open_store(seeding).await?;
+    let seeded = seed::products(&store, streams).await;
+    bench.close_store(store).await?;
+    seeded.doing("seeding scenario 9")?;
+
+    bench.progress("scenario 9: uninstrumented, instrumented");
+    let mut config = bench.config(&dir, Role::Command);
+    // A relaxed store keeps fsync out of what is compared: the edge is the difference.
+    config.durability = causeway_server::config::DurabilityArg::Relaxed;
+    let bare = BenchServer::start_instrumented(&bench.server, config.clone(), false).await?;
+    let observed = BenchServer::start_instrumented(&bench.server, config, true).await?;
+    let (mut without, mut with) = (Rounds::default(), Rounds::default());
+    let count = scale.concurrent_requests;
+    for plan in bench.rounds(in_flight, count) {
+        without.add(hot_commands(bare.channel(), Arc::clone(&skus), &plan).await?)?;
+        with.add(hot_commands(observed.channel(), Arc::clone(&skus), &plan).await?)?;
+    }
+    bench.progress("scenario 9: instrumented, exporting spans over OTLP");
+    let (receiver, addr) = bench.on_server(async { Receiver::start().await }).await?;
+    let telemetry = causeway_telemetry::logs::init_exporting_to(
+        "warn",
+        LogFormat::Text,
+        "causeway-bench",
+        &format!("http://{addr}"),
+    );
+    let mut traced = Rounds::default();
+    if telemetry.is_ok() {
+        for plan in bench.rounds(in_flight, count) {
+            traced.add(hot_commands(observed.channel(), Arc::clone(&skus), &plan).await?)?;
+        }
+    }
+    let (without, with) = (without.total()?, with.total()?);
+    report.baseline(9, "hot-stream command, uninstrumented", &without, "req/s");
+    report.subject(
+        9,
+        "hot-stream command, metrics + spans + access log",
+        &with,
+        "req/s",
+    );
+    ratios(report, "metrics", &with, &without, 1.05);
+    match (telemetry, traced.total()) {
+        (Ok(_telemetry), Ok(traced)) => {
+            report.subject(
+                9,
+                "hot-stream command, spans exported over OTLP",
+                &traced,
+                "req/s",
+            );
+            ratios(report, "tracing with export", &traced, &without, 1.15);
+            report.note(format!(
+                "Scenario 9's receiver took {} spans during the traced phase.",
+                receiver.spans()
+            ));
+        }
+        (Err(e), _) => report.ratio(
+            9,
+            "tracing with export",
+            Outcome::Failed(format!("cannot install the exporter: {e}")),
+            None,
+        ),
+        (_, Err(e)) => return Err(e),
+    }
+    bare.stop().await?;
+    observed.stop().await
+}
+
+/// p50 and throughput of `subject` against `baseline`, with the p50 target.
+fn ratios(
+    report: &mut Report,
+    what: &str,
+    subject: &Measurement,
+    baseline: &Measurement,
+    target: f64,
+) {
+    let p50 = match (subject.p50(), baseline.p50()) {
+        (Some(s), Some(b)) if !b.is_zero() => Outcome::Value(s.as_secs_f64() / b.as_secs_f64()),
+        _ => Outcome::NotAvailable("no samples".into()),
+    };
+    report.ratio(
+        9,
+        format!(
+            "{} in flight: {what}: command p50 / uninstrumented p50",
+            subject.in_flight
+        ),
+        p50,
+        Some(Target::AtMost(target)),
+    );
+    let throughput = match (subject.throughput(), baseline.throughput()) {
+        (Some(s), Some(b)) if b > 0.0 => Outcome::Value(s / b),
+        _ => Outcome::NotAvailable("no samples".into()),
+    };
+    report.ratio(
+        9,
+        format!(
+            "{} in flight: {what}: throughput / uninstrumented throughput",
+            subject.in_flight
+        ),
+        throughput,
+        None,
+    );
+}

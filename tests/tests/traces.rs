@@ -1,0 +1,211 @@
+//! One order of business followed through its trace, as an operator would: the real gateway and
+//! server binaries export spans over OTLP to a real receiver (oteltest's sink), and one REST
+//! command shows up as gateway request -> RPC -> command handler -> store append, with the
+//! projection's batch linked back to the command's trace.
+
+use std::{
+    collections::HashMap,
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+use causeway_tests::tools::workspace_root;
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The directory of the workspace's built binaries (beside this test's `deps/`).
+fn binaries() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .to_path_buf()
+}
+
+/// One span as the sink printed it.
+#[derive(Debug, Clone)]
+struct Span {
+    service: String,
+    name: String,
+    trace: String,
+    id: String,
+    parent: String,
+    links: Vec<String>,
+}
+
+fn spans_of(request: &Value) -> Vec<Span> {
+    let mut spans = Vec::new();
+    for resource in request["resourceSpans"].as_array().into_iter().flatten() {
+        let service = resource["resource"]["attributes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["key"] == "service.name")
+            .and_then(|a| a["value"]["stringValue"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        for scope in resource["scopeSpans"].as_array().into_iter().flatten() {
+            for span in scope["spans"].as_array().into_iter().flatten() {
+                let text = |key: &str| span[key].as_str().unwrap_or_default().to_owned();
+                spans.push(Span {
+                    service: service.clone(),
+                    name: text("name"),
+                    trace: text("traceId"),
+                    id: text("spanId"),
+                    parent: text("parentSpanId"),
+                    links: span["links"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|l| l["traceId"].as_str().map(str::to_owned))
+                        .collect(),
+                });
+            }
+        }
+    }
+    spans
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_rest_command_is_one_trace_from_the_gateway_to_the_store_and_its_projection() {
+    let sink_port = free_port();
+    let mut sink = Command::new(workspace_root().join(".venv-tools/bin/python"))
+        .arg(workspace_root().join("tests/otel/sink.py"))
+        .arg(sink_port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run scripts/setup-test-tools (oteltest)");
+    let (lines_tx, lines) = mpsc::channel::<String>();
+    let stdout = sink.stdout.take().unwrap();
+    let _sink = Running(sink);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    assert_eq!(lines.recv_timeout(WAIT).expect("the sink starts"), "READY");
+
+    let endpoint = format!("http://127.0.0.1:{sink_port}");
+    let otel = |command: &mut Command| {
+        command
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
+            .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+            .env_remove("OTEL_SERVICE_NAME")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+    };
+    let data = tempfile::tempdir().unwrap();
+    let (grpc, http) = (free_port(), free_port());
+    let mut server = Command::new(binaries().join("causeway-server"));
+    server
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{grpc}"),
+            "--auth",
+            "disabled",
+        ])
+        .args(["--metrics-listen", "off"])
+        .arg("--data-dir")
+        .arg(data.path());
+    otel(&mut server);
+    let _server = Running(server.spawn().expect("the server binary is built"));
+    let mut gateway = Command::new(binaries().join("causeway-gateway"));
+    gateway
+        .args(["--listen", &format!("127.0.0.1:{http}")])
+        .args(["--upstream", &format!("http://127.0.0.1:{grpc}")])
+        .args(["--metrics-listen", "off"]);
+    otel(&mut gateway);
+    let _gateway = Running(gateway.spawn().expect("the gateway binary is built"));
+
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let answer = client
+            .post(format!("http://127.0.0.1:{http}/v1/products"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", "trace-1")
+            .body(r#"{"sku":"kettle","name":"Kettle"}"#)
+            .send()
+            .await;
+        match answer {
+            Ok(answer) if answer.status() == 200 => break,
+            _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+            other => panic!("the REST command never succeeded: {other:?}"),
+        }
+    }
+
+    // Collect spans until the whole chain is there (bounded).
+    let mut spans: Vec<Span> = Vec::new();
+    let chain = loop {
+        if let Some(chain) = find_chain(&spans) {
+            break chain;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = lines
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no complete trace within {WAIT:?}: {spans:#?}"));
+        if let Ok(request) = serde_json::from_str::<Value>(&line) {
+            spans.extend(spans_of(&request));
+        }
+    };
+    let [gateway, rpc, command, append, batch] = chain;
+    assert_eq!(gateway.service, "causeway-gateway");
+    assert_eq!(rpc.service, "causeway-server");
+    assert_eq!(
+        rpc.parent, gateway.id,
+        "the RPC continues the gateway's span"
+    );
+    assert_eq!(command.parent, rpc.id);
+    assert_eq!(append.parent, command.id);
+    assert!(batch.links.contains(&gateway.trace), "{batch:?}");
+}
+
+/// The gateway request, the RPC, the command, the append and a projection batch linked to
+/// them, all of one REST command, if the spans hold them yet.
+fn find_chain(spans: &[Span]) -> Option<[Span; 5]> {
+    let by_id: HashMap<&str, &Span> = spans.iter().map(|s| (s.id.as_str(), s)).collect();
+    let append = spans.iter().find(|s| s.name == "store.append")?;
+    let command = by_id.get(append.parent.as_str())?;
+    let rpc = by_id.get(command.parent.as_str())?;
+    let gateway = by_id.get(rpc.parent.as_str())?;
+    let batch = spans
+        .iter()
+        .find(|s| s.name == "projection.batch" && s.links.contains(&append.trace))?;
+    (command.name == "command"
+        && rpc.name.ends_with("InventoryCommands/RegisterProduct")
+        && gateway.name == "POST /v1/products")
+        .then(|| {
+            [
+                (*gateway).clone(),
+                (*rpc).clone(),
+                (*command).clone(),
+                append.clone(),
+                batch.clone(),
+            ]
+        })
+}
