@@ -247,7 +247,9 @@ pub async fn run_with(
         .layer(ActivityLayer)
         .layer(ServedElsewhereLayer::new(role))
         .layer(RequestContextLayer)
-        .layer(AuthenticationLayer::new(authentication, refusals.clone()).with_certificates(certified))
+        .layer(
+            AuthenticationLayer::new(authentication, refusals.clone()).with_certificates(certified),
+        )
         .layer(RateLimitLayer::new(&config.rate_limits, &metrics))
         .layer(AuthorizationLayer::new(access, refusals))
         .add_routes(extras.routes)

@@ -8,6 +8,8 @@
 //! - `scenarios`: end-to-end scenarios shared by every event store backend.
 //! - `mongo`: a MongoDB server (SecantusDB, or `CAUSEWAY_TEST_MONGODB_URL`) for the read store.
 //! - `crash`: processes under load killed with SIGKILL for rounds, then every promise checked.
+//! - `pki`: certificates made at test time (a CA, server and client certificates, expired
+//!   ones, files rotated as cert-manager does).
 //! - `proxy`: a TCP proxy that drops a response after the server did the work (lost answers).
 //! - `bearer_gate`: the order-command service behind a bearer-token check, for SDK token tests.
 //! - `readme`: the README's marked shell examples, run against live servers.
@@ -23,6 +25,7 @@ pub mod contract;
 pub mod crash;
 pub mod kurrentdb;
 pub mod mongo;
+pub mod pki;
 pub mod proxy;
 pub mod readme;
 pub mod scenarios;

@@ -71,7 +71,9 @@ impl CertificateRoles {
             .ok_or_else(|| format!("{entry:?} is not NAME=role[,role…]"))?;
         let name = name.trim();
         if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(format!("{name:?} is not a certificate name (a SAN URI or DNS name)"));
+            return Err(format!(
+                "{name:?} is not a certificate name (a SAN URI or DNS name)"
+            ));
         }
         let mut parsed = BTreeSet::new();
         for role in roles.split(',').map(str::trim) {
@@ -129,12 +131,17 @@ mod tests {
         )
         .unwrap();
         let roles = CertificateRoles::load(
-            &[format!("{BATCH}=admin, inventory.staff"), format!("{BATCH}=orders.staff")],
+            &[
+                format!("{BATCH}=admin, inventory.staff"),
+                format!("{BATCH}=orders.staff"),
+            ],
             Some(&file),
         )
         .unwrap();
         assert_eq!(roles.len(), 2);
-        let batch = roles.principal(&peer(&[BATCH], &["batch.corp.example"])).unwrap();
+        let batch = roles
+            .principal(&peer(&[BATCH], &["batch.corp.example"]))
+            .unwrap();
         assert_eq!(batch.subject, BATCH);
         assert_eq!(
             batch.roles.iter().map(String::as_str).collect::<Vec<_>>(),
@@ -143,7 +150,10 @@ mod tests {
         assert_eq!(batch.issuer, CERTIFICATE_ISSUER);
         // A DNS name counts when no URI is mapped.
         let report = roles
-            .principal(&peer(&["spiffe://corp.example/other"], &["report.corp.example"]))
+            .principal(&peer(
+                &["spiffe://corp.example/other"],
+                &["report.corp.example"],
+            ))
             .unwrap();
         assert_eq!(report.subject, "report.corp.example");
         assert_eq!(roles.principal(&peer(&["spiffe://x/unlisted"], &[])), None);

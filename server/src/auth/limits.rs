@@ -114,7 +114,8 @@ impl FromStr for Rate {
         if text == "off" {
             return Ok(Self::OFF);
         }
-        let wrong = || format!("{text:?} is neither calls per unit (20/s, 600/m, 1000/h) nor `off`");
+        let wrong =
+            || format!("{text:?} is neither calls per unit (20/s, 600/m, 1000/h) nor `off`");
         let (count, unit) = text.split_once('/').ok_or_else(wrong)?;
         let count: u32 = count.trim().parse().map_err(|_| wrong())?;
         let count = NonZeroU32::new(count).ok_or("a rate must be at least 1 per unit, or `off`")?;
@@ -210,7 +211,10 @@ mod tests {
         }
         let quota = "600/m".parse::<Rate>().unwrap().quota().unwrap();
         assert_eq!(quota.burst_size().get(), 600);
-        assert_eq!(quota.replenish_interval(), std::time::Duration::from_millis(100));
+        assert_eq!(
+            quota.replenish_interval(),
+            std::time::Duration::from_millis(100)
+        );
         for bad in ["0/s", "20", "20/d", "x/s", "-1/s", ""] {
             assert!(bad.parse::<Rate>().is_err(), "{bad}");
         }
@@ -229,14 +233,20 @@ mod tests {
         let verified = |issuer: &str, roles: &[&str]| {
             Caller::Verified(Principal {
                 subject: "s".into(),
-                roles: roles.iter().map(|r| (*r).to_owned()).collect::<BTreeSet<_>>(),
+                roles: roles
+                    .iter()
+                    .map(|r| (*r).to_owned())
+                    .collect::<BTreeSet<_>>(),
                 tenant: None,
                 issuer: issuer.into(),
             })
         };
         assert_eq!(Class::of(&Caller::Unchecked), None);
         assert_eq!(Class::of(&Caller::Anonymous), Some(Class::Anonymous));
-        assert_eq!(Class::of(&verified("causeway", &["customer"])), Some(Class::Customer));
+        assert_eq!(
+            Class::of(&verified("causeway", &["customer"])),
+            Some(Class::Customer)
+        );
         assert_eq!(Class::of(&verified("causeway", &[])), Some(Class::Customer));
         assert_eq!(
             Class::of(&verified("causeway", &["customer", "orders.staff"])),

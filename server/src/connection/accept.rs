@@ -46,7 +46,11 @@ pub struct Incoming {
 }
 
 impl Incoming {
-    pub(super) fn new(listener: TcpListener, settings: Connections, tls: Option<ServerTls>) -> Self {
+    pub(super) fn new(
+        listener: TcpListener,
+        settings: Connections,
+        tls: Option<ServerTls>,
+    ) -> Self {
         Self {
             listener,
             slots: Arc::new(Semaphore::new(settings.effective_max_connections())),
@@ -79,7 +83,8 @@ impl Incoming {
         match &self.tls {
             None => Some(opened.guard(Link::Plain(stream), None)),
             Some(tls) => {
-                self.handshakes.spawn(handshake(tls.clone(), stream, opened));
+                self.handshakes
+                    .spawn(handshake(tls.clone(), stream, opened));
                 None
             }
         }
@@ -96,7 +101,14 @@ struct Opened {
 
 impl Opened {
     fn guard(self, link: Link, peer: Option<PeerIdentity>) -> Guarded {
-        Guarded::new(link, self.remote, peer, self.slot, &self.settings, self.accepted)
+        Guarded::new(
+            link,
+            self.remote,
+            peer,
+            self.slot,
+            &self.settings,
+            self.accepted,
+        )
     }
 }
 

@@ -41,7 +41,11 @@ pub struct TlsArgs {
     /// Give the client certificate identity `NAME` (a SAN URI such as `spiffe://…`, or a DNS
     /// name) these roles when it calls without a bearer token: `NAME=role[,role…]`. Repeat
     /// the flag, or separate entries with `;` in the variable.
-    #[arg(long = "tls-client-role", env = "CAUSEWAY_TLS_CLIENT_ROLE", value_delimiter = ';')]
+    #[arg(
+        long = "tls-client-role",
+        env = "CAUSEWAY_TLS_CLIENT_ROLE",
+        value_delimiter = ';'
+    )]
     pub tls_client_roles: Vec<String>,
 
     /// The same mapping from a file: one `NAME = role, role` a line, `#` for comments.

@@ -29,8 +29,8 @@ use std::{path::PathBuf, sync::Arc};
 
 pub use client::{ClientFiles, ClientTls};
 pub use identity::PeerIdentity;
-pub use server::{ServerFiles, ServerTls};
 pub use rustls::pki_types::ServerName;
+pub use server::{ServerFiles, ServerTls};
 pub use tokio_rustls::{
     TlsAcceptor, TlsConnector, client::TlsStream as Connected, server::TlsStream as Accepted,
 };

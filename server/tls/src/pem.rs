@@ -96,7 +96,10 @@ mod tests {
         )
         .unwrap();
         let err = private_key(&broken).unwrap_err().to_string();
-        assert!(err.contains("broken.key") && !err.contains("c2VjcmV0"), "{err}");
+        assert!(
+            err.contains("broken.key") && !err.contains("c2VjcmV0"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -8,11 +8,7 @@
 //! fails (a half-written pair, a key that does not match yet) keeps the previous value and is
 //! tried again at the next change, so a rotation in two steps never interrupts service.
 
-use std::{
-    path::PathBuf,
-    sync::Mutex,
-    time::SystemTime,
-};
+use std::{path::PathBuf, sync::Mutex, time::SystemTime};
 
 use crate::TlsError;
 
@@ -125,24 +121,42 @@ mod tests {
         let watched = Watched::new(vec![file.clone()], move || {
             counted.fetch_add(1, Ordering::SeqCst);
             let text = std::fs::read_to_string(&path).unwrap_or_default();
-            text.trim().parse::<u32>().map_err(|e| TlsError::Config(e.to_string()))
+            text.trim()
+                .parse::<u32>()
+                .map_err(|e| TlsError::Config(e.to_string()))
         })
         .unwrap();
         assert_eq!((watched.current(), watched.current()), (1, 1));
-        assert_eq!(builds.load(Ordering::SeqCst), 1, "unchanged files are not re-read");
+        assert_eq!(
+            builds.load(Ordering::SeqCst),
+            1,
+            "unchanged files are not re-read"
+        );
 
         replace(&file, "2");
         assert_eq!(watched.current(), 2);
         replace(&file, "half-written");
-        assert_eq!(watched.current(), 2, "a failed build keeps the previous value");
+        assert_eq!(
+            watched.current(),
+            2,
+            "a failed build keeps the previous value"
+        );
         let tries = builds.load(Ordering::SeqCst);
         assert_eq!(watched.current(), 2);
-        assert_eq!(builds.load(Ordering::SeqCst), tries, "a failure is not retried until the next change");
+        assert_eq!(
+            builds.load(Ordering::SeqCst),
+            tries,
+            "a failure is not retried until the next change"
+        );
         replace(&file, "3");
         assert_eq!(watched.current(), 3);
 
         std::fs::remove_file(&file).unwrap();
-        assert_eq!(watched.current(), 3, "a vanished file keeps the previous value");
+        assert_eq!(
+            watched.current(),
+            3,
+            "a vanished file keeps the previous value"
+        );
     }
 
     #[test]

@@ -95,7 +95,11 @@ fn key(caller: &Caller, connection: Option<&ConnectionInfo>) -> String {
         return principal.subject.clone();
     }
     let peer = connection.and_then(|c| c.peer.as_deref()?.primary().map(str::to_owned));
-    let address = || connection.and_then(|c| c.remote).map(|a| a.ip().to_string());
+    let address = || {
+        connection
+            .and_then(|c| c.remote)
+            .map(|a| a.ip().to_string())
+    };
     peer.or_else(address).unwrap_or_default()
 }
 
@@ -211,7 +215,11 @@ mod tests {
         assert!(buckets.take(&ada, None).is_ok());
         let refused = buckets.take(&ada, None).unwrap_err();
         assert_eq!(refused.code(), Code::ResourceExhausted);
-        let wait = refused.get_details_retry_info().unwrap().retry_delay.unwrap();
+        let wait = refused
+            .get_details_retry_info()
+            .unwrap()
+            .retry_delay
+            .unwrap();
         // One call comes back every 30 minutes.
         assert!(wait > Duration::from_secs(29 * 60) && wait <= Duration::from_secs(1800));
         assert!(buckets.take(&bob, None).is_ok(), "bob's bucket is his own");
