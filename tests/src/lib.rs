@@ -8,6 +8,8 @@
 //! - `scenarios`: end-to-end scenarios shared by every event store backend.
 //! - `mongo`: a MongoDB server (SecantusDB, or `CAUSEWAY_TEST_MONGODB_URL`) for the read store.
 //! - `crash`: processes under load killed with SIGKILL for rounds, then every promise checked.
+//! - `mtls`: a secured server demanding client certificates, and the clients the TLS tests
+//!   use on it.
 //! - `pki`: certificates made at test time (a CA, server and client certificates, expired
 //!   ones, files rotated as cert-manager does).
 //! - `proxy`: a TCP proxy that drops a response after the server did the work (lost answers).
@@ -25,6 +27,7 @@ pub mod contract;
 pub mod crash;
 pub mod kurrentdb;
 pub mod mongo;
+pub mod mtls;
 pub mod pki;
 pub mod proxy;
 pub mod readme;

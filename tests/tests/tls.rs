@@ -5,7 +5,6 @@
 //! keeps calling are served to new handshakes at once, and the client sees no error.
 
 use std::{
-    path::PathBuf,
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -14,175 +13,15 @@ use std::{
 };
 
 use causeway_client::{
-    BuildError, Client, ClientBuilder, Error, RetryPolicy,
-    inventory::RegisterProductRequest,
-    orders::ListOrdersRequest,
-    tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity},
+    BuildError, Client, Error, inventory::RegisterProductRequest, orders::ListOrdersRequest,
 };
-use causeway_server::{
-    auth::{keys::KeyRing, limits::RateLimits, tokens::TokenIssuer},
-    config::Config,
-};
-use causeway_tests::{
-    TestServer,
-    pki::{Leaf, LeafFiles, TestCa},
-};
-use causeway_tls::{ClientFiles, ClientTls, Connected, ServerName};
+use causeway_tests::{mtls::MtlsServer, pki::TestCa};
 use futures::StreamExt;
-use tempfile::TempDir;
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
-};
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
 
 /// The workload the operator gave a role: a batch job with no JWT.
 const BATCH: &str = "spiffe://causeway.test/ns/stock/sa/importer";
 /// A workload with a certificate but no roles: the gateway.
 const GATEWAY: &str = "spiffe://causeway.test/ns/edge/sa/gateway";
-
-/// A secured server on `127.0.0.1:0` that demands client certificates from `ca`.
-struct MtlsServer {
-    server: TestServer,
-    ca: TestCa,
-    served: LeafFiles,
-    ca_file: PathBuf,
-    _pki: TempDir,
-}
-
-impl MtlsServer {
-    /// Starts it with `BATCH` mapped to the two staff roles and no rate limits, and waits until
-    /// it answers.
-    async fn start() -> Self {
-        let pki = tempfile::tempdir().expect("temp dir");
-        let ca = TestCa::new("Causeway Test CA", pki.path());
-        let ca_file = ca.write("ca");
-        let served = ca.write_leaf(&ca.server(), "server");
-        let data_dir = tempfile::tempdir().expect("temp dir");
-        let mut config = Config::with_data_dir(data_dir.path());
-        config.tls.tls_cert = Some(served.certificate.clone());
-        config.tls.tls_key = Some(served.key.clone());
-        config.tls.tls_client_ca = Some(ca_file.clone());
-        config.tls.tls_client_roles = vec![format!("{BATCH}=inventory.staff,orders.staff")];
-        config.rate_limits = RateLimits::OFF;
-        let server = TestServer::start_with(config, data_dir).await;
-        let this = Self {
-            server,
-            ca,
-            served,
-            ca_file,
-            _pki: pki,
-        };
-        this.wait_until_serving().await;
-        this
-    }
-
-    fn url(&self) -> String {
-        format!("https://{}", self.server.addr)
-    }
-
-    /// An SDK client trusting the test CA, presenting `identity` when given.
-    fn sdk(&self, identity: Option<&Leaf>) -> ClientBuilder {
-        let builder = Client::builder(self.url())
-            .tls_ca_certificate(self.ca.pem())
-            .retry_policy(RetryPolicy::default().max_attempts(1));
-        match identity {
-            Some(leaf) => builder.tls_client_identity(leaf.certificate.clone(), leaf.key.clone()),
-            None => builder,
-        }
-    }
-
-    /// Health checks over mTLS until the server says SERVING (it creates its keys first).
-    async fn wait_until_serving(&self) {
-        let leaf = self.ca.client(GATEWAY);
-        let tls = ClientTlsConfig::new()
-            .ca_certificate(Certificate::from_pem(self.ca.pem()))
-            .identity(Identity::from_pem(&leaf.certificate, &leaf.key));
-        let endpoint = Endpoint::from_shared(self.url())
-            .expect("url")
-            .tls_config(tls)
-            .expect("client TLS");
-        let serving = async {
-            loop {
-                if let Ok(channel) = endpoint.connect().await {
-                    let answer = HealthClient::new(channel)
-                        .check(HealthCheckRequest::default())
-                        .await;
-                    if answer.is_ok_and(|a| a.into_inner().status() == ServingStatus::Serving) {
-                        return;
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(30), serving)
-            .await
-            .expect("the TLS server answers within 30 s");
-    }
-
-    /// A token for `subject` with `roles`, from the server's own keys.
-    fn token(&self, subject: &str, roles: &[&str]) -> String {
-        let ring = KeyRing::new(self.server.data_dir().join("keys"));
-        TokenIssuer::new(ring, "causeway", "causeway")
-            .mint(
-                subject,
-                roles.iter().map(|r| (*r).to_owned()).collect(),
-                None,
-                Duration::from_secs(3600),
-            )
-            .expect("mint")
-            .token
-    }
-
-    /// A TLS session with the server, presenting `leaf` when given (rustls, no HTTP/2).
-    async fn handshake(&self, leaf: Option<&LeafFiles>) -> Connected<TcpStream> {
-        let client = ClientTls::load(
-            ClientFiles {
-                ca: self.ca_file.clone(),
-                identity: leaf.map(|l| (l.certificate.clone(), l.key.clone())),
-            },
-            &[b"h2"],
-        )
-        .expect("client TLS files");
-        let tcp = TcpStream::connect(self.server.addr).await.expect("connect");
-        let name = ServerName::try_from("127.0.0.1").expect("a server name");
-        client
-            .connector()
-            .connect(name, tcp)
-            .await
-            .expect("the client's side of the handshake")
-    }
-
-    /// The DER of the certificate a new handshake is served, as a client with `leaf` sees it.
-    async fn served_certificate(&self, leaf: &LeafFiles) -> Vec<u8> {
-        let session = self.handshake(Some(leaf)).await;
-        let (_, connection) = session.get_ref();
-        connection
-            .peer_certificates()
-            .expect("a server certificate")[0]
-            .to_vec()
-    }
-
-    /// Why the server ended the handshake of a client presenting `leaf`: under TLS 1.3 the
-    /// client finishes its side first and reads the server's alert next.
-    async fn refusal(&self, leaf: Option<&LeafFiles>) -> String {
-        let mut session = self.handshake(leaf).await;
-        session
-            .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
-            .await
-            .ok();
-        let mut buffer = [0u8; 64];
-        let read = tokio::time::timeout(Duration::from_secs(10), session.read(&mut buffer))
-            .await
-            .expect("the server answers within 10 s");
-        match read {
-            Err(e) => e.to_string(),
-            Ok(n) => panic!("the server accepted the connection and sent {n} bytes"),
-        }
-    }
-}
 
 /// One page of the caller's orders.
 async fn list_orders(client: &Client) -> Result<(), Error> {
@@ -204,7 +43,7 @@ fn product(sku: &str) -> RegisterProductRequest {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_certificate_identity_with_roles_calls_without_a_token_and_a_token_wins_over_it() {
-    let mtls = MtlsServer::start().await;
+    let mtls = MtlsServer::start(vec![format!("{BATCH}=inventory.staff,orders.staff")]).await;
     let batch = mtls.ca.client(BATCH);
     let gateway = mtls.ca.client(GATEWAY);
 
@@ -271,8 +110,8 @@ async fn a_certificate_identity_with_roles_calls_without_a_token_and_a_token_win
 
 #[tokio::test(flavor = "multi_thread")]
 async fn handshakes_without_a_valid_client_certificate_or_with_the_wrong_server_name_fail() {
-    let mtls = MtlsServer::start().await;
-    let foreign = TestCa::new("Some Other CA", mtls._pki.path());
+    let mtls = MtlsServer::start(vec![format!("{BATCH}=inventory.staff,orders.staff")]).await;
+    let foreign = TestCa::new("Some Other CA", mtls.pki_dir());
     let foreign_leaf = mtls.ca.write_leaf(&foreign.client(BATCH), "foreign");
     let expired_leaf = mtls
         .ca
@@ -347,7 +186,8 @@ async fn handshakes_without_a_valid_client_certificate_or_with_the_wrong_server_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn replaced_certificate_files_serve_new_handshakes_while_an_open_connection_keeps_calling() {
-    let mtls = Arc::new(MtlsServer::start().await);
+    let mtls =
+        Arc::new(MtlsServer::start(vec![format!("{BATCH}=inventory.staff,orders.staff")]).await);
     let batch = mtls.ca.client(BATCH);
     let probe = mtls.ca.write_leaf(&mtls.ca.client(GATEWAY), "probe");
     let first = mtls.ca.server();
