@@ -155,8 +155,8 @@ async fn a_principal_over_its_budget_is_throttled_while_another_keeps_calling() 
 
     let exposition = metrics(&server).await;
     for expected in [
-        "causeway_throttled_calls_total{class=\"customer\"} 1",
-        "causeway_throttled_calls_total{class=\"anonymous\"} 1",
+        "causeway_throttled_calls_total{class=\"customer\",limit=\"rate\"} 1",
+        "causeway_throttled_calls_total{class=\"anonymous\",limit=\"rate\"} 1",
     ] {
         assert!(
             exposition.contains(expected),

@@ -4,6 +4,7 @@
 //!
 //! Layout:
 //! - here: the classes, [`Rate`] and the flags ([`RateLimits`]).
+//! - `in_flight`: [`InFlightLimit`], calls one caller may have open at once, and their count.
 //! - `throttle`: [`RateLimitLayer`], the tower layer, its buckets and its metric.
 //!
 //! Who shares a bucket: a verified caller has its own (by token subject, or by the name of a
@@ -17,6 +18,7 @@
 //! one compare-and-swap, with no refill timer, in a concurrent map; and its answer says how long
 //! to wait, which is what `RetryInfo` needs.
 
+mod in_flight;
 mod throttle;
 
 use std::{fmt, num::NonZeroU32, str::FromStr};
@@ -24,6 +26,7 @@ use std::{fmt, num::NonZeroU32, str::FromStr};
 use clap::Args;
 use governor::Quota;
 
+pub use in_flight::InFlightLimit;
 pub use throttle::{RateLimitLayer, Throttle};
 
 use super::{Caller, certificates::CERTIFICATE_ISSUER};
@@ -164,6 +167,11 @@ pub struct RateLimits {
     /// Calls per client certificate name given roles with `--tls-client-role` (services).
     #[arg(long, env = "CAUSEWAY_RATE_LIMIT_SERVICE", default_value = "1000/s")]
     pub rate_limit_service: Rate,
+
+    /// Calls one caller (keyed as for the rates) may have open at once, or `off`; more are
+    /// refused at once with `RESOURCE_EXHAUSTED`.
+    #[arg(long, env = "CAUSEWAY_MAX_IN_FLIGHT_PER_CALLER", default_value = "32")]
+    pub max_in_flight_per_caller: InFlightLimit,
 }
 
 impl Default for RateLimits {
@@ -173,6 +181,7 @@ impl Default for RateLimits {
             rate_limit_customer: Rate::per_second(50),
             rate_limit_staff: Rate::per_second(200),
             rate_limit_service: Rate::per_second(1000),
+            max_in_flight_per_caller: InFlightLimit(std::num::NonZeroUsize::new(32)),
         }
     }
 }
@@ -184,6 +193,7 @@ impl RateLimits {
         rate_limit_customer: Rate::OFF,
         rate_limit_staff: Rate::OFF,
         rate_limit_service: Rate::OFF,
+        max_in_flight_per_caller: InFlightLimit::OFF,
     };
 
     /// The rate of `class`.

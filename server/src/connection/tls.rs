@@ -162,6 +162,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_flags_parse_and_roles_repeat() {
+        #[derive(clap::Parser)]
+        struct Flags {
+            #[command(flatten)]
+            tls: TlsArgs,
+        }
+        let parsed = <Flags as clap::Parser>::try_parse_from([
+            "causeway-server",
+            "--tls-cert",
+            "/tls/tls.crt",
+            "--tls-key",
+            "/tls/tls.key",
+            "--tls-client-ca",
+            "/tls/ca.crt",
+            "--tls-client-role",
+            "spiffe://corp.example/ns/stock/sa/importer=inventory.staff",
+            "--tls-client-role",
+            "batch.corp.example=orders.staff,inventory.staff",
+        ])
+        .unwrap()
+        .tls;
+        parsed.validate().unwrap();
+        assert_eq!(parsed.tls_cert, Some(PathBuf::from("/tls/tls.crt")));
+        assert_eq!(parsed.tls_client_ca, Some(PathBuf::from("/tls/ca.crt")));
+        assert_eq!(parsed.tls_client_roles.len(), 2);
+        let none = <Flags as clap::Parser>::try_parse_from(["causeway-server"]).unwrap();
+        assert_eq!(none.tls, TlsArgs::default(), "plaintext unless asked");
+    }
+
+    #[test]
     fn files_come_in_pairs_and_mappings_need_a_client_ca() {
         let path = |p: &str| Some(PathBuf::from(p));
         let cases = [

@@ -1,7 +1,10 @@
 //! The rate-limit layer: after authentication (it needs the caller), before authorization (a
-//! caller that keeps calling what it may not call still spends its budget).
+//! caller that keeps calling what it may not call still spends its budget). A call must find
+//! room among its caller's calls in flight, then a token in its caller's bucket.
 
 use std::{
+    future::Future,
+    pin::Pin,
     sync::{Arc, Mutex},
     task::{Context, Poll},
     time::{Duration, Instant},
@@ -18,57 +21,102 @@ use tonic::{Code, Status, body::Body};
 use tonic_types::{ErrorDetails, StatusExt};
 use tower::{Layer, Service};
 
-use super::{Class, RateLimits};
+use super::{
+    Class, RateLimits,
+    in_flight::{InFlight, Open},
+};
 use crate::{auth::Caller, connection::ConnectionInfo};
 
 /// Paths never limited: probes must answer whatever a caller does.
 const EXEMPT: &[&str] = &["/grpc.health.v1.Health/"];
 /// How often buckets that have refilled (callers gone quiet) are dropped.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+/// When to try again after too many calls in flight: nothing says when one ends, so a pause
+/// long enough for most calls.
+const IN_FLIGHT_RETRY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-struct ClassLabel {
+struct ThrottledLabels {
     class: &'static str,
+    /// `rate` or `in_flight`.
+    limit: &'static str,
 }
 
-/// One bucket per caller of each class with a rate, and the count of calls refused.
+/// One bucket per caller of each class with a rate, the calls in flight per caller, and the
+/// count of calls refused.
 struct Buckets {
     classes: Vec<(Class, DefaultKeyedRateLimiter<String>)>,
-    throttled: Family<ClassLabel, Counter>,
+    in_flight: Option<Arc<InFlight>>,
+    throttled: Family<ThrottledLabels, Counter>,
     swept: Mutex<Instant>,
 }
 
 impl Buckets {
-    /// Takes one call from `caller`'s bucket: `Err` with the refusal when it is empty.
-    fn take(&self, caller: &Caller, connection: Option<&ConnectionInfo>) -> Result<(), Status> {
+    /// Admits one call from `caller`: `Ok` with its place among the caller's calls in flight
+    /// (to hold until it ends), `Err` with the refusal.
+    fn take(
+        &self,
+        caller: &Caller,
+        connection: Option<&ConnectionInfo>,
+    ) -> Result<Option<Open>, Status> {
         let Some(class) = Class::of(caller) else {
-            return Ok(());
+            return Ok(None);
         };
-        let Some((_, limiter)) = self.classes.iter().find(|(c, _)| *c == class) else {
-            return Ok(());
+        let limiter = self.classes.iter().find(|(c, _)| *c == class);
+        if limiter.is_none() && self.in_flight.is_none() {
+            return Ok(None);
+        }
+        let key = key(caller, connection);
+        let open = match &self.in_flight {
+            None => None,
+            Some(in_flight) => match in_flight.enter(key.clone()) {
+                Some(open) => Some(open),
+                None => {
+                    return Err(self.refuse(
+                        class,
+                        "in_flight",
+                        IN_FLIGHT_RETRY,
+                        "too many calls at once",
+                    ));
+                }
+            },
+        };
+        let Some((_, limiter)) = limiter else {
+            return Ok(open);
         };
         self.sweep();
-        let refused = match limiter.check_key(&key(caller, connection)) {
-            Ok(()) => return Ok(()),
-            Err(refused) => refused,
-        };
-        let wait = refused.wait_time_from(limiter.clock().now());
+        match limiter.check_key(&key) {
+            Ok(()) => Ok(open),
+            Err(refused) => {
+                let wait = refused.wait_time_from(limiter.clock().now());
+                Err(self.refuse(class, "rate", wait, "too many calls"))
+            }
+        }
+    }
+
+    /// Counts a refusal and says when to try again.
+    fn refuse(&self, class: Class, limit: &'static str, wait: Duration, what: &str) -> Status {
         self.throttled
-            .get_or_create(&ClassLabel {
+            .get_or_create(&ThrottledLabels {
                 class: class.as_str(),
+                limit,
             })
             .inc();
         let mut details = ErrorDetails::new();
         details.set_retry_info(Some(wait));
-        Err(Status::with_error_details(
+        let which = match limit {
+            "rate" => "rate limit is used up",
+            _ => "limit of calls in flight is reached",
+        };
+        Status::with_error_details(
             Code::ResourceExhausted,
             format!(
-                "too many calls: the {} rate limit is used up; retry in {} ms",
+                "{what}: the {} {which}; retry in {} ms",
                 class.as_str(),
                 wait.as_millis().max(1)
             ),
             details,
-        ))
+        )
     }
 
     /// Drops the buckets of callers gone quiet, at most every [`SWEEP_INTERVAL`] (whoever finds
@@ -111,7 +159,7 @@ pub struct RateLimitLayer {
 
 impl RateLimitLayer {
     /// Buckets sized by `limits`, counting refused calls in `metrics` as
-    /// `causeway_throttled_calls_total{class}`.
+    /// `causeway_throttled_calls_total{class, limit}`.
     pub fn new(limits: &RateLimits, metrics: &Metrics) -> Self {
         let classes = Class::ALL
             .into_iter()
@@ -122,12 +170,14 @@ impl RateLimitLayer {
             .collect();
         let throttled = metrics.register(
             "throttled_calls",
-            "Calls refused by the per-caller rate limits, by the caller's class.",
+            "Calls refused by the per-caller limits, by the caller's class and the limit \
+             (rate, in_flight).",
             Family::default(),
         );
         Self {
             buckets: Arc::new(Buckets {
                 classes,
+                in_flight: limits.max_in_flight_per_caller.0.map(InFlight::new),
                 throttled,
                 swept: Mutex::new(Instant::now()),
             }),
@@ -159,7 +209,7 @@ where
 {
     type Response = http::Response<Body>;
     type Error = S::Error;
-    type Future = Either<Ready<Result<http::Response<Body>, S::Error>>, S::Future>;
+    type Future = Either<Ready<Result<http::Response<Body>, S::Error>>, Holding<S::Future>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -168,7 +218,7 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let path = request.uri().path();
         if EXEMPT.iter().any(|prefix| path.starts_with(prefix)) {
-            return Either::Right(self.inner.call(request));
+            return Either::Right(Holding::new(self.inner.call(request), None));
         }
         let caller = request
             .extensions()
@@ -177,9 +227,32 @@ where
             .unwrap_or_default();
         let connection = request.extensions().get::<ConnectionInfo>();
         match self.buckets.take(&caller, connection) {
-            Ok(()) => Either::Right(self.inner.call(request)),
+            Ok(open) => Either::Right(Holding::new(self.inner.call(request), open)),
             Err(status) => Either::Left(ready(Ok(status.into_http()))),
         }
+    }
+}
+
+/// A call holding its place among its caller's calls in flight until it has answered.
+pub struct Holding<F> {
+    call: Pin<Box<F>>,
+    _open: Option<Open>,
+}
+
+impl<F> Holding<F> {
+    fn new(call: F, open: Option<Open>) -> Self {
+        Self {
+            call: Box::pin(call),
+            _open: open,
+        }
+    }
+}
+
+impl<F: Future> Future for Holding<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.call.as_mut().poll(cx)
     }
 }
 
@@ -239,5 +312,53 @@ mod tests {
         assert!(buckets.take(&Caller::Anonymous, None).is_ok());
         assert!(buckets.take(&Caller::Anonymous, None).is_err());
         assert_eq!(key(&customer("ada"), None), "ada");
+    }
+
+    /// The gRPC status a response carries in its headers (`0` when it passed through).
+    fn grpc_status(response: &http::Response<Body>) -> String {
+        response
+            .headers()
+            .get("grpc-status")
+            .map_or("0".into(), |v| v.to_str().unwrap().to_owned())
+    }
+
+    #[tokio::test]
+    async fn calls_in_flight_are_bounded_per_caller_until_they_answer() {
+        let limits = RateLimits {
+            max_in_flight_per_caller: "1".parse().unwrap(),
+            ..RateLimits::OFF
+        };
+        // Every call answers once the test says so.
+        let (release, released) = tokio::sync::watch::channel(false);
+        let routes = tower::service_fn(move |_: http::Request<()>| {
+            let mut released = released.clone();
+            async move {
+                let _ = released.wait_for(|go| *go).await;
+                Ok::<_, std::convert::Infallible>(http::Response::new(Body::empty()))
+            }
+        });
+        let mut throttle = RateLimitLayer::new(&limits, &Metrics::default()).layer(routes);
+        let call = |caller: Caller| {
+            let mut request = http::Request::new(());
+            request.extensions_mut().insert(caller);
+            request
+        };
+        let open = throttle.call(call(customer("ada")));
+        let refused = throttle.call(call(customer("ada"))).await.unwrap();
+        assert_eq!(grpc_status(&refused), "8", "a second call of Ada's at once");
+        let bob = throttle.call(call(customer("bob")));
+        release.send(true).unwrap();
+        assert_eq!(
+            grpc_status(&bob.await.unwrap()),
+            "0",
+            "Bob's calls are his own"
+        );
+        assert_eq!(grpc_status(&open.await.unwrap()), "0");
+        let again = throttle.call(call(customer("ada"))).await.unwrap();
+        assert_eq!(
+            grpc_status(&again),
+            "0",
+            "Ada's call ended: her slot came back"
+        );
     }
 }
