@@ -17,7 +17,7 @@ pub use self::{
 use super::load::Measurement;
 
 /// The scenarios of issue 8, by number, as the tables title them.
-pub const SCENARIOS: [(u8, &str); 8] = [
+pub const SCENARIOS: [(u8, &str); 9] = [
     (1, "command vs echo and raw store"),
     (2, "query by id vs echo"),
     (3, "projection catch-up vs raw read-and-decode"),
@@ -26,6 +26,7 @@ pub const SCENARIOS: [(u8, &str); 8] = [
     (6, "REST gateway vs direct gRPC"),
     (7, "command during a projection rebuild vs idle"),
     (9, "instrumented vs uninstrumented command"),
+    (10, "TLS and mTLS vs plaintext"),
 ];
 
 /// A target the issue sets for a ratio.

@@ -5,6 +5,7 @@
 //! - `reads`: an all-roles server over the catch-up data set (1,000,000 events by default):
 //!   scenario 3 (`catchup`), 2 (`query`), 6 (`gateway`, REST gateway vs direct gRPC) and 7
 //!   (`rebuild`).
+//! - `transport`: scenario 10, the echo RPC over plaintext, TLS and mTLS.
 //! - `observe`: scenario 9, a hot-stream command with and without instrumentation, and with
 //!   spans exported over OTLP.
 //!
@@ -19,6 +20,7 @@ mod observe;
 mod query;
 mod reads;
 mod rebuild;
+mod transport;
 mod writes;
 
 use std::{future::Future, path::Path, path::PathBuf, sync::Arc, time::Instant};
@@ -137,6 +139,7 @@ impl Bench {
 pub async fn run_all(bench: &Bench, report: &mut Report) {
     writes::run(bench, report).await;
     reads::run(bench, report).await;
+    transport::run(bench, report).await;
     // Last: its traced phase installs a span exporter for the whole process.
     observe::run(bench, report).await;
 }
