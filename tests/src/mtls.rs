@@ -1,7 +1,11 @@
 //! A secured server that demands client certificates (mTLS), with its test CA, and the clients
 //! the TLS tests talk to it with: the SDK, and rustls on its own to see what a handshake shows.
 
-use std::{path::PathBuf, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use causeway_client::{
     Client, ClientBuilder, RetryPolicy,
@@ -139,21 +143,7 @@ impl MtlsServer {
 
     /// A TLS session with the server, presenting `leaf` when given (rustls, no HTTP/2).
     pub async fn handshake(&self, leaf: Option<&LeafFiles>) -> Connected<TcpStream> {
-        let client = ClientTls::load(
-            ClientFiles {
-                ca: self.ca_file.clone(),
-                identity: leaf.map(|l| (l.certificate.clone(), l.key.clone())),
-            },
-            &[b"h2"],
-        )
-        .expect("client TLS files");
-        let tcp = TcpStream::connect(self.server.addr).await.expect("connect");
-        let name = ServerName::try_from("127.0.0.1").expect("a server name");
-        client
-            .connector()
-            .connect(name, tcp)
-            .await
-            .expect("the client's side of the handshake")
+        handshake(self.server.addr, &self.ca_file, leaf).await
     }
 
     /// The DER of the certificate a new handshake is served, as a client with `leaf` sees it.
@@ -183,4 +173,37 @@ impl MtlsServer {
             Ok(n) => panic!("the server accepted the connection and sent {n} bytes"),
         }
     }
+}
+
+/// A TLS session with `addr` trusting the CA in `ca`, presenting `leaf` when given (rustls, no
+/// HTTP/2), the server named `127.0.0.1`.
+pub async fn handshake(
+    addr: SocketAddr,
+    ca: &Path,
+    leaf: Option<&LeafFiles>,
+) -> Connected<TcpStream> {
+    let client = ClientTls::load(
+        ClientFiles {
+            ca: ca.to_owned(),
+            identity: leaf.map(|l| (l.certificate.clone(), l.key.clone())),
+        },
+        &[b"h2"],
+    )
+    .expect("client TLS files");
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    let name = ServerName::try_from("127.0.0.1").expect("a server name");
+    client
+        .connector()
+        .connect(name, tcp)
+        .await
+        .expect("the client's side of the handshake")
+}
+
+/// The DER of the certificate `session`'s server presented.
+pub fn served_certificate(session: &Connected<TcpStream>) -> Vec<u8> {
+    let (_, connection) = session.get_ref();
+    connection
+        .peer_certificates()
+        .expect("a server certificate")[0]
+        .to_vec()
 }

@@ -7,7 +7,10 @@
 use std::path::PathBuf;
 
 use causeway_gateway::config::Config as GatewayConfig;
-use causeway_tests::{mtls::MtlsServer, pki::TestCa};
+use causeway_tests::{
+    mtls::{MtlsServer, handshake, served_certificate},
+    pki::{LeafFiles, TestCa},
+};
 use reqwest::StatusCode;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
@@ -17,6 +20,7 @@ const GATEWAY: &str = "spiffe://causeway.test/ns/edge/sa/gateway";
 /// A gateway in this process, serving HTTPS on `127.0.0.1:0`.
 struct Gateway {
     url: String,
+    addr: std::net::SocketAddr,
     stop: oneshot::Sender<()>,
     task: JoinHandle<Result<(), causeway_gateway::GatewayError>>,
 }
@@ -24,12 +28,18 @@ struct Gateway {
 impl Gateway {
     async fn start(config: GatewayConfig) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("https://{}", listener.local_addr().expect("addr"));
+        let addr = listener.local_addr().expect("addr");
+        let url = format!("https://{addr}");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(causeway_gateway::run(listener, config, async {
             let _ = stopped.await;
         }));
-        Self { url, stop, task }
+        Self {
+            url,
+            addr,
+            stop,
+            task,
+        }
     }
 
     async fn stop(self) {
@@ -167,4 +177,34 @@ async fn without_its_client_certificate_or_trusting_another_ca_the_gateway_canno
         assert_eq!(call.status(), StatusCode::SERVICE_UNAVAILABLE, "{case}");
         gateway.stop().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_gateways_replaced_certificate_files_serve_its_next_handshakes() {
+    let mtls = MtlsServer::start(Vec::new()).await;
+    let config = gateway_config(&mtls, mtls.ca_file.clone(), true);
+    let files = LeafFiles {
+        certificate: config.tls.tls_cert.clone().expect("a certificate"),
+        key: config.tls.tls_key.clone().expect("a key"),
+    };
+    let gateway = Gateway::start(config).await;
+    let http = https_client(&mtls);
+    let before = http.get(format!("{}/healthz", gateway.url)).send().await;
+    assert_eq!(before.expect("HTTPS").status(), StatusCode::OK);
+
+    let next = mtls.ca.server();
+    next.replace(&files);
+    let session = handshake(gateway.addr, &mtls.ca_file, None).await;
+    assert_eq!(
+        served_certificate(&session),
+        next.der,
+        "the new certificate is served"
+    );
+    // A new client connection (reqwest's pool is per client) works with it.
+    let after = https_client(&mtls)
+        .get(format!("{}/healthz", gateway.url))
+        .send()
+        .await;
+    assert_eq!(after.expect("HTTPS").status(), StatusCode::OK);
+    gateway.stop().await;
 }
