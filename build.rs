@@ -21,11 +21,24 @@ const EVENT_MESSAGES: &[&str] = &[
     ".causeway.inventory.v1.StockReceived",
     ".causeway.inventory.v1.StockReserved",
     ".causeway.inventory.v1.StockReleased",
+    ".causeway.inventory.v1.ReservationCommitted",
     ".causeway.identity.v1.UserRegistered",
     ".causeway.identity.v1.RoleGranted",
     ".causeway.identity.v1.RoleRevoked",
     ".causeway.identity.v1.UserDisabled",
     ".causeway.identity.v1.EmailReserved",
+    ".causeway.fulfilment.v1.FulfilmentStarted",
+    ".causeway.fulfilment.v1.PlannedLine",
+    ".causeway.fulfilment.v1.LineReserved",
+    ".causeway.fulfilment.v1.LineRefused",
+    ".causeway.fulfilment.v1.LineReleased",
+    ".causeway.fulfilment.v1.LineCommitted",
+    ".causeway.fulfilment.v1.FulfilmentConfirmed",
+    ".causeway.fulfilment.v1.FulfilmentRejected",
+    ".causeway.fulfilment.v1.DeadlinePassed",
+    ".causeway.fulfilment.v1.WithdrawalNoticed",
+    ".causeway.fulfilment.v1.ShipmentNoticed",
+    ".causeway.fulfilment.v1.StepRefused",
 ];
 
 /// Packages of [`EVENT_MESSAGES`], whose generated modules include the serde impls.
@@ -33,6 +46,7 @@ const EVENT_PACKAGES: &[&str] = &[
     "causeway.orders.v1",
     "causeway.inventory.v1",
     "causeway.identity.v1",
+    "causeway.fulfilment.v1",
 ];
 
 /// Package whose files are described (in the encoded set) but not generated: see the crate doc.
@@ -48,6 +62,8 @@ fn main() -> io::Result<()> {
         "proto/causeway/identity/v1/identity.proto",
         "proto/causeway/identity/v1/events.proto",
         "proto/causeway/admin/v1/admin.proto",
+        "proto/causeway/fulfilment/v1/fulfilment.proto",
+        "proto/causeway/fulfilment/v1/events.proto",
         "proto/causeway/auth/v1/access.proto",
         "proto/causeway/auth/v1/keys.proto",
         "proto/causeway/identity/v1/sessions.proto",

@@ -27,6 +27,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 pub use causeway::admin::v1 as admin;
 pub use causeway::auth::v1 as auth;
 pub use causeway::common::v1 as common;
+pub use causeway::fulfilment::v1 as fulfilment;
 pub use causeway::identity::v1 as identity;
 pub use causeway::inventory::v1 as inventory;
 pub use causeway::orders::v1 as orders;

@@ -42,7 +42,8 @@
 //!   retry policy, user agent.
 //! - [`orders`], [`inventory`], [`identity`]: per context, the generated messages and clients
 //!   re-exported, plus a handle ([`orders::Orders`], ...) that sends them with the guarantees
-//!   above. [`common`] and [`admin`] are the generated types only.
+//!   above. [`common`], [`admin`] and [`fulfilment`] are the generated types only;
+//!   `outcome` adds [`orders::Orders::await_outcome`], waiting for fulfilment's verdict.
 //! - `tls`: the CAs to trust, the server's name, and a client certificate for mTLS.
 //! - [`Session`] (`session`): read-your-writes.
 //! - [`RetryPolicy`] (`retry`), [`TokenProvider`] (`auth`), [`Error`] (`error`).
@@ -67,6 +68,7 @@ pub mod identity;
 pub mod inventory;
 mod login;
 pub mod orders;
+mod outcome;
 mod pages;
 mod retry;
 mod session;
@@ -74,7 +76,7 @@ mod tls;
 
 pub use auth::{TokenError, TokenProvider};
 pub use builder::{BuildError, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE};
-pub use causeway_proto::{FILE_DESCRIPTOR_SET, admin, common};
+pub use causeway_proto::{FILE_DESCRIPTOR_SET, admin, common, fulfilment};
 pub use client::Client;
 pub use command::{at_revision, with_command_id};
 pub use error::{Error, FieldViolation};

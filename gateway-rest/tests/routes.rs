@@ -358,6 +358,18 @@ async fn sessions(http: &Http) {
     assert_eq!(refused.json["error"]["status"], "UNAUTHENTICATED");
 }
 
+/// Fulfilment's route (this stack's server fulfils no orders): one nobody took on is 404.
+async fn fulfilment(http: &Http) {
+    let missing = http
+        .get("/v1/fulfilments/no-such-order", &[])
+        .await
+        .expect(404);
+    assert_eq!(
+        missing.json["error"]["message"],
+        "fulfilment of order no-such-order not found"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_route_of_the_contracts_works_through_the_gateway() {
     let stack = Stack::start().await;
@@ -367,6 +379,7 @@ async fn every_route_of_the_contracts_works_through_the_gateway() {
     users(http).await;
     sessions(http).await;
     admin(http).await;
+    fulfilment(http).await;
     let missed = http.routes_not_hit();
     assert!(missed.is_empty(), "routes no test exercised: {missed:?}");
 }

@@ -65,6 +65,7 @@ fn placed() -> OrderEvent {
             })
             .collect(),
         total: Money::parse(11_994).unwrap(),
+        awaits_fulfilment: true,
     }
 }
 

@@ -10,6 +10,12 @@ pub use causeway_telemetry::LogFormat;
 
 use crate::store::embedded::Durability;
 
+/// How long an order may take to be fulfilled by default: reserving a few lines takes
+/// milliseconds, so this only ever passes when something is wrong (the store down for long).
+pub const DEFAULT_FULFILMENT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest `--fulfilment-timeout` accepted.
+const MAX_FULFILMENT_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// What one `causeway-server` process serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Role {
@@ -96,6 +102,16 @@ pub enum AuthMode {
     /// Every RPC needs a verified bearer token unless its contract declares it public.
     Enabled,
     /// Nobody is checked and everything is allowed: for local experiments only.
+    Disabled,
+}
+
+/// Whether orders are fulfilled: stock reserved, then confirmed or rejected, by the process
+/// in `crate::fulfilment`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FulfilmentMode {
+    /// New orders await fulfilment; processes of role `projection` (or `all`) run it.
+    Enabled,
+    /// Orders never touch stock; staff confirm them by hand.
     Disabled,
 }
 
@@ -298,6 +314,16 @@ pub struct Config {
     #[command(flatten)]
     pub connections: crate::connection::Connections,
 
+    /// Whether orders are fulfilled (stock reserved, then confirmed or rejected). Give every
+    /// process of a deployment the same value.
+    #[arg(long, env = "CAUSEWAY_FULFILMENT", value_enum, default_value_t = FulfilmentMode::Enabled)]
+    pub fulfilment: FulfilmentMode,
+
+    /// How long after placement an order may still be reserving stock; past it, it is
+    /// rejected and what was reserved for it released.
+    #[arg(long, env = "CAUSEWAY_FULFILMENT_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub fulfilment_timeout: Duration,
+
     /// TLS, mTLS, and the roles of client certificate identities.
     #[command(flatten)]
     pub tls: crate::connection::TlsArgs,
@@ -361,6 +387,9 @@ pub enum ConfigError {
     /// A connection limit or timeout that cannot work.
     #[error("{0}")]
     Connections(String),
+    /// A fulfilment timeout of zero, or too long to mean anything.
+    #[error("--fulfilment-timeout must be between 1 millisecond and 7 days")]
+    FulfilmentTimeout,
     /// TLS flags that do not fit together.
     #[error("{0}")]
     Tls(String),
@@ -404,6 +433,8 @@ impl Config {
             auth_jwks_file: None,
             auth_roles_claim: "roles".to_owned(),
             connections: crate::connection::Connections::default(),
+            fulfilment: FulfilmentMode::Enabled,
+            fulfilment_timeout: DEFAULT_FULFILMENT_TIMEOUT,
             tls: crate::connection::TlsArgs::default(),
             rate_limits: crate::auth::limits::RateLimits::default(),
         }
@@ -442,6 +473,11 @@ impl Config {
         self.connections
             .validate()
             .map_err(ConfigError::Connections)?;
+        if self.fulfilment_timeout < Duration::from_millis(1)
+            || self.fulfilment_timeout > MAX_FULFILMENT_TIMEOUT
+        {
+            return Err(ConfigError::FulfilmentTimeout);
+        }
         self.tls.validate().map_err(ConfigError::Tls)?;
         self.validate_external_issuer()
     }
@@ -510,6 +546,11 @@ mod tests {
                 "http:// or https://",
             ),
             (vec!["--token-ttl", "2days"], "--token-ttl"),
+            (vec!["--fulfilment-timeout", "0s"], "--fulfilment-timeout"),
+            (
+                vec!["--fulfilment-timeout", "30days"],
+                "--fulfilment-timeout",
+            ),
         ] {
             let mut argv = vec!["causeway-server", "--data-dir", data];
             argv.extend(args);
@@ -566,6 +607,10 @@ mod tests {
         assert_eq!(config.role, Role::All);
         assert_eq!(config.durability, DurabilityArg::Full);
         assert_eq!(config.aggregate_cache_events, 100_000);
+        assert_eq!(config.fulfilment, FulfilmentMode::Enabled);
+        assert_eq!(config.fulfilment_timeout, Duration::from_secs(30));
+        let config = parse(["causeway-server", "--fulfilment", "disabled"]).unwrap();
+        assert_eq!(config.fulfilment, FulfilmentMode::Disabled);
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! - `orders`, `inventory`, `identity`: one folder per bounded context, each with `domain.rs`
 //!   (pure decisions, given/when/then tests), `events.rs` (domain events <-> protobuf) and
 //!   `grpc.rs` (request -> validated command -> kernel -> response).
+//! - `fulfilment`: the process manager that ties orders to stock (reserve, confirm or reject,
+//!   release, commit), an aggregate of its own driven from a checkpointed subscription.
 //! - `grpc`: the gRPC edge every service shares: request context layer, validation idiom,
 //!   the generic command path, role routing and the one mapping to `tonic::Status`.
 //! - `values`: value types and text rules shared by every context (sku, quantity, reason).
@@ -31,6 +33,7 @@
 pub mod auth;
 pub mod config;
 pub mod connection;
+pub mod fulfilment;
 pub mod grpc;
 pub mod health;
 pub mod identity;

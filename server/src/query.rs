@@ -6,6 +6,7 @@ use std::sync::Arc;
 use causeway_proto::common::Consistency;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tokio::time::Instant;
 use tonic::metadata::MetadataMap;
 
 use crate::{
@@ -41,6 +42,10 @@ pub enum QueryError {
     /// wrote it), which retrying cannot fix. The detail is logged, never sent to the caller.
     #[error("corrupt read model: {0}")]
     Corrupt(String),
+    /// The document did not reach the state the caller waits for within the deadline; the
+    /// text says which state it is still in.
+    #[error("{0}")]
+    NotSettled(String),
 }
 
 impl QueryError {
@@ -99,11 +104,45 @@ impl ReadModel {
         metadata: &MetadataMap,
     ) -> Result<u64, QueryError> {
         if let Some(min) = consistency.map(|c| c.min_position).filter(|p| *p > 0) {
-            let timeout = metadata.get("grpc-timeout").and_then(|v| v.to_str().ok());
-            let budget = wait_budget(timeout, DEFAULT_WAIT_CAP);
+            let budget = deadline(metadata).saturating_duration_since(Instant::now());
             self.consistency.wait(self.projection, min, budget).await?;
         }
         Ok(generation::active(&*self.reads, self.projection).await?)
+    }
+
+    /// The document `id` of `collection` as `D` once `settled` holds for it (or once it is
+    /// known not to exist), after `consistency`: each time the projection applies more, it is
+    /// read again, until the request's deadline, past which the answer is
+    /// [`QueryError::NotSettled`] with `unsettled`'s description of it.
+    pub async fn get_when<D: DeserializeOwned>(
+        &self,
+        collection: &str,
+        id: &str,
+        consistency: Option<&Consistency>,
+        metadata: &MetadataMap,
+        settled: impl Fn(&D) -> bool,
+        unsettled: impl Fn(&D) -> String,
+    ) -> Result<Option<D>, QueryError> {
+        let deadline = deadline(metadata);
+        self.ready(consistency, metadata).await?;
+        loop {
+            // Read how far the projection got BEFORE the document: any later change to it then
+            // moves the projection past `seen`, so the wait below cannot miss it.
+            let seen = self.consistency.reached(self.projection).await?;
+            let found = self.get_as::<D>(collection, id, None, metadata).await?;
+            match found {
+                Some(doc) if !settled(&doc) => {
+                    if !self
+                        .consistency
+                        .advanced(self.projection, seen, deadline)
+                        .await?
+                    {
+                        return Err(QueryError::NotSettled(unsettled(&doc)));
+                    }
+                }
+                other => return Ok(other),
+            }
+        }
     }
 
     /// The document `id` of the logical `collection`.
@@ -202,6 +241,13 @@ impl ReadModel {
             }
         }
     }
+}
+
+/// When a query must have answered by: its `grpc-timeout` (see [`wait_budget`]), or
+/// [`DEFAULT_WAIT_CAP`] from now.
+fn deadline(metadata: &MetadataMap) -> Instant {
+    let timeout = metadata.get("grpc-timeout").and_then(|v| v.to_str().ok());
+    Instant::now() + wait_budget(timeout, DEFAULT_WAIT_CAP)
 }
 
 /// The page size to use for a request's `page_size` (0 = default; clamped to the maximum).

@@ -20,8 +20,9 @@ use crate::{
         keys_service::service as keys_service,
         limits::RateLimitLayer,
     },
-    config::{AuthMode, Config, Role},
+    config::{AuthMode, Config, FulfilmentMode, Role},
     connection::{ActivityLayer, MAX_HEADER_LIST_BYTES},
+    fulfilment,
     grpc::{DecodeFailureLayer, RequestContextLayer, ServedElsewhereLayer, roles::SERVICES},
     health::StoreHealth,
     identity::{self, login::Login, revocations::DisabledUsers, sessions::sessions_service},
@@ -71,7 +72,8 @@ pub enum ServerError {
 
 /// Every upcaster of every context, for anything that reads events.
 pub fn upcasters() -> Upcasters {
-    orders::register_upcasters(inventory::register_upcasters(Upcasters::default()))
+    let contexts = orders::register_upcasters(inventory::register_upcasters(Upcasters::default()));
+    fulfilment::register_upcasters(contexts)
 }
 
 /// Every read model the platform keeps.
@@ -257,14 +259,20 @@ pub async fn run_with(
         .add_service(reflection_v1(role)?)
         .add_service(reflection_v1alpha(role)?);
     let mut stores = StoreHealth::new(health.clone(), events.clone(), reads.clone());
-
-    if let (true, Some(events)) = (role.commands(), &events) {
+    // One handler (and aggregate cache) for the command services and fulfilment alike.
+    let commands = events.as_ref().map(|events| {
         let commands = CommandHandler::new(events.clone(), upcasters.clone())
             .with_cache_capacity(config.aggregate_cache_events);
-        let commands = match observe {
+        match observe {
             true => commands.with_metrics(KernelMetrics::new(&metrics)),
             false => commands,
-        };
+        }
+    });
+    let fulfilling = config.fulfilment == FulfilmentMode::Enabled;
+
+    if let (true, Some(commands)) = (role.commands(), commands.clone()) {
+        // Callers are held back while projections lag too far; fulfilment, which settles
+        // what they placed, is not.
         let commands = match config.max_projection_lag.0 {
             Some(limit) => {
                 commands.with_admission(Arc::new(LagLimit::new(projections.clone(), limit)))
@@ -280,13 +288,15 @@ pub async fn run_with(
             config.tenant.clone(),
         );
         router = router
-            .add_service(stores.needs_events(orders::service(commands.clone())))
+            .add_service(stores.needs_events(orders::service_with(commands.clone(), fulfilling)))
             .add_service(stores.needs_events(inventory::service(commands.clone())))
             .add_service(stores.needs_events(identity::service(commands, passwords)))
             .add_service(stores.needs_events(sessions_service(login)))
             .add_service(keys_service(auth.issuer.ring().clone()));
     }
-    if let (true, Some(events), Some(reads)) = (role.projections(), &events, &reads) {
+    if let (true, Some(events), Some(reads), Some(commands)) =
+        (role.projections(), &events, &reads, commands)
+    {
         let mut handles = Vec::new();
         for projection in read_models(&upcasters) {
             let name = projection.name();
@@ -297,7 +307,25 @@ pub async fn run_with(
             background.spawn(report_health(health.clone(), projections.clone(), name));
             handles.push((name, handle));
         }
-        router = router.add_service(stores.needs_both(admin_service(projections.clone(), handles)));
+        if fulfilling {
+            let deadlines = fulfilment::start(
+                events.clone(),
+                reads.clone(),
+                commands,
+                upcasters.clone(),
+                config.fulfilment_timeout,
+                &projections,
+                &mut background,
+            );
+            handles.push((fulfilment::deadlines::NAME, deadlines));
+            for name in [fulfilment::runner::NAME, fulfilment::deadlines::NAME] {
+                background.spawn(report_health(health.clone(), projections.clone(), name));
+            }
+        }
+        let fulfilments = fulfilment::grpc::query_service(events.clone(), upcasters.clone());
+        router = router
+            .add_service(stores.needs_both(admin_service(projections.clone(), handles)))
+            .add_service(stores.needs_events(fulfilments));
         background.spawn(report_readiness(health.clone(), projections.clone()));
     }
     if let (true, Some(orders), Some(products), Some(users)) = (

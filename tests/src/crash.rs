@@ -102,7 +102,7 @@ async fn verify(deployment: &Deployment<'_>, ledger: &mut Ledger) {
     }
 
     let mut admin = ProjectionAdminClient::new(projection.channel().await);
-    caught_up(&mut admin, &log.last_of_category).await;
+    settled(&mut admin, &*deployment.events).await;
     let channel = query.channel().await;
     let before = read_models(&channel).await;
     for name in ["orders", "products"] {
@@ -127,12 +127,15 @@ struct Log {
     by_command: BTreeMap<String, Vec<(String, u64)>>,
     /// The position of the newest event of each category.
     last_of_category: BTreeMap<String, u64>,
+    /// The position of the newest event.
+    end: Option<u64>,
 }
 
 async fn read_log(events: &dyn EventStore) -> Log {
     let mut log = Log {
         by_command: BTreeMap::new(),
         last_of_category: BTreeMap::new(),
+        end: None,
     };
     let mut after = None;
     loop {
@@ -141,14 +144,15 @@ async fn read_log(events: &dyn EventStore) -> Log {
             return log;
         };
         after = Some(last.position);
+        log.end = after;
         for event in page {
+            log.last_of_category
+                .insert(event.category().to_owned(), event.position);
             let metadata: serde_json::Value =
                 serde_json::from_slice(&event.metadata).unwrap_or_default();
             let Some(command_id) = metadata["commandId"].as_str() else {
                 continue;
             };
-            log.last_of_category
-                .insert(event.category().to_owned(), event.position);
             log.by_command
                 .entry(command_id.to_owned())
                 .or_default()
@@ -157,26 +161,53 @@ async fn read_log(events: &dyn EventStore) -> Log {
     }
 }
 
-/// Waits until the orders and products projections have applied their categories' newest
-/// events.
-async fn caught_up(admin: &mut ProjectionAdminClient<Channel>, last: &BTreeMap<String, u64>) {
+/// Whether the orders and products projections have applied their categories' newest events.
+fn at(all: &[causeway_client::admin::ProjectionInfo], last: &BTreeMap<String, u64>) -> bool {
     let wanted = |name: &str| match name {
         "orders" => last.get("order").copied().unwrap_or(0),
         "products" => last.get("product").copied().unwrap_or(0),
         _ => 0,
     };
+    all.iter()
+        .all(|p| p.rebuilding_generation.is_none() && p.position >= wanted(&p.name))
+}
+
+/// Waits until the orders and products projections have applied their categories' newest
+/// events.
+async fn caught_up(admin: &mut ProjectionAdminClient<Channel>, last: &BTreeMap<String, u64>) {
     let deadline = tokio::time::Instant::now() + BOUND;
     loop {
         let all = projections(admin).await;
-        if all
-            .iter()
-            .all(|p| p.rebuilding_generation.is_none() && p.position >= wanted(&p.name))
-        {
+        if at(&all, last) {
             return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
             "projections stuck: {all:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until fulfilment has settled what the rounds left unsettled and the orders and
+/// products projections have applied it: the log read again, every runner caught up with its
+/// categories' newest events, and the log's end unchanged afterwards.
+async fn settled(admin: &mut ProjectionAdminClient<Channel>, events: &dyn EventStore) {
+    let deadline = tokio::time::Instant::now() + BOUND;
+    loop {
+        let log = read_log(events).await;
+        let order = log.last_of_category.get("order").copied().unwrap_or(0);
+        let all = projections(admin).await;
+        let fulfilled = all
+            .iter()
+            .all(|p| p.name != "fulfilment" || p.position >= order);
+        if fulfilled && at(&all, &log.last_of_category) && read_log(events).await.end == log.end {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not settled at {:?}: {all:?}",
+            log.end
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

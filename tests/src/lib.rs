@@ -15,6 +15,10 @@
 //! - `proxy`: a TCP proxy that drops a response after the server did the work (lost answers).
 //! - `bearer_gate`: the order-command service behind a bearer-token check, for SDK token tests.
 //! - `readme`: the README's marked shell examples, run against live servers.
+//! - `tokens`: bearer tokens for the auth tests, minted with a server's own keys or forged.
+//! - `external_issuer`: an identity provider outside Rust (PyJWT): its keys, JWKs and tokens.
+//! - `jwks_host`: an identity provider's JWKS endpoint on loopback that counts its fetches.
+//! - `gateway`: the REST gateway in this process, in front of a test server.
 //! - `bench`: the benchmark harness behind `causeway-bench` (`scripts/bench`).
 //! - `contract`: the contract gate (`contract-check`): breaking changes to `proto/` against the
 //!   released baselines, and stored-event fixtures read through today's upcasters.
@@ -25,6 +29,9 @@ pub mod bearer_gate;
 pub mod bench;
 pub mod contract;
 pub mod crash;
+pub mod external_issuer;
+pub mod gateway;
+pub mod jwks_host;
 pub mod kurrentdb;
 pub mod mongo;
 pub mod mtls;
@@ -32,6 +39,7 @@ pub mod pki;
 pub mod proxy;
 pub mod readme;
 pub mod scenarios;
+pub mod tokens;
 pub mod tools;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -72,8 +80,8 @@ pub struct TestServer {
 
 impl TestServer {
     /// Starts a server with default configuration on a fresh data directory, with
-    /// authentication off (the scenarios that use it are about what callers do, not who they
-    /// are; `start_secured` is for those that are).
+    /// authentication and fulfilment off (see [`unchecked`]; the scenarios that use it are about
+    /// what callers do, not who they are; `start_secured` is for those that are).
     pub async fn start() -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
         Self::start_with(unchecked(Config::with_data_dir(data_dir.path())), data_dir).await
@@ -84,6 +92,14 @@ impl TestServer {
     pub async fn start_secured() -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
         Self::start_with(Config::with_data_dir(data_dir.path()), data_dir).await
+    }
+
+    /// Starts a server as [`TestServer::start_secured`] does, without fulfilment (see
+    /// [`without_fulfilment`]).
+    pub async fn start_secured_without_fulfilment() -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let config = without_fulfilment(Config::with_data_dir(data_dir.path()));
+        Self::start_with(config, data_dir).await
     }
 
     /// Starts a server as [`TestServer::start`] does, storing its events in `backend`.
@@ -228,9 +244,25 @@ impl Drop for TestServer {
     }
 }
 
-/// `config` with authentication switched off.
+/// `config` with authentication switched off, and fulfilment too: the scenarios that start
+/// servers this way are about commands, queries and stores, and confirm their orders by hand
+/// (the fulfilment scenarios switch it back on with [`fulfilling`]).
 pub fn unchecked(mut config: Config) -> Config {
     config.auth = causeway_server::config::AuthMode::Disabled;
+    without_fulfilment(config)
+}
+
+/// `config` with fulfilment off: orders never touch stock, staff confirm them, and nothing
+/// but the test's own calls appends events (so a test can show a refusal changed nothing).
+pub fn without_fulfilment(mut config: Config) -> Config {
+    config.fulfilment = causeway_server::config::FulfilmentMode::Disabled;
+    config
+}
+
+/// `config` with fulfilment on, giving each order `timeout` to be settled.
+pub fn fulfilling(mut config: Config, timeout: Duration) -> Config {
+    config.fulfilment = causeway_server::config::FulfilmentMode::Enabled;
+    config.fulfilment_timeout = timeout;
     config
 }
 

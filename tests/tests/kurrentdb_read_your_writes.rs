@@ -102,6 +102,7 @@ async fn a_query_for_a_write_in_another_category_answers_before_its_deadline() {
             .get_order(within_deadline(GetOrderRequest {
                 order_id: placed.order_id.clone(),
                 consistency: at(&registered),
+                await_outcome: false,
             }))
             .await
             .unwrap_or_else(|status| {

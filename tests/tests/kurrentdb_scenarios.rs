@@ -5,7 +5,7 @@
 use causeway_tests::{
     EventBackend,
     kurrentdb::{KurrentDbDouble, real_server},
-    scenarios::{commands, read_side},
+    scenarios::{commands, fulfilment, read_side},
 };
 
 /// One test per scenario, each on its own double.
@@ -32,6 +32,14 @@ over_the_double!(
     read_side::listing_250_orders_page_by_page_returns_each_exactly_once,
     read_side::a_rebuild_while_serving_gives_the_same_documents,
     read_side::a_poison_event_marks_its_projection_not_serving_and_shows_its_position,
+    fulfilment::an_order_in_stock_is_confirmed_with_its_stock_reserved,
+    fulfilment::an_order_beyond_stock_is_rejected_and_its_partial_reservation_released,
+    fulfilment::an_order_for_an_unknown_product_is_rejected,
+    fulfilment::an_order_cancelled_before_confirmation_keeps_nothing_reserved,
+    fulfilment::an_order_cancelled_after_confirmation_releases_its_stock,
+    fulfilment::a_shipped_order_takes_its_units_out_of_stock,
+    fulfilment::an_order_not_settled_by_its_deadline_is_rejected,
+    fulfilment::two_hundred_orders_race_for_a_hundred_units,
 );
 
 /// The scenarios in turn against one real server. The poison-event scenario is left out: it
@@ -52,4 +60,11 @@ async fn scenarios_on_a_real_kurrentdb() {
     read_side::a_placed_order_reads_back_at_once_with_the_acks_position(&real).await;
     read_side::listing_250_orders_page_by_page_returns_each_exactly_once(&real).await;
     read_side::a_rebuild_while_serving_gives_the_same_documents(&real).await;
+    fulfilment::an_order_in_stock_is_confirmed_with_its_stock_reserved(&real).await;
+    fulfilment::an_order_beyond_stock_is_rejected_and_its_partial_reservation_released(&real).await;
+    fulfilment::an_order_for_an_unknown_product_is_rejected(&real).await;
+    fulfilment::an_order_cancelled_before_confirmation_keeps_nothing_reserved(&real).await;
+    fulfilment::an_order_cancelled_after_confirmation_releases_its_stock(&real).await;
+    fulfilment::a_shipped_order_takes_its_units_out_of_stock(&real).await;
+    fulfilment::an_order_not_settled_by_its_deadline_is_rejected(&real).await;
 }

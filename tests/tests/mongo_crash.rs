@@ -236,6 +236,7 @@ async fn a_killed_projection_process_resumes_to_a_clean_rebuild(topology: Topolo
                 quantity: Quantity::parse(u64::from(1 + i % 5)).unwrap(),
                 unit_price: Money::parse(250).unwrap(),
             }],
+            awaits_fulfilment: false,
         };
         head = kernel
             .handle(&CommandContext::new(format!("seed-{i}")), &command)

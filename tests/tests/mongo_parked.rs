@@ -50,6 +50,7 @@ async fn place_and_read(channel: &Channel) -> String {
         consistency: Some(Consistency {
             min_position: placed.ack.expect("ack").position,
         }),
+        await_outcome: false,
     });
     request.set_timeout(WAIT);
     OrderQueriesClient::new(channel.clone())
@@ -82,6 +83,7 @@ async fn an_oversized_document_parks_its_event_with_a_clear_log() {
             quantity: Quantity::parse(1).unwrap(),
             unit_price: Money::parse(1).unwrap(),
         }],
+        awaits_fulfilment: false,
     };
     let position = kernel
         .handle(&CommandContext::new(command_id()), &huge)
@@ -117,6 +119,7 @@ async fn an_oversized_document_parks_its_event_with_a_clear_log() {
         .get_order(GetOrderRequest {
             order_id: "huge-order".into(),
             consistency: None,
+            await_outcome: false,
         })
         .await
         .expect_err("its document was refused");

@@ -7,7 +7,7 @@ use causeway_server::readstore::ReadStore;
 use causeway_tests::{
     EventBackend,
     mongo::{MongoServer, Topology, unique_database, with_read_models},
-    scenarios::{commands, read_side},
+    scenarios::{commands, fulfilment, read_side},
 };
 
 /// Runs `scenario` with its servers' read models in a fresh database on a fresh MongoDB; with
@@ -93,4 +93,31 @@ commands_on_replica_set!(
     broken_rules_are_failed_precondition,
     a_stale_expected_revision_is_aborted,
     a_repeated_command_id_appends_once_and_replays_the_ack,
+);
+
+macro_rules! fulfilment_on_replica_set {
+    ($($scenario:ident),* $(,)?) => {
+        mod fulfilment_on_replica_set {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $scenario() {
+                    on_mongo(Topology::ReplicaSet, true, |backend| async move {
+                        fulfilment::$scenario(&backend).await
+                    })
+                    .await;
+                }
+            )*
+        }
+    };
+}
+
+fulfilment_on_replica_set!(
+    an_order_in_stock_is_confirmed_with_its_stock_reserved,
+    an_order_beyond_stock_is_rejected_and_its_partial_reservation_released,
+    an_order_for_an_unknown_product_is_rejected,
+    an_order_cancelled_before_confirmation_keeps_nothing_reserved,
+    an_order_cancelled_after_confirmation_releases_its_stock,
+    a_shipped_order_takes_its_units_out_of_stock,
+    an_order_not_settled_by_its_deadline_is_rejected,
 );

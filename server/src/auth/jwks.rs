@@ -78,7 +78,13 @@ impl KeyCache {
     /// (within the minimum interval).
     pub async fn find(&self, kid: &str) -> Option<VerifyingKey> {
         let cached = self.snapshot().get(kid).cloned();
-        let mut fetched = self.fetched.lock().await;
+        let mut fetched = match self.fetched.try_lock() {
+            Ok(fetched) => fetched,
+            // Another lookup holds the lock, perhaps for a fetch from an issuer that is slow
+            // or down: a key already cached does not wait for it.
+            Err(_) if cached.is_some() => return cached,
+            Err(_) => self.fetched.lock().await,
+        };
         let age = fetched.map(|at| at.elapsed());
         let stale = age.is_none_or(|age| age >= self.refresh.max_age);
         let may_fetch = age.is_none_or(|age| age >= self.refresh.min_interval);
@@ -199,5 +205,80 @@ mod tests {
         assert_eq!(keys.keys().collect::<Vec<_>>(), ["ed"]);
         assert_eq!(keys["ed"].algorithm, Algorithm::EdDSA);
         assert!(parse_jwks(b"{}").is_err());
+    }
+
+    const ED_KEY: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+
+    /// An HTTP response carrying a JWKS with one Ed25519 key named `kid`.
+    fn jwks_response(kid: &str) -> String {
+        let body =
+            format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","kid":"{kid}","x":"{ED_KEY}"}}]}}"#);
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    /// An issuer that answers its first request with key `ed` and then accepts connections
+    /// without answering them (slow, or half down), handing each to the test to answer.
+    fn stalling_issuer() -> (reqwest::Url, std::sync::mpsc::Receiver<std::net::TcpStream>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+        let (stalled, on_stall) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (mut first, _) = listener.accept().unwrap();
+            let mut head = [0u8; 4096];
+            let _ = first.read(&mut head);
+            let _ = first.write_all(jwks_response("ed").as_bytes());
+            drop(first);
+            while let Ok((connection, _)) = listener.accept() {
+                if stalled.send(connection).is_err() {
+                    return;
+                }
+            }
+        });
+        (url.parse().unwrap(), on_stall)
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_cached_key_does_not_wait_for_a_fetch_in_progress() {
+        use std::io::{Read, Write};
+        let (url, on_stall) = stalling_issuer();
+        let refresh = Refresh {
+            min_interval: Duration::ZERO,
+            max_age: Duration::from_secs(3600),
+        };
+        let cache = Arc::new(KeyCache::new(KeySource::Url(url), refresh));
+        assert!(cache.find("ed").await.is_some(), "first fetch");
+        // An unknown key id makes one lookup fetch, and the issuer holds that fetch.
+        let fetching = tokio::spawn({
+            let cache = cache.clone();
+            async move { cache.find("new").await }
+        });
+        let mut stalled = tokio::task::spawn_blocking(move || on_stall.recv())
+            .await
+            .unwrap()
+            .expect("the fetch reached the issuer");
+        // The cached key answers now; only then does the issuer answer the fetch. Had the
+        // lookup waited for the fetch, the fetch would have given up first and found nothing.
+        assert!(cache.find("ed").await.is_some());
+        tokio::task::spawn_blocking(move || {
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stalled.read(&mut buf).unwrap();
+                assert!(n > 0, "the client hung up");
+                head.extend_from_slice(&buf[..n]);
+            }
+            stalled.write_all(jwks_response("new").as_bytes()).unwrap();
+            stalled
+        })
+        .await
+        .unwrap();
+        assert!(
+            fetching.await.unwrap().is_some(),
+            "the cached key waited for the fetch in progress"
+        );
     }
 }

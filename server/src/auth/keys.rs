@@ -115,26 +115,29 @@ impl KeyRing {
     }
 
     /// The keys in force, creating the first key when the directory has none.
+    ///
+    /// The first manifest is written whole to a file of its own and then hard-linked into
+    /// place, which fails if another process got there first: nobody ever reads a manifest
+    /// half written, and concurrent first starts agree on one key.
     pub fn load_or_create(&self) -> Result<Keys, KeyError> {
         fs::create_dir_all(&self.dir).map_err(|e| self.io(e))?;
         if !self.dir.join(MANIFEST).exists() {
             let entry = self.generate()?;
+            let kid = entry.kid.clone();
             let manifest = Manifest { keys: vec![entry] };
-            // Written whole under a temporary name, then linked into place: a reader never
-            // sees a half-written manifest, and of two processes creating the ring at once
-            // exactly one link succeeds (the other's key simply goes unused).
-            let temp = self
-                .dir
-                .join(format!("{MANIFEST}.{}.tmp", manifest.keys[0].kid));
-            let mut file = fs::File::create(&temp).map_err(|e| self.io(e))?;
-            file.write_all(&serde_json::to_vec_pretty(&manifest).unwrap_or_default())
-                .and_then(|()| file.sync_all())
-                .map_err(|e| self.io(e))?;
-            let linked = fs::hard_link(&temp, self.dir.join(MANIFEST));
+            let temp = self.dir.join(format!("{MANIFEST}.{kid}.tmp"));
+            let written = fs::File::create(&temp).and_then(|mut file| {
+                file.write_all(&serde_json::to_vec_pretty(&manifest).unwrap_or_default())?;
+                file.sync_all()
+            });
+            let linked = written.and_then(|()| fs::hard_link(&temp, self.dir.join(MANIFEST)));
             let _ = fs::remove_file(&temp);
             match linked {
                 Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                // Another process created the ring first; its key is the one in force.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let _ = fs::remove_file(self.dir.join(format!("{kid}.pem")));
+                }
                 Err(e) => return Err(self.io(e)),
             }
         }
@@ -322,18 +325,24 @@ mod tests {
     }
 
     #[test]
-    fn processes_creating_the_ring_at_once_agree_on_one_key() {
+    fn processes_creating_the_first_key_at_once_agree_on_it() {
         let dir = tempfile::tempdir().unwrap();
-        let kids: Vec<String> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..8)
-                .map(|_| scope.spawn(|| KeyRing::new(dir.path()).load_or_create()))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap().unwrap().signing_kid)
-                .collect()
-        });
+        let starts: Vec<_> = (0..8)
+            .map(|_| {
+                let ring = KeyRing::new(dir.path().join("keys"));
+                std::thread::spawn(move || ring.load_or_create().map(|keys| keys.signing_kid))
+            })
+            .collect();
+        let kids: Vec<String> = starts
+            .into_iter()
+            .map(|start| start.join().unwrap().expect("every start loads the ring"))
+            .collect();
         assert!(kids.iter().all(|kid| *kid == kids[0]), "{kids:?}");
+        let files = fs::read_dir(dir.path().join("keys")).unwrap().count();
+        assert_eq!(
+            files, 2,
+            "one key and the manifest; the losers' keys are removed"
+        );
     }
 
     #[test]

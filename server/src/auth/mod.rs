@@ -8,6 +8,7 @@
 //! - `tokens`: the claims Causeway issues, minting them (login, the `token` command).
 //! - `jwks`: cached verification keys per issuer (own ring, JWKS file or URL).
 //! - `verify`: checking a bearer token into a `Principal`; `AuthError`.
+//! - `verified`: tokens already verified, remembered for a short while.
 //! - `access`: every RPC's access rule from the contracts' `(causeway.auth.v1.access)` option.
 //! - `certificates`: client certificate identities an operator gave roles, as principals.
 //! - `limits`: calls per principal (token buckets per role class), as a tower layer.
@@ -23,6 +24,7 @@ pub mod layer;
 pub mod limits;
 pub mod principal;
 pub mod tokens;
+pub mod verified;
 pub mod verify;
 
 use std::{sync::Arc, time::Duration};

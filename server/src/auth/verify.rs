@@ -2,15 +2,16 @@
 //! signature under the one algorithm that key is for (EdDSA, ES256 or RS256; never `none`,
 //! never HMAC), then `exp`/`nbf` with a small leeway, `iss` and `aud`. The result is the
 //! [`Principal`]; every failure is an [`AuthError`] whose text tells the caller what to fix
-//! without repeating the token.
+//! without repeating the token. A token that verified is remembered for a short while
+//! ([`VerifiedTokens`]), so the same token on the next call is not checked again.
 
-use std::{collections::BTreeSet, sync::Arc};
+use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
 use jsonwebtoken::{Algorithm, Validation, decode, decode_header, errors::ErrorKind};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{jwks::KeyCache, principal::Principal};
+use super::{jwks::KeyCache, keys::unix_now, principal::Principal, verified::VerifiedTokens};
 
 /// Seconds of clock skew tolerated on `exp` and `nbf`.
 pub const LEEWAY_SECS: u64 = 30;
@@ -74,6 +75,7 @@ pub struct Trust {
 /// Verifies bearer tokens from the trusted issuers.
 pub struct Verifier {
     trusted: Vec<Trust>,
+    verified: VerifiedTokens,
 }
 
 #[derive(Deserialize)]
@@ -84,7 +86,10 @@ struct Peek {
 impl Verifier {
     /// A verifier for `trusted` issuers.
     pub fn new(trusted: Vec<Trust>) -> Self {
-        Self { trusted }
+        Self {
+            trusted,
+            verified: VerifiedTokens::default(),
+        }
     }
 
     /// Fetches every issuer's keys once.
@@ -96,6 +101,9 @@ impl Verifier {
 
     /// The principal `token` proves, or why it proves nothing.
     pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        if let Some(principal) = self.verified.get(token) {
+            return Ok(principal);
+        }
         let header = decode_header(token).map_err(|_| AuthError::Malformed)?;
         if !ALLOWED.contains(&header.alg) {
             return Err(AuthError::Algorithm);
@@ -120,7 +128,12 @@ impl Verifier {
         validation.set_audience(&trust.audiences);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         let data = decode::<Value>(token, &key.key, &validation).map_err(classify)?;
-        principal(&data.claims, trust)
+        let principal = principal(&data.claims, trust)?;
+        if let Some(exp) = data.claims.get("exp").and_then(Value::as_u64) {
+            let left = Duration::from_secs(exp.saturating_sub(unix_now()));
+            self.verified.insert(token, principal.clone(), left);
+        }
+        Ok(principal)
     }
 }
 

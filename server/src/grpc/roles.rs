@@ -4,7 +4,7 @@
 
 use std::task::{Context, Poll};
 
-use causeway_proto::{admin, auth, identity, inventory, orders};
+use causeway_proto::{admin, auth, fulfilment, identity, inventory, orders};
 use futures::future::{Either, Ready, ready};
 use tonic::{Status, body::Body, server::NamedService};
 use tower::{Layer, Service};
@@ -47,6 +47,10 @@ pub const SERVICES: &[(&str, Role)] = &[
     ),
     (
         name::<admin::projection_admin_server::ProjectionAdminServer<()>>(),
+        Role::Projection,
+    ),
+    (
+        name::<fulfilment::fulfilment_queries_server::FulfilmentQueriesServer<()>>(),
         Role::Projection,
     ),
 ];
@@ -135,6 +139,10 @@ mod tests {
         );
         assert_eq!(
             role_of("causeway.admin.v1.ProjectionAdmin"),
+            Some(Role::Projection)
+        );
+        assert_eq!(
+            role_of("causeway.fulfilment.v1.FulfilmentQueries"),
             Some(Role::Projection)
         );
         assert_eq!(role_of("grpc.health.v1.Health"), None);

@@ -81,6 +81,7 @@ impl From<QueryError> for Status {
                 "read model {projection} has reached position {reached}, not yet the requested \
                  {wanted}; retry, or raise the deadline"
             )),
+            QueryError::NotSettled(state) => Status::deadline_exceeded(state),
             QueryError::Corrupt(detail) => {
                 error!(%detail, "read model document unreadable");
                 Status::internal(

@@ -4,8 +4,9 @@
 //! stream, so a login sees a role change or a disabled account as soon as it is written, not
 //! when a read model catches up. Unknown email, wrong password and disabled account are one
 //! refusal, and cost one argon2 computation each, so neither the answer nor its timing tells
-//! which. Failed attempts are counted per email: past [`MAX_FAILURES`] within [`WINDOW`] the
-//! email is refused without checking until the window ends.
+//! which. Attempts are counted per email before they are checked, and a success forgets them:
+//! past [`MAX_FAILURES`] within [`WINDOW`] the email is refused without checking until the
+//! window ends, however many guesses arrive at once.
 
 use std::{
     collections::HashMap,
@@ -82,9 +83,11 @@ impl Login {
 
     /// A token for the user with `email` if `password` is theirs.
     pub async fn login(&self, email: &Email, password: Password) -> Result<Minted, LoginError> {
-        if let Some(retry_after) = self.failures.blocked(email.as_str()) {
-            return Err(LoginError::Throttled { retry_after });
-        }
+        // Counted before checking: guesses sent at once cannot all pass a check made before
+        // any of them failed. (An attempt that fails for an infrastructure reason counts too.)
+        self.failures
+            .attempt(email.as_str())
+            .map_err(|retry_after| LoginError::Throttled { retry_after })?;
         let reservation = EmailReservation::stream_id(&EmailReservation::key(email));
         let holder = self
             .commands
@@ -109,7 +112,6 @@ impl Login {
             }
         };
         let (true, Some(user_id)) = (verified, holder) else {
-            self.failures.failed(email.as_str());
             return Err(LoginError::Refused);
         };
         self.failures.forget(email.as_str());
@@ -120,22 +122,15 @@ impl Login {
     }
 }
 
-/// Failed logins per email within the window.
+/// Unsuccessful logins per email within the window (counted when they start).
 #[derive(Debug, Default)]
 struct Failures {
     by_email: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
 impl Failures {
-    /// How long `email` is still refused, if it is.
-    fn blocked(&self, email: &str) -> Option<Duration> {
-        let by_email = self.by_email.lock().unwrap_or_else(|e| e.into_inner());
-        let (count, since) = by_email.get(email)?;
-        let left = WINDOW.checked_sub(since.elapsed())?;
-        (*count >= MAX_FAILURES).then_some(left)
-    }
-
-    fn failed(&self, email: &str) {
+    /// Counts an attempt for `email`, or says how long it is still refused instead.
+    fn attempt(&self, email: &str) -> Result<(), Duration> {
         let mut by_email = self.by_email.lock().unwrap_or_else(|e| e.into_inner());
         if by_email.len() >= MAX_TRACKED {
             by_email.retain(|_, (_, since)| since.elapsed() < WINDOW);
@@ -146,10 +141,14 @@ impl Failures {
         let entry = by_email
             .entry(email.to_owned())
             .or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= WINDOW {
-            *entry = (0, Instant::now());
+        let left = WINDOW.checked_sub(entry.1.elapsed());
+        match left {
+            None => *entry = (0, Instant::now()),
+            Some(left) if entry.0 >= MAX_FAILURES => return Err(left),
+            Some(_) => {}
         }
         entry.0 += 1;
+        Ok(())
     }
 
     fn forget(&self, email: &str) {

@@ -1,7 +1,8 @@
 //! Products and their stock as pure decisions. Stock on hand is what the warehouse holds;
 //! reserved stock is promised to someone (an order) under a named reservation; only the rest is
 //! `available` to promise again. A reservation is taken once and released at most down to zero,
-//! so retried or duplicated releases never hand back stock twice.
+//! so retried or duplicated releases never hand back stock twice; committing a reservation
+//! (its order shipped) takes what it holds out of stock altogether.
 //!
 //! Releasing a reservation id the product has never seen is [`InventoryError::UnknownReservation`],
 //! answered as NOT_FOUND: the request names something that does not exist, exactly like an
@@ -83,6 +84,16 @@ pub enum ProductEvent {
         /// The reservation that held them.
         reservation_id: ReservationId,
     },
+    /// Units a reservation held left the warehouse (their order shipped): on hand and reserved
+    /// both went down by them.
+    ReservationCommitted {
+        /// The product.
+        sku: Sku,
+        /// How many: everything the reservation still held.
+        quantity: Quantity,
+        /// The reservation that held them.
+        reservation_id: ReservationId,
+    },
 }
 
 impl ProductEvent {
@@ -92,7 +103,8 @@ impl ProductEvent {
             Self::Registered { sku, .. }
             | Self::StockReceived { sku, .. }
             | Self::StockReserved { sku, .. }
-            | Self::StockReleased { sku, .. } => sku,
+            | Self::StockReleased { sku, .. }
+            | Self::ReservationCommitted { sku, .. } => sku,
         }
     }
 }
@@ -123,6 +135,16 @@ impl Aggregate for Product {
                 reservation_id,
                 ..
             } => {
+                self.reserved = self.reserved.saturating_sub(quantity.get());
+                let held = self.reservations.entry(reservation_id.clone()).or_default();
+                *held = held.saturating_sub(quantity.get());
+            }
+            ProductEvent::ReservationCommitted {
+                quantity,
+                reservation_id,
+                ..
+            } => {
+                self.on_hand = self.on_hand.saturating_sub(quantity.get());
                 self.reserved = self.reserved.saturating_sub(quantity.get());
                 let held = self.reservations.entry(reservation_id.clone()).or_default();
                 *held = held.saturating_sub(quantity.get());
@@ -177,6 +199,16 @@ pub struct ReleaseStock {
     /// How much.
     pub quantity: Release,
     /// The reservation to release from.
+    pub reservation_id: ReservationId,
+}
+
+/// The units a reservation holds leave the warehouse (its order shipped). Only fulfilment
+/// sends it; there is no RPC for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitReservation {
+    /// The product.
+    pub sku: Sku,
+    /// The reservation whose units leave.
     pub reservation_id: ReservationId,
 }
 
@@ -242,6 +274,7 @@ decisions!(Product, InventoryError;
     ReceiveStock => receive_stock, sku;
     ReserveStock => reserve_stock, sku;
     ReleaseStock => release_stock, sku;
+    CommitReservation => commit_reservation, sku;
 );
 
 /// Adds a product to the catalogue, once.
@@ -304,22 +337,13 @@ pub fn release_stock(
     product: &Product,
     cmd: &ReleaseStock,
 ) -> Result<Vec<ProductEvent>, InventoryError> {
-    require_registered(product, &cmd.sku)?;
-    let Some(held) = product.held_by(&cmd.reservation_id) else {
-        return Err(InventoryError::UnknownReservation {
-            sku: cmd.sku.clone(),
-            reservation_id: cmd.reservation_id.clone(),
-        });
-    };
-    let Ok(holding) = Quantity::recorded(held) else {
-        return Err(InventoryError::AlreadyReleased(cmd.reservation_id.clone()));
-    };
+    let holding = holding(product, &cmd.sku, &cmd.reservation_id)?;
     let quantity = match cmd.quantity {
         Release::Everything => holding,
         Release::Units(requested) if requested > holding => {
             return Err(InventoryError::ReleaseExceedsHeld {
                 requested: requested.get(),
-                held,
+                held: holding.get(),
             });
         }
         Release::Units(units) => units,
@@ -329,6 +353,36 @@ pub fn release_stock(
         quantity,
         reservation_id: cmd.reservation_id.clone(),
     }])
+}
+
+/// Takes everything a reservation still holds out of stock: on hand and reserved both drop.
+pub fn commit_reservation(
+    product: &Product,
+    cmd: &CommitReservation,
+) -> Result<Vec<ProductEvent>, InventoryError> {
+    let quantity = holding(product, &cmd.sku, &cmd.reservation_id)?;
+    Ok(vec![ProductEvent::ReservationCommitted {
+        sku: cmd.sku.clone(),
+        quantity,
+        reservation_id: cmd.reservation_id.clone(),
+    }])
+}
+
+/// What `reservation_id` of the registered product still holds: at least one unit, or the
+/// reason there is nothing to give back or take out.
+fn holding(
+    product: &Product,
+    sku: &Sku,
+    reservation_id: &ReservationId,
+) -> Result<Quantity, InventoryError> {
+    require_registered(product, sku)?;
+    let Some(held) = product.held_by(reservation_id) else {
+        return Err(InventoryError::UnknownReservation {
+            sku: sku.clone(),
+            reservation_id: reservation_id.clone(),
+        });
+    };
+    Quantity::recorded(held).map_err(|_| InventoryError::AlreadyReleased(reservation_id.clone()))
 }
 
 fn require_registered(product: &Product, sku: &Sku) -> Result<(), InventoryError> {

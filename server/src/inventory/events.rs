@@ -22,6 +22,8 @@ pub const STOCK_RECEIVED: &str = "causeway.inventory.v1.StockReceived";
 pub const STOCK_RESERVED: &str = "causeway.inventory.v1.StockReserved";
 /// Full protobuf name of [`ProductEvent::StockReleased`].
 pub const STOCK_RELEASED: &str = "causeway.inventory.v1.StockReleased";
+/// Full protobuf name of [`ProductEvent::ReservationCommitted`].
+pub const RESERVATION_COMMITTED: &str = "causeway.inventory.v1.ReservationCommitted";
 
 impl DomainEvent for ProductEvent {
     fn event_type(&self) -> &'static str {
@@ -30,6 +32,7 @@ impl DomainEvent for ProductEvent {
             Self::StockReceived { .. } => STOCK_RECEIVED,
             Self::StockReserved { .. } => STOCK_RESERVED,
             Self::StockReleased { .. } => STOCK_RELEASED,
+            Self::ReservationCommitted { .. } => RESERVATION_COMMITTED,
         }
     }
 
@@ -64,6 +67,15 @@ impl DomainEvent for ProductEvent {
                 quantity,
                 reservation_id,
             } => to_proto_json(&proto::StockReleased {
+                sku: sku.to_string(),
+                quantity: quantity.get(),
+                reservation_id: reservation_id.to_string(),
+            }),
+            Self::ReservationCommitted {
+                sku,
+                quantity,
+                reservation_id,
+            } => to_proto_json(&proto::ReservationCommitted {
                 sku: sku.to_string(),
                 quantity: quantity.get(),
                 reservation_id: reservation_id.to_string(),
@@ -104,6 +116,14 @@ impl DomainEvent for ProductEvent {
             STOCK_RELEASED => {
                 let e: proto::StockReleased = from_proto_json(event_type, data)?;
                 Self::StockReleased {
+                    sku: sku(&e.sku)?,
+                    quantity: quantity(e.quantity)?,
+                    reservation_id: reservation(&e.reservation_id)?,
+                }
+            }
+            RESERVATION_COMMITTED => {
+                let e: proto::ReservationCommitted = from_proto_json(event_type, data)?;
+                Self::ReservationCommitted {
                     sku: sku(&e.sku)?,
                     quantity: quantity(e.quantity)?,
                     reservation_id: reservation(&e.reservation_id)?,
@@ -166,6 +186,11 @@ mod tests {
                 quantity: units(2),
                 reservation_id: rid(),
             },
+            ProductEvent::ReservationCommitted {
+                sku: sku(),
+                quantity: units(1),
+                reservation_id: rid(),
+            },
         ];
         for event in events {
             let json = event.encode();
@@ -211,6 +236,7 @@ mod tests {
         invalid(STOCK_RECEIVED, r#"{"sku":"s","quantity":"0"}"#);
         invalid(STOCK_RESERVED, r#"{"sku":"s","quantity":"1"}"#);
         invalid(STOCK_RELEASED, r#"{"sku":"s","reservationId":"r"}"#);
+        invalid(RESERVATION_COMMITTED, r#"{"sku":"s","quantity":"1"}"#);
         let negative = ProductEvent::decode(STOCK_RECEIVED, br#"{"sku":"s","quantity":"-1"}"#);
         assert!(
             matches!(negative, Err(DecodeError::Malformed { .. })),

@@ -1,9 +1,9 @@
 //! The `products` read model: one JSON document per product with its stock figures, folded from
 //! the `product-<sku>` streams, shaped for `InventoryQueries` (get by sku, list by availability).
 //!
-//! `StockReleased` records the exact units given back (the domain resolves "release everything"
-//! to a number before recording), so `reserved` is a plain running sum and the document needs no
-//! per-reservation holdings. Arithmetic saturates exactly as the aggregate's fold does, so the
+//! `StockReleased` and `ReservationCommitted` record the exact units (the domain resolves
+//! "everything the reservation holds" to a number before recording), so `reserved` is a plain
+//! running sum and the document needs no per-reservation holdings. Arithmetic saturates exactly as the aggregate's fold does, so the
 //! read model and the write model agree on every stream the domain can produce.
 //!
 //! Numbers are JSON numbers: stock counts and revisions stay far below 2^53 in practice, which
@@ -129,6 +129,11 @@ impl Projection for ProductsProjection {
                 doc
             }
             (ProductEvent::StockReleased { quantity, .. }, Some(mut doc)) => {
+                doc.reserved = doc.reserved.saturating_sub(quantity.get());
+                doc
+            }
+            (ProductEvent::ReservationCommitted { quantity, .. }, Some(mut doc)) => {
+                doc.on_hand = doc.on_hand.saturating_sub(quantity.get());
                 doc.reserved = doc.reserved.saturating_sub(quantity.get());
                 doc
             }

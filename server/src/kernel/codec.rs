@@ -45,6 +45,7 @@ mod tests {
                 unit_price_minor: 250,
             }],
             total_minor: 500,
+            awaits_fulfilment: true,
         }
     }
 
@@ -71,7 +72,7 @@ mod tests {
         assert!(err.is_err(), "shippedAt is not a field of OrderPlaced");
         let json = br#"{"total_minor": 500, "lines": [{"sku": "sku-1", "quantity": 2,
             "unitPriceMinor": 250}], "currency": "EUR", "customer_id": "c-1",
-            "orderId": "o-1"}"#;
+            "orderId": "o-1", "awaits_fulfilment": true}"#;
         assert_eq!(
             from_proto_json::<OrderPlaced>(PLACED, json).unwrap(),
             placed()

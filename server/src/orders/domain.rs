@@ -9,10 +9,15 @@
 //!
 //! Commands arrive as value types (`values.rs`), so a quantity is never zero and a price never
 //! negative by construction; what is left to decide here is what depends on the order's state
-//! and on the lines together (at least one, a total that fits).
+//! and on the lines together (at least one, a total that fits). An order placed while the
+//! deployment runs fulfilment records that it awaits it; such an order is confirmed by
+//! fulfilment alone (`crate::fulfilment`), so staff confirming it by hand are refused.
 
 use std::fmt;
 
+pub use super::commands::{
+    CancelOrder, ConfirmOrder, Confirmer, NewOrder, PlaceOrder, RejectOrder, ShipOrder,
+};
 pub use super::values::{Currency, CustomerId, Money, OrderId, OrderLine, Quantity, Reason, Sku};
 use crate::kernel::{Aggregate, CommandError, decisions};
 
@@ -51,6 +56,7 @@ pub struct Order {
     lines: Vec<OrderLine>,
     total: Money,
     status: Option<OrderStatus>,
+    awaits_fulfilment: bool,
 }
 
 impl Order {
@@ -70,6 +76,10 @@ impl Order {
     pub fn total(&self) -> Money {
         self.total
     }
+    /// Whether fulfilment confirms or rejects it (staff may not confirm it by hand).
+    pub fn awaits_fulfilment(&self) -> bool {
+        self.awaits_fulfilment
+    }
 }
 
 /// Everything that can happen to an order; the facts its stream is made of.
@@ -87,6 +97,8 @@ pub enum OrderEvent {
         lines: Vec<OrderLine>,
         /// Computed when placed, so readers never recompute it.
         total: Money,
+        /// Fulfilment settles it: reserves its stock, then confirms or rejects it.
+        awaits_fulfilment: bool,
     },
     /// The business accepted the order.
     Confirmed {
@@ -147,93 +159,17 @@ impl Aggregate for Order {
             customer_id,
             lines,
             total,
+            awaits_fulfilment,
             ..
         } = event
         {
             self.customer_id.clone_from(customer_id);
             self.lines.clone_from(lines);
             self.total = *total;
+            self.awaits_fulfilment = *awaits_fulfilment;
         }
         self.status = Some(event.status_after());
     }
-}
-
-/// A placement as the caller asked for it. Without an order id, the id is derived from the
-/// command id, so a retry names the same order; without a customer id, the application step
-/// decides whose order it is (a customer's own).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewOrder {
-    /// The id the caller chose, if any.
-    pub order_id: Option<OrderId>,
-    /// Who orders, if the request says.
-    pub customer_id: Option<CustomerId>,
-    /// The currency of every price.
-    pub currency: Currency,
-    /// What is ordered.
-    pub lines: Vec<OrderLine>,
-}
-
-impl NewOrder {
-    /// The placement command for `customer_id`, its order named by the caller or derived from
-    /// `command_id`.
-    pub fn placed_by(self, customer_id: CustomerId, command_id: &str) -> PlaceOrder {
-        PlaceOrder {
-            order_id: self
-                .order_id
-                .unwrap_or_else(|| OrderId::for_command(command_id)),
-            customer_id,
-            currency: self.currency,
-            lines: self.lines,
-        }
-    }
-}
-
-/// A customer asks for products.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlaceOrder {
-    /// The order to create.
-    pub order_id: OrderId,
-    /// Who orders.
-    pub customer_id: CustomerId,
-    /// The currency of every price.
-    pub currency: Currency,
-    /// What is ordered; at least one line.
-    pub lines: Vec<OrderLine>,
-}
-
-/// The business accepts a placed order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfirmOrder {
-    /// The order.
-    pub order_id: OrderId,
-}
-
-/// The business refuses a placed order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RejectOrder {
-    /// The order.
-    pub order_id: OrderId,
-    /// Why, for the customer.
-    pub reason: Reason,
-}
-
-/// Someone withdraws an order that has not shipped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CancelOrder {
-    /// The order.
-    pub order_id: OrderId,
-    /// Why.
-    pub reason: Reason,
-    /// The customer asking, when a customer cancels for itself: it may cancel only its own
-    /// orders, and anyone else's is as unknown to it as one never placed. `None` for staff.
-    pub requested_by: Option<CustomerId>,
-}
-
-/// A confirmed order leaves for delivery.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShipOrder {
-    /// The order.
-    pub order_id: OrderId,
 }
 
 /// Why the order domain refused a command.
@@ -265,6 +201,12 @@ pub enum OrderError {
     /// Cancelling is a one-time act.
     #[error("the order is already cancelled")]
     AlreadyCancelled,
+    /// Fulfilment confirms this order itself once its stock is reserved.
+    #[error(
+        "order {0} awaits fulfilment: it is confirmed once every line's stock is reserved, or \
+         rejected with the reason (GetFulfilment shows how far it got)"
+    )]
+    FulfilmentPending(OrderId),
 }
 
 impl From<OrderError> for CommandError {
@@ -307,12 +249,16 @@ pub fn place_order(order: &Order, cmd: &PlaceOrder) -> Result<Vec<OrderEvent>, O
         currency: cmd.currency.clone(),
         lines: cmd.lines.clone(),
         total,
+        awaits_fulfilment: cmd.awaits_fulfilment,
     }])
 }
 
-/// Accepts a placed order.
+/// Accepts a placed order; one that fulfilment settles only from fulfilment.
 pub fn confirm_order(order: &Order, cmd: &ConfirmOrder) -> Result<Vec<OrderEvent>, OrderError> {
     require(order, &cmd.order_id, "confirm", &[OrderStatus::Placed])?;
+    if order.awaits_fulfilment && cmd.by == Confirmer::Staff {
+        return Err(OrderError::FulfilmentPending(cmd.order_id.clone()));
+    }
     Ok(vec![OrderEvent::Confirmed {
         order_id: cmd.order_id.clone(),
     }])

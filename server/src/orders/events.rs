@@ -43,12 +43,14 @@ impl DomainEvent for OrderEvent {
                 currency,
                 lines,
                 total,
+                awaits_fulfilment,
             } => to_proto_json(&proto::OrderPlaced {
                 order_id: order_id.to_string(),
                 customer_id: customer_id.to_string(),
                 currency: currency.to_string(),
                 lines: lines.iter().map(line_to_proto).collect(),
                 total_minor: total.minor(),
+                awaits_fulfilment: *awaits_fulfilment,
             }),
             Self::Confirmed { order_id } => to_proto_json(&proto::OrderConfirmed {
                 order_id: order_id.to_string(),
@@ -92,6 +94,7 @@ impl DomainEvent for OrderEvent {
                     currency: Currency::recorded(&e.currency),
                     lines,
                     total: Money::parse(e.total_minor).map_err(|e| field("totalMinor", e))?,
+                    awaits_fulfilment: e.awaits_fulfilment,
                 }
             }
             ORDER_CONFIRMED => {
@@ -167,6 +170,7 @@ mod tests {
                 unit_price: Money::parse(250).unwrap(),
             }],
             total: Money::parse(500).unwrap(),
+            awaits_fulfilment: true,
         }
     }
 
@@ -199,6 +203,7 @@ mod tests {
         let text = String::from_utf8(placed().encode()).unwrap();
         assert!(text.contains(r#""orderId":"o-1""#), "{text}");
         assert!(text.contains(r#""totalMinor":"500""#), "{text}");
+        assert!(text.contains(r#""awaitsFulfilment":true"#), "{text}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use causeway_proto::orders::{
 };
 use tonic::{Request, Response, Status};
 
-use super::domain::{CancelOrder, ConfirmOrder, NewOrder, RejectOrder, ShipOrder};
+use super::domain::{CancelOrder, ConfirmOrder, Confirmer, NewOrder, RejectOrder, ShipOrder};
 use super::ownership::Requester;
 use super::values::{
     Currency, CustomerId, MAX_LINES, Money, OrderId, OrderLine, Quantity, Reason, Sku,
@@ -22,11 +22,26 @@ use crate::kernel::CommandHandler;
 #[derive(Clone)]
 pub struct OrderCommandsService {
     commands: CommandHandler,
+    /// Whether new orders await fulfilment (the deployment runs it).
+    fulfilment: bool,
 }
 
-/// The gRPC server for order commands, ready to add to a tonic router.
+/// The gRPC server for order commands, ready to add to a tonic router; new orders await
+/// fulfilment, as in a default deployment.
 pub fn service(commands: CommandHandler) -> OrderCommandsServer<OrderCommandsService> {
-    OrderCommandsServer::new(OrderCommandsService { commands })
+    service_with(commands, true)
+}
+
+/// [`service`] for a deployment that runs fulfilment (`fulfilment`), or not: then staff confirm
+/// new orders by hand.
+pub fn service_with(
+    commands: CommandHandler,
+    fulfilment: bool,
+) -> OrderCommandsServer<OrderCommandsService> {
+    OrderCommandsServer::new(OrderCommandsService {
+        commands,
+        fulfilment,
+    })
 }
 
 #[tonic::async_trait]
@@ -41,7 +56,7 @@ impl OrderCommands for OrderCommandsService {
             caller,
         } = parse::<_, NewOrder>(request)?;
         let customer = Requester::of(&caller)?.customer_for(order.customer_id.clone())?;
-        let command = order.placed_by(customer, &context.command_id);
+        let command = order.placed_by(customer, &context.command_id, self.fulfilment);
         let ack = self.commands.handle(&context, &command).await?;
         Ok(Response::new(PlaceOrderResponse {
             order_id: command.order_id.to_string(),
@@ -161,12 +176,16 @@ fn order_id_and_reason(raw_id: &str, raw_reason: &str) -> Result<(OrderId, Reaso
     v.finish(|| order_id.zip(reason))
 }
 
+/// A confirmation over the API is always staff's; only fulfilment confirms as itself.
 impl TryFrom<ConfirmOrderRequest> for ConfirmOrder {
     type Error = Invalid;
 
     fn try_from(req: ConfirmOrderRequest) -> Result<Self, Invalid> {
         let order_id = order_id(&req.order_id)?;
-        Ok(Self { order_id })
+        Ok(Self {
+            order_id,
+            by: Confirmer::Staff,
+        })
     }
 }
 

@@ -48,6 +48,18 @@ pub struct OrderDocument {
     pub revision: u64,
     /// Global position of `OrderPlaced`: a stable, store-wide placement order for listing.
     pub placed_at: u64,
+    /// Why it was rejected or cancelled; empty otherwise. (Absent in documents written before
+    /// it existed: empty.)
+    #[serde(default)]
+    pub reason: String,
+    /// Global position of the last applied event: the consistency token of the order's latest
+    /// change. (Absent in older documents: 0.)
+    #[serde(default)]
+    pub position: u64,
+    /// Fulfilment settles the order, so `awaitOutcome` waits for it. (Absent in older
+    /// documents: false.)
+    #[serde(default)]
+    pub awaits_fulfilment: bool,
 }
 
 /// One line of an [`OrderDocument`].
@@ -71,6 +83,7 @@ impl OrderDocument {
             currency,
             lines,
             total,
+            awaits_fulfilment,
         } = placed
         else {
             return None;
@@ -84,6 +97,9 @@ impl OrderDocument {
             currency: currency.to_string(),
             revision: event.revision,
             placed_at: event.position,
+            reason: String::new(),
+            position: event.position,
+            awaits_fulfilment,
         })
     }
 }
@@ -175,7 +191,13 @@ impl Projection for OrdersProjection {
             }
             (other, Some(mut doc)) => {
                 doc.status = proto_status(other.status_after()).as_str_name().to_owned();
+                if let OrderEvent::Rejected { reason, .. } | OrderEvent::Cancelled { reason, .. } =
+                    &other
+                {
+                    doc.reason = reason.to_string();
+                }
                 doc.revision = event.revision;
+                doc.position = event.position;
                 doc
             }
         };

@@ -37,17 +37,29 @@ impl OrderQueries for OrderQueriesService {
         &self,
         request: Request<GetOrderRequest>,
     ) -> Result<Response<GetOrderResponse>, Status> {
-        let (metadata, _, req) = request.into_parts();
+        let (metadata, extensions, req) = request.into_parts();
+        let requester = requester(&extensions)?;
         let order_id = single("orderId", OrderId::parse(&req.order_id))?;
-        let doc: OrderDocument = self
-            .model
-            .get_as(
-                COLLECTION,
-                order_id.as_str(),
-                req.consistency.as_ref(),
-                &metadata,
-            )
-            .await?
+        let (id, consistency) = (order_id.as_str(), req.consistency.as_ref());
+        // Another customer's order is answered exactly as one that does not exist, at once.
+        let found: Option<OrderDocument> = if req.await_outcome {
+            let ready = |doc: &OrderDocument| !requester.sees(&doc.customer_id) || settled(doc);
+            self.model
+                .get_when(COLLECTION, id, consistency, &metadata, ready, |doc| {
+                    format!(
+                        "order {} is still {}: fulfilment has not settled it yet; retry, or \
+                         raise the deadline",
+                        doc.order_id, doc.status
+                    )
+                })
+                .await?
+        } else {
+            self.model
+                .get_as(COLLECTION, id, consistency, &metadata)
+                .await?
+        };
+        let doc = found
+            .filter(|doc| requester.sees(&doc.customer_id))
             .ok_or_else(|| QueryError::NotFound(format!("order {order_id}")))?;
         Ok(Response::new(GetOrderResponse {
             order: Some(doc.try_into()?),
@@ -82,6 +94,12 @@ impl OrderQueries for OrderQueriesService {
             next_page_token: page.next_page_token,
         }))
     }
+}
+
+/// Whether `awaitOutcome` may answer with `doc`: fulfilment has settled it, or never will (an
+/// order it does not handle is answered as it is).
+fn settled(doc: &OrderDocument) -> bool {
+    !doc.awaits_fulfilment || doc.status != OrderStatus::Placed.as_str_name()
 }
 
 /// Who the request is for, as the auth layer established it (unchecked in-process, as in
@@ -148,6 +166,8 @@ impl TryFrom<OrderDocument> for Order {
             total_minor: doc.total_minor,
             currency: doc.currency,
             revision: doc.revision,
+            reason: doc.reason,
+            position: doc.position,
         })
     }
 }

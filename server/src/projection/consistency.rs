@@ -103,6 +103,45 @@ impl ReadYourWrites {
         }
     }
 
+    /// How far `projection` has applied: the local runner's position, else the active
+    /// generation's checkpoint in the read store.
+    pub async fn reached(&self, projection: &str) -> Result<Option<u64>, ReadStoreError> {
+        match self.local.watch(projection) {
+            Some(status) => Ok(status.borrow().position),
+            None => self.checkpoint(projection).await,
+        }
+    }
+
+    /// Returns `true` once `projection` has applied anything past `seen`, or `false` when
+    /// `deadline` passes first: how a reader waits for a document to change without reading it
+    /// again and again. A local runner wakes the wait; otherwise the checkpoint is re-read with
+    /// the same backoff as [`ReadYourWrites::wait`].
+    pub async fn advanced(
+        &self,
+        projection: &str,
+        seen: Option<u64>,
+        deadline: Instant,
+    ) -> Result<bool, ReadStoreError> {
+        let past = seen.map_or(1, |s| s.saturating_add(1));
+        match self.local.watch(projection) {
+            Some(mut status) => Ok(tokio::time::timeout_at(
+                deadline,
+                status.wait_for(|s| s.position >= Some(past)),
+            )
+            .await
+            .is_ok_and(|r| r.is_ok())),
+            None => Ok(self.poll(projection, past, deadline).await? >= Some(past)),
+        }
+    }
+
+    /// The active generation's checkpoint of `projection` in the read store.
+    async fn checkpoint(&self, projection: &str) -> Result<Option<u64>, ReadStoreError> {
+        let generation = generation::active(&*self.reads, projection).await?;
+        self.reads
+            .checkpoint(&generation::checkpoint_key(projection, generation))
+            .await
+    }
+
     /// Re-reads the active generation's checkpoint, 2 ms doubling to 50 ms, until the deadline.
     async fn poll(
         &self,
@@ -112,11 +151,7 @@ impl ReadYourWrites {
     ) -> Result<Option<u64>, ReadStoreError> {
         let mut delay = Duration::from_millis(2);
         loop {
-            let generation = generation::active(&*self.reads, projection).await?;
-            let reached = self
-                .reads
-                .checkpoint(&generation::checkpoint_key(projection, generation))
-                .await?;
+            let reached = self.checkpoint(projection).await?;
             if reached >= Some(min_position) || Instant::now() + delay > deadline {
                 return Ok(reached);
             }

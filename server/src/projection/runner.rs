@@ -512,24 +512,13 @@ impl Parts {
     /// Publishes the position and the lag behind the store's head as of now.
     async fn measure_lag(&self, checkpoint: Option<u64>) {
         let head = self.events.head_position().await.ok().flatten();
-        self.status.send_modify(|s| {
-            s.position = s.position.max(checkpoint);
-            s.head = head.or(s.head).max(s.position);
-            s.behind = s.head.unwrap_or(0).saturating_sub(checkpoint.unwrap_or(0));
-            if s.behind == 0 {
-                s.behind_seconds = 0.0;
-            }
-        });
+        self.status.send_modify(|s| s.measured(checkpoint, head));
     }
 
     /// Publishes progress after a committed batch: position, lag against the head, health.
     async fn published(&self, checkpoint: Option<u64>) {
-        self.measure_lag(checkpoint).await;
-        self.status.send_modify(|s| {
-            s.healthy = true;
-            s.stuck = None;
-            s.last_error = None;
-        });
+        let head = self.events.head_position().await.ok().flatten();
+        self.status.send_modify(|s| s.progressed(checkpoint, head));
     }
 }
 

@@ -87,6 +87,28 @@ impl ProjectionStatus {
             ProjectionState::Serving
         }
     }
+
+    /// The checkpoint and the store's head when last asked (kept when it could not be asked;
+    /// never behind the checkpoint), and the lag between them.
+    pub fn measured(&mut self, checkpoint: Option<u64>, head: Option<u64>) {
+        self.position = self.position.max(checkpoint);
+        self.head = head.or(self.head).max(self.position);
+        self.behind = self
+            .head
+            .unwrap_or(0)
+            .saturating_sub(checkpoint.unwrap_or(0));
+        if self.behind == 0 {
+            self.behind_seconds = 0.0;
+        }
+    }
+
+    /// Progress after a committed batch: measured as above, and health restored.
+    pub fn progressed(&mut self, checkpoint: Option<u64>, head: Option<u64>) {
+        self.measured(checkpoint, head);
+        self.healthy = true;
+        self.stuck = None;
+        self.last_error = None;
+    }
 }
 
 /// The in-process registry of projection statuses, and of the positions readers wait for.

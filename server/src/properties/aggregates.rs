@@ -13,8 +13,8 @@ use crate::{
     },
     kernel::{Aggregate, Decision, ids::derived_id},
     orders::domain::{
-        CancelOrder, ConfirmOrder, Currency, CustomerId, Money, Order, OrderId, OrderLine,
-        OrderStatus, PlaceOrder, Reason, RejectOrder, ShipOrder,
+        CancelOrder, ConfirmOrder, Confirmer, Currency, CustomerId, Money, Order, OrderId,
+        OrderLine, OrderStatus, PlaceOrder, Reason, RejectOrder, ShipOrder,
     },
 };
 
@@ -167,12 +167,14 @@ fn decide_order(order: &mut Order, command: OrderCommand, lines: &[OrderLine]) -
                 customer_id: CustomerId::parse("ada").unwrap(),
                 currency: Currency::parse("EUR").unwrap(),
                 lines: lines.to_vec(),
+                awaits_fulfilment: false,
             },
         ),
         OrderCommand::Confirm => step(
             order,
             &ConfirmOrder {
                 order_id: order_id(),
+                by: Confirmer::Staff,
             },
         ),
         OrderCommand::Reject => step(

@@ -137,6 +137,10 @@ pub struct Scale {
     pub aggregate_sizes: (usize, usize),
     /// Commands measured per phase of the rebuild scenario (fewer when the rebuild ends first).
     pub rebuild_requests: usize,
+    /// Orders fulfilled per phase of scenario 10 at 1 in flight.
+    pub fulfilment_orders: usize,
+    /// Orders fulfilled per phase of scenario 10 at [`Scale::in_flight`].
+    pub concurrent_fulfilment_orders: usize,
     /// Longest any one measured phase may run; a phase cut short says so in the report.
     pub phase_limit: Duration,
     /// Longest the catch-up and rebuild scenarios wait for a projection.
@@ -160,6 +164,8 @@ impl Scale {
             loads: 1_000,
             aggregate_sizes: (100, 1_000),
             rebuild_requests: 5_000,
+            fulfilment_orders: 1_000,
+            concurrent_fulfilment_orders: 4_000,
             phase_limit: Duration::from_secs(90),
             projection_limit: Duration::from_secs(600),
         }
@@ -181,6 +187,8 @@ impl Scale {
             loads: 4,
             aggregate_sizes: (100, 1_000),
             rebuild_requests: 8,
+            fulfilment_orders: 8,
+            concurrent_fulfilment_orders: 64,
             phase_limit: Duration::from_secs(60),
             projection_limit: Duration::from_secs(120),
         }

@@ -16,8 +16,8 @@ pub use self::{
 };
 use super::load::Measurement;
 
-/// The scenarios of issue 8, by number, as the tables title them.
-pub const SCENARIOS: [(u8, &str); 9] = [
+/// The scenarios, by number, as the tables title them.
+pub const SCENARIOS: [(u8, &str); 11] = [
     (1, "command vs echo and raw store"),
     (2, "query by id vs echo"),
     (3, "projection catch-up vs raw read-and-decode"),
@@ -25,8 +25,10 @@ pub const SCENARIOS: [(u8, &str); 9] = [
     (5, "aggregate load, 1,000 vs 100 events"),
     (6, "REST gateway vs direct gRPC"),
     (7, "command during a projection rebuild vs idle"),
+    (8, "token verification: auth on vs --auth disabled"),
     (9, "instrumented vs uninstrumented command"),
-    (10, "TLS and mTLS vs plaintext"),
+    (10, "order fulfilled end to end vs one command"),
+    (11, "TLS and mTLS vs plaintext"),
 ];
 
 /// A target the issue sets for a ratio.
@@ -63,7 +65,7 @@ pub enum Outcome {
 /// One line of the table of ratios.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RatioRow {
-    /// Scenario number (1-7).
+    /// Scenario number (1-8).
     pub scenario: u8,
     /// What is compared with what.
     pub ratio: String,

@@ -16,6 +16,7 @@ use std::{
 };
 
 use causeway_server::{
+    fulfilment::FulfilmentEvent,
     identity::domain::{EmailEvent, UserEvent},
     inventory::ProductEvent,
     kernel::{DecodeError, DomainEvent, EventMetadata, Upcasters},
@@ -303,6 +304,7 @@ fn decode(upcasters: &Upcasters, record: &RecordedEvent) -> Result<Decoded, Deco
         .or_else(|| read_as::<ProductEvent>(upcasters, record))
         .or_else(|| read_as::<UserEvent>(upcasters, record))
         .or_else(|| read_as::<EmailEvent>(upcasters, record))
+        .or_else(|| read_as::<FulfilmentEvent>(upcasters, record))
         .unwrap_or_else(|| Err(DecodeError::UnknownType(record.event_type.clone())))
 }
 

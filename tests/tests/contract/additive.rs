@@ -22,7 +22,7 @@ fn add_everything(c: &Checkout) {
         ORDERS,
         "message Order {",
         order_fields,
-        &format!("{order_fields}\n  string note = 8;\n  map<string, string> labels = 9;"),
+        &format!("{order_fields}\n  string note = 10;\n  map<string, string> labels = 11;"),
     );
     c.edit(
         ORDERS,
@@ -47,8 +47,8 @@ fn add_everything(c: &Checkout) {
     c.edit(
         ORDER_EVENTS,
         "message OrderPlaced {",
-        "int64 total_minor = 5;",
-        "int64 total_minor = 5;\n  string channel = 6;",
+        "bool awaits_fulfilment = 6;",
+        "bool awaits_fulfilment = 6;\n  string channel = 7;",
     );
 }
 
@@ -67,14 +67,14 @@ fn added_files_messages_fields_values_services_rpcs_and_options_pass_and_are_lis
     for wanted in [
         "causeway/added/v1/problem.proto: file",
         "causeway/added/v1/problem.proto: message causeway.added.v1.Problem",
-        "causeway/orders/v1/orders.proto: field 8 causeway.orders.v1.Order.note",
-        "causeway/orders/v1/orders.proto: field 9 causeway.orders.v1.Order.labels",
+        "causeway/orders/v1/orders.proto: field 10 causeway.orders.v1.Order.note",
+        "causeway/orders/v1/orders.proto: field 11 causeway.orders.v1.Order.labels",
         "causeway/orders/v1/orders.proto: enum value 6 causeway.orders.v1.ORDER_STATUS_RETURNED",
         "causeway/orders/v1/orders.proto: RPC causeway.orders.v1.OrderQueries.GetOrderHistory",
         "causeway/orders/v1/orders.proto: option idempotencyLevel on causeway.orders.v1.OrderQueries.GetOrder",
         "causeway/orders/v1/returns.proto: service causeway.orders.v1.OrderReturns",
         "causeway/orders/v1/returns.proto: message causeway.orders.v1.OrderReturned",
-        "causeway/orders/v1/events.proto: field 6 causeway.orders.v1.OrderPlaced.channel",
+        "causeway/orders/v1/events.proto: field 7 causeway.orders.v1.OrderPlaced.channel",
     ] {
         assert!(
             listed.iter().any(|l| l == wanted),

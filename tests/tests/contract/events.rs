@@ -111,7 +111,7 @@ fn changes_invisible_in_stored_json_need_no_bump() {
                 ORDER_EVENTS,
                 PLACED_MSG,
                 "string currency = 3;",
-                "string currency = 6;",
+                "string currency = 7;",
             );
         },
         &[],
@@ -126,8 +126,8 @@ fn changes_invisible_in_stored_json_need_no_bump() {
             c.edit(
                 ORDER_EVENTS,
                 PLACED_MSG,
-                "int64 total_minor = 5;",
-                "int64 total_minor = 5; string channel = 6;",
+                "bool awaits_fulfilment = 6;",
+                "bool awaits_fulfilment = 6; string channel = 7;",
             );
         },
         &[],

@@ -42,7 +42,7 @@ fn every_event_type_at_every_version_decodes_to_todays_message() {
         check.versions[PRODUCT], 2,
         "ProductRegistered is at version 2"
     );
-    assert_eq!(check.versions.len(), 14, "{:?}", check.versions);
+    assert_eq!(check.versions.len(), 26, "{:?}", check.versions);
 }
 
 #[test]

@@ -110,3 +110,23 @@ async fn forged_and_broken_tokens_are_refused_each_with_its_reason() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_verified_token_is_remembered_and_a_changed_one_is_checked_again() {
+    let setup = setup();
+    let good = mint(&setup);
+    let first = setup.verifier.verify(&good).await.unwrap();
+    assert_eq!(setup.verifier.verify(&good).await.unwrap(), first);
+    // The same signature under other claims is a different text: checked, and refused.
+    let parts: Vec<&str> = good.split('.').collect();
+    let now = unix_now();
+    let claims = URL_SAFE_NO_PAD.encode(format!(
+        r#"{{"iss":"causeway","aud":"causeway","sub":"user-1","exp":{},"nbf":{now},"roles":["admin"]}}"#,
+        now + 60
+    ));
+    let tampered = format!("{}.{claims}.{}", parts[0], parts[2]);
+    assert_eq!(
+        setup.verifier.verify(&tampered).await.unwrap_err(),
+        AuthError::Signature
+    );
+}

@@ -82,6 +82,21 @@ fn released(reservation_id: &str, quantity: u64) -> ProductEvent {
     }
 }
 
+fn committed(reservation_id: &str, quantity: u64) -> ProductEvent {
+    ProductEvent::ReservationCommitted {
+        sku: sku(),
+        quantity: units(quantity),
+        reservation_id: rid(reservation_id),
+    }
+}
+
+fn commit(reservation_id: &str) -> CommitReservation {
+    CommitReservation {
+        sku: sku(),
+        reservation_id: rid(reservation_id),
+    }
+}
+
 fn register() -> RegisterProduct {
     RegisterProduct {
         sku: sku(),
@@ -262,6 +277,63 @@ fn releasing_an_unknown_reservation_is_not_found() {
 }
 
 #[test]
+fn committing_a_reservation_takes_what_it_holds_out_of_stock() {
+    let state = given([
+        registered(),
+        received(10),
+        reserved("r-1", 4),
+        reserved("r-2", 3),
+        released("r-1", 1),
+    ])
+    .when(|s| commit_reservation(s, &commit("r-1")))
+    .then([committed("r-1", 3)]);
+    assert_eq!(
+        (state.on_hand(), state.reserved(), state.available()),
+        (7, 3, 4)
+    );
+    assert_eq!(state.held_by(&rid("r-1")), Some(0));
+}
+
+#[test]
+fn a_reservation_is_committed_once_and_never_after_its_release() {
+    let expected = || InventoryError::AlreadyReleased(rid("r-1"));
+    given([
+        registered(),
+        received(10),
+        reserved("r-1", 4),
+        committed("r-1", 4),
+    ])
+    .when(|s| commit_reservation(s, &commit("r-1")))
+    .then_error(expected());
+    given([
+        registered(),
+        received(10),
+        reserved("r-1", 4),
+        released("r-1", 4),
+    ])
+    .when(|s| commit_reservation(s, &commit("r-1")))
+    .then_error(expected());
+    given([
+        registered(),
+        received(10),
+        reserved("r-1", 4),
+        committed("r-1", 4),
+    ])
+    .when(|s| release_stock(s, &release("r-1", Release::Everything)))
+    .then_error(expected());
+}
+
+#[test]
+fn committing_an_unknown_reservation_is_not_found() {
+    given([registered(), received(10)])
+        .when(|s| commit_reservation(s, &commit("r-9")))
+        .then_error(InventoryError::UnknownReservation {
+            sku: sku(),
+            reservation_id: rid("r-9"),
+        });
+}
+
+#[test]
 fn commands_on_an_unknown_sku_are_not_found() {
     let unknown = || InventoryError::UnknownProduct(sku());
     given([])
@@ -272,6 +344,9 @@ fn commands_on_an_unknown_sku_are_not_found() {
         .then_error(unknown());
     given([])
         .when(|s| release_stock(s, &release("r-1", Release::Everything)))
+        .then_error(unknown());
+    given([])
+        .when(|s| commit_reservation(s, &commit("r-1")))
         .then_error(unknown());
 }
 

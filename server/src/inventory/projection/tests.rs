@@ -49,6 +49,14 @@ fn released(quantity: u64, reservation_id: &str) -> ProductEvent {
     }
 }
 
+fn committed(quantity: u64, reservation_id: &str) -> ProductEvent {
+    ProductEvent::ReservationCommitted {
+        sku: sku1(),
+        quantity: Quantity::recorded(quantity).unwrap(),
+        reservation_id: ReservationId::parse(reservation_id).unwrap(),
+    }
+}
+
 fn expected(on_hand: u64, reserved: u64, available: u64, revision: u64) -> Value {
     json!({
         "sku": "sku-1",
@@ -83,7 +91,7 @@ async fn a_registered_product_has_no_stock() {
 }
 
 #[tokio::test]
-async fn received_reserved_and_released_stock_move_the_figures() {
+async fn received_reserved_released_and_committed_stock_move_the_figures() {
     let mut events = vec![registered("sku-1"), received(10)];
     assert_eq!(folded(&events).await, Some(expected(10, 0, 10, 1)));
     events.push(reserved(4, "r-1"));
@@ -96,6 +104,8 @@ async fn received_reserved_and_released_stock_move_the_figures() {
     assert_eq!(folded(&events).await, Some(expected(10, 3, 7, 5)));
     events.push(received(5));
     assert_eq!(folded(&events).await, Some(expected(15, 3, 12, 6)));
+    events.push(committed(3, "r-1"));
+    assert_eq!(folded(&events).await, Some(expected(12, 0, 12, 7)));
 }
 
 #[tokio::test]

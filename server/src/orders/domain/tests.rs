@@ -58,6 +58,7 @@ fn place(lines: Vec<OrderLine>) -> PlaceOrder {
         customer_id: CustomerId::parse("c-1").unwrap(),
         currency: Currency::parse("EUR").unwrap(),
         lines,
+        awaits_fulfilment: false,
     }
 }
 
@@ -68,6 +69,29 @@ fn placed_with(lines: Vec<OrderLine>, total_minor: i64) -> OrderEvent {
         currency: Currency::parse("EUR").unwrap(),
         lines,
         total: Money::parse(total_minor).unwrap(),
+        awaits_fulfilment: false,
+    }
+}
+
+/// An order placed while the deployment runs fulfilment.
+fn placed_for_fulfilment() -> OrderEvent {
+    match placed() {
+        OrderEvent::Placed {
+            order_id,
+            customer_id,
+            currency,
+            lines,
+            total,
+            ..
+        } => OrderEvent::Placed {
+            order_id,
+            customer_id,
+            currency,
+            lines,
+            total,
+            awaits_fulfilment: true,
+        },
+        other => other,
     }
 }
 
@@ -98,7 +122,17 @@ fn shipped() -> OrderEvent {
 }
 
 fn confirm() -> ConfirmOrder {
-    ConfirmOrder { order_id: id() }
+    ConfirmOrder {
+        order_id: id(),
+        by: Confirmer::Staff,
+    }
+}
+
+fn confirm_by_fulfilment() -> ConfirmOrder {
+    ConfirmOrder {
+        order_id: id(),
+        by: Confirmer::Fulfilment,
+    }
 }
 
 fn reject() -> RejectOrder {
@@ -172,6 +206,51 @@ fn confirming_a_placed_order() {
         .when(|s| confirm_order(s, &confirm()))
         .then([confirmed()]);
     assert_eq!(state.status(), Some(OrderStatus::Confirmed));
+}
+
+#[test]
+fn an_order_placed_for_fulfilment_records_it() {
+    let command = PlaceOrder {
+        awaits_fulfilment: true,
+        ..place(vec![line("a", 2, 250), line("b", 1, 100)])
+    };
+    let state = given([])
+        .when(|s| place_order(s, &command))
+        .then([placed_for_fulfilment()]);
+    assert!(state.awaits_fulfilment());
+}
+
+#[test]
+fn staff_cannot_confirm_an_order_that_awaits_fulfilment() {
+    given([placed_for_fulfilment()])
+        .when(|s| confirm_order(s, &confirm()))
+        .then_error(OrderError::FulfilmentPending(id()));
+    let refusal = OrderError::FulfilmentPending(id()).to_string();
+    assert!(
+        refusal.starts_with("order o-1 awaits fulfilment"),
+        "{refusal}"
+    );
+}
+
+#[test]
+fn fulfilment_confirms_the_orders_it_settles() {
+    let state = given([placed_for_fulfilment()])
+        .when(|s| confirm_order(s, &confirm_by_fulfilment()))
+        .then([confirmed()]);
+    assert_eq!(state.status(), Some(OrderStatus::Confirmed));
+    given([placed_for_fulfilment(), cancelled()])
+        .when(|s| confirm_order(s, &confirm_by_fulfilment()))
+        .then_error(wrong("confirm", OrderStatus::Cancelled));
+}
+
+#[test]
+fn staff_still_reject_and_cancel_orders_that_await_fulfilment() {
+    given([placed_for_fulfilment()])
+        .when(|s| reject_order(s, &reject()))
+        .then([rejected()]);
+    given([placed_for_fulfilment(), confirmed()])
+        .when(|s| cancel_order(s, &cancel()))
+        .then([cancelled()]);
 }
 
 #[test]

@@ -221,11 +221,46 @@ async fn a_command_id_reused_for_another_request_is_refused_and_writes_nothing()
     assert!(ack.ack.unwrap().deduplicated);
 }
 
+/// The service of a deployment without fulfilment: staff confirm orders by hand.
 fn orders() -> (tempfile::TempDir, OrderCommandsService) {
+    orders_with(false)
+}
+
+fn orders_with(fulfilment: bool) -> (tempfile::TempDir, OrderCommandsService) {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedEventStore::open(dir.path(), Durability::Relaxed).unwrap();
     let commands = CommandHandler::new(Arc::new(store), Arc::new(Upcasters::default()));
-    (dir, OrderCommandsService { commands })
+    (
+        dir,
+        OrderCommandsService {
+            commands,
+            fulfilment,
+        },
+    )
+}
+
+#[tokio::test]
+async fn with_fulfilment_staff_confirming_a_new_order_is_failed_precondition() {
+    let (_dir, svc) = orders_with(true);
+    svc.place_order(Request::new(PlaceOrderRequest {
+        order_id: "o-1".into(),
+        ..place_request()
+    }))
+    .await
+    .unwrap();
+    let refused = svc
+        .confirm_order(Request::new(ConfirmOrderRequest {
+            options: options("cmd-2"),
+            order_id: "o-1".into(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(
+        refused.message().starts_with("order o-1 awaits fulfilment"),
+        "{}",
+        refused.message()
+    );
 }
 
 fn options(command_id: &str) -> Option<CommandOptions> {

@@ -29,10 +29,23 @@ fn placed(order_id: &str) -> OrderEvent {
         currency: Currency::parse("EUR").unwrap(),
         lines: vec![line("sku-1", 2, 250), line("sku-2", 1, 1000)],
         total: Money::parse(1500).unwrap(),
+        awaits_fulfilment: true,
     }
 }
 
-fn expected(order_id: &str, status: &str, revision: u64, placed_at: u64) -> Value {
+/// The document of an order whose last change (`revision`) is at `position`, without a reason.
+fn expected(order_id: &str, status: &str, revision: u64, placed_at: u64, position: u64) -> Value {
+    expected_with_reason(order_id, status, revision, placed_at, position, "")
+}
+
+fn expected_with_reason(
+    order_id: &str,
+    status: &str,
+    revision: u64,
+    placed_at: u64,
+    position: u64,
+    reason: &str,
+) -> Value {
     json!({
         "orderId": order_id,
         "customerId": "c-1",
@@ -45,6 +58,9 @@ fn expected(order_id: &str, status: &str, revision: u64, placed_at: u64) -> Valu
         "currency": "EUR",
         "revision": revision,
         "placedAt": placed_at,
+        "reason": reason,
+        "position": position,
+        "awaitsFulfilment": true,
     })
 }
 
@@ -63,7 +79,7 @@ async fn folded(order_id: &str, events: &[(u64, u64, OrderEvent)]) -> Option<Val
 #[tokio::test]
 async fn a_placed_order_is_a_document_with_its_lines_total_and_placement_position() {
     let doc = folded("o-1", &[(0, 7, placed("o-1"))]).await;
-    assert_eq!(doc, Some(expected("o-1", "ORDER_STATUS_PLACED", 0, 7)));
+    assert_eq!(doc, Some(expected("o-1", "ORDER_STATUS_PLACED", 0, 7, 7)));
 }
 
 #[tokio::test]
@@ -71,13 +87,14 @@ async fn each_later_event_sets_the_status_and_revision_and_keeps_the_placement()
     let id = "o-1";
     let confirmed = OrderEvent::Confirmed { order_id: oid(id) };
     let cases = [
-        (confirmed.clone(), "ORDER_STATUS_CONFIRMED"),
+        (confirmed.clone(), "ORDER_STATUS_CONFIRMED", ""),
         (
             OrderEvent::Rejected {
                 order_id: oid(id),
                 reason: Reason::parse("out of stock").unwrap(),
             },
             "ORDER_STATUS_REJECTED",
+            "out of stock",
         ),
         (
             OrderEvent::Cancelled {
@@ -85,11 +102,13 @@ async fn each_later_event_sets_the_status_and_revision_and_keeps_the_placement()
                 reason: Reason::parse("changed my mind").unwrap(),
             },
             "ORDER_STATUS_CANCELLED",
+            "changed my mind",
         ),
     ];
-    for (event, status) in cases {
+    for (event, status, reason) in cases {
         let doc = folded(id, &[(0, 3, placed(id)), (1, 9, event)]).await;
-        assert_eq!(doc, Some(expected(id, status, 1, 3)), "{status}");
+        let want = expected_with_reason(id, status, 1, 3, 9, reason);
+        assert_eq!(doc, Some(want), "{status}");
     }
     let shipped = OrderEvent::Shipped { order_id: oid(id) };
     let doc = folded(
@@ -97,7 +116,7 @@ async fn each_later_event_sets_the_status_and_revision_and_keeps_the_placement()
         &[(0, 3, placed(id)), (1, 4, confirmed), (2, 8, shipped)],
     )
     .await;
-    assert_eq!(doc, Some(expected(id, "ORDER_STATUS_SHIPPED", 2, 3)));
+    assert_eq!(doc, Some(expected(id, "ORDER_STATUS_SHIPPED", 2, 3, 8)));
 }
 
 #[tokio::test]
@@ -113,7 +132,7 @@ async fn a_redelivered_event_changes_nothing() {
         (0, 1, placed(id)),
     ];
     let doc = folded(id, &events).await;
-    assert_eq!(doc, Some(expected(id, "ORDER_STATUS_SHIPPED", 2, 1)));
+    assert_eq!(doc, Some(expected(id, "ORDER_STATUS_SHIPPED", 2, 1, 3)));
 }
 
 #[tokio::test]

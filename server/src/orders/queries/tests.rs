@@ -25,6 +25,16 @@ use crate::{
 };
 
 fn placed(stream_position: u64, order_id: &str, customer_id: &str) -> RecordedEvent {
+    placed_for(stream_position, order_id, customer_id, false)
+}
+
+/// An order placed with or without fulfilment settling it.
+fn placed_for(
+    stream_position: u64,
+    order_id: &str,
+    customer_id: &str,
+    awaits_fulfilment: bool,
+) -> RecordedEvent {
     let event = OrderEvent::Placed {
         order_id: OrderId::parse(order_id).unwrap(),
         customer_id: CustomerId::parse(customer_id).unwrap(),
@@ -35,6 +45,7 @@ fn placed(stream_position: u64, order_id: &str, customer_id: &str) -> RecordedEv
             unit_price: Money::parse(100).unwrap(),
         }],
         total: Money::parse(300).unwrap(),
+        awaits_fulfilment,
     };
     recorded(&format!("order-{order_id}"), 0, stream_position, &event)
 }
@@ -60,6 +71,7 @@ fn get(order_id: &str) -> Request<GetOrderRequest> {
     Request::new(GetOrderRequest {
         order_id: order_id.into(),
         consistency: None,
+        await_outcome: false,
     })
 }
 
@@ -111,6 +123,8 @@ async fn get_order_returns_the_order_or_not_found() {
             total_minor: 300,
             currency: "EUR".into(),
             revision: 1,
+            reason: String::new(),
+            position: 2,
         })
     );
     let missing = svc.get_order(get("o-2")).await.unwrap_err();
@@ -246,4 +260,73 @@ fn a_malformed_document_is_an_internal_fault_not_a_panic() {
     });
     let doc: OrderDocument = serde_json::from_value(doc).unwrap();
     assert!(matches!(Order::try_from(doc), Err(QueryError::Corrupt(_))));
+}
+
+/// `GetOrder` of `order_id` with `awaitOutcome` and `timeout` (a `grpc-timeout` value).
+fn awaiting(order_id: &str, timeout: &str) -> Request<GetOrderRequest> {
+    let mut request = get(order_id);
+    request.get_mut().await_outcome = true;
+    request
+        .metadata_mut()
+        .insert("grpc-timeout", timeout.parse().unwrap());
+    request
+}
+
+#[tokio::test]
+async fn awaiting_the_outcome_answers_a_settled_order_or_one_fulfilment_does_not_handle_at_once() {
+    let events = [
+        placed_for(1, "o-1", "c-1", true),
+        confirmed(2, "o-1"),
+        placed(3, "o-2", "c-1"),
+    ];
+    let (svc, _dir) = service_with(&events).await;
+    let settled = svc.get_order(awaiting("o-1", "10S")).await.unwrap();
+    let order = settled.into_inner().order.unwrap();
+    assert_eq!(order.status(), OrderStatus::Confirmed);
+    let manual = svc.get_order(awaiting("o-2", "10S")).await.unwrap();
+    assert_eq!(
+        manual.into_inner().order.unwrap().status(),
+        OrderStatus::Placed
+    );
+    let missing = svc.get_order(awaiting("o-9", "10S")).await.unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn awaiting_the_outcome_of_an_order_still_placed_ends_at_the_deadline_saying_so() {
+    let (svc, _dir) = service_with(&[placed_for(1, "o-1", "c-1", true)]).await;
+    let err = svc.get_order(awaiting("o-1", "100m")).await.unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
+    assert!(
+        err.message()
+            .starts_with("order o-1 is still ORDER_STATUS_PLACED"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn awaiting_the_outcome_answers_as_soon_as_the_projection_applies_it() {
+    let (reads, _dir) = read_store();
+    let projection = OrdersProjection::new(Arc::new(Upcasters::default()));
+    fold(&projection, &*reads, &[placed_for(1, "o-1", "c-1", true)])
+        .await
+        .unwrap();
+    let consistency = ReadYourWrites::new(Projections::default(), reads.clone());
+    let svc = OrderQueriesService {
+        model: ReadModel::new("orders", reads.clone(), consistency),
+    };
+    let waiting = tokio::spawn(async move { svc.get_order(awaiting("o-1", "30S")).await });
+    // Whether the query first finds the order still placed (and waits) or starts after this
+    // fold, it can only answer with the rejection.
+    let rejected = OrderEvent::Rejected {
+        order_id: OrderId::parse("o-1").unwrap(),
+        reason: crate::orders::values::Reason::parse("not enough kettle: 3 requested, 1 available")
+            .unwrap(),
+    };
+    let event = recorded("order-o-1", 1, 2, &rejected);
+    fold(&projection, &*reads, &[event]).await.unwrap();
+    let order = waiting.await.unwrap().unwrap().into_inner().order.unwrap();
+    assert_eq!(order.status(), OrderStatus::Rejected);
+    assert_eq!(order.reason, "not enough kettle: 3 requested, 1 available");
+    assert_eq!(order.position, 2);
 }

@@ -1,11 +1,15 @@
-//! The seven scenarios of issue 8, grouped by the data set they share, so that a run seeds each
-//! data set once:
+//! The seven scenarios of issue 8 and those added since, grouped by the data set they share,
+//! so that a run seeds each data set once:
 //! - `writes`: a command-role server and a raw store over 20-event streams and aggregates of 100
 //!   and 1,000 events: scenario 1 (`command`), 4 (`append`) and 5 (`aggregate`).
 //! - `reads`: an all-roles server over the catch-up data set (1,000,000 events by default):
 //!   scenario 3 (`catchup`), 2 (`query`), 6 (`gateway`, REST gateway vs direct gRPC) and 7
 //!   (`rebuild`).
-//! - `transport`: scenario 10, the echo RPC over plaintext, TLS and mTLS.
+//! - `auth`: two all-roles servers on small data sets of their own, authentication on and
+//!   `--auth disabled`: scenario 8, what checking a token costs a command and a query.
+//! - `fulfilment`: an all-roles server fulfilling orders over well-stocked products: scenario
+//!   10, an order placed and confirmed end to end against one command.
+//! - `transport`: scenario 11, the echo RPC over plaintext, TLS and mTLS.
 //! - `observe`: scenario 9, a hot-stream command with and without instrumentation, and with
 //!   spans exported over OTLP.
 //!
@@ -13,8 +17,10 @@
 
 mod aggregate;
 mod append;
+mod auth;
 mod catchup;
 mod command;
+mod fulfilment;
 mod gateway;
 mod observe;
 mod query;
@@ -26,7 +32,7 @@ mod writes;
 use std::{future::Future, path::Path, path::PathBuf, sync::Arc, time::Instant};
 
 use causeway_server::{
-    config::{AuthMode, Config, DurabilityArg, Role},
+    config::{AuthMode, Config, DurabilityArg, FulfilmentMode, Role},
     store::EventStore,
 };
 use tokio::runtime::Handle;
@@ -83,6 +89,8 @@ impl Bench {
         // The scenarios measure the platform's own work; the cost of checking tokens is
         // measured on its own, against this.
         config.auth = AuthMode::Disabled;
+        // The seeded data sets hold no orders; the fulfilment scenario switches it on.
+        config.fulfilment = FulfilmentMode::Disabled;
         config
     }
 
@@ -139,6 +147,11 @@ impl Bench {
 pub async fn run_all(bench: &Bench, report: &mut Report) {
     writes::run(bench, report).await;
     reads::run(bench, report).await;
+    if bench.options.wants(8) {
+        let result = auth::run(bench, report).await;
+        settle(report, 8, result);
+    }
+    fulfilment::run(bench, report).await;
     transport::run(bench, report).await;
     // Last: its traced phase installs a span exporter for the whole process.
     observe::run(bench, report).await;

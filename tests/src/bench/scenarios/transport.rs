@@ -1,4 +1,4 @@
-//! Scenario 10: what TLS and mTLS cost a call. The bare echo RPC (nothing of Causeway's own
+//! Scenario 11: what TLS and mTLS cost a call. The bare echo RPC (nothing of Causeway's own
 //! code, so the transport's share is as large as it gets) against three servers of the same
 //! build: plaintext, TLS (`--tls-cert`), and mTLS (`--tls-client-ca`, the client presenting a
 //! certificate). Per call on one open connection at 1 and at 32 in flight, and per call on a
@@ -25,11 +25,11 @@ use crate::{
 /// The payload of every call: about the size of a command.
 const PAYLOAD_BYTES: usize = 128;
 
-/// Runs scenario 10 when selected.
+/// Runs scenario 11 when selected.
 pub(super) async fn run(bench: &Bench, report: &mut Report) {
-    if bench.options.wants(10) {
+    if bench.options.wants(11) {
         let result = measure(bench, report).await;
-        settle(report, 10, result);
+        settle(report, 11, result);
     }
 }
 
@@ -97,7 +97,7 @@ async fn connections(
 }
 
 async fn measure(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
-    bench.progress("scenario 10: plaintext, TLS, mTLS");
+    bench.progress("scenario 11: plaintext, TLS, mTLS");
     let servers = Servers::start(bench).await?;
     let payload = Bytes::from(vec![7u8; PAYLOAD_BYTES]);
     let scale = &bench.scale;
@@ -142,9 +142,9 @@ impl Servers {
 
 /// The measurements of plaintext, TLS and mTLS, and their p50 and throughput ratios.
 fn rows(report: &mut Report, what: &str, [plain, tls, mtls]: [&Measurement; 3]) {
-    report.baseline(10, format!("{what}, plaintext"), plain, "req/s");
-    report.subject(10, format!("{what}, TLS"), tls, "req/s");
-    report.subject(10, format!("{what}, mTLS"), mtls, "req/s");
+    report.baseline(11, format!("{what}, plaintext"), plain, "req/s");
+    report.subject(11, format!("{what}, TLS"), tls, "req/s");
+    report.subject(11, format!("{what}, mTLS"), mtls, "req/s");
     for (name, subject) in [("TLS", tls), ("mTLS", mtls)] {
         let p50 = match (subject.p50(), plain.p50()) {
             (Some(s), Some(b)) if !b.is_zero() => Outcome::Value(s.as_secs_f64() / b.as_secs_f64()),
@@ -152,7 +152,7 @@ fn rows(report: &mut Report, what: &str, [plain, tls, mtls]: [&Measurement; 3]) 
         };
         let in_flight = subject.in_flight;
         report.ratio(
-            10,
+            11,
             format!("{in_flight} in flight, {what}: {name} p50 / plaintext p50"),
             p50,
             None,
@@ -162,7 +162,7 @@ fn rows(report: &mut Report, what: &str, [plain, tls, mtls]: [&Measurement; 3]) 
             _ => Outcome::NotAvailable("no samples".into()),
         };
         report.ratio(
-            10,
+            11,
             format!("{in_flight} in flight, {what}: {name} throughput / plaintext throughput"),
             throughput,
             None,
