@@ -88,17 +88,17 @@ impl TestServer {
     }
 
     /// Starts a server with default configuration, authentication on, on a fresh data
-    /// directory.
+    /// directory, without per-caller limits (see [`unlimited`]).
     pub async fn start_secured() -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        Self::start_with(Config::with_data_dir(data_dir.path()), data_dir).await
+        Self::start_with(unlimited(Config::with_data_dir(data_dir.path())), data_dir).await
     }
 
     /// Starts a server as [`TestServer::start_secured`] does, without fulfilment (see
     /// [`without_fulfilment`]).
     pub async fn start_secured_without_fulfilment() -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let config = without_fulfilment(Config::with_data_dir(data_dir.path()));
+        let config = without_fulfilment(unlimited(Config::with_data_dir(data_dir.path())));
         Self::start_with(config, data_dir).await
     }
 
@@ -250,6 +250,15 @@ impl Drop for TestServer {
 pub fn unchecked(mut config: Config) -> Config {
     config.auth = causeway_server::config::AuthMode::Disabled;
     without_fulfilment(config)
+}
+
+/// `config` without per-caller rate and in-flight limits: the suites that start secured servers
+/// are about who callers are, not how often they call, and as many calls as a machine manages
+/// in a second must not turn an expected refusal into `RESOURCE_EXHAUSTED`. The limits' own
+/// tests (`tests/rate_limits.rs`) set theirs.
+pub fn unlimited(mut config: Config) -> Config {
+    config.rate_limits = causeway_server::auth::limits::RateLimits::OFF;
+    config
 }
 
 /// `config` with fulfilment off: orders never touch stock, staff confirm them, and nothing
