@@ -3,8 +3,7 @@
 //!
 //! Layout:
 //! - [`Connections`] (this file): the settings (`--handshake-timeout`, `--idle-timeout`,
-//!   `--keepalive-interval`, `--keepalive-timeout`, `--max-connections`) and the accept stream
-//!   that applies them.
+//!   `--keepalive-interval`, `--keepalive-timeout`, `--max-connections`).
 //! - `accept`: [`Incoming`], the accept stream: the connection limit, and TLS handshakes run
 //!   side by side, each within the handshake timeout.
 //! - `tls`: [`TlsArgs`] (`--tls-cert`, `--tls-key`, `--tls-client-ca`, the certificate role

@@ -11,10 +11,7 @@ use causeway_client::{
     Client, ClientBuilder, RetryPolicy,
     tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity},
 };
-use causeway_server::{
-    auth::{keys::KeyRing, limits::RateLimits, tokens::TokenIssuer},
-    config::Config,
-};
+use causeway_server::{auth::limits::RateLimits, config::Config};
 use causeway_tls::{ClientFiles, ClientTls, Connected, ServerName};
 use tempfile::TempDir;
 use tokio::{
@@ -28,6 +25,7 @@ use tonic_health::pb::{
 use crate::{
     TestServer,
     pki::{Leaf, LeafFiles, TestCa},
+    tokens::OwnKeys,
 };
 
 /// A secured server on `127.0.0.1:0` that demands client certificates from [`MtlsServer::ca`].
@@ -127,18 +125,10 @@ impl MtlsServer {
             .expect("the TLS server answers within 30 s");
     }
 
-    /// A token for `subject` with `roles`, from the server's own keys.
+    /// A token for `subject` with `roles`, from the server's own keys (it has created them:
+    /// it answered before [`MtlsServer::start_with`] returned).
     pub fn token(&self, subject: &str, roles: &[&str]) -> String {
-        let ring = KeyRing::new(self.server.data_dir().join("keys"));
-        TokenIssuer::new(ring, "causeway", "causeway")
-            .mint(
-                subject,
-                roles.iter().map(|r| (*r).to_owned()).collect(),
-                None,
-                Duration::from_secs(3600),
-            )
-            .expect("mint")
-            .token
+        OwnKeys::of(self.server.data_dir()).token(subject, roles)
     }
 
     /// A TLS session with the server, presenting `leaf` when given (rustls, no HTTP/2).

@@ -10,12 +10,12 @@ use causeway_client::{
     identity::{LoginRequest, sessions_client::SessionsClient},
     orders::{ListOrdersRequest, order_queries_client::OrderQueriesClient},
 };
-use causeway_server::{
-    auth::{keys::KeyRing, limits::RateLimits, tokens::TokenIssuer},
-    config::Config,
+use causeway_server::{auth::limits::RateLimits, config::Config};
+use causeway_tests::{
+    TestServer,
+    tokens::{OwnKeys, authorized},
 };
-use causeway_tests::TestServer;
-use tonic::{Code, Request, Status, transport::Channel};
+use tonic::{Code, Status, transport::Channel};
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 use tonic_types::StatusExt;
 
@@ -43,25 +43,13 @@ async fn limited_server() -> TestServer {
 }
 
 fn customer_token(server: &TestServer, subject: &str) -> String {
-    let ring = KeyRing::new(server.data_dir().join("keys"));
-    TokenIssuer::new(ring, "causeway", "causeway")
-        .mint(
-            subject,
-            vec!["customer".into()],
-            None,
-            Duration::from_secs(3600),
-        )
-        .expect("mint")
-        .token
+    OwnKeys::of(server.data_dir()).token(subject, &["customer"])
 }
 
 /// One page of `token`'s orders.
 async fn list_orders(channel: &Channel, token: &str) -> Result<(), Status> {
-    let mut request = Request::new(ListOrdersRequest::default());
-    let bearer = format!("Bearer {token}").parse().expect("metadata");
-    request.metadata_mut().insert("authorization", bearer);
     OrderQueriesClient::new(channel.clone())
-        .list_orders(request)
+        .list_orders(authorized(ListOrdersRequest::default(), Some(token)))
         .await
         .map(drop)
 }
