@@ -227,6 +227,11 @@ pub async fn run_with(
     };
     let authentication =
         authentication(&auth, model(identity::projection::USERS), &mut background).await?;
+    let checked = match authentication {
+        Authentication::Tokens { .. } => ServingStatus::Serving,
+        Authentication::Disabled => ServingStatus::NotServing,
+    };
+    health.set_service_status(AUTHENTICATION, checked).await;
     let access = AccessTable::from_descriptors(causeway_proto::FILE_DESCRIPTOR_SET)?
         .with_public_services(&extras.public);
     let labelled: Vec<&'static str> = SERVICES
@@ -406,6 +411,11 @@ async fn authentication(
 /// this process is within its lag objective and making progress, NOT_SERVING while one lags or
 /// is stuck, so fresh replicas are preferred; liveness (`""`) stays SERVING meanwhile.
 pub const READINESS: &str = "causeway.readiness";
+
+/// The health name that says whether callers are authenticated: SERVING when tokens are
+/// verified, NOT_SERVING under `--auth disabled`, so a probe or an operator sees a process that
+/// lets every caller do anything.
+pub const AUTHENTICATION: &str = "causeway.authentication";
 
 /// Keeps [`READINESS`] in step with the projections of this process.
 async fn report_readiness(health: HealthReporter, projections: Projections) {
