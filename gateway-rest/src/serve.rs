@@ -9,6 +9,8 @@
 //! - HTTP/2: keep-alive pings find vanished peers; headers are bounded like HTTP/1.1's.
 //! - Both: a connection with no request in flight for `--idle-timeout` is closed (GOAWAY on
 //!   HTTP/2), including one that never sent a request at all.
+//! - With TLS (`--tls-cert`), each connection's handshake runs in its own task and must finish
+//!   within the header-read timeout; a failed one closes the connection, logged at debug level.
 //! - On shutdown every connection is asked to close after its requests; the loop returns when
 //!   all have.
 
@@ -22,6 +24,7 @@ use std::{
 };
 
 use axum::{Router, body::Body};
+use causeway_tls::{ServerTls, TlsAcceptor};
 use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
@@ -29,6 +32,7 @@ use hyper_util::{
     service::TowerToHyperService,
 };
 use tokio::{
+    io::{AsyncRead, AsyncWrite},
     net::{TcpListener, TcpStream},
     sync::{OwnedSemaphorePermit, Semaphore, watch},
     time::Instant,
@@ -73,12 +77,13 @@ impl From<&Config> for ConnectionLimits {
     }
 }
 
-/// Serves `app` on `listener` under `limits` until `shutdown`, then lets every connection
-/// finish what it has in flight.
+/// Serves `app` on `listener` under `limits` (over TLS with `tls`) until `shutdown`, then lets
+/// every connection finish what it has in flight.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
+    tls: Option<ServerTls>,
     shutdown: impl Future<Output = ()> + Send,
 ) {
     let builder = builder(&limits);
@@ -119,7 +124,14 @@ pub async fn serve(
             close: close.clone(),
             _slot: slot,
         };
-        tokio::spawn(connection.serve(stream));
+        match &tls {
+            None => tokio::spawn(connection.serve(stream)),
+            Some(tls) => tokio::spawn(connection.serve_tls(
+                stream,
+                tls.acceptor(),
+                limits.header_read_timeout,
+            )),
+        };
     }
     drop(closing);
     // Every connection holds a slot until it ends: having them all back means all have ended.
@@ -155,11 +167,25 @@ struct Connection {
 }
 
 impl Connection {
-    async fn serve(mut self, stream: TcpStream) {
-        // Small JSON answers must not wait for a delayed ACK.
-        if let Err(e) = stream.set_nodelay(true) {
-            debug!(error = %e, "could not disable Nagle on a connection");
+    async fn serve(self, stream: TcpStream) {
+        nodelay(&stream);
+        self.serve_io(stream).await;
+    }
+
+    /// Serves `stream` once its TLS handshake with `acceptor` succeeded within `timeout`.
+    async fn serve_tls(self, stream: TcpStream, acceptor: TlsAcceptor, timeout: Duration) {
+        nodelay(&stream);
+        match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+            Ok(Ok(session)) => self.serve_io(session).await,
+            Ok(Err(e)) => debug!(error = %e, "TLS handshake failed"),
+            Err(_) => debug!("TLS handshake timed out"),
         }
+    }
+
+    async fn serve_io<I>(mut self, stream: I)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let activity = Arc::new(Activity::new());
         let app = self.app.clone();
         let tracked = activity.clone();
@@ -186,6 +212,13 @@ impl Connection {
         if let Ok(result) = tokio::time::timeout(CLOSE_GRACE, connection).await {
             finished(result);
         }
+    }
+}
+
+/// Small JSON answers must not wait for a delayed ACK.
+fn nodelay(stream: &TcpStream) {
+    if let Err(e) = stream.set_nodelay(true) {
+        debug!(error = %e, "could not disable Nagle on a connection");
     }
 }
 

@@ -15,7 +15,10 @@ use causeway_telemetry::{Metrics, Protocol, RequestsLayer, metrics::serve as ser
 use crate::{
     auth::{
         AccessTable, Auth, Authentication, AuthenticationLayer, AuthorizationLayer, Refusals,
-        access::PUBLIC_SERVICES, keys_service::service as keys_service,
+        access::PUBLIC_SERVICES,
+        certificates::{CertificateRoles, MappingError},
+        keys_service::service as keys_service,
+        limits::RateLimitLayer,
     },
     config::{AuthMode, Config, FulfilmentMode, Role},
     connection::{ActivityLayer, MAX_HEADER_LIST_BYTES},
@@ -59,6 +62,12 @@ pub enum ServerError {
     /// The transport failed while serving.
     #[error("gRPC transport failed: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The TLS certificate, key or client CA cannot be used.
+    #[error("TLS: {0}")]
+    Tls(#[from] causeway_tls::TlsError),
+    /// The roles of client certificate identities cannot be read.
+    #[error("client certificate roles: {0}")]
+    CertificateRoles(#[from] MappingError),
 }
 
 /// Every upcaster of every context, for anything that reads events.
@@ -178,6 +187,11 @@ pub async fn run_with(
     let role = config.role;
     let upcasters = Arc::new(upcasters());
     let auth = Auth::from_config(&config);
+    let tls = config.tls.load()?;
+    let certified = CertificateRoles::load(
+        &config.tls.tls_client_roles,
+        config.tls.tls_client_roles_file.as_deref(),
+    )?;
     let metrics = Metrics::default();
     let observe = !extras.uninstrumented;
     let events = if role.commands() || role.projections() {
@@ -240,7 +254,10 @@ pub async fn run_with(
         .layer(ActivityLayer)
         .layer(ServedElsewhereLayer::new(role))
         .layer(RequestContextLayer)
-        .layer(AuthenticationLayer::new(authentication, refusals.clone()))
+        .layer(
+            AuthenticationLayer::new(authentication, refusals.clone()).with_certificates(certified),
+        )
+        .layer(RateLimitLayer::new(&config.rate_limits, &metrics))
         .layer(AuthorizationLayer::new(access, refusals))
         .add_routes(extras.routes)
         .add_service(health_service)
@@ -340,14 +357,24 @@ pub async fn run_with(
     }
 
     info!(address = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
-        role = ?role, data_dir = %config.data_dir.display(), "serving");
+        role = ?role, data_dir = %config.data_dir.display(), transport = transport(&config),
+        "serving");
     let served = router
-        .serve_with_incoming_shutdown(connections.guard(listener), shutdown)
+        .serve_with_incoming_shutdown(connections.guard(listener, tls), shutdown)
         .await;
     background.shutdown().await;
     served?;
     info!("stopped");
     Ok(())
+}
+
+/// How connections are secured, for the start-up log line.
+fn transport(config: &Config) -> &'static str {
+    match (&config.tls.tls_cert, &config.tls.tls_client_ca) {
+        (None, _) => "plaintext",
+        (Some(_), None) => "tls",
+        (Some(_), Some(_)) => "mtls",
+    }
 }
 
 /// How this process authenticates: with tokens (its keys created or loaded now, and disabled

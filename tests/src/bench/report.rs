@@ -17,7 +17,7 @@ pub use self::{
 use super::load::Measurement;
 
 /// The scenarios, by number, as the tables title them.
-pub const SCENARIOS: [(u8, &str); 10] = [
+pub const SCENARIOS: [(u8, &str); 11] = [
     (1, "command vs echo and raw store"),
     (2, "query by id vs echo"),
     (3, "projection catch-up vs raw read-and-decode"),
@@ -28,6 +28,7 @@ pub const SCENARIOS: [(u8, &str); 10] = [
     (8, "token verification: auth on vs --auth disabled"),
     (9, "instrumented vs uninstrumented command"),
     (10, "order fulfilled end to end vs one command"),
+    (11, "TLS and mTLS vs plaintext"),
 ];
 
 /// A target the issue sets for a ratio.

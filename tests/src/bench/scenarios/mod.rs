@@ -9,6 +9,7 @@
 //!   `--auth disabled`: scenario 8, what checking a token costs a command and a query.
 //! - `fulfilment`: an all-roles server fulfilling orders over well-stocked products: scenario
 //!   10, an order placed and confirmed end to end against one command.
+//! - `transport`: scenario 11, the echo RPC over plaintext, TLS and mTLS.
 //! - `observe`: scenario 9, a hot-stream command with and without instrumentation, and with
 //!   spans exported over OTLP.
 //!
@@ -25,6 +26,7 @@ mod observe;
 mod query;
 mod reads;
 mod rebuild;
+mod transport;
 mod writes;
 
 use std::{future::Future, path::Path, path::PathBuf, sync::Arc, time::Instant};
@@ -150,6 +152,7 @@ pub async fn run_all(bench: &Bench, report: &mut Report) {
         settle(report, 8, result);
     }
     fulfilment::run(bench, report).await;
+    transport::run(bench, report).await;
     // Last: its traced phase installs a span exporter for the whole process.
     observe::run(bench, report).await;
 }
