@@ -49,6 +49,7 @@
 //!   re-exported, plus a handle ([`orders::Orders`], ...) that sends them with the guarantees
 //!   above. [`common`], [`admin`] and [`fulfilment`] are the generated types only;
 //!   `outcome` adds [`orders::Orders::await_outcome`], waiting for fulfilment's verdict.
+//! - `tls`: the CAs to trust, the server's name, and a client certificate for mTLS.
 //! - [`Session`] (`session`): read-your-writes.
 //! - [`RetryPolicy`] (`retry`), [`TokenProvider`] (`auth`), [`Error`] (`error`).
 //! - `login`: signing in to Causeway and keeping the token fresh ([`AccessToken`]).
@@ -57,7 +58,8 @@
 //!   tokens.
 //!
 //! Features: `tls` (default) enables `https://` endpoints with a CA given to
-//! [`ClientBuilder::tls_ca_certificate`]; `tls-webpki-roots` also trusts the public web roots.
+//! [`ClientBuilder::tls_ca_certificate`], and a client certificate for mTLS with
+//! [`ClientBuilder::tls_client_identity`]; `tls-webpki-roots` also trusts the public web roots.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -76,6 +78,7 @@ mod outcome;
 mod pages;
 mod retry;
 mod session;
+mod tls;
 
 pub use auth::{TokenError, TokenProvider};
 pub use builder::{BuildError, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE};

@@ -21,9 +21,12 @@
 //! - [`openapi`]: the OpenAPI 3 document, from the same descriptors and the same [`mapping`].
 //! - [`http`]: the axum handler and the tower layers (timeout, concurrency, body size).
 //! - [`header_limits`]: the 431 for oversized headers, and the bound on what is forwarded.
-//! - [`serve`]: the accept loop: connection limit, header-read, idle and keep-alive timeouts.
+//! - [`serve`]: the accept loop: connection limit, header-read, idle and keep-alive timeouts,
+//!   and the TLS handshake with clients.
 //! - [`sse`]: a server-streaming RPC as Server-Sent Events (`text/event-stream`), with
 //!   heartbeats and `Last-Event-ID` resumption.
+//! - [`tls`]: HTTPS for clients (`--tls-cert`), TLS or mTLS to the server (`--upstream-ca`,
+//!   `--upstream-client-cert`), certificates re-read when their files change.
 //!
 //! [`run`] serves the built-in contracts on a listener the caller bound (tests bind port 0);
 //! [`serve`] takes any descriptor pool, so tests can prove that an annotation alone makes a
@@ -42,6 +45,7 @@ pub mod routes;
 pub mod serve;
 pub mod sse;
 pub mod template;
+pub mod tls;
 pub mod transcode;
 pub mod upstream;
 
@@ -75,6 +79,9 @@ pub enum GatewayError {
     /// Serving HTTP failed.
     #[error("HTTP server failed: {0}")]
     Io(#[from] std::io::Error),
+    /// A certificate, key or CA file cannot be used.
+    #[error("TLS: {0}")]
+    Tls(#[from] causeway_tls::TlsError),
 }
 
 /// The contracts compiled into `causeway-proto`, with their annotations.
@@ -112,12 +119,17 @@ pub async fn serve_observed(
     metrics: Option<TcpListener>,
 ) -> Result<(), GatewayError> {
     config.validate()?;
+    let tls = config.tls.server()?;
     let routes = RouteTable::from_pool(&pool)?;
     let openapi = Bytes::from(openapi::document(&routes, &pool).to_string());
     let route_count = routes.routes().len();
     let gateway = Arc::new(Gateway {
         routes,
-        upstream: Upstream::new(config.upstream.clone(), config.timeout),
+        upstream: Upstream::new(
+            config.upstream.clone(),
+            config.timeout,
+            config.tls.upstream(&config.upstream)?,
+        ),
         openapi,
         max_body_bytes: config.max_body_bytes,
         sse_heartbeat: config.sse_heartbeat,
@@ -140,9 +152,10 @@ pub async fn serve_observed(
         address = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
         upstream = %config.upstream,
         routes = route_count,
+        https = tls.is_some(),
         "serving"
     );
-    serve::serve(listener, app, (&config).into(), shutdown).await;
+    serve::serve(listener, app, (&config).into(), tls, shutdown).await;
     if let Some(task) = metrics_task {
         task.abort();
     }

@@ -6,6 +6,8 @@
 use std::time::Duration;
 
 use http::{HeaderMap, Uri, uri::PathAndQuery};
+
+use crate::tls::UpstreamConnector;
 use prost::Message;
 use prost_reflect::{DynamicMessage, MessageDescriptor};
 use tonic::{
@@ -94,13 +96,22 @@ pub struct Upstream {
 
 impl Upstream {
     /// Prepares a channel to `uri` without connecting: the gateway starts (and answers
-    /// `/healthz` with 503) while the upstream is still down.
-    pub fn new(uri: Uri, deadline: Duration) -> Self {
+    /// `/healthz` with 503) while the upstream is still down. With `tls`, every connection is
+    /// made by it (TLS, or mTLS with a client certificate).
+    pub fn new(uri: Uri, deadline: Duration, tls: Option<UpstreamConnector>) -> Self {
         // No channel-level timeout: tonic reports that as CANCELLED; the deadline is enforced
         // in `call`, where it is DEADLINE_EXCEEDED.
-        let channel = Endpoint::from(uri)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .connect_lazy();
+        let channel = match tls {
+            None => Endpoint::from(uri)
+                .connect_timeout(CONNECT_TIMEOUT)
+                .connect_lazy(),
+            // The endpoint says `http` so that tonic leaves the connection to the connector;
+            // requests still name the `https` origin.
+            Some(connector) => Endpoint::from(plaintext(&uri))
+                .origin(uri)
+                .connect_timeout(CONNECT_TIMEOUT)
+                .connect_with_connector_lazy(connector),
+        };
         Self { channel, deadline }
     }
 
@@ -185,6 +196,13 @@ impl Upstream {
             .map_err(|_| Status::deadline_exceeded("the upstream health check timed out"))??;
         Ok(answer.into_inner().status())
     }
+}
+
+/// `uri` with the `http` scheme.
+fn plaintext(uri: &Uri) -> Uri {
+    let mut parts = uri.clone().into_parts();
+    parts.scheme = Some(http::uri::Scheme::HTTP);
+    Uri::from_parts(parts).unwrap_or_else(|_| uri.clone())
 }
 
 /// Whether `status` is the client side's own deadline expiring.

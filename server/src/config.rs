@@ -313,6 +313,7 @@ pub struct Config {
     /// Connection limits and timeouts.
     #[command(flatten)]
     pub connections: crate::connection::Connections,
+
     /// Whether orders are fulfilled (stock reserved, then confirmed or rejected). Give every
     /// process of a deployment the same value.
     #[arg(long, env = "CAUSEWAY_FULFILMENT", value_enum, default_value_t = FulfilmentMode::Enabled)]
@@ -322,6 +323,14 @@ pub struct Config {
     /// rejected and what was reserved for it released.
     #[arg(long, env = "CAUSEWAY_FULFILMENT_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub fulfilment_timeout: Duration,
+
+    /// TLS, mTLS, and the roles of client certificate identities.
+    #[command(flatten)]
+    pub tls: crate::connection::TlsArgs,
+
+    /// Calls per caller, by class.
+    #[command(flatten)]
+    pub rate_limits: crate::auth::limits::RateLimits,
 
     /// What one event feed subscription may cost and how it is paced.
     #[command(flatten)]
@@ -385,6 +394,9 @@ pub enum ConfigError {
     /// A fulfilment timeout of zero, or too long to mean anything.
     #[error("--fulfilment-timeout must be between 1 millisecond and 7 days")]
     FulfilmentTimeout,
+    /// TLS flags that do not fit together.
+    #[error("{0}")]
+    Tls(String),
     /// The data directory cannot be created or is not a directory.
     #[error("--data-dir {path}: {reason}")]
     DataDir {
@@ -427,6 +439,8 @@ impl Config {
             connections: crate::connection::Connections::default(),
             fulfilment: FulfilmentMode::Enabled,
             fulfilment_timeout: DEFAULT_FULFILMENT_TIMEOUT,
+            tls: crate::connection::TlsArgs::default(),
+            rate_limits: crate::auth::limits::RateLimits::default(),
             feed: crate::feed::FeedLimits::default(),
         }
     }
@@ -469,6 +483,7 @@ impl Config {
         {
             return Err(ConfigError::FulfilmentTimeout);
         }
+        self.tls.validate().map_err(ConfigError::Tls)?;
         self.feed.validate().map_err(ConfigError::Connections)?;
         self.validate_external_issuer()
     }

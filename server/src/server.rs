@@ -15,7 +15,10 @@ use causeway_telemetry::{Metrics, Protocol, RequestsLayer, metrics::serve as ser
 use crate::{
     auth::{
         AccessTable, Auth, Authentication, AuthenticationLayer, AuthorizationLayer, Refusals,
-        access::PUBLIC_SERVICES, keys_service::service as keys_service,
+        access::PUBLIC_SERVICES,
+        certificates::{CertificateRoles, MappingError},
+        keys_service::service as keys_service,
+        limits::RateLimitLayer,
     },
     config::{AuthMode, Config, FulfilmentMode, Role},
     connection::{ActivityLayer, MAX_HEADER_LIST_BYTES},
@@ -60,6 +63,12 @@ pub enum ServerError {
     /// The transport failed while serving.
     #[error("gRPC transport failed: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The TLS certificate, key or client CA cannot be used.
+    #[error("TLS: {0}")]
+    Tls(#[from] causeway_tls::TlsError),
+    /// The roles of client certificate identities cannot be read.
+    #[error("client certificate roles: {0}")]
+    CertificateRoles(#[from] MappingError),
 }
 
 /// Every upcaster of every context, for anything that reads events.
@@ -179,6 +188,11 @@ pub async fn run_with(
     let role = config.role;
     let upcasters = Arc::new(upcasters());
     let auth = Auth::from_config(&config);
+    let tls = config.tls.load()?;
+    let certified = CertificateRoles::load(
+        &config.tls.tls_client_roles,
+        config.tls.tls_client_roles_file.as_deref(),
+    )?;
     let metrics = Metrics::default();
     let observe = !extras.uninstrumented;
     // Every role reads events: commands decide from them, projections fold them, queries serve
@@ -213,6 +227,11 @@ pub async fn run_with(
     };
     let authentication =
         authentication(&auth, model(identity::projection::USERS), &mut background).await?;
+    let checked = match authentication {
+        Authentication::Tokens { .. } => ServingStatus::Serving,
+        Authentication::Disabled => ServingStatus::NotServing,
+    };
+    health.set_service_status(AUTHENTICATION, checked).await;
     let access = AccessTable::from_descriptors(causeway_proto::FILE_DESCRIPTOR_SET)?
         .with_public_services(&extras.public);
     let labelled: Vec<&'static str> = SERVICES
@@ -235,7 +254,10 @@ pub async fn run_with(
         .layer(ActivityLayer)
         .layer(ServedElsewhereLayer::new(role))
         .layer(RequestContextLayer)
-        .layer(AuthenticationLayer::new(authentication, refusals.clone()))
+        .layer(
+            AuthenticationLayer::new(authentication, refusals.clone()).with_certificates(certified),
+        )
+        .layer(RateLimitLayer::new(&config.rate_limits, &metrics))
         .layer(AuthorizationLayer::new(access, refusals))
         .add_routes(extras.routes)
         .add_service(health_service)
@@ -353,14 +375,24 @@ pub async fn run_with(
     }
 
     info!(address = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
-        role = ?role, data_dir = %config.data_dir.display(), "serving");
+        role = ?role, data_dir = %config.data_dir.display(), transport = transport(&config),
+        "serving");
     let served = router
-        .serve_with_incoming_shutdown(connections.guard(listener), shutdown)
+        .serve_with_incoming_shutdown(connections.guard(listener, tls), shutdown)
         .await;
     background.shutdown().await;
     served?;
     info!("stopped");
     Ok(())
+}
+
+/// How connections are secured, for the start-up log line.
+fn transport(config: &Config) -> &'static str {
+    match (&config.tls.tls_cert, &config.tls.tls_client_ca) {
+        (None, _) => "plaintext",
+        (Some(_), None) => "tls",
+        (Some(_), Some(_)) => "mtls",
+    }
 }
 
 /// How this process authenticates: with tokens (its keys created or loaded now, and disabled
@@ -397,6 +429,11 @@ async fn authentication(
 /// this process is within its lag objective and making progress, NOT_SERVING while one lags or
 /// is stuck, so fresh replicas are preferred; liveness (`""`) stays SERVING meanwhile.
 pub const READINESS: &str = "causeway.readiness";
+
+/// The health name that says whether callers are authenticated: SERVING when tokens are
+/// verified, NOT_SERVING under `--auth disabled`, so a probe or an operator sees a process that
+/// lets every caller do anything.
+pub const AUTHENTICATION: &str = "causeway.authentication";
 
 /// Keeps [`READINESS`] in step with the projections of this process.
 async fn report_readiness(health: HealthReporter, projections: Projections) {

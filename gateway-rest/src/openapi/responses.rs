@@ -85,6 +85,7 @@ fn applies(refusal: &Refusal, route: &Route) -> bool {
         Applies::WithBody => !matches!(route.body, BodyRule::None),
         Applies::WithExpectedRevision => route.conventions.expected_revision.is_some(),
         Applies::NoOperation => false,
+        Applies::Always => true,
     }
 }
 

@@ -17,7 +17,7 @@ pub use self::{
 use super::load::Measurement;
 
 /// The scenarios, by number, as the tables title them.
-pub const SCENARIOS: [(u8, &str); 11] = [
+pub const SCENARIOS: [(u8, &str); 12] = [
     (1, "command vs echo and raw store"),
     (2, "query by id vs echo"),
     (3, "projection catch-up vs raw read-and-decode"),
@@ -28,7 +28,8 @@ pub const SCENARIOS: [(u8, &str); 11] = [
     (8, "token verification: auth on vs --auth disabled"),
     (9, "instrumented vs uninstrumented command"),
     (10, "order fulfilled end to end vs one command"),
-    (11, "event feed to 1 and 8 subscribers vs raw store read"),
+    (11, "TLS and mTLS vs plaintext"),
+    (12, "event feed to 1 and 8 subscribers vs raw store read"),
 ];
 
 /// A target the issue sets for a ratio.

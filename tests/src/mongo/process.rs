@@ -14,23 +14,9 @@ use super::MongoServer;
 /// How long a started process may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The `causeway-server` binary beside the running test binary (`target/<profile>/`), which a
-/// workspace build (`scripts/test`) has built. A missing one fails the test with the command
-/// to run.
+/// The `causeway-server` binary beside the running test binary.
 pub fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|profile| profile.join("causeway-server"))
-        .expect("a target directory");
-    assert!(
-        path.exists(),
-        "{} not found: build it with `cargo build -p causeway-server` (scripts/test builds the \
-         whole workspace)",
-        path.display()
-    );
-    path
+    crate::tools::workspace_binary("causeway-server")
 }
 
 /// A `causeway-server` process, SIGKILLed on drop.

@@ -1,4 +1,4 @@
-//! Scenario 11: the event feed's throughput. Subscribers read the read-side data set from the
+//! Scenario 12: the event feed's throughput. Subscribers read the read-side data set from the
 //! start of the log over gRPC (`EventFeed/Subscribe`, no filter: every event converted from its
 //! stored JSON to its typed protobuf message, with metadata) until the event at a fixed
 //! position: one subscriber alone, then eight at once. The baseline is the raw store read of the
@@ -108,34 +108,34 @@ pub(super) async fn run(
 ) -> Result<(), BenchError> {
     let dir = bench.base.join("reads");
     let count = set.events.min(MAX_EVENTS);
-    bench.progress(&format!("scenario 11: raw store read of {count} events"));
+    bench.progress(&format!("scenario 12: raw store read of {count} events"));
     let mut raw = Rounds::default();
     let (first, until) = raw_read(bench, &dir, count).await?;
     raw.add(first)?;
-    bench.progress("scenario 11: one subscriber");
+    bench.progress("scenario 12: one subscriber");
     let one = subscribe(set, 1, until).await?;
-    bench.progress(&format!("scenario 11: {SUBSCRIBERS} subscribers at once"));
+    bench.progress(&format!("scenario 12: {SUBSCRIBERS} subscribers at once"));
     let many = subscribe(set, SUBSCRIBERS, until).await?;
-    bench.progress("scenario 11: raw store read again");
+    bench.progress("scenario 12: raw store read again");
     raw.add(raw_read(bench, &dir, count).await?.0)?;
     let raw = raw.total()?;
 
     report.timed(
-        11,
+        12,
         "one subscriber, from position 0 over gRPC",
         false,
         &one,
         "events/s",
     );
     report.timed(
-        11,
+        12,
         format!("{SUBSCRIBERS} subscribers at once, events delivered in all"),
         false,
         &many,
         "events/s",
     );
     report.timed(
-        11,
+        12,
         "raw read_all of the same events, nothing decoded (twice: before and after)",
         true,
         &raw,
@@ -148,7 +148,7 @@ pub(super) async fn run(
             _ => Outcome::NotAvailable("no samples".into()),
         };
         report.ratio(
-            11,
+            12,
             format!("{what}: events/s delivered / raw store read events/s ({grouped} events)"),
             ratio,
             None,

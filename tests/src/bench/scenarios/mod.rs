@@ -3,12 +3,13 @@
 //! - `writes`: a command-role server and a raw store over 20-event streams and aggregates of 100
 //!   and 1,000 events: scenario 1 (`command`), 4 (`append`) and 5 (`aggregate`).
 //! - `reads`: an all-roles server over the catch-up data set (1,000,000 events by default):
-//!   scenario 3 (`catchup`), 2 (`query`), 6 (`gateway`, REST gateway vs direct gRPC), 11
+//!   scenario 3 (`catchup`), 2 (`query`), 6 (`gateway`, REST gateway vs direct gRPC), 12
 //!   (`feed`, event feed subscribers vs the raw store read) and 7 (`rebuild`).
 //! - `auth`: two all-roles servers on small data sets of their own, authentication on and
 //!   `--auth disabled`: scenario 8, what checking a token costs a command and a query.
 //! - `fulfilment`: an all-roles server fulfilling orders over well-stocked products: scenario
 //!   10, an order placed and confirmed end to end against one command.
+//! - `transport`: scenario 11, the echo RPC over plaintext, TLS and mTLS.
 //! - `observe`: scenario 9, a hot-stream command with and without instrumentation, and with
 //!   spans exported over OTLP.
 //!
@@ -26,6 +27,7 @@ mod observe;
 mod query;
 mod reads;
 mod rebuild;
+mod transport;
 mod writes;
 
 use std::{future::Future, path::Path, path::PathBuf, sync::Arc, time::Instant};
@@ -151,6 +153,7 @@ pub async fn run_all(bench: &Bench, report: &mut Report) {
         settle(report, 8, result);
     }
     fulfilment::run(bench, report).await;
+    transport::run(bench, report).await;
     // Last: its traced phase installs a span exporter for the whole process.
     observe::run(bench, report).await;
 }
