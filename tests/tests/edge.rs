@@ -156,6 +156,7 @@ async fn a_role_lists_and_serves_only_its_own_services_and_names_the_role_of_the
     assert_eq!(
         listed(&server).await,
         [
+            "causeway.events.v1.EventFeed",
             "causeway.identity.v1.IdentityQueries",
             "causeway.inventory.v1.InventoryQueries",
             "causeway.orders.v1.OrderQueries",
