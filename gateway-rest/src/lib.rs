@@ -21,7 +21,7 @@
 //! - [`openapi`]: the OpenAPI 3 document, from the same descriptors and the same [`mapping`].
 //! - [`http`]: the axum handler and the tower layers (timeout, concurrency, body size).
 //! - [`header_limits`]: the 431 for oversized headers, and the bound on what is forwarded.
-//! - [`serve`]: the accept loop: connection limit, header-read, idle and keep-alive timeouts,
+//! - [`mod@serve`]: the accept loop: connection limit, header-read, idle and keep-alive timeouts,
 //!   and the TLS handshake with clients.
 //! - [`sse`]: a server-streaming RPC as Server-Sent Events (`text/event-stream`), with
 //!   heartbeats and `Last-Event-ID` resumption.
@@ -29,7 +29,7 @@
 //!   `--upstream-client-cert`), certificates re-read when their files change.
 //!
 //! [`run`] serves the built-in contracts on a listener the caller bound (tests bind port 0);
-//! [`serve`] takes any descriptor pool, so tests can prove that an annotation alone makes a
+//! [`fn@serve`] takes any descriptor pool, so tests can prove that an annotation alone makes a
 //! route.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -109,7 +109,7 @@ pub async fn serve(
     serve_observed(listener, config, pool, shutdown, None).await
 }
 
-/// [`serve`], with `/metrics` served on `metrics` (bound by the caller: the binary binds
+/// [`fn@serve`], with `/metrics` served on `metrics` (bound by the caller: the binary binds
 /// `--metrics-listen`, tests port 0).
 pub async fn serve_observed(
     listener: TcpListener,

@@ -2,12 +2,15 @@
 //! projection runners of that role, and serves them with health and reflection on a listener
 //! the caller bound, until `shutdown` resolves. Taking a bound listener lets tests start real
 //! servers on port 0.
+//!
+//! Layout: [`run_with`] here; `stores` (opening the stores and read models a configuration
+//! names); `probes` (readiness, projection and authentication health names).
 
 use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, sync::watch, task::JoinSet};
 use tonic::{service::Routes, transport::Server};
-use tonic_health::{ServingStatus, server::HealthReporter};
+use tonic_health::ServingStatus;
 use tracing::{info, warn};
 
 use causeway_telemetry::{Metrics, Protocol, RequestsLayer, metrics::serve as serve_metrics};
@@ -28,15 +31,24 @@ use crate::{
     health::StoreHealth,
     identity::{self, login::Login, revocations::DisabledUsers, sessions::sessions_service},
     inventory,
-    kernel::{CommandHandler, Upcasters, metrics::KernelMetrics},
+    kernel::{CommandHandler, metrics::KernelMetrics},
     orders,
     projection::{
-        Projection, ProjectionRunner, ProjectionState, Projections, admin::admin_service,
-        admission::LagLimit, consistency::ReadYourWrites,
+        ProjectionRunner, Projections, admin::admin_service, admission::LagLimit,
+        consistency::ReadYourWrites,
     },
     query::ReadModel,
-    readstore::{ReadStore, ReadStoreError, embedded::EmbeddedReadStore},
-    store::{EventStore, StoreError, embedded::EmbeddedEventStore, metered::MeteredEventStore},
+    readstore::ReadStoreError,
+    store::{StoreError, metered::MeteredEventStore},
+};
+
+mod probes;
+mod stores;
+
+use self::probes::{report_health, report_readiness};
+pub use self::{
+    probes::{AUTHENTICATION, READINESS, projection_health_name},
+    stores::{open_event_store, open_read_store, read_models, upcasters},
 };
 
 /// How long one request may take when the caller sets no `grpc-timeout`.
@@ -69,85 +81,6 @@ pub enum ServerError {
     /// The roles of client certificate identities cannot be read.
     #[error("client certificate roles: {0}")]
     CertificateRoles(#[from] MappingError),
-}
-
-/// Every upcaster of every context, for anything that reads events.
-pub fn upcasters() -> Upcasters {
-    let contexts = orders::register_upcasters(inventory::register_upcasters(Upcasters::default()));
-    fulfilment::register_upcasters(contexts)
-}
-
-/// Every read model the platform keeps.
-pub fn read_models(upcasters: &Arc<Upcasters>) -> Vec<Arc<dyn Projection>> {
-    vec![
-        Arc::new(orders::projection::OrdersProjection::new(upcasters.clone())),
-        Arc::new(inventory::projection::ProductsProjection::new(
-            upcasters.clone(),
-        )),
-        Arc::new(identity::projection::UsersProjection::new(
-            upcasters.clone(),
-        )),
-    ]
-}
-
-/// Opens the event store the configuration names: KurrentDB when `kurrentdb_url` is set (without
-/// contacting it, so a server that is not up yet only makes the services NOT_SERVING until it
-/// answers), else the embedded store under the data directory.
-pub async fn open_event_store(config: &Config) -> Result<Arc<dyn EventStore>, ServerError> {
-    if let Some(url) = &config.kurrentdb_url {
-        #[cfg(feature = "kurrentdb")]
-        {
-            let store = crate::store::kurrentdb::KurrentDbEventStore::connect(url.expose())?;
-            info!("events are stored in KurrentDB");
-            return Ok(Arc::new(store));
-        }
-        #[cfg(not(feature = "kurrentdb"))]
-        {
-            let _ = url;
-            return Err(StoreError::Invalid(
-                "KURRENTDB_URL is set but this build has no KurrentDB support \
-                 (cargo feature `kurrentdb`)"
-                    .into(),
-            )
-            .into());
-        }
-    }
-    let dir = config.data_dir.clone();
-    let durability = config.durability.into();
-    let store = tokio::task::spawn_blocking(move || EmbeddedEventStore::open(&dir, durability))
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("store open task failed: {e}")))??;
-    Ok(Arc::new(store))
-}
-
-/// Opens the read store the configuration names: MongoDB when `MONGODB_URL` is set, else the
-/// embedded SQLite file. Only a process that runs the projections finishes batches a crash left
-/// pending on a standalone MongoDB (see `readstore::mongodb`).
-pub async fn open_read_store(config: &Config) -> Result<Arc<dyn ReadStore>, ServerError> {
-    if let Some(url) = &config.mongodb_url {
-        #[cfg(feature = "mongodb")]
-        {
-            use crate::readstore::mongodb::{MongoReadStore, MongoSettings};
-            let settings = MongoSettings::new(&config.mongodb_database)
-                .with_finishing_batches(config.role.projections());
-            let store = MongoReadStore::connect(url.expose(), settings).await?;
-            return Ok(Arc::new(store));
-        }
-        #[cfg(not(feature = "mongodb"))]
-        {
-            let _ = url;
-            return Err(ReadStoreError::Invalid(
-                "MONGODB_URL is set but this build has no MongoDB support (feature `mongodb`)"
-                    .to_owned(),
-            )
-            .into());
-        }
-    }
-    let dir = config.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || EmbeddedReadStore::open(&dir))
-        .await
-        .map_err(|e| ReadStoreError::Unavailable(format!("read store open task failed: {e}")))??;
-    Ok(Arc::new(store))
 }
 
 /// Serves the configured role on `listener` until `shutdown` completes, then drains in-flight
@@ -423,72 +356,6 @@ async fn authentication(
         verifier,
         revocations: Arc::new(disabled),
     })
-}
-
-/// The health name a load balancer's readiness probe asks: SERVING while every projection of
-/// this process is within its lag objective and making progress, NOT_SERVING while one lags or
-/// is stuck, so fresh replicas are preferred; liveness (`""`) stays SERVING meanwhile.
-pub const READINESS: &str = "causeway.readiness";
-
-/// The health name that says whether callers are authenticated: SERVING when tokens are
-/// verified, NOT_SERVING under `--auth disabled`, so a probe or an operator sees a process that
-/// lets every caller do anything.
-pub const AUTHENTICATION: &str = "causeway.authentication";
-
-/// Keeps [`READINESS`] in step with the projections of this process.
-async fn report_readiness(health: HealthReporter, projections: Projections) {
-    let mut statuses: Vec<_> = projections
-        .snapshot()
-        .into_iter()
-        .filter_map(|(name, _)| projections.watch(&name))
-        .collect();
-    loop {
-        let ready = statuses.iter_mut().all(|status| {
-            let state = status.borrow_and_update().state(projections.lag_slo());
-            matches!(
-                state,
-                ProjectionState::Serving | ProjectionState::Rebuilding
-            )
-        });
-        let serving = if ready {
-            ServingStatus::Serving
-        } else {
-            ServingStatus::NotServing
-        };
-        health.set_service_status(READINESS, serving).await;
-        if statuses.is_empty() {
-            return;
-        }
-        let changes = statuses.iter_mut().map(|status| Box::pin(status.changed()));
-        if futures::future::select_all(changes).await.0.is_err() {
-            return;
-        }
-    }
-}
-
-/// The health service name of a projection: `causeway.projection.<name>`.
-pub fn projection_health_name(projection: &str) -> String {
-    format!("causeway.projection.{projection}")
-}
-
-/// Mirrors a projection's health into the health service: NOT_SERVING while it cannot make
-/// progress (store down, poison event), SERVING once it commits again.
-async fn report_health(health: HealthReporter, projections: Projections, name: &'static str) {
-    let service = projection_health_name(name);
-    let Some(mut status) = projections.watch(name) else {
-        return;
-    };
-    loop {
-        let serving = if status.borrow_and_update().healthy {
-            ServingStatus::Serving
-        } else {
-            ServingStatus::NotServing
-        };
-        health.set_service_status(&service, serving).await;
-        if status.changed().await.is_err() {
-            return;
-        }
-    }
 }
 
 /// Reflection over the contracts, listing only the services this role serves (plus health and
