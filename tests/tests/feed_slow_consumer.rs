@@ -1,7 +1,8 @@
 //! A consumer that never reads, against the real server binary: the server holds only a bounded
 //! read-ahead for it (its peak memory, from the kernel, grows by a small fraction of what the
 //! consumer has not read), ends it with RESOURCE_EXHAUSTED once it has taken nothing for the
-//! stall timeout, and keeps every other subscriber flowing meanwhile.
+//! stall timeout, and keeps every other subscriber flowing meanwhile; on the embedded store and
+//! on KurrentDB (the protocol double).
 
 use std::time::Duration;
 
@@ -9,8 +10,10 @@ use causeway_client::events::SubscribeRequest;
 use causeway_server::store::{
     EventStore, ExpectedRevision, NewEvent,
     embedded::{Durability, EmbeddedEventStore},
+    kurrentdb::KurrentDbEventStore,
 };
 use causeway_tests::{
+    kurrentdb::KurrentDbDouble,
     mongo::process::ServerProcess,
     scenarios::{
         feed::{WAIT, position, read_through, receive, register, subscribe},
@@ -39,8 +42,7 @@ fn status_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
 }
 
-async fn store_big_events(dir: &std::path::Path) {
-    let store = EmbeddedEventStore::open(dir, Durability::Relaxed).expect("event store");
+async fn store_big_events(store: &dyn EventStore) {
     let metadata = serde_json::json!({
         "eventType": "causeway.inventory.v1.ProductRegistered",
         "schemaVersion": 2,
@@ -84,16 +86,37 @@ async fn stalled_endings(metrics: &str) -> bool {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_consumer_that_never_reads_costs_bounded_memory_and_is_ended_while_others_flow() {
     let dir = tempfile::tempdir().expect("temp dir");
-    store_big_events(dir.path()).await;
+    let store = EmbeddedEventStore::open(dir.path(), Durability::Relaxed).expect("event store");
+    store_big_events(&store).await;
+    let head = store.head_position().await.expect("head").expect("events");
+    drop(store);
+    never_reading_consumers(dir.path(), &[], head).await;
+}
+
+/// The same against KurrentDB (the protocol double, in this process; the server is the binary).
+#[tokio::test(flavor = "multi_thread")]
+async fn on_kurrentdb_a_consumer_that_never_reads_is_bounded_and_ended_while_others_flow() {
+    let (_double, url) = KurrentDbDouble::start().await;
+    let store = KurrentDbEventStore::connect(&url).expect("the double");
+    store_big_events(&store).await;
+    let head = store.head_position().await.expect("head").expect("events");
+    let dir = tempfile::tempdir().expect("temp dir");
+    never_reading_consumers(dir.path(), &[("KURRENTDB_URL", url.as_str())], head).await;
+}
+
+/// `head`: the position of the last big event stored.
+async fn never_reading_consumers(dir: &std::path::Path, env: &[(&str, &str)], head: u64) {
     let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
     let metrics_listen = format!("127.0.0.1:{metrics_port}");
+    let mut env = env.to_vec();
+    env.push(("CAUSEWAY_FEED_STALL_TIMEOUT", "3s"));
     let server = ServerProcess::start_with_args(
         "all",
-        dir.path(),
-        &[("CAUSEWAY_FEED_STALL_TIMEOUT", "3s")],
+        dir,
+        &env,
         &["--metrics-listen", &metrics_listen],
         None,
     );
@@ -101,7 +124,7 @@ async fn a_consumer_that_never_reads_costs_bounded_memory_and_is_ended_while_oth
 
     // A subscriber that keeps up reads everything once, so the peak below starts warm.
     let mut fast = subscribe(&channel, SubscribeRequest::default()).await;
-    read_through(&mut fast, EVENTS).await;
+    read_through(&mut fast, head).await;
     let before = status_kib(server.pid(), "VmHWM");
 
     let mut stalled = Vec::new();
@@ -149,7 +172,7 @@ async fn a_consumer_that_never_reads_costs_bounded_memory_and_is_ended_while_oth
         assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
         assert!(status.message().contains("subscribe again"), "{status:?}");
         assert!(
-            reached < EVENTS / 2,
+            reached < head / 2,
             "only the read-ahead was held for it: {reached}"
         );
     }
