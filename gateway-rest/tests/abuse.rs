@@ -3,7 +3,7 @@
 //! silent and idle connections are closed in time while others are served; connections over
 //! the limit are closed at once; a JSON body that gives a key twice is refused.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! fields, a body bound to one field, additional bindings) and the layers (Authorization
 //! forwarding, concurrency limit, deadline).
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

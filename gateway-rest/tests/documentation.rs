@@ -4,7 +4,7 @@
 //! error responses are exactly the gateway's one list of answers (`mapping`), ALREADY_EXISTS
 //! as 409 among them.
 
-mod support;
+use crate::support;
 
 use causeway_gateway::{
     mapping::{Applies, MAPPING, REFUSALS},

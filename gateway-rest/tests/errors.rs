@@ -2,7 +2,7 @@
 //! whichever code it is asked for, then the codes the real server produces, each from the
 //! situation that produces it. Every error body has the same shape.
 
-mod support;
+use crate::support;
 
 use causeway_gateway::config::Config;
 use serde_json::json;

@@ -3,7 +3,7 @@
 //! gateway's idle timeout), resumption with `Last-Event-ID`, refusals as JSON before the
 //! stream starts, and the route in the OpenAPI document.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! id answers 400 naming its parameter on every resource, and field violations the server
 //! already spells in JSON names pass through unchanged.
 
-mod support;
+use crate::support;
 
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 //! `causeway-server` on free loopback ports. The client records which route each request hit,
 //! and the last test fails if any route of the annotated contracts went untested.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use support::{Http, Reply, Stack, key};

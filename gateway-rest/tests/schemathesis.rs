@@ -15,7 +15,7 @@
 //! 3.11.8), and Hypothesis parses lambdas with it, so two workers fail at random with
 //! "AST constructor recursion depth mismatch".
 
-mod support;
+use crate::support;
 
 use std::{path::PathBuf, time::Duration};
 

@@ -3,7 +3,7 @@
 //! refused and an underprivileged bearer token, and a login with a password, leave none of
 //! those secrets in the output. Its own binary, because the recording subscriber is global.
 
-mod support;
+use crate::support;
 
 use std::{
     io::Write,

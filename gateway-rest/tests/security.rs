@@ -3,7 +3,7 @@
 //! role is 403, login throttling is 429 with `Retry-After`, the JWKS is a valid key set, and the
 //! OpenAPI document's security matches the access option every RPC declares.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

@@ -4,7 +4,7 @@
 //! key keeps verifying (its tokens stay valid), new tokens carry the new key, and the JWKS
 //! lists both until the old one's grace ends.
 
-mod support;
+use crate::support;
 
 use std::{
     path::Path,

@@ -2,7 +2,7 @@
 //! JSON object, the access line of a request carries the trace id the caller sent in its
 //! `traceparent`, and neither the bearer token nor a password appears in any line.
 
-mod support;
+use crate::support;
 
 use std::{
     io::{BufRead, BufReader},

@@ -2,7 +2,7 @@
 //! after acknowledging, restarted on the same data directory, and still knows every
 //! acknowledged write.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

@@ -2,7 +2,7 @@
 //! deployments: commands in one, projections in another, queries in a third. And a projection
 //! process killed mid-catch-up that resumes to the same read model a clean rebuild gives.
 
-mod support;
+use crate::support;
 
 use std::{sync::Arc, time::Duration};
 

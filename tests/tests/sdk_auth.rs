@@ -8,9 +8,7 @@
 #[allow(dead_code)]
 mod sign_in;
 
-#[path = "../../client-sdk/examples/place_order.rs"]
-#[allow(dead_code)]
-mod place_order;
+use crate::sdk_examples::place_order;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -5,7 +5,7 @@
 
 #[path = "../../client-sdk/examples/place_order.rs"]
 #[allow(dead_code)]
-mod place_order;
+pub(crate) mod place_order;
 
 #[path = "../../client-sdk/examples/low_stock.rs"]
 #[allow(dead_code)]

@@ -3,7 +3,7 @@
 
 use causeway_tests::contract::additions;
 
-use crate::{
+use super::{
     Checkout, ORDER_EVENTS, ORDERS,
     breaking::{with_permission, without_permission},
     breaks_after,

@@ -3,7 +3,7 @@
 
 use causeway_tests::contract::Change;
 
-use crate::{Checkout, ORDER_EVENTS, ORDERS, assert_named, breaks, breaks_after};
+use super::{Checkout, ORDER_EVENTS, ORDERS, assert_named, breaks, breaks_after};
 
 const REJECT: &str = "message RejectOrderRequest {";
 const REJECT_MSG: &str = "causeway.orders.v1.RejectOrderRequest";

@@ -7,7 +7,7 @@ use causeway_tests::contract::{
     fixtures::has_upcaster, stored_event_findings,
 };
 
-use crate::{Checkout, ORDER_EVENTS, ORDERS};
+use super::{Checkout, ORDER_EVENTS, ORDERS};
 
 const PLACED: &str = "causeway.orders.v1.OrderPlaced";
 const PLACED_MSG: &str = "message OrderPlaced {";

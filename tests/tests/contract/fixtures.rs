@@ -11,7 +11,7 @@ use causeway_tests::contract::{
     fixtures::{FixtureCheck, FixtureProblem, load, verify},
 };
 
-use crate::{Checkout, ORDER_EVENTS};
+use super::{Checkout, ORDER_EVENTS};
 
 const PLACED_V1: &str = "causeway.orders.v1.OrderPlaced/v1.json";
 const PRODUCT: &str = "causeway.inventory.v1.ProductRegistered";

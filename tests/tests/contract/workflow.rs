@@ -11,7 +11,7 @@ use causeway_tests::contract::{
 };
 use semver::Version;
 
-use crate::{Checkout, ORDER_EVENTS, ORDERS};
+use super::{Checkout, ORDER_EVENTS, ORDERS};
 
 /// The newest baseline of the copy.
 fn latest(copy: &Checkout) -> Version {

@@ -5,6 +5,4 @@ mod crash;
 mod deadlines;
 mod faulty;
 mod sigkill;
-#[path = "../support/mod.rs"]
-mod support;
 mod world;
