@@ -10,6 +10,9 @@ pub use causeway_telemetry::LogFormat;
 
 use crate::store::embedded::Durability;
 
+mod size;
+pub use size::ByteSize;
+
 /// How long an order may take to be fulfilled by default: reserving a few lines takes
 /// milliseconds, so this only ever passes when something is wrong (the store down for long).
 pub const DEFAULT_FULFILMENT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -222,11 +225,24 @@ pub struct Config {
     #[arg(long, env = "CAUSEWAY_MONGODB_DATABASE", default_value = "causeway")]
     pub mongodb_database: String,
 
-    /// Event ids the aggregate cache may hold across all cached streams (0 turns it off, and
-    /// every command reads its stream). Cached states only ever speed up appends; the store's
-    /// expected-revision check catches any that another process made stale.
-    #[arg(long, env = "CAUSEWAY_AGGREGATE_CACHE_EVENTS", default_value_t = crate::kernel::AggregateCache::DEFAULT_CAPACITY)]
-    pub aggregate_cache_events: usize,
+    /// Memory the aggregate cache may use, states and the event ids kept for deduplication
+    /// together (`64MiB`; 0 turns it off, and every command reads its stream). Cached states
+    /// only ever speed up appends; the store's expected-revision check catches any that another
+    /// process made stale.
+    #[arg(long, env = "CAUSEWAY_AGGREGATE_CACHE", default_value_t = crate::kernel::AggregateCache::DEFAULT_BYTES)]
+    pub aggregate_cache: ByteSize,
+
+    /// Store a snapshot of an aggregate's state once this many events were folded since its
+    /// last one, so a command on a long stream reads the snapshot and the events after it
+    /// rather than the whole stream (0 turns snapshots off; they are never needed for
+    /// correctness: a missing, old or unreadable one means a full fold).
+    #[arg(long, env = "CAUSEWAY_SNAPSHOT_EVERY", default_value_t = crate::kernel::snapshot::DEFAULT_EVERY)]
+    pub snapshot_every: u64,
+
+    /// Serve the REST routes (the same router as `causeway-gateway`) from this process too, on
+    /// this address, calling the services in-process with no second hop; or `off`.
+    #[arg(long, env = "CAUSEWAY_REST_LISTEN", default_value = "off")]
+    pub rest_listen: Listen,
 
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `causeway_server=debug`.
     #[arg(long, env = "CAUSEWAY_LOG", default_value = "info")]
@@ -403,7 +419,9 @@ impl Config {
             kurrentdb_url: None,
             mongodb_url: None,
             mongodb_database: "causeway".to_owned(),
-            aggregate_cache_events: crate::kernel::AggregateCache::DEFAULT_CAPACITY,
+            aggregate_cache: crate::kernel::AggregateCache::DEFAULT_BYTES,
+            snapshot_every: crate::kernel::snapshot::DEFAULT_EVERY,
+            rest_listen: Listen(None),
             log: "info".to_owned(),
             log_format: LogFormat::Text,
             metrics_listen: Listen(None),
@@ -591,7 +609,9 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("./data"));
         assert_eq!(config.role, Role::All);
         assert_eq!(config.durability, DurabilityArg::Full);
-        assert_eq!(config.aggregate_cache_events, 100_000);
+        assert_eq!(config.aggregate_cache, ByteSize::mib(64));
+        assert_eq!(config.snapshot_every, 100);
+        assert_eq!(config.rest_listen, Listen(None));
         assert_eq!(config.fulfilment, FulfilmentMode::Enabled);
         assert_eq!(config.fulfilment_timeout, Duration::from_secs(30));
         let config = parse(["causeway-server", "--fulfilment", "disabled"]).unwrap();
@@ -604,11 +624,12 @@ mod tests {
         assert!(err.to_string().contains("--listen"), "{err}");
         let err = parse(["causeway-server", "--role", "boss"]).unwrap_err();
         assert!(err.to_string().contains("--role"), "{err}");
-        let err = parse(["causeway-server", "--aggregate-cache-events", "lots"]).unwrap_err();
-        assert!(
-            err.to_string().contains("--aggregate-cache-events"),
-            "{err}"
-        );
+        let err = parse(["causeway-server", "--aggregate-cache", "lots"]).unwrap_err();
+        assert!(err.to_string().contains("--aggregate-cache"), "{err}");
+        let err = parse(["causeway-server", "--snapshot-every", "-1"]).unwrap_err();
+        assert!(err.to_string().contains("--snapshot-every"), "{err}");
+        let err = parse(["causeway-server", "--rest-listen", "everywhere"]).unwrap_err();
+        assert!(err.to_string().contains("--rest-listen"), "{err}");
     }
 
     #[test]

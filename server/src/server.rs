@@ -5,9 +5,10 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use tokio::{net::TcpListener, task::JoinSet};
+use tokio::{net::TcpListener, sync::watch, task::JoinSet};
 use tonic::{service::Routes, transport::Server};
 use tonic_health::{ServingStatus, server::HealthReporter};
+use tower::ServiceBuilder;
 use tracing::{info, warn};
 
 use causeway_telemetry::{Metrics, Protocol, RequestsLayer, metrics::serve as serve_metrics};
@@ -166,6 +167,9 @@ pub struct Extras {
     /// `false` serves without metrics, spans or access log: only the benchmark's baseline for
     /// what the instrumentation costs.
     pub uninstrumented: bool,
+    /// Where to serve the REST routes in-process (the binary binds `--rest-listen`; tests
+    /// port 0); none: no REST here.
+    pub rest: Option<TcpListener>,
 }
 
 /// [`run`] with [`Extras`].
@@ -222,11 +226,9 @@ pub async fn run_with(
         .chain(extras.public.iter().copied())
         .collect();
     let connections = config.connections;
-    let mut router = Server::builder()
-        .timeout(DEFAULT_REQUEST_TIMEOUT)
-        .http2_keepalive_interval(Some(connections.keepalive_interval))
-        .http2_keepalive_timeout(Some(connections.keepalive_timeout))
-        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+    // The layers every call goes through, on the gRPC listener and on the in-process REST
+    // routes alike.
+    let layers = ServiceBuilder::new()
         .layer(match observe {
             true => RequestsLayer::new(Protocol::Grpc, &metrics, &labelled),
             false => RequestsLayer::inactive(Protocol::Grpc),
@@ -236,8 +238,9 @@ pub async fn run_with(
         .layer(ServedElsewhereLayer::new(role))
         .layer(RequestContextLayer)
         .layer(AuthenticationLayer::new(authentication, refusals.clone()))
-        .layer(AuthorizationLayer::new(access, refusals))
-        .add_routes(extras.routes)
+        .layer(AuthorizationLayer::new(access, refusals));
+    let mut router = extras
+        .routes
         .add_service(health_service)
         .add_service(reflection_v1(role)?)
         .add_service(reflection_v1alpha(role)?);
@@ -245,7 +248,8 @@ pub async fn run_with(
     // One handler (and aggregate cache) for the command services and fulfilment alike.
     let commands = events.as_ref().map(|events| {
         let commands = CommandHandler::new(events.clone(), upcasters.clone())
-            .with_cache_capacity(config.aggregate_cache_events);
+            .with_cache(config.aggregate_cache)
+            .with_snapshots(config.snapshot_every);
         match observe {
             true => commands.with_metrics(KernelMetrics::new(&metrics)),
             false => commands,
@@ -334,11 +338,47 @@ pub async fn run_with(
         });
     }
 
+    let (stopping, stop) = watch::channel(false);
+    let rest = extras.rest.map(|listener| {
+        let services = layers.service(router.clone().prepare());
+        let metrics = metrics.clone();
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let stopped = async move {
+                let _ = stop.wait_for(|stopping| *stopping).await;
+            };
+            crate::rest::serve(
+                listener,
+                services,
+                DEFAULT_REQUEST_TIMEOUT,
+                &metrics,
+                stopped,
+            )
+            .await
+        })
+    });
     info!(address = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
         role = ?role, data_dir = %config.data_dir.display(), "serving");
-    let served = router
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    };
+    let served = Server::builder()
+        .timeout(DEFAULT_REQUEST_TIMEOUT)
+        .http2_keepalive_interval(Some(connections.keepalive_interval))
+        .http2_keepalive_timeout(Some(connections.keepalive_timeout))
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .layer(layers)
+        .add_routes(router)
         .serve_with_incoming_shutdown(connections.guard(listener), shutdown)
         .await;
+    if let Some(rest) = rest {
+        match rest.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!(error = %e, "the REST routes stopped with an error"),
+            Err(e) => warn!(error = %e, "the REST routes' task failed"),
+        }
+    }
     background.shutdown().await;
     served?;
     info!("stopped");

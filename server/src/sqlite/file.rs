@@ -80,6 +80,11 @@ impl SqliteFile {
         Ok(conn)
     }
 
+    /// Opens the connection that checkpoints the WAL for the writer (see `checkpoint`).
+    pub(crate) fn open_checkpointer(&self) -> Result<Connection, SqliteError> {
+        self.open()
+    }
+
     fn open(&self) -> Result<Connection, SqliteError> {
         let conn = Connection::open(&self.path)
             .map_err(|e| SqliteError::call(format!("opening the {}", self.name), e))?;

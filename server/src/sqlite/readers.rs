@@ -1,20 +1,27 @@
 //! A small pool of read-only connections to one file. In WAL mode each statement sees a committed
 //! snapshot (also of other processes' commits) and never waits for the writer, so reads need no
 //! coordination beyond handing each one a connection of its own.
+//!
+//! At most [`MAX_READERS`] reads run at once; the others wait their turn without a thread. A
+//! read is CPU work on a page cache more than it is I/O, so more at once would only add
+//! blocking-pool threads (each with its own allocator arena) and connections (each with its own
+//! page cache) under load, and open and close connections as the load came and went.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rusqlite::Connection;
+use tokio::sync::Semaphore;
 
 use super::{SqliteError, SqliteFile};
 
-/// Idle read connections kept open; more are opened under load and closed afterwards.
-const MAX_IDLE: usize = 4;
+/// Reads of one file running at once, and so its connections: every one stays open.
+pub(crate) const MAX_READERS: usize = 8;
 
 /// Read connections to one file, opened on demand and reused.
 pub(crate) struct ReaderPool {
     file: SqliteFile,
     idle: Mutex<Vec<Connection>>,
+    turns: Semaphore,
 }
 
 impl ReaderPool {
@@ -23,6 +30,7 @@ impl ReaderPool {
         Self {
             file,
             idle: Mutex::new(Vec::new()),
+            turns: Semaphore::new(MAX_READERS),
         }
     }
 
@@ -34,8 +42,14 @@ impl ReaderPool {
         E: From<SqliteError> + Send + 'static,
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
-        let pool = Arc::clone(self);
         let file = self.file.name();
+        // The semaphore is never closed; a failed acquire would be a bug, reported as a lost read.
+        let _turn = self
+            .turns
+            .acquire()
+            .await
+            .map_err(|_| SqliteError::ReadLost { file })?;
+        let pool = Arc::clone(self);
         tokio::task::spawn_blocking(move || pool.run_blocking(read))
             .await
             .map_err(|_| SqliteError::ReadLost { file })?
@@ -57,7 +71,7 @@ impl ReaderPool {
         };
         let result = read(&conn);
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < MAX_IDLE {
+        if idle.len() < MAX_READERS {
             idle.push(conn);
         }
         result
@@ -74,7 +88,7 @@ impl ReaderPool {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Barrier;
+    use std::sync::{Barrier, atomic::Ordering};
 
     use super::*;
     use crate::sqlite::{Migrations, Synchronous};
@@ -110,18 +124,24 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn more_reads_at_once_than_it_keeps_all_run_and_the_idle_set_stays_bounded() {
+    async fn more_reads_at_once_than_it_allows_take_turns_on_its_connections() {
         let dir = tempfile::tempdir().expect("temp dir");
         let (_writer, pool) = pool(&dir);
-        let at_once = MAX_IDLE * 2;
-        // Every read holds its connection until all of them hold one: they are truly concurrent.
-        let all_in = Arc::new(Barrier::new(at_once));
-        let reads: Vec<_> = (0..at_once)
+        // Reads meet in groups of MAX_READERS at a barrier: that many do run at once, and the
+        // reads beyond them must wait for a turn or the barrier would never open.
+        let together = Arc::new(Barrier::new(MAX_READERS));
+        let running = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let reads: Vec<_> = (0..MAX_READERS * 3)
             .map(|_| {
-                let (pool, all_in) = (Arc::clone(&pool), Arc::clone(&all_in));
+                let (pool, together) = (Arc::clone(&pool), Arc::clone(&together));
+                let (running, most) = (Arc::clone(&running), Arc::clone(&most));
                 tokio::spawn(async move {
                     pool.run(move |conn| {
-                        all_in.wait();
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        together.wait();
+                        running.fetch_sub(1, Ordering::SeqCst);
                         count(conn)
                     })
                     .await
@@ -131,7 +151,8 @@ mod tests {
         for read in reads {
             assert_eq!(read.await.expect("task").expect("read"), 0);
         }
-        assert_eq!(pool.idle_count(), MAX_IDLE);
+        assert_eq!(most.load(Ordering::SeqCst), MAX_READERS);
+        assert_eq!(pool.idle_count(), MAX_READERS, "every connection was kept");
     }
 
     #[tokio::test]

@@ -141,6 +141,10 @@ pub struct Scale {
     pub fulfilment_orders: usize,
     /// Orders fulfilled per phase of scenario 10 at [`Scale::in_flight`].
     pub concurrent_fulfilment_orders: usize,
+    /// Commands of the long run (scenario 12).
+    pub long_run_commands: usize,
+    /// Commands in flight during the long run.
+    pub long_run_in_flight: usize,
     /// Longest any one measured phase may run; a phase cut short says so in the report.
     pub phase_limit: Duration,
     /// Longest the catch-up and rebuild scenarios wait for a projection.
@@ -166,6 +170,8 @@ impl Scale {
             rebuild_requests: 5_000,
             fulfilment_orders: 1_000,
             concurrent_fulfilment_orders: 4_000,
+            long_run_commands: 200_000,
+            long_run_in_flight: 64,
             phase_limit: Duration::from_secs(90),
             projection_limit: Duration::from_secs(600),
         }
@@ -189,6 +195,8 @@ impl Scale {
             rebuild_requests: 8,
             fulfilment_orders: 8,
             concurrent_fulfilment_orders: 64,
+            long_run_commands: 400,
+            long_run_in_flight: 64,
             phase_limit: Duration::from_secs(60),
             projection_limit: Duration::from_secs(120),
         }

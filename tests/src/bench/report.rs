@@ -17,7 +17,7 @@ pub use self::{
 use super::load::Measurement;
 
 /// The scenarios, by number, as the tables title them.
-pub const SCENARIOS: [(u8, &str); 10] = [
+pub const SCENARIOS: [(u8, &str); 14] = [
     (1, "command vs echo and raw store"),
     (2, "query by id vs echo"),
     (3, "projection catch-up vs raw read-and-decode"),
@@ -28,6 +28,10 @@ pub const SCENARIOS: [(u8, &str); 10] = [
     (8, "token verification: auth on vs --auth disabled"),
     (9, "instrumented vs uninstrumented command"),
     (10, "order fulfilled end to end vs one command"),
+    (11, "hot stream: 16 and 32 clients vs 1"),
+    (12, "long run: 200,000 commands, last 20% vs first"),
+    (13, "stream length: 10,000 vs 10 events, cache off"),
+    (14, "tails: p99 vs p50 at 32 in flight"),
 ];
 
 /// A target the issue sets for a ratio.
@@ -64,7 +68,7 @@ pub enum Outcome {
 /// One line of the table of ratios.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RatioRow {
-    /// Scenario number (1-8).
+    /// Scenario number (1-14).
     pub scenario: u8,
     /// What is compared with what.
     pub ratio: String,

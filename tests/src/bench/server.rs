@@ -18,6 +18,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct BenchServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where it serves the REST routes in-process, when asked to.
+    pub rest: Option<SocketAddr>,
     channel: Channel,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), ServerError>>>,
@@ -36,17 +38,44 @@ impl BenchServer {
         config: Config,
         instrumented: bool,
     ) -> Result<Self, BenchError> {
+        Self::start_with(server_rt, config, instrumented, false).await
+    }
+
+    /// [`BenchServer::start`], also serving the REST routes in-process (`--rest-listen`) on a
+    /// second 127.0.0.1 port-0 listener.
+    pub async fn start_with_rest(server_rt: &Handle, config: Config) -> Result<Self, BenchError> {
+        Self::start_with(server_rt, config, true, true).await
+    }
+
+    async fn start_with(
+        server_rt: &Handle,
+        config: Config,
+        instrumented: bool,
+        rest: bool,
+    ) -> Result<Self, BenchError> {
         let (bound, addr) = oneshot::channel();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = server_rt.spawn(async move {
-            let listener = match TcpListener::bind("127.0.0.1:0").await {
-                Ok(listener) => listener,
+            let listeners = async {
+                let grpc = TcpListener::bind("127.0.0.1:0").await?;
+                let rest = match rest {
+                    true => Some(TcpListener::bind("127.0.0.1:0").await?),
+                    false => None,
+                };
+                Ok::<_, std::io::Error>((grpc, rest))
+            };
+            let (listener, rest) = match listeners.await {
+                Ok(listeners) => listeners,
                 Err(e) => {
                     let _ = bound.send(Err(e));
                     return Ok(());
                 }
             };
-            let _ = bound.send(listener.local_addr());
+            let addrs = listener.local_addr().and_then(|grpc| {
+                let rest = rest.as_ref().map(TcpListener::local_addr).transpose()?;
+                Ok((grpc, rest))
+            });
+            let _ = bound.send(addrs);
             let shutdown = async {
                 let _ = stopped.await;
             };
@@ -55,10 +84,11 @@ impl BenchServer {
                 public: vec![echo::SERVICE],
                 metrics: None,
                 uninstrumented: !instrumented,
+                rest,
             };
             causeway_server::server::run_with(listener, config, shutdown, extras).await
         });
-        let addr = addr
+        let (addr, rest) = addr
             .await
             .map_err(|_| BenchError::new("the server task ended before binding"))?
             .doing("binding 127.0.0.1:0")?;
@@ -70,6 +100,7 @@ impl BenchServer {
             .doing("connecting to the server")?;
         Ok(Self {
             addr,
+            rest,
             channel,
             stop: Some(stop),
             task: Some(task),

@@ -58,12 +58,14 @@ impl Aggregate for Jar {
     }
 }
 
-fn add(n: u64) -> impl Fn(&Jar) -> Result<Vec<Added>, CommandError> {
+fn add(n: u64) -> impl Fn(&Jar) -> Result<Vec<Added>, CommandError> + Send + Sync + 'static {
     move |_| Ok(vec![Added(n)])
 }
 
 /// Adds one unit if the jar already holds at least `at_least`.
-fn top_up_if(at_least: u64) -> impl Fn(&Jar) -> Result<Vec<Added>, CommandError> {
+fn top_up_if(
+    at_least: u64,
+) -> impl Fn(&Jar) -> Result<Vec<Added>, CommandError> + Send + Sync + 'static {
     move |jar| {
         if jar.units >= at_least {
             Ok(vec![Added(1)])
@@ -327,11 +329,93 @@ async fn a_retry_handled_elsewhere_is_deduplicated_despite_a_stale_cache() {
 #[tokio::test]
 async fn a_cache_of_capacity_zero_reads_the_stream_every_time() {
     let s = setup();
-    let here = s.here.clone().with_cache_capacity(0);
+    let here = s.here.clone().with_cache(crate::config::ByteSize(0));
     for n in 0..3 {
         here.execute::<Jar, _>("a", &CommandContext::new(format!("c{n}")), add(1))
             .await
             .unwrap();
     }
     assert_eq!(s.reads(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_two_concurrent_commands_on_one_stream_all_succeed_in_turn() {
+    let s = setup();
+    s.here
+        .execute::<Jar, _>("a", &CommandContext::new("fill"), add(100))
+        .await
+        .unwrap();
+    // Each takes one unit if at least one is left: a check that needs the latest state.
+    let commands: Vec<_> = (0..32)
+        .map(|n| {
+            let here = s.here.clone();
+            tokio::spawn(async move {
+                here.execute::<Jar, _>("a", &CommandContext::new(format!("t{n}")), top_up_if(1))
+                    .await
+            })
+        })
+        .collect();
+    let mut revisions = Vec::new();
+    for command in commands {
+        let ack = command
+            .await
+            .unwrap()
+            .expect("no command fails, none is ABORTED");
+        assert!(!ack.deduplicated);
+        revisions.push(ack.revision);
+    }
+    revisions.sort_unstable();
+    assert_eq!(
+        revisions,
+        (1..=32).collect::<Vec<u64>>(),
+        "each its own revision"
+    );
+    assert_eq!(s.units().await, 132);
+    assert_eq!(s.here.lanes.busy(), 0, "no lane is left behind");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_commands_here_and_elsewhere_on_one_stream_all_land() {
+    let s = setup();
+    s.here
+        .execute::<Jar, _>("a", &CommandContext::new("fill"), add(1))
+        .await
+        .unwrap();
+    // Two processes, sixteen callers each: the lanes order each process's callers, the
+    // optimistic retry settles the races between the two.
+    let commands: Vec<_> = (0..32)
+        .map(|n| {
+            let handler = if n % 2 == 0 {
+                s.here.clone()
+            } else {
+                s.elsewhere.clone()
+            };
+            tokio::spawn(async move {
+                handler
+                    .execute::<Jar, _>("a", &CommandContext::new(format!("t{n}")), add(1))
+                    .await
+            })
+        })
+        .collect();
+    for command in commands {
+        command.await.unwrap().expect("every command lands");
+    }
+    assert_eq!(s.units().await, 33);
+}
+
+#[tokio::test]
+async fn a_command_id_queued_twice_is_appended_once() {
+    let s = setup();
+    let ctx = CommandContext::new("same");
+    let (first, second) = tokio::join!(
+        s.here.execute::<Jar, _>("a", &ctx, add(5)),
+        s.here.execute::<Jar, _>("a", &ctx, add(5)),
+    );
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(first.revision, second.revision);
+    assert!(
+        first.deduplicated != second.deduplicated,
+        "{first:?} {second:?}"
+    );
+    assert_eq!(s.units().await, 5);
 }

@@ -22,13 +22,15 @@ use crate::bench::{
 };
 
 /// A gateway running on the server runtime.
-struct Gateway {
-    addr: SocketAddr,
+pub(super) struct Gateway {
+    /// Where it listens.
+    pub(super) addr: SocketAddr,
     stop: oneshot::Sender<()>,
     task: JoinHandle<Result<(), GatewayError>>,
 }
 
-async fn start(bench: &Bench, upstream: SocketAddr) -> Result<Gateway, BenchError> {
+/// Starts the gateway in front of `upstream`, on the server runtime.
+pub(super) async fn start(bench: &Bench, upstream: SocketAddr) -> Result<Gateway, BenchError> {
     let uri = format!("http://{upstream}")
         .parse()
         .doing("gateway upstream")?;
@@ -57,7 +59,8 @@ async fn start(bench: &Bench, upstream: SocketAddr) -> Result<Gateway, BenchErro
     Ok(Gateway { addr, stop, task })
 }
 
-async fn stop(gateway: Gateway) -> Result<(), BenchError> {
+/// Stops the gateway and reports whether it ended cleanly.
+pub(super) async fn stop(gateway: Gateway) -> Result<(), BenchError> {
     let _ = gateway.stop.send(());
     gateway
         .task

@@ -9,6 +9,12 @@
 //!   `--auth disabled`: scenario 8, what checking a token costs a command and a query.
 //! - `fulfilment`: an all-roles server fulfilling orders over well-stocked products: scenario
 //!   10, an order placed and confirmed end to end against one command.
+//! - `hot`: scenario 11, one stream under 1, 16 and 32 clients (ABORTED share, throughput).
+//! - `longrun`: scenario 12, 200,000 commands against the `causeway-server` binary in a
+//!   process of its own (throughput drift, resident memory, threads).
+//! - `length`: scenario 13, a command on a 10,000-event stream against a 10-event one, cache
+//!   off, with and without snapshots.
+//! - `tails`: scenario 14, p99 / p50 of a command at 32 in flight over gRPC and REST.
 //! - `observe`: scenario 9, a hot-stream command with and without instrumentation, and with
 //!   spans exported over OTLP.
 //!
@@ -21,10 +27,14 @@ mod catchup;
 mod command;
 mod fulfilment;
 mod gateway;
+mod hot;
+mod length;
+mod longrun;
 mod observe;
 mod query;
 mod reads;
 mod rebuild;
+mod tails;
 mod writes;
 
 use std::{future::Future, path::Path, path::PathBuf, sync::Arc, time::Instant};
@@ -56,6 +66,8 @@ pub struct Bench {
     pub run_id: String,
     /// When the run started, for progress lines.
     pub started: Instant,
+    /// The core the server runtime is pinned to, for server processes the run starts.
+    pub server_core: Option<usize>,
 }
 
 impl Bench {
@@ -150,6 +162,10 @@ pub async fn run_all(bench: &Bench, report: &mut Report) {
         settle(report, 8, result);
     }
     fulfilment::run(bench, report).await;
+    hot::run(bench, report).await;
+    length::run(bench, report).await;
+    tails::run(bench, report).await;
+    longrun::run(bench, report).await;
     // Last: its traced phase installs a span exporter for the whole process.
     observe::run(bench, report).await;
 }
