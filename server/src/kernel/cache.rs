@@ -10,6 +10,10 @@
 //! current. A deduplicated answer from the cache is always right: the ids it holds were read
 //! from, or acknowledged by, the store.
 //!
+//! While a group of commands is decided on a stream, its entry is out of the cache (taken,
+//! not copied): states that grow with their stream (a product's reservations) would otherwise
+//! be copied for every command.
+//!
 //! It is bounded by bytes: each entry is weighed as its state's footprint
 //! ([`Aggregate::footprint`]), the event ids it holds and a fixed overhead, and the least
 //! recently used entries go first when a new one does not fit. One entry holds at most a
@@ -43,16 +47,16 @@ struct Entry {
     used: u64,
 }
 
-/// What the cache holds for one stream, as the command handler takes it.
-pub(super) struct Cached<A, R> {
-    /// A copy of the cached state.
+/// What the cache held for one stream, taken out of it while a group is decided on it.
+pub(super) struct Taken<A> {
+    /// The cached state.
     pub(super) state: A,
     /// The head it was folded to.
     pub(super) head: Head,
+    /// The ids held for deduplication.
+    pub(super) history: History,
     /// The revision of the stream's latest snapshot, as far as this process knows.
     pub(super) snapshot_at: Option<u64>,
-    /// What the caller's look at the ids found.
-    pub(super) found: R,
 }
 
 /// Aggregates by stream, bounded by bytes, least recently used out first.
@@ -83,8 +87,10 @@ impl std::fmt::Debug for AggregateCache {
 }
 
 impl AggregateCache {
-    /// Default size: room for the hot streams of a busy server, small beside its other memory.
-    pub const DEFAULT_BYTES: ByteSize = ByteSize::mib(64);
+    /// Default size: room for thousands of hot streams (a product with a thousand
+    /// reservations is about 100 KiB; an order or a fulfilment under 1 KiB), small beside the
+    /// process's other memory, and full soon after start so memory stays flat from then on.
+    pub const DEFAULT_BYTES: ByteSize = ByteSize::mib(16);
 
     /// A cache of at most `capacity` bytes; 0 turns it off.
     pub fn new(capacity: ByteSize) -> Self {
@@ -105,28 +111,18 @@ impl AggregateCache {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A copy of what the cache holds for `stream`, with `look` run on its ids under the lock
-    /// (so the ids are never copied); `None` on a miss.
-    pub(super) fn get<A: Aggregate, R>(
-        &self,
-        stream: &str,
-        look: impl FnOnce(&History) -> R,
-    ) -> Option<Cached<A, R>> {
-        let mut entries = self.lock();
-        let tick = entries.next_tick();
-        let key = Arc::clone(entries.by_stream.get_key_value(stream)?.0);
-        let entry = entries.by_stream.get_mut(stream)?;
-        let state = entry.state.downcast_ref::<A>()?.clone();
-        entry.used = tick;
-        let cached = Cached {
-            state,
+    /// Takes what the cache holds for `stream` out of it; `None` on a miss. Nothing is
+    /// copied: within a process only the stream's lane works on it, and puts it back after
+    /// its append (a state decided on but not stored must not be seen again).
+    pub(super) fn take<A: Aggregate>(&self, stream: &str) -> Option<Taken<A>> {
+        let entry = self.lock().remove(stream)?;
+        let state = entry.state.downcast::<A>().ok()?;
+        Some(Taken {
+            state: *state,
             head: entry.head,
+            history: entry.history,
             snapshot_at: entry.snapshot_at,
-            found: look(&entry.history),
-        };
-        entries.recency.push_back((key, tick));
-        entries.compact_recency();
-        Some(cached)
+        })
     }
 
     /// Keeps `state` at `head` for `stream`, unless the cache already holds a newer head.
@@ -149,41 +145,6 @@ impl AggregateCache {
         }
         let entry = entries.entry(stream, state, head, history, snapshot_at);
         entries.insert(stream, entry);
-    }
-
-    /// Moves `stream` from `from` (the head the command decided on) to `head`, adding the ids
-    /// of the events in between. An entry someone else already moved to `head` or beyond is
-    /// kept as it is; one at any other head is dropped, to be reloaded by the next command.
-    pub(super) fn advance<A: Aggregate>(
-        &self,
-        stream: &str,
-        from: Option<u64>,
-        state: A,
-        head: Head,
-        appended: &[EventRef],
-        snapshot_at: Option<u64>,
-    ) {
-        let mut entries = self.lock();
-        let Some(entry) = entries.remove(stream) else {
-            return;
-        };
-        if entry.head.revision >= head.revision {
-            entries.insert(stream, entry); // already there: a concurrent winner moved it
-            return;
-        }
-        if Some(entry.head.revision) != from {
-            return; // some other head: the next command reloads
-        }
-        let mut history = entry.history;
-        history.extend(appended);
-        let snapshot_at = snapshot_at.max(entry.snapshot_at);
-        let entry = entries.entry(stream, state, head, history, snapshot_at);
-        entries.insert(stream, entry);
-    }
-
-    /// Forgets `stream`, after the store showed the cached state was stale.
-    pub(super) fn forget(&self, stream: &str) {
-        self.lock().remove(stream);
     }
 }
 

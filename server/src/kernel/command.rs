@@ -2,16 +2,16 @@
 //! `kernel::lanes`); the lane's worker runs the commands waiting there as one group, in three
 //! steps per attempt:
 //!
-//! 1. basis: the aggregate's state and head, from the aggregate cache, or the store (its latest
-//!    snapshot and the events after it), or caught up after a lost race; a command id found in
-//!    the stream's history is a repeat, answered with its first acknowledgement;
+//! 1. basis: the aggregate's state and head, taken from the aggregate cache, or read from the
+//!    store (its latest snapshot and the events after it); a command id found in the stream's
+//!    history is a repeat, answered with its first acknowledgement;
 //! 2. decide: the pure decisions, one command after the other on the evolving state (or a
 //!    caller's expected revision refusing one);
 //! 3. commit: one append of every command's events with the revision the group was based on;
-//!    on a concurrent write from another process, catch up and decide again, a bounded number
-//!    of times.
+//!    on a concurrent write from another process, read the stream again and decide again, a
+//!    bounded number of times.
 //!
-//! Layout: `basis` (step 1 and catching up), `decide` (step 2), `group` (the attempts and
+//! Layout: `basis` (step 1), `decide` (step 2), `group` (the attempts and
 //! step 3), `repeat` (answering a command id that ran before), `load` (reading a stream through
 //! its snapshot).
 

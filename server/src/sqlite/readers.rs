@@ -1,41 +1,83 @@
-//! A small pool of read-only connections to one file. In WAL mode each statement sees a committed
-//! snapshot (also of other processes' commits) and never waits for the writer, so reads need no
-//! coordination beyond handing each one a connection of its own.
+//! A small pool of read-only connections to one file, each owned by a reader thread of its own.
+//! In WAL mode each statement sees a committed snapshot (also of other processes' commits) and
+//! never waits for the writer, so reads need no coordination beyond a connection each.
 //!
-//! At most [`MAX_READERS`] reads run at once; the others wait their turn without a thread. A
-//! read is CPU work on a page cache more than it is I/O, so more at once would only add
-//! blocking-pool threads (each with its own allocator arena) and connections (each with its own
-//! page cache) under load, and open and close connections as the load came and went.
+//! At most [`MAX_READERS`] threads (and connections) per file, started as reads first need them
+//! and kept: reads wait their turn in the pool's queue, not in threads. A read is CPU work on a
+//! page cache more than it is I/O, so more at once would only add threads (each with its own
+//! allocator arena) and connections (each with its own page cache). Tokio's blocking pool was
+//! the first home of these reads: under thousands of short reads a second it kept starting
+//! threads (one whenever none was idle at that instant) that lingered for ten seconds each,
+//! dozens of them, and a connection was opened and closed whenever more than a few were busy.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::{
+    collections::VecDeque,
+    panic::AssertUnwindSafe,
+    sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError},
+};
 
 use rusqlite::Connection;
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use super::{SqliteError, SqliteFile};
 
-/// Reads of one file running at once, and so its connections: every one stays open.
-pub(crate) const MAX_READERS: usize = 8;
+/// Reader threads, and so connections, of one file at most.
+pub(crate) const MAX_READERS: usize = 4;
 
-/// Read connections to one file, opened on demand and reused.
+/// One read waiting for a reader thread: it gets the thread's connection, or why there is none.
+type Job = Box<dyn FnOnce(Result<&Connection, SqliteError>) + Send>;
+
+/// Read connections to one file, each on a thread of its own.
 pub(crate) struct ReaderPool {
     file: SqliteFile,
-    idle: Mutex<Vec<Connection>>,
-    turns: Semaphore,
+    queue: Arc<Queue>,
+}
+
+/// The reads waiting and the threads that take them.
+struct Queue {
+    state: Mutex<Waiting>,
+    ready: Condvar,
+}
+
+struct Waiting {
+    jobs: VecDeque<Job>,
+    threads: usize,
+    /// Threads running a job whose answer is not yet sent.
+    busy: usize,
+    closed: bool,
+}
+
+/// Marks its job's thread free again when dropped: just before the answer is sent (so a caller
+/// that has its answer and queues the next read finds the thread free), or while a panicking
+/// job unwinds.
+struct Done(Arc<Queue>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        self.0.lock().busy -= 1;
+    }
 }
 
 impl ReaderPool {
-    /// A pool for `file`; it opens no connection until the first read.
+    /// A pool for `file`; it starts no thread and opens no connection until the first read.
     pub(crate) fn new(file: SqliteFile) -> Self {
         Self {
             file,
-            idle: Mutex::new(Vec::new()),
-            turns: Semaphore::new(MAX_READERS),
+            queue: Arc::new(Queue {
+                state: Mutex::new(Waiting {
+                    jobs: VecDeque::new(),
+                    threads: 0,
+                    busy: 0,
+                    closed: false,
+                }),
+                ready: Condvar::new(),
+            }),
         }
     }
 
-    /// Runs `read` on a pooled connection on tokio's blocking pool, so SQLite's synchronous I/O
-    /// never stalls the async workers. The store's error type `E` takes the pool's own failures.
+    /// Runs `read` on one of the pool's connections, on its reader thread, so SQLite's
+    /// synchronous I/O never stalls the async workers. The store's error type `E` takes the
+    /// pool's own failures.
     pub(crate) async fn run<T, E, F>(self: &Arc<Self>, read: F) -> Result<T, E>
     where
         T: Send + 'static,
@@ -43,46 +85,109 @@ impl ReaderPool {
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
         let file = self.file.name();
-        // The semaphore is never closed; a failed acquire would be a bug, reported as a lost read.
-        let _turn = self
-            .turns
-            .acquire()
-            .await
-            .map_err(|_| SqliteError::ReadLost { file })?;
-        let pool = Arc::clone(self);
-        tokio::task::spawn_blocking(move || pool.run_blocking(read))
-            .await
-            .map_err(|_| SqliteError::ReadLost { file })?
+        let (reply, answer) = oneshot::channel();
+        let done = Done(Arc::clone(&self.queue));
+        let job: Job = Box::new(move |conn| {
+            let result = match conn {
+                Ok(conn) => read(conn),
+                Err(e) => Err(E::from(e)),
+            };
+            drop(done);
+            let _ = reply.send(result);
+        });
+        self.queue_job(job)?;
+        // No answer: the read panicked (its reply was dropped), or the pool could not start.
+        answer.await.map_err(|_| SqliteError::ReadLost { file })?
     }
 
-    fn run_blocking<T, E: From<SqliteError>>(
-        &self,
-        read: impl FnOnce(&Connection) -> Result<T, E>,
-    ) -> Result<T, E> {
-        // A panic while holding the lock cannot leave the Vec inconsistent, so poison is moot.
-        let pooled = self
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        let conn = match pooled {
-            Some(conn) => conn,
-            None => self.file.open_reader()?,
-        };
-        let result = read(&conn);
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < MAX_READERS {
-            idle.push(conn);
+    /// Queues `job`, starting a thread when every thread is taken and there may be more.
+    fn queue_job(&self, job: Job) -> Result<(), SqliteError> {
+        let mut waiting = self.queue.lock();
+        waiting.jobs.push_back(job);
+        let free = waiting.threads - waiting.busy;
+        if waiting.jobs.len() <= free || waiting.threads >= MAX_READERS {
+            self.queue.ready.notify_one();
+            return Ok(());
         }
-        result
+        waiting.threads += 1;
+        drop(waiting);
+        let (queue, file) = (Arc::clone(&self.queue), self.file.clone());
+        let started = std::thread::Builder::new()
+            .name("causeway-reader".to_owned())
+            .spawn(move || serve(&queue, &file));
+        if let Err(e) = started {
+            let mut waiting = self.queue.lock();
+            waiting.threads -= 1;
+            // Without any thread, nobody would take the reads: drop them (their callers hear
+            // that they were lost) rather than leave them waiting.
+            if waiting.threads == 0 {
+                waiting.jobs.clear();
+            }
+            return Err(SqliteError::Thread {
+                what: "a reader thread",
+                reason: e.to_string(),
+            });
+        }
+        Ok(())
     }
 
     #[cfg(test)]
-    fn idle_count(&self) -> usize {
-        self.idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+    fn threads(&self) -> usize {
+        self.queue.lock().threads
+    }
+}
+
+impl Drop for ReaderPool {
+    /// Lets the reader threads finish what is queued and end, closing their connections.
+    fn drop(&mut self) {
+        self.queue.lock().closed = true;
+        self.queue.ready.notify_all();
+    }
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, Waiting> {
+        // Every change under the lock is a push, a pop or a counter: never half done.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The next job, waiting for one; `None` once the pool is gone and nothing is queued.
+    fn next(&self) -> Option<Job> {
+        let mut waiting = self.lock();
+        loop {
+            if let Some(job) = waiting.jobs.pop_front() {
+                waiting.busy += 1;
+                return Some(job);
+            }
+            if waiting.closed {
+                waiting.threads -= 1;
+                return None;
+            }
+            waiting = self
+                .ready
+                .wait(waiting)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+/// A reader thread: opens its connection (again after a failure) and runs jobs on it until the
+/// pool is gone. A job that panics loses its answer, not the thread.
+fn serve(queue: &Queue, file: &SqliteFile) {
+    let mut conn: Option<Connection> = None;
+    while let Some(job) = queue.next() {
+        if conn.is_none() {
+            match file.open_reader() {
+                Ok(opened) => conn = Some(opened),
+                Err(e) => {
+                    job(Err(e));
+                    continue;
+                }
+            }
+        }
+        if let Some(conn) = &conn {
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(Ok(conn))));
+        }
     }
 }
 
@@ -110,16 +215,19 @@ mod tests {
     async fn reads_reuse_one_connection_and_see_new_commits() {
         let dir = tempfile::tempdir().expect("temp dir");
         let (writer, pool) = pool(&dir);
-        assert_eq!(pool.idle_count(), 0, "nothing opened before the first read");
+        assert_eq!(pool.threads(), 0, "nothing started before the first read");
         assert_eq!(pool.run(count).await.expect("read"), 0);
         writer
             .execute("INSERT INTO t VALUES (1)", [])
             .expect("insert");
         assert_eq!(pool.run(count).await.expect("read"), 1);
+        for _ in 0..10 {
+            assert_eq!(pool.run(count).await.expect("read"), 1);
+        }
         assert_eq!(
-            pool.idle_count(),
+            pool.threads(),
             1,
-            "the second read reused the first connection"
+            "one read after the other: one thread, one connection"
         );
     }
 
@@ -152,7 +260,11 @@ mod tests {
             assert_eq!(read.await.expect("task").expect("read"), 0);
         }
         assert_eq!(most.load(Ordering::SeqCst), MAX_READERS);
-        assert_eq!(pool.idle_count(), MAX_READERS, "every connection was kept");
+        assert_eq!(
+            pool.threads(),
+            MAX_READERS,
+            "every thread and connection was kept"
+        );
     }
 
     #[tokio::test]

@@ -58,6 +58,12 @@ pub struct Options {
     #[arg(long, env = "CAUSEWAY_BENCH_MONGODB_URL")]
     pub mongodb_url: Option<String>,
 
+    /// Run the long run's server process (scenario 12) under this command, e.g. `heaptrack -o
+    /// /tmp/server` or `perf record -g -o /tmp/perf.data --`, to profile it; its memory and
+    /// thread figures then describe the wrapper and mean nothing.
+    #[arg(long)]
+    pub server_wrapper: Option<String>,
+
     /// Keep read models in a MongoDB the run starts itself: SecantusDB (`secantusd-py`, which
     /// `scripts/setup-test-tools` installs) on a free 127.0.0.1 port, as a one-node replica set
     /// (batches commit in transactions), stopped at the end. `--mongodb-url` wins when given.

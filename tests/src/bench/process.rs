@@ -44,17 +44,34 @@ impl ServerProcess {
     /// Starts the binary over `data_dir` with `args` (after `--listen`, `--data-dir`,
     /// `--auth disabled`, `--metrics-listen off`, full durability and `warn` logs), on core
     /// `core` when given.
-    pub fn start(data_dir: &Path, args: &[&str], core: Option<usize>) -> Result<Self, BenchError> {
+    /// With `wrapper` (a command line, e.g. `heaptrack -o /tmp/server`), the binary runs under
+    /// it.
+    pub fn start(
+        data_dir: &Path,
+        args: &[&str],
+        core: Option<usize>,
+        wrapper: Option<&str>,
+    ) -> Result<Self, BenchError> {
         let binary = server_binary()?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .doing("finding a free port")?
             .port();
-        let mut command = match core {
-            Some(core) => {
-                let mut taskset = Command::new("taskset");
-                taskset.args(["-c", &core.to_string()]).arg(&binary);
-                taskset
+        let mut line: Vec<String> = Vec::new();
+        if let Some(core) = core {
+            line.extend(["taskset".to_owned(), "-c".to_owned(), core.to_string()]);
+        }
+        line.extend(
+            wrapper
+                .into_iter()
+                .flat_map(str::split_whitespace)
+                .map(str::to_owned),
+        );
+        let mut command = match line.split_first() {
+            Some((program, rest)) => {
+                let mut command = Command::new(program);
+                command.args(rest).arg(&binary);
+                command
             }
             None => Command::new(&binary),
         };

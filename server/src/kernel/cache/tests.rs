@@ -34,10 +34,18 @@ fn head(revision: u64) -> Head {
     }
 }
 
+/// Whether `stream` is cached, and at which revision; what was taken is put back.
 fn held(cache: &AggregateCache, stream: &str) -> Option<u64> {
-    cache
-        .get::<Sized, _>(stream, |_| ())
-        .map(|hit| hit.head.revision)
+    let taken = cache.take::<Sized>(stream)?;
+    let revision = taken.head.revision;
+    cache.put(
+        stream,
+        taken.state,
+        taken.head,
+        taken.history,
+        taken.snapshot_at,
+    );
+    Some(revision)
 }
 
 #[test]
@@ -89,43 +97,33 @@ fn a_long_history_keeps_its_newest_ids_and_is_no_longer_whole() {
     // A sixteenth of 1 MiB holds 2,048 ids of 32 bytes.
     let cache = AggregateCache::new(ByteSize::mib(1));
     cache.put("sized-long", Sized(8), head(9_999), history(10_000), None);
-    let (len, whole, first) = cache
-        .get::<Sized, _>("sized-long", |h| {
-            (h.len(), h.is_whole(), h.refs().first().map(|r| r.revision))
-        })
-        .unwrap()
-        .found;
+    let taken = cache.take::<Sized>("sized-long").unwrap();
+    let len = taken.history.len();
     assert!(len <= 2_048, "{len} ids held");
-    assert!(!whole);
-    assert_eq!(first, Some(10_000 - len as u64));
+    assert!(!taken.history.is_whole());
+    assert_eq!(
+        taken.history.refs().first().map(|r| r.revision),
+        Some(10_000 - len as u64)
+    );
 }
 
 #[test]
-fn never_goes_back_to_an_older_head_and_drops_an_entry_it_cannot_place() {
+fn a_taken_stream_is_out_until_put_back_and_never_goes_back_to_an_older_head() {
     let cache = AggregateCache::new(ByteSize::mib(1));
     cache.put("sized-a", Sized(8), head(5), history(6), Some(3));
-    cache.put("sized-a", Sized(8), head(3), history(4), None);
-    assert_eq!(held(&cache, "sized-a"), Some(5));
-    // A command that lost to the entry's own head leaves it as it is
-    cache.advance("sized-a", Some(4), Sized(8), head(5), &[], None);
-    assert_eq!(held(&cache, "sized-a"), Some(5));
-    // One that decided on the entry's head moves it, keeping the snapshot it knew of
-    let next = EventRef {
-        id: Uuid::from_u64_pair(1, 6),
-        revision: 6,
-        position: 6,
-    };
-    cache.advance("sized-a", Some(5), Sized(8), head(6), &[next], None);
-    let hit = cache
-        .get::<Sized, _>("sized-a", |h| h.refs().last().copied())
-        .unwrap();
-    assert_eq!(
-        (hit.head.revision, hit.snapshot_at, hit.found),
-        (6, Some(3), Some(next))
+    let taken = cache.take::<Sized>("sized-a").unwrap();
+    assert_eq!((taken.head.revision, taken.snapshot_at), (5, Some(3)));
+    assert!(cache.take::<Sized>("sized-a").is_none(), "out while taken");
+    assert_eq!(cache.lock().bytes, 0);
+    cache.put(
+        "sized-a",
+        taken.state,
+        head(6),
+        taken.history,
+        taken.snapshot_at,
     );
-    // One that decided on a head the entry never had drops it
-    cache.advance("sized-a", Some(9), Sized(8), head(10), &[], None);
-    assert_eq!(held(&cache, "sized-a"), None);
+    cache.put("sized-a", Sized(8), head(3), history(4), None);
+    assert_eq!(held(&cache, "sized-a"), Some(6));
 }
 
 #[test]

@@ -3,9 +3,9 @@
 
 use uuid::Uuid;
 
-use super::{CommandHandler, Job, basis::Basis, now};
+use super::{CommandHandler, Job, now};
 use crate::{
-    kernel::{Aggregate, CommandError},
+    kernel::{Aggregate, CommandError, Head},
     store::NewEvent,
 };
 
@@ -20,16 +20,14 @@ pub(super) enum Verdict {
 }
 
 /// What step 2 decided for a whole group.
-pub(super) struct Round<A> {
-    /// The state after every event of the round.
-    pub(super) state: A,
+pub(super) struct Round {
     /// Every command's events, in order, encoded.
     pub(super) events: Vec<NewEvent>,
     /// One verdict per command, in order.
     pub(super) verdicts: Vec<Verdict>,
 }
 
-impl<A> Round<A> {
+impl Round {
     /// The ids of the round's events, in order.
     pub(super) fn ids(&self) -> Vec<Uuid> {
         self.events.iter().map(|e| e.id).collect()
@@ -38,15 +36,15 @@ impl<A> Round<A> {
 
 impl CommandHandler {
     /// Step 2: each of `jobs` decided on the state the ones before it left, starting from
-    /// `basis`.
+    /// `state` at `head`, which ends up with every event of the round applied.
     pub(super) fn decide<A: Aggregate>(
         &self,
         stream: &str,
-        basis: &Basis<A>,
+        state: &mut A,
+        head: Option<Head>,
         jobs: &[Job<A>],
-    ) -> Round<A> {
-        let mut state = basis.state.clone();
-        let mut current = basis.head.map(|h| h.revision);
+    ) -> Round {
+        let mut current = head.map(|h| h.revision);
         let timestamp = now();
         let mut events = Vec::new();
         let mut verdicts = Vec::with_capacity(jobs.len());
@@ -57,7 +55,7 @@ impl CommandHandler {
                     continue;
                 }
             }
-            let verdict = match (job.decide)(&state) {
+            let verdict = match (job.decide)(state) {
                 Ok(decided) if !decided.is_empty() => {
                     decided.iter().for_each(|event| state.apply(event));
                     events.extend(self.encode(stream, &job.ctx, &decided, &timestamp));
@@ -71,11 +69,7 @@ impl CommandHandler {
             };
             verdicts.push(verdict);
         }
-        Round {
-            state,
-            events,
-            verdicts,
-        }
+        Round { events, verdicts }
     }
 }
 

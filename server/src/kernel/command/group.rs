@@ -1,5 +1,9 @@
 //! A group of commands on one stream, from its lane: the attempts (basis, decide, commit) until
 //! every command is answered or the attempts run out, and step 3, the one append.
+//!
+//! The group decides on its basis in place: after its append the state goes back into the
+//! cache as it is; after a race lost to another process (or a store failure) it is dropped and
+//! the next attempt reads the stream again (its snapshot and the events after it).
 
 use tracing::debug;
 
@@ -13,10 +17,10 @@ use crate::{
     store::{ExpectedRevision, StoreError},
 };
 
-/// After step 3: everyone was answered, or some must be decided again on `Source`.
+/// After step 3: everyone was answered, or some must be decided again on a fresh read.
 enum Committed<A: Aggregate> {
     Answered,
-    Again(Vec<Job<A>>, Source<A>),
+    Again(Vec<Job<A>>),
 }
 
 impl CommandHandler {
@@ -25,7 +29,7 @@ impl CommandHandler {
         let mut pending = jobs;
         let mut source = Source::Cache;
         for attempt in 1..=MAX_ATTEMPTS {
-            let Found { basis, earlier } = match self.basis(stream, &pending, source).await {
+            let Found { mut basis, earlier } = match self.basis(stream, &pending, source).await {
                 Ok(found) => found,
                 Err(e) => return answer_all(pending, &e),
             };
@@ -33,9 +37,9 @@ impl CommandHandler {
             if pending.is_empty() {
                 return self.remember(stream, basis);
             }
-            let round = self.decide(stream, &basis, &pending);
+            let round = self.decide(stream, &mut basis.state, basis.head, &pending);
             if round.events.is_empty() {
-                if basis.history.is_none() {
+                if basis.cached {
                     // Refusals and no-ops are never answered from a cached state.
                     source = Source::Store;
                     continue;
@@ -45,13 +49,13 @@ impl CommandHandler {
             }
             match self.commit(stream, pending, basis, round).await {
                 Committed::Answered => return,
-                Committed::Again(rest, next) => {
+                Committed::Again(rest) => {
                     debug!(%stream, attempt, "lost an append race; deciding again");
                     if let Some(metrics) = &self.metrics {
                         metrics.retried();
                     }
                     pending = rest;
-                    source = next;
+                    source = Source::Store;
                 }
             }
         }
@@ -62,23 +66,19 @@ impl CommandHandler {
         answer_all(pending, &contested);
     }
 
-    /// Step 3: appends the round's events with the revision the group was based on, and answers
-    /// everyone; after a race lost to another process, catches up.
+    /// Step 3: appends the round's events with the revision the group was based on (whose
+    /// state already holds them), and answers everyone.
     async fn commit<A: Aggregate>(
         &self,
         stream: &str,
         jobs: Vec<Job<A>>,
         basis: Basis<A>,
-        round: Round<A>,
+        round: Round,
     ) -> Committed<A> {
         let current = basis.head.map(|h| h.revision);
         let expected = current.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
         let ids = round.ids();
-        let Round {
-            state,
-            events,
-            verdicts,
-        } = round;
+        let Round { events, verdicts } = round;
         match self.store.append(stream, expected, events).await {
             Ok(appended) => {
                 let head = Head {
@@ -96,16 +96,11 @@ impl CommandHandler {
                         position: head.position,
                     })
                     .collect();
-                let snapshot_at = self.snapshot_at(stream, &state, head, basis.snapshot_at);
-                match basis.history {
-                    Some(mut history) => {
-                        history.extend(&written);
-                        self.cache.put(stream, state, head, history, snapshot_at);
-                    }
-                    None => self
-                        .cache
-                        .advance(stream, current, state, head, &written, snapshot_at),
-                }
+                let snapshot_at = self.snapshot_at(stream, &basis.state, head, basis.snapshot_at);
+                let mut history = basis.history;
+                history.extend(&written);
+                self.cache
+                    .put(stream, basis.state, head, history, snapshot_at);
                 // The append proved the basis current, so every verdict stands.
                 for (job, verdict) in jobs.into_iter().zip(verdicts) {
                     let answer = match verdict {
@@ -128,62 +123,29 @@ impl CommandHandler {
                 }
                 Committed::Answered
             }
-            Err(StoreError::WrongExpectedRevision { actual, .. }) => {
-                self.lost(stream, jobs, basis, actual.0).await
-            }
+            Err(StoreError::WrongExpectedRevision { actual, .. }) => lost(stream, jobs, actual.0),
             Err(other) => {
                 answer_all(jobs, &CommandError::from(other));
                 Committed::Answered
             }
         }
     }
+}
 
-    /// After a lost race: callers that named their expected revision hear the conflict at
-    /// once; the others are decided again on the basis caught up with the winners' events (or
-    /// answered as repeats when a winner was their own retry, handled elsewhere).
-    async fn lost<A: Aggregate>(
-        &self,
-        stream: &str,
-        jobs: Vec<Job<A>>,
-        basis: Basis<A>,
-        actual: Option<u64>,
-    ) -> Committed<A> {
-        let (named, rest): (Vec<_>, Vec<_>) = jobs
-            .into_iter()
-            .partition(|job| job.ctx.expected_revision.is_some());
-        if !named.is_empty() {
-            self.cache.forget(stream);
-        }
-        for job in named {
-            let refused = conflict(stream, job.ctx.expected_revision, actual);
-            job.answer(Err(refused));
-        }
-        if rest.is_empty() {
-            return Committed::Answered;
-        }
-        match self.catch_up(stream, &rest, basis).await {
-            Err(e) => {
-                answer_all(rest, &e);
-                Committed::Answered
-            }
-            Ok(None) => Committed::Again(rest, Source::Store),
-            Ok(Some((basis, repeats))) => {
-                let mut again = Vec::with_capacity(rest.len());
-                for (job, repeat) in rest.into_iter().zip(repeats) {
-                    match repeat {
-                        Some(last) => {
-                            let answer = self.repeat(stream, &job.ctx, last).await;
-                            job.answer(answer);
-                        }
-                        None => again.push(job),
-                    }
-                }
-                match again.is_empty() {
-                    true => Committed::Answered,
-                    false => Committed::Again(again, Source::CaughtUp(basis)),
-                }
-            }
-        }
+/// After a race lost to another process: callers that named their expected revision hear the
+/// conflict at once; the others are decided again on the stream as it now is (a winner that
+/// was their own retry, handled elsewhere, is then found as a repeat).
+fn lost<A: Aggregate>(stream: &str, jobs: Vec<Job<A>>, actual: Option<u64>) -> Committed<A> {
+    let (named, rest): (Vec<_>, Vec<_>) = jobs
+        .into_iter()
+        .partition(|job| job.ctx.expected_revision.is_some());
+    for job in named {
+        let refused = conflict(stream, job.ctx.expected_revision, actual);
+        job.answer(Err(refused));
+    }
+    match rest.is_empty() {
+        true => Committed::Answered,
+        false => Committed::Again(rest),
     }
 }
 
@@ -192,7 +154,7 @@ fn answer_unwritten<A: Aggregate>(
     stream: &str,
     jobs: Vec<Job<A>>,
     head: Option<Head>,
-    round: Round<A>,
+    round: Round,
 ) {
     for (job, verdict) in jobs.into_iter().zip(round.verdicts) {
         let answer = match verdict {

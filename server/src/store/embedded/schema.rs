@@ -37,8 +37,9 @@ const CREATE_V1: &str = "
 ";
 
 /// Version 2: snapshots beside the streams (one row per stream, the latest), and events found by
-/// id, so that deduplication can ask about ids older than a snapshot without reading the
-/// stream.
+/// stream and id, so that deduplication can ask about ids older than a snapshot without reading
+/// the stream. Keyed by stream first: a stream's entries share pages, so an append dirties
+/// about one page of it per stream, as `(stream, revision)` does, not one per event.
 const SNAPSHOTS_AND_IDS_V2: &str = "
     CREATE TABLE snapshots (
         stream   TEXT    PRIMARY KEY,
@@ -47,7 +48,7 @@ const SNAPSHOTS_AND_IDS_V2: &str = "
         position INTEGER NOT NULL,
         state    BLOB    NOT NULL
     ) WITHOUT ROWID;
-    CREATE INDEX events_by_id ON events (event_id);
+    CREATE INDEX events_by_id ON events (stream, event_id);
 ";
 
 /// The event file at `path`, its connections committing as `durability` asks.

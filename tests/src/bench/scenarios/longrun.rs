@@ -16,6 +16,7 @@ use std::{
 };
 
 use causeway_client::{
+    admin::{ListProjectionsRequest, projection_admin_client::ProjectionAdminClient},
     common::CommandOptions,
     inventory::{RegisterProductRequest, inventory_commands_client::InventoryCommandsClient},
     orders::{OrderLine, PlaceOrderRequest, order_commands_client::OrderCommandsClient},
@@ -52,7 +53,12 @@ pub(super) async fn run(bench: &Bench, report: &mut Report) {
 async fn measure(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
     let dir = bench.base.join("long-run");
     std::fs::create_dir_all(&dir).doing("creating scenario 12's data directory")?;
-    let mut server = ServerProcess::start(&dir, &["--role", "all"], bench.server_core)?;
+    let mut server = ServerProcess::start(
+        &dir,
+        &["--role", "all"],
+        bench.server_core,
+        bench.options.server_wrapper.as_deref(),
+    )?;
     let channel = server.channel().await?;
     let skus = bench.skus(SET, PRODUCTS);
     let mut products = InventoryCommandsClient::new(channel.clone());
@@ -81,6 +87,7 @@ async fn segments(
     let started = server.footprint()?;
     let most_threads = Arc::new(AtomicU64::new(started.threads));
     let mut measured: Vec<(Measurement, Footprint)> = Vec::with_capacity(SEGMENTS);
+    let mut lags = Vec::with_capacity(SEGMENTS);
     let mut offset = 0;
     for segment in 0..SEGMENTS {
         let warmup = if segment == 0 { bench.scale.warmup } else { 0 };
@@ -95,13 +102,15 @@ async fn segments(
         };
         let footprint = server.footprint()?;
         most_threads.fetch_max(footprint.threads, Ordering::Relaxed);
+        let lag = most_behind(channel.clone()).await?;
         bench.progress(&format!(
-            "scenario 12: {} commands, {:.0}/s, RSS {:.1} MiB, {} threads",
+            "scenario 12: {} commands, {:.0}/s, RSS {:.1} MiB, {} threads, {lag}",
             (segment + 1) * per_segment,
             measurement.throughput().unwrap_or(0.0),
             footprint.rss_mib(),
             footprint.threads
         ));
+        lags.push(lag);
         measured.push((measurement, footprint));
     }
     judge(
@@ -111,7 +120,30 @@ async fn segments(
         most_threads.load(Ordering::Relaxed),
         total,
         in_flight,
-    )
+    )?;
+    report.note(format!(
+        "Scenario 12: the projection furthest behind the head after each segment (events, \
+         seconds): {}.",
+        lags.join(", ")
+    ));
+    Ok(())
+}
+
+/// The projection (fulfilment included) furthest behind the head now, as `name +N/Ts`.
+async fn most_behind(channel: Channel) -> Result<String, BenchError> {
+    let listed = ProjectionAdminClient::new(channel)
+        .list_projections(ListProjectionsRequest {})
+        .await
+        .doing("listing the projections")?
+        .into_inner();
+    Ok(listed
+        .projections
+        .into_iter()
+        .max_by_key(|p| p.behind)
+        .map_or_else(
+            || "no projection".to_owned(),
+            |p| format!("{} +{}/{:.1}s", p.name, p.behind, p.behind_seconds),
+        ))
 }
 
 fn judge(
