@@ -609,7 +609,7 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("./data"));
         assert_eq!(config.role, Role::All);
         assert_eq!(config.durability, DurabilityArg::Full);
-        assert_eq!(config.aggregate_cache, ByteSize::mib(64));
+        assert_eq!(config.aggregate_cache, ByteSize::mib(16));
         assert_eq!(config.snapshot_every, 100);
         assert_eq!(config.rest_listen, Listen(None));
         assert_eq!(config.fulfilment, FulfilmentMode::Enabled);
@@ -626,7 +626,7 @@ mod tests {
         assert!(err.to_string().contains("--role"), "{err}");
         let err = parse(["causeway-server", "--aggregate-cache", "lots"]).unwrap_err();
         assert!(err.to_string().contains("--aggregate-cache"), "{err}");
-        let err = parse(["causeway-server", "--snapshot-every", "-1"]).unwrap_err();
+        let err = parse(["causeway-server", "--snapshot-every", "often"]).unwrap_err();
         assert!(err.to_string().contains("--snapshot-every"), "{err}");
         let err = parse(["causeway-server", "--rest-listen", "everywhere"]).unwrap_err();
         assert!(err.to_string().contains("--rest-listen"), "{err}");

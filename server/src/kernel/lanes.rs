@@ -157,15 +157,16 @@ mod tests {
     #[tokio::test]
     async fn commands_queued_behind_a_busy_lane_run_as_one_group_and_the_lane_goes_away() {
         let lanes = Lanes::default();
-        let gate = Arc::new(Notify::new());
+        let (gate, started) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
         let groups = Arc::new(Mutex::new(Vec::new()));
         let work = {
-            let (gate, groups) = (gate.clone(), groups.clone());
+            let (gate, started, groups) = (gate.clone(), started.clone(), groups.clone());
             move |group: Vec<Job>| {
-                let (gate, groups) = (gate.clone(), groups.clone());
+                let (gate, started, groups) = (gate.clone(), started.clone(), groups.clone());
                 async move {
                     // The first group waits until the others are queued.
                     if groups.lock().unwrap().is_empty() {
+                        started.notify_one();
                         gate.notified().await;
                     }
                     let size = group.len();
@@ -187,6 +188,10 @@ mod tests {
             };
             lanes.submit::<(), _, _, _>("s", Job { key, done }, work.clone());
             answers.push(answer);
+            if n == 0 {
+                // The lane's worker has taken the first command before the others come.
+                started.notified().await;
+            }
         }
         assert_eq!(lanes.busy(), 1);
         gate.notify_one();

@@ -23,7 +23,7 @@ pub const SCENARIOS: [(u8, &str); 14] = [
     (3, "projection catch-up vs raw read-and-decode"),
     (4, "batch appends vs single appends"),
     (5, "aggregate load, 1,000 vs 100 events"),
-    (6, "REST gateway vs direct gRPC"),
+    (6, "REST (in the server, and the gateway) vs direct gRPC"),
     (7, "command during a projection rebuild vs idle"),
     (8, "token verification: auth on vs --auth disabled"),
     (9, "instrumented vs uninstrumented command"),
