@@ -8,7 +8,7 @@ use causeway_client::inventory::{
     GetProductRequest, inventory_queries_client::InventoryQueriesClient,
 };
 use causeway_server::config::Config;
-use causeway_tests::{TestServer, tokens::Keys, without_fulfilment};
+use causeway_tests::{TestServer, tokens::OwnKeys, without_fulfilment};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -50,7 +50,7 @@ async fn json_of(reply: Response) -> (StatusCode, Value, Option<String>) {
 #[tokio::test(flavor = "multi_thread")]
 async fn commands_and_queries_answer_over_rest_in_the_server_as_over_grpc() {
     let (server, rest) = secured().await;
-    let keys = Keys::of_server(&server).await;
+    let keys = OwnKeys::of_server(&server).await;
     let staff = format!("Bearer {}", keys.token("ops", &["inventory.staff"]));
     let http = Client::new();
 
@@ -140,7 +140,7 @@ async fn commands_and_queries_answer_over_rest_in_the_server_as_over_grpc() {
 #[tokio::test(flavor = "multi_thread")]
 async fn rest_in_the_server_checks_callers_exactly_like_grpc() {
     let (server, rest) = secured().await;
-    let keys = Keys::of_server(&server).await;
+    let keys = OwnKeys::of_server(&server).await;
     let http = Client::new();
     let product = json!({"options": {"commandId": "rest-1"}, "sku": "kettle", "name": "Kettle"});
 

@@ -50,10 +50,14 @@ pub struct Loaded<A> {
     snapshot_at: Option<u64>,
 }
 
+/// A command's decision, owned by its job.
+type Decide<A> =
+    Box<dyn Fn(&A) -> Result<Vec<<A as Aggregate>::Event>, CommandError> + Send + Sync>;
+
 /// One command waiting in its stream's lane.
 pub(super) struct Job<A: Aggregate> {
     ctx: CommandContext,
-    decide: Box<dyn Fn(&A) -> Result<Vec<A::Event>, CommandError> + Send + Sync>,
+    decide: Decide<A>,
     reply: oneshot::Sender<Result<Ack, CommandError>>,
     span: Span,
 }
