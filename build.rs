@@ -67,6 +67,8 @@ fn main() -> io::Result<()> {
         "proto/causeway/auth/v1/access.proto",
         "proto/causeway/auth/v1/keys.proto",
         "proto/causeway/identity/v1/sessions.proto",
+        "proto/causeway/events/v1/options.proto",
+        "proto/causeway/events/v1/feed.proto",
         "proto/google/rpc/status.proto",
         "proto/google/rpc/error_details.proto",
     ];
@@ -87,6 +89,7 @@ fn main() -> io::Result<()> {
         .map_err(|e| io::Error::other(e.to_string()))?;
 
     fds.file.retain(|file| file.package() != DESCRIBED_ONLY);
+    let stored_events = stored_event_messages(&fds);
 
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     fs::write(out.join("causeway_descriptor.bin"), encoded)?;
@@ -119,5 +122,94 @@ fn main() -> io::Result<()> {
             "#[cfg(feature = \"event-json\")]\ninclude!(\"{package}.serde.rs\");"
         )?;
     }
+    fs::write(
+        out.join("event_payloads.rs"),
+        event_payloads(&stored_events),
+    )?;
     Ok(())
+}
+
+/// Full names (without the leading dot) of the stored event messages: the top-level messages
+/// of every `causeway/<context>/v1/events.proto`, the same rule the contract gate applies.
+fn stored_event_messages(fds: &prost_types::FileDescriptorSet) -> Vec<String> {
+    fds.file
+        .iter()
+        .filter(|f| f.name().starts_with("causeway/") && f.name().ends_with("/events.proto"))
+        .flat_map(|f| {
+            f.message_type
+                .iter()
+                .map(move |m| format!("{}.{}", f.package(), m.name()))
+        })
+        .collect()
+}
+
+/// What the event feed's two ends share about stored event messages, generated so that a new
+/// event type needs no hand-kept list: `STORED_EVENT_TYPES`; `event_json_to_protobuf` (the
+/// server: one match arm per type, decoding proto3 JSON with the generated serde impl and
+/// encoding with prost; a type missing from [`EVENT_MESSAGES`] has no serde impl, so forgetting
+/// one fails the build); and `StoredEvent` (consumers: any stored event decoded from its
+/// `google.protobuf.Any`).
+fn event_payloads(messages: &[String]) -> String {
+    format!(
+        "{}\n{}",
+        event_json_arms(messages),
+        stored_event_enum(messages)
+    )
+}
+
+/// The `StoredEvent` enum: one variant per stored event message, named like the message.
+fn stored_event_enum(messages: &[String]) -> String {
+    let short = |name: &str| name.rsplit('.').next().unwrap_or(name).to_owned();
+    let mut variants = String::new();
+    let mut decode = String::new();
+    let mut names = String::new();
+    for name in messages {
+        let (variant, path) = (short(name), name.replace('.', "::"));
+        variants.push_str(&format!(
+            "    /// `{name}`.\n    {variant}(crate::{path}),\n"
+        ));
+        decode.push_str(&format!(
+            "            \"{name}\" => prost::Message::decode(any.value.as_slice()).map(Self::{variant}),\n"
+        ));
+        names.push_str(&format!("            Self::{variant}(_) => \"{name}\",\n"));
+    }
+    format!(
+        "/// A stored event of any type, decoded from the `google.protobuf.Any` the event feed\n\
+         /// delivers it in. Non-exhaustive: a newer server may deliver types this build does not\n\
+         /// know, which [`StoredEvent::from_any`] reports as `None`.\n\
+         #[derive(Clone, PartialEq, Debug)]\n#[non_exhaustive]\npub enum StoredEvent {{\n{variants}}}\n\n\
+         impl StoredEvent {{\n    \
+         /// The event in `any` (type URL `type.googleapis.com/<full name>`): `None` when the\n    \
+         /// type is no stored event message of these contracts, `Some(Err)` when the bytes do\n    \
+         /// not decode as that message.\n    \
+         pub fn from_any(any: &prost_types::Any) -> Option<Result<Self, prost::DecodeError>> {{\n        \
+         let name = any.type_url.rsplit('/').next().unwrap_or_default();\n        \
+         Some(match name {{\n{decode}            _ => return None,\n        }})\n    }}\n\n    \
+         /// The full protobuf name of the event's type.\n    \
+         pub fn type_name(&self) -> &'static str {{\n        match self {{\n{names}        }}\n    }}\n}}\n"
+    )
+}
+
+/// `event_json_to_protobuf` and `STORED_EVENT_TYPES`.
+fn event_json_arms(messages: &[String]) -> String {
+    let arms: String = messages
+        .iter()
+        .map(|name| {
+            let path = name.replace('.', "::");
+            format!(
+                "        \"{name}\" => <crate::{path} as serde::Deserialize>::deserialize(deserializer)\n            .map(|message| prost::Message::encode_to_vec(&message)),\n"
+            )
+        })
+        .collect();
+    format!(
+        "/// The protobuf wire form of a stored event's proto3 JSON, read by `deserializer` as the\n\
+         /// message named `event_type`; `None` when no stored event message has that name.\n\
+         #[cfg(feature = \"event-json\")]\n\
+         pub fn event_json_to_protobuf<'de, D: serde::Deserializer<'de>>(\n    \
+         event_type: &str,\n    deserializer: D,\n) -> Option<Result<Vec<u8>, D::Error>> {{\n    \
+         Some(match event_type {{\n{arms}        _ => return None,\n    }})\n}}\n\n\
+         /// Full names of the stored event messages (the top-level messages of every\n\
+         /// `causeway/<context>/v1/events.proto`).\n\
+         pub const STORED_EVENT_TYPES: &[&str] = &{messages:?};\n"
+    )
 }

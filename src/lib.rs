@@ -4,7 +4,10 @@
 //! that carry a password.
 //!
 //! Layout: one module per proto package, `causeway::<context>::v1` (re-exported flat below) and
-//! `google::api` (the HTTP annotations the REST gateway reads its routes from). The
+//! `google::api` (the HTTP annotations the REST gateway reads its routes from). Generated
+//! beside them from the stored event messages: [`STORED_EVENT_TYPES`], [`StoredEvent`] (any
+//! of them decoded from the event feed's `google.protobuf.Any`) and (feature `event-json`)
+//! `event_json_to_protobuf`, which turns a stored event's proto3 JSON into protobuf bytes. The
 //! `google.rpc` error details (`google/rpc/status.proto`, `google/rpc/error_details.proto`)
 //! are in [`FILE_DESCRIPTOR_SET`] only, so reflection describes the details of an error; their
 //! Rust types come from `tonic-types`, not from here.
@@ -16,6 +19,7 @@
 )]
 
 include!(concat!(env!("OUT_DIR"), "/causeway.rs"));
+include!(concat!(env!("OUT_DIR"), "/event_payloads.rs"));
 
 /// Every `.proto` of the platform, encoded, with imports and source info (the comments), for
 /// gRPC reflection and descriptor-driven tools such as the REST gateway and its OpenAPI
@@ -27,6 +31,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 pub use causeway::admin::v1 as admin;
 pub use causeway::auth::v1 as auth;
 pub use causeway::common::v1 as common;
+pub use causeway::events::v1 as events;
 pub use causeway::fulfilment::v1 as fulfilment;
 pub use causeway::identity::v1 as identity;
 pub use causeway::inventory::v1 as inventory;

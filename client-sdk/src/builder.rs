@@ -4,10 +4,12 @@
 use std::{sync::Arc, time::Duration};
 
 #[cfg(feature = "tls")]
-use tonic::transport::{Certificate, ClientTlsConfig};
+use tonic::transport::ClientTlsConfig;
 use tonic::transport::{Channel, Endpoint};
 
-use crate::{Client, RetryPolicy, TokenProvider, client::Settings, login::Password};
+use crate::{
+    Client, RetryPolicy, TokenProvider, client::Settings, login::Password, tls::TlsSettings,
+};
 
 /// How long a call may take, retries included, when the caller does not say.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
@@ -92,6 +94,8 @@ enum Credentials {
 ///
 /// let client = Client::builder("https://causeway.internal:443")
 ///     .tls_ca_certificate(std::fs::read("ca.pem")?)
+///     // Where the platform demands a client certificate (mTLS):
+///     .tls_client_identity(std::fs::read("client.pem")?, std::fs::read("client.key")?)
 ///     .token_provider(TokenProvider::from_fn(|| Ok(std::fs::read_to_string("/var/run/token")?)))
 ///     .deadline(Duration::from_secs(5))
 ///     .retry_policy(RetryPolicy::default().max_attempts(6))
@@ -104,10 +108,7 @@ enum Credentials {
 #[must_use = "a builder does nothing until `build` or `connect`"]
 pub struct ClientBuilder {
     endpoint: String,
-    ca_certificates: Vec<Vec<u8>>,
-    domain_name: Option<String>,
-    #[cfg(feature = "tls")]
-    tls_config: Option<ClientTlsConfig>,
+    tls: TlsSettings,
     credentials: Credentials,
     deadline: Option<Duration>,
     connect_timeout: Duration,
@@ -119,10 +120,7 @@ impl ClientBuilder {
     pub(crate) fn new(endpoint: impl Into<String>) -> Self {
         Self {
             endpoint: endpoint.into(),
-            ca_certificates: Vec::new(),
-            domain_name: None,
-            #[cfg(feature = "tls")]
-            tls_config: None,
+            tls: TlsSettings::default(),
             credentials: Credentials::None,
             deadline: Some(DEFAULT_DEADLINE),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
@@ -135,22 +133,35 @@ impl ClientBuilder {
     /// set: how a platform behind a private CA is reached. Turns TLS on; call it again to trust
     /// several CAs.
     pub fn tls_ca_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.ca_certificates.push(pem.into());
+        self.tls.ca_certificates.push(pem.into());
         self
     }
 
     /// The name the server's certificate must carry, when it differs from the endpoint's host
     /// (e.g. connecting by IP address). Turns TLS on.
     pub fn tls_domain_name(mut self, name: impl Into<String>) -> Self {
-        self.domain_name = Some(name.into());
+        self.tls.domain_name = Some(name.into());
         self
     }
 
-    /// Full control over TLS (client certificates, several roots). CAs and the domain name given
-    /// with the other `tls_*` methods are added to it.
+    /// Presents the client certificate `certificate` (PEM, leaf first) with its private key
+    /// `key` (PEM) in the TLS handshake, for a platform that demands one (mTLS). The server
+    /// may also give the certificate's identity (a `spiffe://` URI or DNS name) roles of its
+    /// own, so a service can call without a bearer token. Turns TLS on.
+    pub fn tls_client_identity(
+        mut self,
+        certificate: impl Into<Vec<u8>>,
+        key: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.tls.set_identity(certificate.into(), key.into());
+        self
+    }
+
+    /// Full control over TLS (several roots, ALPN). CAs, the domain name and the client
+    /// identity given with the other `tls_*` methods are added to it.
     #[cfg(feature = "tls")]
     pub fn tls_config(mut self, config: ClientTlsConfig) -> Self {
-        self.tls_config = Some(config);
+        self.tls.config = Some(config);
         self
     }
 
@@ -251,13 +262,8 @@ impl ClientBuilder {
         if endpoint.uri().host().is_none() {
             return Err(invalid("no host".to_owned()));
         }
-        let wants_tls = scheme.as_deref() == Some("https")
-            || !self.ca_certificates.is_empty()
-            || self.domain_name.is_some();
-        #[cfg(feature = "tls")]
-        let wants_tls = wants_tls || self.tls_config.is_some();
-        if wants_tls {
-            endpoint = self.with_tls(endpoint)?;
+        if scheme.as_deref() == Some("https") || self.tls.wanted() {
+            endpoint = self.tls.apply(endpoint)?;
         }
         let user_agent = match &self.user_agent {
             Some(app) => format!("{app} {SDK_AGENT}"),
@@ -273,38 +279,6 @@ impl ClientBuilder {
             tokens: None,
         };
         Ok((endpoint, Arc::new(settings), self.credentials))
-    }
-
-    #[cfg(feature = "tls")]
-    fn with_tls(&self, endpoint: Endpoint) -> Result<Endpoint, BuildError> {
-        let custom = self.tls_config.is_some() || !self.ca_certificates.is_empty();
-        let mut config = self.tls_config.clone().unwrap_or_default();
-        if !custom {
-            if !cfg!(feature = "tls-webpki-roots") {
-                return Err(BuildError::Tls(
-                    "no CA to trust: give one with `tls_ca_certificate`, or enable the \
-                     `tls-webpki-roots` feature for servers behind a public CA"
-                        .to_owned(),
-                ));
-            }
-            config = config.with_enabled_roots();
-        }
-        for pem in &self.ca_certificates {
-            config = config.ca_certificate(Certificate::from_pem(pem));
-        }
-        if let Some(name) = &self.domain_name {
-            config = config.domain_name(name.clone());
-        }
-        endpoint
-            .tls_config(config)
-            .map_err(|e| BuildError::Tls(error_chain(&e)))
-    }
-
-    #[cfg(not(feature = "tls"))]
-    fn with_tls(&self, _endpoint: Endpoint) -> Result<Endpoint, BuildError> {
-        Err(BuildError::Tls(
-            "this build of causeway-client has no TLS: enable the `tls` feature".to_owned(),
-        ))
     }
 }
 
@@ -324,7 +298,7 @@ fn signed_in(client: Client, credentials: Credentials) -> Client {
 const SDK_AGENT: &str = concat!("causeway-client/", env!("CARGO_PKG_VERSION"));
 
 /// An error and its causes on one line, as transport errors hide the useful part in a source.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut cause = error.source();
     while let Some(inner) = cause {

@@ -39,6 +39,11 @@ impl Caller {
         Self { client, seen }
     }
 
+    /// The client the calls go through.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// Sends a command: gives it a UUIDv7 command id unless the caller chose one, keeps that id
     /// on every retry, and returns the response with its ack (recorded in the session).
     pub(crate) async fn command<Req, Resp, F, Fut>(
@@ -154,7 +159,7 @@ impl Caller {
 }
 
 /// The `authorization` header from `tokens`, asked for within the call's deadline.
-async fn authorization(
+pub(crate) async fn authorization(
     tokens: &TokenProvider,
     deadline: Option<Instant>,
 ) -> Result<AsciiMetadataValue, Error> {

@@ -5,8 +5,8 @@ use std::{sync::Arc, time::Duration};
 use tonic::transport::Channel;
 
 use crate::{
-    ClientBuilder, RetryPolicy, Session, TokenProvider, call::Caller, identity::Identity,
-    inventory::Inventory, orders::Orders,
+    ClientBuilder, RetryPolicy, Session, TokenProvider, call::Caller, events::Events,
+    identity::Identity, inventory::Inventory, orders::Orders,
 };
 
 /// What every call of one client shares: its deadline, retry policy and credentials.
@@ -71,6 +71,11 @@ impl Client {
     /// User and role commands and queries.
     pub fn identity(&self) -> Identity {
         Identity::new(Caller::new(self.clone(), None))
+    }
+
+    /// The event feed: subscriptions to the log and one stream's history.
+    pub fn events(&self) -> Events {
+        Events::new(Caller::new(self.clone(), None))
     }
 
     /// A read-your-writes session: its queries see every change it was acknowledged. Start one

@@ -13,6 +13,9 @@
 //! - **Signing in** with [`ClientBuilder::login`] (or [`TokenProvider::login`]): the access
 //!   token is kept and renewed before it expires; concurrent calls share one login.
 //! - **Streams over all pages** for listings (`list_orders`, `list_products`).
+//! - **The event feed** with [`Client::events`]: a subscription that reconnects and resumes
+//!   after the last position it yielded, and a [`events::Consumer`] that keeps its checkpoint
+//!   in a [`events::Checkpoints`] store.
 //!
 //! ```no_run
 //! use causeway_client::{Client, orders::{GetOrderRequest, OrderLine, PlaceOrderRequest}};
@@ -40,10 +43,13 @@
 //! Layout:
 //! - [`Client`] (`client`) and [`ClientBuilder`] (`builder`): connection, TLS, token, deadline,
 //!   retry policy, user agent.
+//! - [`events`]: the event feed (subscriptions, consumers and their checkpoints, stream
+//!   history).
 //! - [`orders`], [`inventory`], [`identity`]: per context, the generated messages and clients
 //!   re-exported, plus a handle ([`orders::Orders`], ...) that sends them with the guarantees
 //!   above. [`common`], [`admin`] and [`fulfilment`] are the generated types only;
 //!   `outcome` adds [`orders::Orders::await_outcome`], waiting for fulfilment's verdict.
+//! - `tls`: the CAs to trust, the server's name, and a client certificate for mTLS.
 //! - [`Session`] (`session`): read-your-writes.
 //! - [`RetryPolicy`] (`retry`), [`TokenProvider`] (`auth`), [`Error`] (`error`).
 //! - `login`: signing in to Causeway and keeping the token fresh ([`AccessToken`]).
@@ -52,7 +58,8 @@
 //!   tokens.
 //!
 //! Features: `tls` (default) enables `https://` endpoints with a CA given to
-//! [`ClientBuilder::tls_ca_certificate`]; `tls-webpki-roots` also trusts the public web roots.
+//! [`ClientBuilder::tls_ca_certificate`], and a client certificate for mTLS with
+//! [`ClientBuilder::tls_client_identity`]; `tls-webpki-roots` also trusts the public web roots.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -62,6 +69,7 @@ mod call;
 mod client;
 mod command;
 mod error;
+pub mod events;
 pub mod identity;
 pub mod inventory;
 mod login;
@@ -70,6 +78,7 @@ mod outcome;
 mod pages;
 mod retry;
 mod session;
+mod tls;
 
 pub use auth::{TokenError, TokenProvider};
 pub use builder::{BuildError, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE};

@@ -6,7 +6,7 @@ pub use causeway_proto::orders::*;
 use causeway_proto::common::CommandAck;
 use futures::stream::BoxStream;
 
-use crate::{Error, call::Caller, pages};
+use crate::{Error, call::Caller, pages, retry::CallKind};
 
 /// What placing an order returns: the order's id (derived from the command id when the request
 /// left it empty, so a retry names the same order) and the acknowledgement.
@@ -111,6 +111,22 @@ impl Orders {
             .await?
             .order
             .ok_or_else(|| Error::protocol("GetOrder answered without an order"))
+    }
+
+    /// One order's events from a revision, a page at a time (a customer: its own orders only;
+    /// another's is [`Error::NotFound`]). With `as_of` on [`Orders::get_order`] instead, the
+    /// order as it was at a revision or time.
+    pub async fn get_order_history(
+        &self,
+        request: GetOrderHistoryRequest,
+    ) -> Result<GetOrderHistoryResponse, Error> {
+        self.caller
+            .unary(CallKind::Query, request, |channel, request| async move {
+                order_queries_client::OrderQueriesClient::new(channel)
+                    .get_order_history(request)
+                    .await
+            })
+            .await
     }
 
     /// Every order matching `request` (a customer, a status), in placement order, across all

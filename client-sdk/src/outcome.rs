@@ -44,6 +44,7 @@ impl Orders {
                 min_position: placed.ack.position,
             }),
             await_outcome: true,
+            ..Default::default()
         })
         .await
     }

@@ -21,7 +21,8 @@ use causeway_client::{
         sessions_server::{Sessions, SessionsServer},
     },
     orders::{
-        GetOrderRequest, GetOrderResponse, ListOrdersRequest, ListOrdersResponse, Order,
+        GetOrderHistoryRequest, GetOrderHistoryResponse, GetOrderRequest, GetOrderResponse,
+        ListOrdersRequest, ListOrdersResponse, Order,
         order_queries_server::{OrderQueries, OrderQueriesServer},
     },
 };
@@ -114,6 +115,13 @@ impl OrderQueries for Double {
         _: Request<ListOrdersRequest>,
     ) -> Result<Response<ListOrdersResponse>, Status> {
         Ok(Response::new(ListOrdersResponse::default()))
+    }
+
+    async fn get_order_history(
+        &self,
+        _: Request<GetOrderHistoryRequest>,
+    ) -> Result<Response<GetOrderHistoryResponse>, Status> {
+        Ok(Response::new(GetOrderHistoryResponse::default()))
     }
 }
 

@@ -52,6 +52,7 @@ async fn main() {
             .get_product(GetProductRequest {
                 sku: "kettle".into(),
                 consistency: None,
+                ..Default::default()
             })
             .await;
         let _ = http.get(&url).send().await.unwrap().bytes().await;
@@ -65,6 +66,7 @@ async fn main() {
             .get_product(GetProductRequest {
                 sku: "kettle".into(),
                 consistency: None,
+                ..Default::default()
             })
             .await
             .expect("direct read");

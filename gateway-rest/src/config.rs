@@ -43,7 +43,8 @@ pub struct Config {
     )]
     pub listen: SocketAddr,
 
-    /// gRPC address of the Causeway server to forward to (plaintext `http://`).
+    /// gRPC address of the Causeway server to forward to: `http://host:port`, or
+    /// `https://host:port` with `--upstream-ca` (and a client certificate for mTLS).
     #[arg(
         long,
         env = "CAUSEWAY_GATEWAY_UPSTREAM",
@@ -88,6 +89,11 @@ pub struct Config {
     #[arg(long, env = "CAUSEWAY_GATEWAY_MAX_CONNECTIONS", default_value_t = 1000)]
     pub max_connections: usize,
 
+    /// How often an event stream (Server-Sent Events) with nothing to send sends a comment
+    /// line, so that proxies and clients see it alive.
+    #[arg(long, env = "CAUSEWAY_GATEWAY_SSE_HEARTBEAT", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub sse_heartbeat: Duration,
+
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `causeway_gateway=debug`.
     #[arg(long, env = "CAUSEWAY_LOG", default_value = "info")]
     pub log: String,
@@ -103,14 +109,21 @@ pub struct Config {
         default_value = "127.0.0.1:9465"
     )]
     pub metrics_listen: MetricsListen,
+
+    /// HTTPS for clients, and TLS or mTLS to the server.
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
 }
 
 /// Configuration that parsed but cannot work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    /// The upstream is not a plaintext gRPC address.
-    #[error("--upstream {0}: must be http://host:port (TLS is not supported)")]
+    /// The upstream is not a gRPC address.
+    #[error("--upstream {0}: must be http://host:port or https://host:port")]
     Upstream(String),
+    /// TLS flags that do not fit together.
+    #[error("{0}")]
+    Tls(String),
     /// A limit of zero would refuse every request.
     #[error("--{0} must be greater than zero")]
     Zero(&'static str),
@@ -134,16 +147,18 @@ impl Config {
             idle_timeout: Duration::from_secs(60),
             keepalive_interval: Duration::from_secs(30),
             max_connections: 1000,
+            sse_heartbeat: Duration::from_secs(15),
             log: "info".to_owned(),
             log_format: LogFormat::Text,
             metrics_listen: MetricsListen(None),
+            tls: crate::tls::TlsArgs::default(),
         }
     }
 
     /// Checks what parsing cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let upstream = || ConfigError::Upstream(self.upstream.to_string());
-        if self.upstream.scheme_str() != Some("http") {
+        if !matches!(self.upstream.scheme_str(), Some("http" | "https")) {
             return Err(upstream());
         }
         if self
@@ -160,6 +175,7 @@ impl Config {
         {
             return Err(upstream());
         }
+        self.tls.validate(&self.upstream)?;
         if self.timeout.is_zero() {
             return Err(ConfigError::Zero("timeout"));
         }
@@ -176,6 +192,7 @@ impl Config {
             ("idle-timeout", self.idle_timeout.is_zero()),
             ("keepalive-interval", self.keepalive_interval.is_zero()),
             ("max-connections", self.max_connections == 0),
+            ("sse-heartbeat", self.sse_heartbeat.is_zero()),
         ];
         match zero.into_iter().find(|(_, is_zero)| *is_zero) {
             Some((flag, _)) => Err(ConfigError::Zero(flag)),
@@ -204,7 +221,7 @@ mod tests {
         let err = Config::try_parse_from(["causeway-gateway", "--timeout", "soon"]).unwrap_err();
         assert!(err.to_string().contains("--timeout"), "{err}");
         for upstream in [
-            "https://db:443",
+            "grpc://db:443",
             "127.0.0.1:50051",
             "http://host",
             "http://h:1/x",

@@ -108,14 +108,18 @@ impl ApiError {
     /// 412 Precondition Failed. A `google.rpc.RetryInfo` detail (login throttling) becomes
     /// `Retry-After` in whole seconds, rounded up.
     pub fn from_status(status: &Status, request: &MessageDescriptor, conditional: bool) -> Self {
-        let code = status.code();
-        let message = if std::error::Error::source(status).is_some() {
+        let (code, message) = if std::error::Error::source(status).is_some() {
             // Raised by the transport, not sent by the server: the text names upstream
-            // addresses and library internals, which stay in the log.
+            // addresses and library internals, which stay in the log. Whatever code the
+            // client library chose (a connection the server closed during a refused TLS
+            // handshake is CANCELLED), the upstream could not be reached.
             warn!(error = %status, "upstream call failed in transport");
-            "the upstream service is unreachable; retry".to_owned()
+            (
+                Code::Unavailable,
+                "the upstream service is unreachable; retry".to_owned(),
+            )
         } else {
-            status.message().to_owned()
+            (status.code(), status.message().to_owned())
         };
         let mut error = if conditional && code == STALE_IF_MATCH.code {
             Self::refused(&STALE_IF_MATCH, message)
@@ -242,6 +246,15 @@ mod tests {
             .expect("known message");
         let error = ApiError::from_status(&status, &request, false);
         assert!(!error.message.contains("10.0.0.7"), "{}", error.message);
+        // Whatever code the transport chose (a connection closed under a call is CANCELLED),
+        // an upstream that cannot be reached is 503, not the client's 499.
+        for code in [Code::Cancelled, Code::Unknown, Code::Unavailable] {
+            let mut status = Status::new(code, "connection closed");
+            let closed = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "closed");
+            status.set_source(std::sync::Arc::new(closed));
+            let error = ApiError::from_status(&status, &request, false);
+            assert_eq!((error.code, error.http.as_u16()), (Code::Unavailable, 503));
+        }
     }
 
     #[test]

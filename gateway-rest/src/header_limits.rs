@@ -10,25 +10,14 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use http::HeaderMap;
-use tonic::Code;
 
-use crate::{
-    error::ApiError,
-    mapping::{Applies, Refusal},
-    upstream::FORWARDED_HEADERS,
-};
+use crate::{error::ApiError, upstream::FORWARDED_HEADERS};
 
 /// Most bytes of the headers forwarded to the server (HTTP/2 accounting, see [`list_size`]):
 /// half the server's 16 KiB header list limit, leaving room for gRPC's own headers.
 pub const MAX_FORWARDED_BYTES: usize = 8 * 1024;
 
-/// Headers over the limit: the gateway's own answer, never forwarded.
-pub const HEADERS_TOO_LARGE: Refusal = Refusal {
-    http: 431,
-    code: Code::InvalidArgument,
-    applies: Applies::NoOperation,
-    meaning: "the request headers are larger than the gateway accepts",
-};
+pub use crate::mapping::HEADERS_TOO_LARGE;
 
 /// Size of `headers` as HTTP/2 counts a header list: name, value and 32 bytes per entry.
 pub fn list_size<'a>(headers: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> usize {

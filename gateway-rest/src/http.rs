@@ -3,7 +3,8 @@
 //! tower layers around all of it, outermost first: oversized headers (431, before anything
 //! else looks at the request), errors of the layers become JSON answers,
 //! a timeout (504), load shedding past the concurrency limit (503 with `Retry-After`), and
-//! the body size limit (413).
+//! the body size limit (413). A server-streaming route answers as Server-Sent Events
+//! ([`crate::sse`]); the limits apply until its headers are sent.
 
 use std::{sync::Arc, time::Duration};
 
@@ -32,7 +33,7 @@ use crate::{
     header_limits::limit_headers,
     mapping::{BODY_TOO_LARGE, METHOD_NOT_ALLOWED},
     routes::{Lookup, RouteTable},
-    transcode,
+    sse, transcode,
     upstream::{Upstream, forwarded_metadata},
 };
 
@@ -51,6 +52,8 @@ pub struct Gateway {
     pub openapi: Bytes,
     /// Largest request body, for the 413 message.
     pub max_body_bytes: usize,
+    /// Silence after which an event stream sends a heartbeat.
+    pub sse_heartbeat: Duration,
 }
 
 /// The limits the tower layers enforce.
@@ -237,6 +240,21 @@ async fn handle(
         traces::traceparent(&tracing::Span::current()).and_then(|t| t.parse().ok())
     {
         metadata.insert("traceparent", traceparent);
+    }
+    if route.streaming {
+        let items = gateway
+            .upstream
+            .subscribe(
+                route.grpc_path.clone(),
+                route.rpc.output(),
+                call.message,
+                metadata,
+            )
+            .await
+            .map_err(|status| {
+                ApiError::from_status(&status, &route.rpc.input(), false).with_challenge(presented)
+            })?;
+        return Ok(sse::respond(items, gateway.sse_heartbeat));
     }
     let answer = gateway
         .upstream

@@ -21,10 +21,15 @@
 //! - [`openapi`]: the OpenAPI 3 document, from the same descriptors and the same [`mapping`].
 //! - [`http`]: the axum handler and the tower layers (timeout, concurrency, body size).
 //! - [`header_limits`]: the 431 for oversized headers, and the bound on what is forwarded.
-//! - [`serve`]: the accept loop: connection limit, header-read, idle and keep-alive timeouts.
+//! - [`mod@serve`]: the accept loop: connection limit, header-read, idle and keep-alive timeouts,
+//!   and the TLS handshake with clients.
+//! - [`sse`]: a server-streaming RPC as Server-Sent Events (`text/event-stream`), with
+//!   heartbeats and `Last-Event-ID` resumption.
+//! - [`tls`]: HTTPS for clients (`--tls-cert`), TLS or mTLS to the server (`--upstream-ca`,
+//!   `--upstream-client-cert`), certificates re-read when their files change.
 //!
 //! [`run`] serves the built-in contracts on a listener the caller bound (tests bind port 0);
-//! [`serve`] takes any descriptor pool, so tests can prove that an annotation alone makes a
+//! [`fn@serve`] takes any descriptor pool, so tests can prove that an annotation alone makes a
 //! route.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -38,7 +43,9 @@ pub mod mapping;
 pub mod openapi;
 pub mod routes;
 pub mod serve;
+pub mod sse;
 pub mod template;
+pub mod tls;
 pub mod transcode;
 pub mod upstream;
 
@@ -72,6 +79,9 @@ pub enum GatewayError {
     /// Serving HTTP failed.
     #[error("HTTP server failed: {0}")]
     Io(#[from] std::io::Error),
+    /// A certificate, key or CA file cannot be used.
+    #[error("TLS: {0}")]
+    Tls(#[from] causeway_tls::TlsError),
 }
 
 /// The contracts compiled into `causeway-proto`, with their annotations.
@@ -99,7 +109,7 @@ pub async fn serve(
     serve_observed(listener, config, pool, shutdown, None).await
 }
 
-/// [`serve`], with `/metrics` served on `metrics` (bound by the caller: the binary binds
+/// [`fn@serve`], with `/metrics` served on `metrics` (bound by the caller: the binary binds
 /// `--metrics-listen`, tests port 0).
 pub async fn serve_observed(
     listener: TcpListener,
@@ -109,7 +119,11 @@ pub async fn serve_observed(
     metrics: Option<TcpListener>,
 ) -> Result<(), GatewayError> {
     config.validate()?;
-    let upstream = Upstream::new(config.upstream.clone(), config.timeout);
+    let upstream = Upstream::new(
+        config.upstream.clone(),
+        config.timeout,
+        config.tls.upstream(&config.upstream)?,
+    );
     let registry = Metrics::default();
     let metrics_task = metrics.map(|listener| {
         tokio::spawn(causeway_telemetry::metrics::serve(
@@ -127,8 +141,8 @@ pub async fn serve_observed(
 
 /// Serves the annotated RPCs of `pool` on `listener`, calling `upstream`, counting HTTP
 /// metrics into `registry`, until `shutdown` resolves. `config`'s upstream is not used: the
-/// caller built `upstream` (how a server serves its own REST routes in-process). Its limits
-/// and timeouts are.
+/// caller built `upstream` (how a server serves its own REST routes in-process). Its limits,
+/// timeouts and TLS for clients are.
 pub async fn serve_with(
     listener: TcpListener,
     config: &Config,
@@ -137,6 +151,7 @@ pub async fn serve_with(
     registry: &Metrics,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), GatewayError> {
+    let tls = config.tls.server()?;
     let routes = RouteTable::from_pool(&pool)?;
     let openapi = Bytes::from(openapi::document(&routes, &pool).to_string());
     let route_count = routes.routes().len();
@@ -146,6 +161,7 @@ pub async fn serve_with(
         upstream,
         openapi,
         max_body_bytes: config.max_body_bytes,
+        sse_heartbeat: config.sse_heartbeat,
     });
     let limits = Limits {
         max_header_bytes: config.max_header_bytes,
@@ -157,9 +173,10 @@ pub async fn serve_with(
         address = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
         upstream = %target,
         routes = route_count,
+        https = tls.is_some(),
         "serving"
     );
-    serve::serve(listener, app, config.into(), shutdown).await;
+    serve::serve(listener, app, config.into(), tls, shutdown).await;
     info!("stopped");
     Ok(())
 }

@@ -155,6 +155,8 @@ pub enum Applies {
     WithExpectedRevision,
     /// No documented operation: it answers a method the path does not have.
     NoOperation,
+    /// Every route: the gateway answers it before routing.
+    Always,
 }
 
 /// An answer the gateway gives itself, outside the table.
@@ -180,7 +182,7 @@ const fn refusal(http: u16, code: Code, applies: Applies, meaning: &'static str)
 }
 
 /// Every answer the gateway gives itself; named one by one below.
-pub const REFUSALS: [Refusal; 4] = [
+pub const REFUSALS: [Refusal; 5] = [
     refusal(
         412,
         Code::Aborted,
@@ -205,6 +207,12 @@ pub const REFUSALS: [Refusal; 4] = [
         Applies::NoOperation,
         "the path exists for the methods in Allow only",
     ),
+    refusal(
+        431,
+        Code::InvalidArgument,
+        Applies::Always,
+        "the request headers are larger than the gateway accepts",
+    ),
 ];
 
 /// `If-Match` named a revision the entity is no longer at (the server answered ABORTED).
@@ -215,6 +223,8 @@ pub const BODY_TOO_LARGE: Refusal = REFUSALS[1];
 pub const NOT_JSON: Refusal = REFUSALS[2];
 /// The path exists, but not for this method.
 pub const METHOD_NOT_ALLOWED: Refusal = REFUSALS[3];
+/// Headers over `--max-header-bytes`: the gateway's own answer, never forwarded.
+pub const HEADERS_TOO_LARGE: Refusal = REFUSALS[4];
 
 /// A header some answers of one gRPC code carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

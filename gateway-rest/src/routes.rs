@@ -50,6 +50,9 @@ pub struct Conventions {
     pub etag: Option<FieldPath>,
     /// The response's `position`, sent as `X-Position` on commands.
     pub position: Option<FieldPath>,
+    /// On a streaming route, the request's top-level `after` position, filled from
+    /// `Last-Event-ID` when a Server-Sent Events client reconnects.
+    pub resume_after: Option<FieldPath>,
 }
 
 /// One REST route: an HTTP method and path template, bound to one RPC.
@@ -71,6 +74,8 @@ pub struct Route {
     pub conventions: Conventions,
     /// Position among the RPC's bindings (0 for the main one), for unique operation ids.
     pub binding: usize,
+    /// A server-streaming RPC, answered as Server-Sent Events.
+    pub streaming: bool,
     /// Who may call the RPC, as its contract declares.
     pub access: Access,
     /// Whether the path is a well-known URI (RFC 8615, `/.well-known/…`): a document in a

@@ -8,7 +8,10 @@
 //!   [`crate::header_limits`] answers 431 with the JSON error body).
 //! - HTTP/2: keep-alive pings find vanished peers; headers are bounded like HTTP/1.1's.
 //! - Both: a connection with no request in flight for `--idle-timeout` is closed (GOAWAY on
-//!   HTTP/2), including one that never sent a request at all.
+//!   HTTP/2), including one that never sent a request at all. A response streamed without a
+//!   known length (an event stream) counts as in flight until its body ends.
+//! - With TLS (`--tls-cert`), each connection's handshake runs in its own task and must finish
+//!   within the header-read timeout; a failed one closes the connection, logged at debug level.
 //! - On shutdown every connection is asked to close after its requests; the loop returns when
 //!   all have.
 
@@ -22,13 +25,16 @@ use std::{
 };
 
 use axum::{Router, body::Body};
-use hyper::body::Incoming;
+use causeway_tls::{ServerTls, TlsAcceptor};
+use http_body_util::BodyExt;
+use hyper::body::{Body as _, Incoming};
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
     server::conn::auto::Builder,
     service::TowerToHyperService,
 };
 use tokio::{
+    io::{AsyncRead, AsyncWrite},
     net::{TcpListener, TcpStream},
     sync::{OwnedSemaphorePermit, Semaphore, watch},
     time::Instant,
@@ -73,12 +79,13 @@ impl From<&Config> for ConnectionLimits {
     }
 }
 
-/// Serves `app` on `listener` under `limits` until `shutdown`, then lets every connection
-/// finish what it has in flight.
+/// Serves `app` on `listener` under `limits` (over TLS with `tls`) until `shutdown`, then lets
+/// every connection finish what it has in flight.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
+    tls: Option<ServerTls>,
     shutdown: impl Future<Output = ()> + Send,
 ) {
     let builder = builder(&limits);
@@ -119,7 +126,14 @@ pub async fn serve(
             close: close.clone(),
             _slot: slot,
         };
-        tokio::spawn(connection.serve(stream));
+        match &tls {
+            None => tokio::spawn(connection.serve(stream)),
+            Some(tls) => tokio::spawn(connection.serve_tls(
+                stream,
+                tls.acceptor(),
+                limits.header_read_timeout,
+            )),
+        };
     }
     drop(closing);
     // Every connection holds a slot until it ends: having them all back means all have ended.
@@ -155,11 +169,25 @@ struct Connection {
 }
 
 impl Connection {
-    async fn serve(mut self, stream: TcpStream) {
-        // Small JSON answers must not wait for a delayed ACK.
-        if let Err(e) = stream.set_nodelay(true) {
-            debug!(error = %e, "could not disable Nagle on a connection");
+    async fn serve(self, stream: TcpStream) {
+        nodelay(&stream);
+        self.serve_io(stream).await;
+    }
+
+    /// Serves `stream` once its TLS handshake with `acceptor` succeeded within `timeout`.
+    async fn serve_tls(self, stream: TcpStream, acceptor: TlsAcceptor, timeout: Duration) {
+        nodelay(&stream);
+        match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+            Ok(Ok(session)) => self.serve_io(session).await,
+            Ok(Err(e)) => debug!(error = %e, "TLS handshake failed"),
+            Err(_) => debug!("TLS handshake timed out"),
         }
+    }
+
+    async fn serve_io<I>(mut self, stream: I)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let activity = Arc::new(Activity::new());
         let app = self.app.clone();
         let tracked = activity.clone();
@@ -168,8 +196,20 @@ impl Connection {
             let call = app.clone().oneshot(request.map(Body::new));
             async move {
                 let response = call.await;
-                drop(in_flight);
-                response
+                Ok::<_, std::convert::Infallible>(match response {
+                    // A body of unknown length (an event stream) keeps the connection busy
+                    // until it ends, not only until its headers are out.
+                    Ok(response) if response.body().size_hint().exact().is_none() => {
+                        response.map(|body| {
+                            Body::new(body.map_frame(move |frame| {
+                                let _busy = &in_flight;
+                                frame
+                            }))
+                        })
+                    }
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                })
             }
         });
         let connection = self
@@ -186,6 +226,13 @@ impl Connection {
         if let Ok(result) = tokio::time::timeout(CLOSE_GRACE, connection).await {
             finished(result);
         }
+    }
+}
+
+/// Small JSON answers must not wait for a delayed ACK.
+fn nodelay(stream: &TcpStream) {
+    if let Err(e) = stream.set_nodelay(true) {
+        debug!(error = %e, "could not disable Nagle on a connection");
     }
 }
 

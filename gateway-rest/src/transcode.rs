@@ -24,7 +24,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use prost_reflect::DynamicMessage;
 
-pub use self::fields::display_path;
+pub use self::fields::{TEXT_MESSAGES, display_path};
 pub use self::response::{WELL_KNOWN_CACHE_CONTROL, response};
 use self::{
     body::read_body,
@@ -42,6 +42,9 @@ use crate::{
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// The header whose value becomes `consistency.minPosition`.
 pub const MIN_POSITION: &str = "x-min-position";
+/// The header a Server-Sent Events client reconnects with: the id (position) of the last event
+/// it received, which becomes the request's `after`.
+pub const LAST_EVENT_ID: &str = "last-event-id";
 /// The header that carries a command's global position back.
 pub const POSITION: &str = "x-position";
 

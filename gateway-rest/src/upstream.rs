@@ -10,10 +10,12 @@
 use std::time::Duration;
 
 use http::{HeaderMap, Uri, uri::PathAndQuery};
+
+use crate::tls::UpstreamConnector;
 use prost::Message;
 use prost_reflect::{DynamicMessage, MessageDescriptor};
 use tonic::{
-    Status,
+    Status, Streaming,
     codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
     metadata::{MetadataMap, MetadataValue},
     transport::{Channel, Endpoint},
@@ -134,14 +136,23 @@ impl std::fmt::Debug for Upstream {
 
 impl Upstream {
     /// Prepares a channel to `uri` without connecting: the gateway starts (and answers
-    /// `/healthz` with 503) while the upstream is still down.
-    pub fn new(uri: Uri, deadline: Duration) -> Self {
+    /// `/healthz` with 503) while the upstream is still down. With `tls`, every connection is
+    /// made by it (TLS, or mTLS with a client certificate).
+    pub fn new(uri: Uri, deadline: Duration, tls: Option<UpstreamConnector>) -> Self {
         let target = uri.to_string();
         // No channel-level timeout: tonic reports that as CANCELLED; the deadline is enforced
         // in `call`, where it is DEADLINE_EXCEEDED.
-        let channel: Channel = Endpoint::from(uri)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .connect_lazy();
+        let channel: Channel = match tls {
+            None => Endpoint::from(uri)
+                .connect_timeout(CONNECT_TIMEOUT)
+                .connect_lazy(),
+            // The endpoint says `http` so that tonic leaves the connection to the connector;
+            // requests still name the `https` origin.
+            Some(connector) => Endpoint::from(plaintext(&uri))
+                .origin(uri)
+                .connect_timeout(CONNECT_TIMEOUT)
+                .connect_with_connector_lazy(connector),
+        };
         Self {
             service: BoxCloneSyncService::new(
                 channel.map_err(|e| UpstreamFailure(BoxError::from(e))),
@@ -206,6 +217,35 @@ impl Upstream {
         }
     }
 
+    /// Calls the server-streaming RPC at `path`, decoding each message as `output`. The
+    /// deadline bounds only the wait for the stream to start: the stream itself runs until
+    /// either side ends it.
+    pub async fn subscribe(
+        &self,
+        path: PathAndQuery,
+        output: MessageDescriptor,
+        message: DynamicMessage,
+        metadata: MetadataMap,
+    ) -> Result<Streaming<DynamicMessage>, Status> {
+        let call = async {
+            let mut grpc = tonic::client::Grpc::new(self.service.clone());
+            grpc.ready()
+                .await
+                .map_err(|e| Status::from_error(Box::new(e)))?;
+            let request =
+                tonic::Request::from_parts(metadata, tonic::Extensions::default(), message);
+            grpc.server_streaming(request, path, DynamicCodec::new(output))
+                .await
+        };
+        match tokio::time::timeout(self.deadline, call).await {
+            Ok(started) => started.map(tonic::Response::into_inner),
+            Err(_) => Err(Status::deadline_exceeded(format!(
+                "the upstream did not start the stream within {}",
+                humantime::format_duration(self.deadline)
+            ))),
+        }
+    }
+
     /// The upstream's own health (`grpc.health.v1`, service `""`: the whole process).
     pub async fn health(&self) -> Result<ServingStatus, Status> {
         let mut client = HealthClient::new(self.service.clone());
@@ -218,6 +258,13 @@ impl Upstream {
             .map_err(|_| Status::deadline_exceeded("the upstream health check timed out"))??;
         Ok(answer.into_inner().status())
     }
+}
+
+/// `uri` with the `http` scheme.
+fn plaintext(uri: &Uri) -> Uri {
+    let mut parts = uri.clone().into_parts();
+    parts.scheme = Some(http::uri::Scheme::HTTP);
+    Uri::from_parts(parts).unwrap_or_else(|_| uri.clone())
 }
 
 /// Whether `status` is the client side's own deadline expiring.

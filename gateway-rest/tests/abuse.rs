@@ -238,7 +238,20 @@ async fn connections_over_the_limit_are_closed_at_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_key_given_twice_in_a_body_is_refused_and_changes_nothing() {
-    let stack = stack_with_kettle(|config| config).await;
+    let stack = Stack::start_with(|config| config).await;
+    let registered = stack
+        .http
+        .post(
+            "/v1/products",
+            &[("idempotency-key", &key())],
+            json!({"sku": "kettle", "name": "Kettle"}),
+        )
+        .await
+        .expect(200);
+    let at = registered
+        .header("x-position")
+        .expect("a command answers its position")
+        .to_owned();
     let reply = stack
         .http
         .send(
@@ -273,6 +286,12 @@ async fn a_key_given_twice_in_a_body_is_refused_and_changes_nothing() {
         "{}",
         reply.text
     );
-    let product = stack.http.get("/v1/products/kettle", &[]).await.expect(200);
+    // At least at the registration's position, so the read model holds the product (a read
+    // without it raced the projection and could answer 404).
+    let product = stack
+        .http
+        .get("/v1/products/kettle", &[("x-min-position", &at)])
+        .await
+        .expect(200);
     assert_eq!(product.json["product"]["onHand"], "0", "{}", product.text);
 }

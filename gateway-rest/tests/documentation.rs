@@ -187,6 +187,7 @@ async fn the_documented_errors_are_the_gateways_one_mapping() {
             .chain(REFUSALS.iter().filter_map(|r| match r.applies {
                 Applies::WithBody if body => Some(r.http),
                 Applies::WithExpectedRevision if if_match => Some(r.http),
+                Applies::Always => Some(r.http),
                 _ => None,
             }))
             .collect();

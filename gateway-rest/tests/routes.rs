@@ -358,6 +358,61 @@ async fn sessions(http: &Http) {
     assert_eq!(refused.json["error"]["status"], "UNAUTHENTICATED");
 }
 
+/// History reads; the event stream's own behaviour is in tests/events.rs (a stream has no end
+/// to wait for here), so only a refused subscription is sent through this client.
+async fn events(http: &Http) {
+    let product = http
+        .get("/v1/streams/product-kettle?maxCount=1", &[])
+        .await
+        .expect(200);
+    assert_eq!(product.json["events"][0]["revision"], "0");
+    assert_eq!(
+        product.json["events"][0]["payload"]["@type"],
+        "type.googleapis.com/causeway.inventory.v1.ProductRegistered"
+    );
+    let placed = http
+        .post(
+            "/v1/orders",
+            &[("idempotency-key", &key())],
+            json!({"customerId": "ada", "currency": "EUR",
+                   "lines": [{"sku": "kettle", "quantity": 1, "unitPriceMinor": "1250"}]}),
+        )
+        .await
+        .expect(200);
+    let order_id = placed.json["orderId"].as_str().unwrap();
+    let history = http
+        .get(&format!("/v1/orders/{order_id}/history"), &[])
+        .await
+        .expect(200);
+    assert_eq!(history.json["endOfStream"], true);
+    let recorded_at = history.json["events"][0]["recordedAt"].as_str().unwrap();
+    for past in [
+        "asOf.revision=0".to_owned(),
+        format!("asOf.time={recorded_at}"),
+    ] {
+        let then = http
+            .get(&format!("/v1/orders/{order_id}?{past}"), &[])
+            .await
+            .expect(200);
+        assert_eq!(
+            then.json["order"]["status"], "ORDER_STATUS_PLACED",
+            "{past}"
+        );
+    }
+    assert_eq!(
+        history.json["events"][0]["eventType"],
+        "causeway.orders.v1.OrderPlaced"
+    );
+    let refused = http
+        .get("/v1/events:stream?category=not-a-category", &[])
+        .await
+        .expect(400);
+    assert_eq!(
+        refused.json["error"]["fieldViolations"][0]["field"],
+        "category[0]"
+    );
+}
+
 /// Fulfilment's route (this stack's server fulfils no orders): one nobody took on is 404.
 async fn fulfilment(http: &Http) {
     let missing = http
@@ -380,6 +435,7 @@ async fn every_route_of_the_contracts_works_through_the_gateway() {
     sessions(http).await;
     admin(http).await;
     fulfilment(http).await;
+    events(http).await;
     let missed = http.routes_not_hit();
     assert!(missed.is_empty(), "routes no test exercised: {missed:?}");
 }

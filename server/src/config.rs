@@ -1,191 +1,34 @@
 //! Configuration from flags and `CAUSEWAY_*` environment variables. Everything is parsed and
 //! checked before any port is bound, so bad configuration exits at once with a clear message.
 //! The defaults run out of the box on a laptop: gRPC on 127.0.0.1:50051, data in `./data`.
+//!
+//! Layout: [`Config`] and its checks here; `values` (roles, modes, optional limits and
+//! listeners, [`Secret`]); `size` ([`ByteSize`], memory bounds such as `64MiB`); `cli` (the
+//! command line and the operator tools); `tests`.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::Args;
 
 pub use causeway_telemetry::LogFormat;
 
-use crate::store::embedded::Durability;
-
+mod cli;
 mod size;
-pub use size::ByteSize;
+#[cfg(test)]
+mod tests;
+mod values;
+
+pub use self::{
+    cli::{Cli, RotateArgs, TokenArgs, Tool},
+    size::ByteSize,
+    values::{AuthMode, DurabilityArg, FulfilmentMode, Limit, Listen, Role, Secret},
+};
 
 /// How long an order may take to be fulfilled by default: reserving a few lines takes
 /// milliseconds, so this only ever passes when something is wrong (the store down for long).
 pub const DEFAULT_FULFILMENT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest `--fulfilment-timeout` accepted.
 const MAX_FULFILMENT_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// What one `causeway-server` process serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Role {
-    /// Everything in one process: the laptop default.
-    All,
-    /// Only the command services (scale writers on their own).
-    Command,
-    /// Only the query services, reading read models another process keeps up to date.
-    Query,
-    /// Only the projection runners (and their admin service).
-    Projection,
-}
-
-impl Role {
-    /// Whether this role serves the command services.
-    pub fn commands(self) -> bool {
-        matches!(self, Self::All | Self::Command)
-    }
-
-    /// Whether this role serves the query services.
-    pub fn queries(self) -> bool {
-        matches!(self, Self::All | Self::Query)
-    }
-
-    /// Whether this role runs the projections.
-    pub fn projections(self) -> bool {
-        matches!(self, Self::All | Self::Projection)
-    }
-
-    /// Whether a process of this role serves the services of role `other`.
-    pub fn serves(self, other: Role) -> bool {
-        self == Self::All || self == other
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::All => "all",
-            Self::Command => "command",
-            Self::Query => "query",
-            Self::Projection => "projection",
-        })
-    }
-}
-
-/// A duration (`30s`, `2m`), or `off`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit(pub Option<Duration>);
-
-impl std::str::FromStr for Limit {
-    type Err = String;
-
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        match value.trim() {
-            "off" => Ok(Self(None)),
-            text => humantime::parse_duration(text)
-                .map(|d| Self(Some(d)))
-                .map_err(|e| format!("{text:?} is neither a duration (30s, 2m) nor `off`: {e}")),
-        }
-    }
-}
-
-/// An address to listen on, or `off`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Listen(pub Option<SocketAddr>);
-
-impl std::str::FromStr for Listen {
-    type Err = String;
-
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        match value.trim() {
-            "off" => Ok(Self(None)),
-            address => address.parse().map(|a| Self(Some(a))).map_err(|e| {
-                format!("{address:?} is neither an address (host:port) nor `off`: {e}")
-            }),
-        }
-    }
-}
-
-/// Whether callers are authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AuthMode {
-    /// Every RPC needs a verified bearer token unless its contract declares it public.
-    Enabled,
-    /// Nobody is checked and everything is allowed: for local experiments only.
-    Disabled,
-}
-
-/// Whether orders are fulfilled: stock reserved, then confirmed or rejected, by the process
-/// in `crate::fulfilment`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FulfilmentMode {
-    /// New orders await fulfilment; processes of role `projection` (or `all`) run it.
-    Enabled,
-    /// Orders never touch stock; staff confirm them by hand.
-    Disabled,
-}
-
-/// How durable an acknowledged append is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DurabilityArg {
-    /// Synced to disk before the acknowledgement (the default).
-    Full,
-    /// Written but not synced: the last commits may be lost on power failure. Never the default.
-    Relaxed,
-}
-
-impl From<DurabilityArg> for Durability {
-    fn from(value: DurabilityArg) -> Self {
-        match value {
-            DurabilityArg::Full => Durability::Full,
-            DurabilityArg::Relaxed => Durability::Relaxed,
-        }
-    }
-}
-
-/// The command line: serve (the default), or one of the operator tools.
-#[derive(Debug, Clone, Parser)]
-#[command(
-    name = "causeway-server",
-    version,
-    about = "Causeway: event-sourced gRPC services"
-)]
-pub struct Cli {
-    /// The server's settings (the tools read the data and keys directories from them).
-    #[command(flatten)]
-    pub config: Config,
-    /// An operator tool instead of serving.
-    #[command(subcommand)]
-    pub tool: Option<Tool>,
-}
-
-/// Operator tools that work offline, on the data directory.
-#[derive(Debug, Clone, Subcommand)]
-pub enum Tool {
-    /// Mints an access token signed with the data directory's current key and prints it: the
-    /// first admin's token, or a script's.
-    Token(TokenArgs),
-    /// Makes a new signing key current; the previous one keeps verifying for `--grace`.
-    RotateKeys(RotateArgs),
-}
-
-/// What `causeway-server token` mints.
-#[derive(Debug, Clone, Args)]
-pub struct TokenArgs {
-    /// The token's subject (`sub`), e.g. `ops` or a user id.
-    #[arg(long)]
-    pub subject: String,
-    /// A role to grant; repeat for several (`--role admin --role orders.staff`).
-    #[arg(long = "role")]
-    pub roles: Vec<String>,
-    /// The tenant claim, if any.
-    #[arg(long)]
-    pub tenant: Option<String>,
-    /// How long the token lives (at most 24h).
-    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
-    pub ttl: Duration,
-}
-
-/// How `causeway-server rotate-keys` rotates.
-#[derive(Debug, Clone, Args)]
-pub struct RotateArgs {
-    /// How long the previous key keeps verifying (at least the longest token lifetime).
-    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
-    pub grace: Duration,
-}
 
 /// Settings of one server process.
 #[derive(Debug, Clone, Args)]
@@ -329,6 +172,7 @@ pub struct Config {
     /// Connection limits and timeouts.
     #[command(flatten)]
     pub connections: crate::connection::Connections,
+
     /// Whether orders are fulfilled (stock reserved, then confirmed or rejected). Give every
     /// process of a deployment the same value.
     #[arg(long, env = "CAUSEWAY_FULFILMENT", value_enum, default_value_t = FulfilmentMode::Enabled)]
@@ -338,48 +182,18 @@ pub struct Config {
     /// rejected and what was reserved for it released.
     #[arg(long, env = "CAUSEWAY_FULFILMENT_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub fulfilment_timeout: Duration,
-}
 
-/// A value that may carry credentials (a connection string with a password): usable, but never
-/// printed by `Debug` or `Display`, so it cannot leak into logs or error messages.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+    /// TLS, mTLS, and the roles of client certificate identities.
+    #[command(flatten)]
+    pub tls: crate::connection::TlsArgs,
 
-impl Secret {
-    /// The value itself, for the one place that connects with it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
+    /// Calls per caller, by class.
+    #[command(flatten)]
+    pub rate_limits: crate::auth::limits::RateLimits,
 
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl std::fmt::Display for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl std::str::FromStr for Secret {
-    type Err = String;
-
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        let value = value.trim();
-        if value.is_empty() {
-            return Err("must not be empty".into());
-        }
-        Ok(Self(value.to_owned()))
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(value: &str) -> Self {
-        Self(value.to_owned())
-    }
+    /// What one event feed subscription may cost and how it is paced.
+    #[command(flatten)]
+    pub feed: crate::feed::FeedLimits,
 }
 
 /// Configuration that parsed but cannot work.
@@ -391,12 +205,15 @@ pub enum ConfigError {
     /// A token lifetime outside what the key ring's grace covers.
     #[error("--token-ttl must be between 1 second and 24 hours")]
     TokenTtl,
-    /// A connection limit or timeout that cannot work.
+    /// A connection or event feed limit or timeout that cannot work.
     #[error("{0}")]
     Connections(String),
     /// A fulfilment timeout of zero, or too long to mean anything.
     #[error("--fulfilment-timeout must be between 1 millisecond and 7 days")]
     FulfilmentTimeout,
+    /// TLS flags that do not fit together.
+    #[error("{0}")]
+    Tls(String),
     /// The data directory cannot be created or is not a directory.
     #[error("--data-dir {path}: {reason}")]
     DataDir {
@@ -441,6 +258,9 @@ impl Config {
             connections: crate::connection::Connections::default(),
             fulfilment: FulfilmentMode::Enabled,
             fulfilment_timeout: DEFAULT_FULFILMENT_TIMEOUT,
+            tls: crate::connection::TlsArgs::default(),
+            rate_limits: crate::auth::limits::RateLimits::default(),
+            feed: crate::feed::FeedLimits::default(),
         }
     }
 
@@ -482,6 +302,8 @@ impl Config {
         {
             return Err(ConfigError::FulfilmentTimeout);
         }
+        self.tls.validate().map_err(ConfigError::Tls)?;
+        self.feed.validate().map_err(ConfigError::Connections)?;
         self.validate_external_issuer()
     }
 
@@ -511,155 +333,5 @@ impl Config {
                 _ => Ok(()),
             },
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse<const N: usize>(args: [&str; N]) -> Result<Config, clap::Error> {
-        Cli::try_parse_from(args).map(|cli| cli.config)
-    }
-
-    #[test]
-    fn authentication_is_on_by_default_and_an_external_issuer_must_be_complete() {
-        let config = parse(["causeway-server"]).unwrap();
-        assert_eq!(config.auth, AuthMode::Enabled);
-        assert_eq!(config.keys_dir(), PathBuf::from("./data/keys"));
-        assert_eq!(config.token_ttl, Duration::from_secs(900));
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().to_str().unwrap();
-        for (args, complaint) in [
-            (vec!["--auth-issuer", "https://idp"], "--auth-audience"),
-            (
-                vec!["--auth-issuer", "https://idp", "--auth-audience", "c"],
-                "exactly one",
-            ),
-            (vec!["--auth-jwks-file", "/k.json"], "need --auth-issuer"),
-            (
-                vec![
-                    "--auth-issuer",
-                    "i",
-                    "--auth-audience",
-                    "c",
-                    "--auth-jwks-url",
-                    "ftp://x",
-                ],
-                "http:// or https://",
-            ),
-            (vec!["--token-ttl", "2days"], "--token-ttl"),
-            (vec!["--fulfilment-timeout", "0s"], "--fulfilment-timeout"),
-            (
-                vec!["--fulfilment-timeout", "30days"],
-                "--fulfilment-timeout",
-            ),
-        ] {
-            let mut argv = vec!["causeway-server", "--data-dir", data];
-            argv.extend(args);
-            let config = Cli::try_parse_from(argv).unwrap().config;
-            let err = config.validate().unwrap_err().to_string();
-            assert!(err.contains(complaint), "{err}");
-        }
-        let ok = Cli::try_parse_from([
-            "causeway-server",
-            "--data-dir",
-            data,
-            "--auth-issuer",
-            "https://idp",
-            "--auth-audience",
-            "causeway",
-            "--auth-jwks-url",
-            "https://idp/jwks.json",
-        ])
-        .unwrap();
-        ok.config.validate().unwrap();
-    }
-
-    #[test]
-    fn the_token_tool_takes_the_data_directory_after_its_name() {
-        let cli = Cli::try_parse_from([
-            "causeway-server",
-            "token",
-            "--subject",
-            "ops",
-            "--role",
-            "admin",
-            "--ttl",
-            "2h",
-            "--data-dir",
-            "/srv/causeway",
-        ])
-        .unwrap();
-        let Some(Tool::Token(args)) = cli.tool else {
-            panic!("not the token tool");
-        };
-        assert_eq!(
-            (args.subject.as_str(), args.roles.as_slice()),
-            ("ops", &["admin".to_owned()][..])
-        );
-        assert_eq!(args.ttl, Duration::from_secs(7200));
-        assert_eq!(cli.config.keys_dir(), PathBuf::from("/srv/causeway/keys"));
-    }
-
-    #[test]
-    fn defaults_run_out_of_the_box() {
-        let config = parse(["causeway-server"]).unwrap();
-        assert_eq!(config.listen.to_string(), "127.0.0.1:50051");
-        assert_eq!(config.data_dir, PathBuf::from("./data"));
-        assert_eq!(config.role, Role::All);
-        assert_eq!(config.durability, DurabilityArg::Full);
-        assert_eq!(config.aggregate_cache, ByteSize::mib(16));
-        assert_eq!(config.snapshot_every, 100);
-        assert_eq!(config.rest_listen, Listen(None));
-        assert_eq!(config.fulfilment, FulfilmentMode::Enabled);
-        assert_eq!(config.fulfilment_timeout, Duration::from_secs(30));
-        let config = parse(["causeway-server", "--fulfilment", "disabled"]).unwrap();
-        assert_eq!(config.fulfilment, FulfilmentMode::Disabled);
-    }
-
-    #[test]
-    fn bad_values_are_rejected_with_the_flag_named() {
-        let err = parse(["causeway-server", "--listen", "nope"]).unwrap_err();
-        assert!(err.to_string().contains("--listen"), "{err}");
-        let err = parse(["causeway-server", "--role", "boss"]).unwrap_err();
-        assert!(err.to_string().contains("--role"), "{err}");
-        let err = parse(["causeway-server", "--aggregate-cache", "lots"]).unwrap_err();
-        assert!(err.to_string().contains("--aggregate-cache"), "{err}");
-        let err = parse(["causeway-server", "--snapshot-every", "often"]).unwrap_err();
-        assert!(err.to_string().contains("--snapshot-every"), "{err}");
-        let err = parse(["causeway-server", "--rest-listen", "everywhere"]).unwrap_err();
-        assert!(err.to_string().contains("--rest-listen"), "{err}");
-    }
-
-    #[test]
-    fn connection_strings_never_print() {
-        let config = parse([
-            "causeway-server",
-            "--kurrentdb-url",
-            "kurrentdb://admin:hunter2@db:2113",
-            "--mongodb-url",
-            "mongodb://u:hunter3@db",
-        ])
-        .unwrap();
-        let printed = format!("{config:?}");
-        assert!(
-            !printed.contains("hunter2") && !printed.contains("hunter3"),
-            "{printed}"
-        );
-        assert_eq!(
-            config.kurrentdb_url.as_ref().map(Secret::expose),
-            Some("kurrentdb://admin:hunter2@db:2113")
-        );
-    }
-
-    #[test]
-    fn a_data_dir_that_is_a_file_is_refused() {
-        let file = tempfile::NamedTempFile::new().unwrap();
-        let config = Config::with_data_dir(file.path());
-        assert!(matches!(
-            config.validate(),
-            Err(ConfigError::DataDir { .. })
-        ));
     }
 }

@@ -3,8 +3,11 @@
 //!
 //! Layout:
 //! - [`Connections`] (this file): the settings (`--handshake-timeout`, `--idle-timeout`,
-//!   `--keepalive-interval`, `--keepalive-timeout`, `--max-connections`) and the accept stream
-//!   that applies them.
+//!   `--keepalive-interval`, `--keepalive-timeout`, `--max-connections`).
+//! - `accept`: [`Incoming`], the accept stream: the connection limit, and TLS handshakes run
+//!   side by side, each within the handshake timeout.
+//! - `tls`: [`TlsArgs`] (`--tls-cert`, `--tls-key`, `--tls-client-ca`, the certificate role
+//!   mapping) and [`Link`], a connection's bytes, plaintext or TLS.
 //! - `guarded`: [`Guarded`], one accepted connection: it holds a slot of the connection limit
 //!   and closes itself when the client has not finished the HTTP/2 handshake in time or has
 //!   had no request in flight for the idle timeout.
@@ -14,17 +17,21 @@
 //! HTTP/2 keep-alive pings (tonic's own) close connections whose peer vanished while a
 //! request or stream is open; the idle timeout closes the ones that stay but ask nothing.
 
+mod accept;
 mod activity;
 mod guarded;
+pub mod tls;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
+use causeway_tls::ServerTls;
 use clap::Args;
-use tokio::{net::TcpListener, sync::Semaphore};
-use tokio_stream::{Stream, StreamExt, wrappers::TcpListenerStream};
+use tokio::net::TcpListener;
 
+pub use self::accept::Incoming;
 pub use self::activity::{ActivityLayer, WithActivity};
 pub use self::guarded::{ConnectionInfo, Guarded};
+pub use self::tls::{Link, TlsArgs};
 
 /// Largest header list a client may send (HTTP/2 accounting: names, values and 32 bytes per
 /// entry). A bearer token of a few kilobytes fits many times over; more is refused by the
@@ -106,22 +113,10 @@ impl Connections {
         self.max_connections.min(room)
     }
 
-    /// The connections `listener` accepts, each guarded by these settings.
-    pub fn guard(&self, listener: TcpListener) -> impl Stream<Item = std::io::Result<Guarded>> {
-        let slots = Arc::new(Semaphore::new(self.effective_max_connections()));
-        let settings = *self;
-        let mut refused = guarded::Refusals::default();
-        TcpListenerStream::new(listener).filter_map(move |accepted| match accepted {
-            Err(e) => Some(Err(e)),
-            Ok(stream) => match slots.clone().try_acquire_owned() {
-                Ok(slot) => Some(Ok(Guarded::new(stream, slot, &settings))),
-                Err(_) => {
-                    refused.note(settings.max_connections);
-                    drop(stream);
-                    None
-                }
-            },
-        })
+    /// The connections `listener` accepts, each guarded by these settings, and with `tls`
+    /// each after a successful TLS handshake.
+    pub fn guard(&self, listener: TcpListener, tls: Option<ServerTls>) -> Incoming {
+        Incoming::new(listener, *self, tls)
     }
 }
 

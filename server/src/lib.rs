@@ -20,6 +20,8 @@
 //!   timeouts, keep-alive, the connection limit.
 //! - `config`: flags and `CAUSEWAY_*` environment, validated before anything binds.
 //! - `projection`: the runner that keeps read models up to date, rebuilds, read-your-writes.
+//! - `feed`: the event feed other teams subscribe to (`EventFeed`), and entities' history
+//!   and state "as of" a revision or time, straight from the event store.
 //! - `readstore`: the `ReadStore` port and its adapters (`readstore::embedded` = SQLite, the
 //!   default; `readstore::mongodb` = MongoDB).
 //! - `query`: the query hop shared by every context's `queries.rs`.
@@ -35,6 +37,7 @@
 pub mod auth;
 pub mod config;
 pub mod connection;
+pub mod feed;
 pub mod fulfilment;
 pub mod grpc;
 pub mod health;

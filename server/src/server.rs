@@ -2,12 +2,15 @@
 //! projection runners of that role, and serves them with health and reflection on a listener
 //! the caller bound, until `shutdown` resolves. Taking a bound listener lets tests start real
 //! servers on port 0.
+//!
+//! Layout: [`run_with`] here; `stores` (opening the stores and read models a configuration
+//! names); `probes` (readiness, projection and authentication health names).
 
 use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, sync::watch, task::JoinSet};
 use tonic::{service::Routes, transport::Server};
-use tonic_health::{ServingStatus, server::HealthReporter};
+use tonic_health::ServingStatus;
 use tower::ServiceBuilder;
 use tracing::{info, warn};
 
@@ -16,24 +19,37 @@ use causeway_telemetry::{Metrics, Protocol, RequestsLayer, metrics::serve as ser
 use crate::{
     auth::{
         AccessTable, Auth, Authentication, AuthenticationLayer, AuthorizationLayer, Refusals,
-        access::PUBLIC_SERVICES, keys_service::service as keys_service,
+        access::PUBLIC_SERVICES,
+        certificates::{CertificateRoles, MappingError},
+        keys_service::service as keys_service,
+        limits::RateLimitLayer,
     },
     config::{AuthMode, Config, FulfilmentMode, Role},
     connection::{ActivityLayer, MAX_HEADER_LIST_BYTES},
+    feed::{self, Converter, FeedMetrics, History, Readers},
     fulfilment,
     grpc::{DecodeFailureLayer, RequestContextLayer, ServedElsewhereLayer, roles::SERVICES},
     health::StoreHealth,
     identity::{self, login::Login, revocations::DisabledUsers, sessions::sessions_service},
     inventory,
-    kernel::{CommandHandler, Upcasters, metrics::KernelMetrics},
+    kernel::{CommandHandler, metrics::KernelMetrics},
     orders,
     projection::{
-        Projection, ProjectionRunner, ProjectionState, Projections, admin::admin_service,
-        admission::LagLimit, consistency::ReadYourWrites,
+        ProjectionRunner, Projections, admin::admin_service, admission::LagLimit,
+        consistency::ReadYourWrites,
     },
     query::ReadModel,
-    readstore::{ReadStore, ReadStoreError, embedded::EmbeddedReadStore},
-    store::{EventStore, StoreError, embedded::EmbeddedEventStore, metered::MeteredEventStore},
+    readstore::ReadStoreError,
+    store::{StoreError, metered::MeteredEventStore},
+};
+
+mod probes;
+mod stores;
+
+use self::probes::{report_health, report_readiness};
+pub use self::{
+    probes::{AUTHENTICATION, READINESS, projection_health_name},
+    stores::{open_event_store, open_read_store, read_models, upcasters},
 };
 
 /// How long one request may take when the caller sets no `grpc-timeout`.
@@ -60,85 +76,12 @@ pub enum ServerError {
     /// The transport failed while serving.
     #[error("gRPC transport failed: {0}")]
     Transport(#[from] tonic::transport::Error),
-}
-
-/// Every upcaster of every context, for anything that reads events.
-pub fn upcasters() -> Upcasters {
-    let contexts = orders::register_upcasters(inventory::register_upcasters(Upcasters::default()));
-    fulfilment::register_upcasters(contexts)
-}
-
-/// Every read model the platform keeps.
-pub fn read_models(upcasters: &Arc<Upcasters>) -> Vec<Arc<dyn Projection>> {
-    vec![
-        Arc::new(orders::projection::OrdersProjection::new(upcasters.clone())),
-        Arc::new(inventory::projection::ProductsProjection::new(
-            upcasters.clone(),
-        )),
-        Arc::new(identity::projection::UsersProjection::new(
-            upcasters.clone(),
-        )),
-    ]
-}
-
-/// Opens the event store the configuration names: KurrentDB when `kurrentdb_url` is set (without
-/// contacting it, so a server that is not up yet only makes the services NOT_SERVING until it
-/// answers), else the embedded store under the data directory.
-pub async fn open_event_store(config: &Config) -> Result<Arc<dyn EventStore>, ServerError> {
-    if let Some(url) = &config.kurrentdb_url {
-        #[cfg(feature = "kurrentdb")]
-        {
-            let store = crate::store::kurrentdb::KurrentDbEventStore::connect(url.expose())?;
-            info!("events are stored in KurrentDB");
-            return Ok(Arc::new(store));
-        }
-        #[cfg(not(feature = "kurrentdb"))]
-        {
-            let _ = url;
-            return Err(StoreError::Invalid(
-                "KURRENTDB_URL is set but this build has no KurrentDB support \
-                 (cargo feature `kurrentdb`)"
-                    .into(),
-            )
-            .into());
-        }
-    }
-    let dir = config.data_dir.clone();
-    let durability = config.durability.into();
-    let store = tokio::task::spawn_blocking(move || EmbeddedEventStore::open(&dir, durability))
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("store open task failed: {e}")))??;
-    Ok(Arc::new(store))
-}
-
-/// Opens the read store the configuration names: MongoDB when `MONGODB_URL` is set, else the
-/// embedded SQLite file. Only a process that runs the projections finishes batches a crash left
-/// pending on a standalone MongoDB (see `readstore::mongodb`).
-pub async fn open_read_store(config: &Config) -> Result<Arc<dyn ReadStore>, ServerError> {
-    if let Some(url) = &config.mongodb_url {
-        #[cfg(feature = "mongodb")]
-        {
-            use crate::readstore::mongodb::{MongoReadStore, MongoSettings};
-            let settings = MongoSettings::new(&config.mongodb_database)
-                .with_finishing_batches(config.role.projections());
-            let store = MongoReadStore::connect(url.expose(), settings).await?;
-            return Ok(Arc::new(store));
-        }
-        #[cfg(not(feature = "mongodb"))]
-        {
-            let _ = url;
-            return Err(ReadStoreError::Invalid(
-                "MONGODB_URL is set but this build has no MongoDB support (feature `mongodb`)"
-                    .to_owned(),
-            )
-            .into());
-        }
-    }
-    let dir = config.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || EmbeddedReadStore::open(&dir))
-        .await
-        .map_err(|e| ReadStoreError::Unavailable(format!("read store open task failed: {e}")))??;
-    Ok(Arc::new(store))
+    /// The TLS certificate, key or client CA cannot be used.
+    #[error("TLS: {0}")]
+    Tls(#[from] causeway_tls::TlsError),
+    /// The roles of client certificate identities cannot be read.
+    #[error("client certificate roles: {0}")]
+    CertificateRoles(#[from] MappingError),
 }
 
 /// Serves the configured role on `listener` until `shutdown` completes, then drains in-flight
@@ -182,17 +125,21 @@ pub async fn run_with(
     let role = config.role;
     let upcasters = Arc::new(upcasters());
     let auth = Auth::from_config(&config);
+    let tls = config.tls.load()?;
+    let certified = CertificateRoles::load(
+        &config.tls.tls_client_roles,
+        config.tls.tls_client_roles_file.as_deref(),
+    )?;
     let metrics = Metrics::default();
     let observe = !extras.uninstrumented;
-    let events = if role.commands() || role.projections() {
-        let store = open_event_store(&config).await?;
-        Some(match observe {
-            true => MeteredEventStore::wrap(store, &metrics),
-            false => store,
-        })
-    } else {
-        None
+    // Every role reads events: commands decide from them, projections fold them, queries serve
+    // the event feed and answer history and `asOf` from them.
+    let events = match open_event_store(&config).await? {
+        store if observe => MeteredEventStore::wrap(store, &metrics),
+        store => store,
     };
+    let converter = Converter::new(upcasters.clone(), causeway_proto::FILE_DESCRIPTOR_SET)?;
+    let history = History::new(events.clone(), converter.clone());
     // Every process reads the users read model when it checks tokens (disabled users).
     let needs_reads = role.queries() || role.projections() || auth.mode == AuthMode::Enabled;
     let reads = if needs_reads {
@@ -217,6 +164,11 @@ pub async fn run_with(
     };
     let authentication =
         authentication(&auth, model(identity::projection::USERS), &mut background).await?;
+    let checked = match authentication {
+        Authentication::Tokens { .. } => ServingStatus::Serving,
+        Authentication::Disabled => ServingStatus::NotServing,
+    };
+    health.set_service_status(AUTHENTICATION, checked).await;
     let access = AccessTable::from_descriptors(causeway_proto::FILE_DESCRIPTOR_SET)?
         .with_public_services(&extras.public);
     let labelled: Vec<&'static str> = SERVICES
@@ -237,16 +189,29 @@ pub async fn run_with(
         .layer(ActivityLayer)
         .layer(ServedElsewhereLayer::new(role))
         .layer(RequestContextLayer)
-        .layer(AuthenticationLayer::new(authentication, refusals.clone()))
+        .layer(
+            AuthenticationLayer::new(authentication, refusals.clone()).with_certificates(certified),
+        )
+        .layer(RateLimitLayer::new(&config.rate_limits, &metrics))
         .layer(AuthorizationLayer::new(access, refusals));
     let mut router = extras
         .routes
         .add_service(health_service)
         .add_service(reflection_v1(role)?)
         .add_service(reflection_v1alpha(role)?);
-    let mut stores = StoreHealth::new(health.clone(), events.clone(), reads.clone());
+    let mut stores = StoreHealth::new(health.clone(), Some(events.clone()), reads.clone());
+    // Subscriptions never end by themselves: they are ended when shutdown begins, so that the
+    // graceful drain below does not wait for them forever.
+    // The in-process REST routes likewise stop taking requests then, and drain theirs.
+    let (feed_closing, closing) = watch::channel(false);
+    let (rest_closing, rest_closed) = watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = feed_closing.send(true);
+        let _ = rest_closing.send(true);
+    };
     // One handler (and aggregate cache) for the command services and fulfilment alike.
-    let commands = events.as_ref().map(|events| {
+    let commands = {
         let commands = CommandHandler::new(events.clone(), upcasters.clone())
             .with_cache(config.aggregate_cache)
             .with_snapshots(config.snapshot_every);
@@ -254,10 +219,11 @@ pub async fn run_with(
             true => commands.with_metrics(KernelMetrics::new(&metrics)),
             false => commands,
         }
-    });
+    };
     let fulfilling = config.fulfilment == FulfilmentMode::Enabled;
 
-    if let (true, Some(commands)) = (role.commands(), commands.clone()) {
+    if role.commands() {
+        let commands = commands.clone();
         // Callers are held back while projections lag too far; fulfilment, which settles
         // what they placed, is not.
         let commands = match config.max_projection_lag.0 {
@@ -281,9 +247,7 @@ pub async fn run_with(
             .add_service(stores.needs_events(sessions_service(login)))
             .add_service(keys_service(auth.issuer.ring().clone()));
     }
-    if let (true, Some(events), Some(reads), Some(commands)) =
-        (role.projections(), &events, &reads, commands)
-    {
+    if let (true, Some(reads)) = (role.projections(), &reads) {
         let mut handles = Vec::new();
         for projection in read_models(&upcasters) {
             let name = projection.name();
@@ -322,9 +286,21 @@ pub async fn run_with(
         model(identity::projection::USERS),
     ) {
         router = router
-            .add_service(stores.needs_reads(orders::queries::query_service(orders)))
-            .add_service(stores.needs_reads(inventory::queries::query_service(products)))
-            .add_service(stores.needs_reads(identity::queries::query_service(users)));
+            .add_service(
+                stores.needs_reads(orders::queries::query_service(orders, history.clone())),
+            )
+            .add_service(
+                stores.needs_reads(inventory::queries::query_service(products, history.clone())),
+            )
+            .add_service(stores.needs_reads(identity::queries::query_service(users, history)))
+            .add_service(stores.needs_events(feed::service(
+                events.clone(),
+                converter,
+                Readers::from_descriptors(causeway_proto::FILE_DESCRIPTOR_SET)?,
+                config.feed,
+                closing,
+                FeedMetrics::new(&metrics),
+            )));
     }
     // Statuses are known before the first request is accepted; then they follow the stores.
     stores.probe().await;
@@ -338,14 +314,13 @@ pub async fn run_with(
         });
     }
 
-    let (stopping, stop) = watch::channel(false);
     let rest = extras.rest.map(|listener| {
         let services = layers.service(router.clone().prepare());
         let metrics = metrics.clone();
-        let mut stop = stop.clone();
+        let mut closed = rest_closed.clone();
         tokio::spawn(async move {
             let stopped = async move {
-                let _ = stop.wait_for(|stopping| *stopping).await;
+                let _ = closed.wait_for(|closing| *closing).await;
             };
             crate::rest::serve(
                 listener,
@@ -358,11 +333,8 @@ pub async fn run_with(
         })
     });
     info!(address = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
-        role = ?role, data_dir = %config.data_dir.display(), "serving");
-    let shutdown = async move {
-        shutdown.await;
-        let _ = stopping.send(true);
-    };
+        role = ?role, data_dir = %config.data_dir.display(), transport = transport(&config),
+        "serving");
     let served = Server::builder()
         .timeout(DEFAULT_REQUEST_TIMEOUT)
         .http2_keepalive_interval(Some(connections.keepalive_interval))
@@ -370,7 +342,7 @@ pub async fn run_with(
         .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
         .layer(layers)
         .add_routes(router)
-        .serve_with_incoming_shutdown(connections.guard(listener), shutdown)
+        .serve_with_incoming_shutdown(connections.guard(listener, tls), shutdown)
         .await;
     if let Some(rest) = rest {
         match rest.await {
@@ -383,6 +355,15 @@ pub async fn run_with(
     served?;
     info!("stopped");
     Ok(())
+}
+
+/// How connections are secured, for the start-up log line.
+fn transport(config: &Config) -> &'static str {
+    match (&config.tls.tls_cert, &config.tls.tls_client_ca) {
+        (None, _) => "plaintext",
+        (Some(_), None) => "tls",
+        (Some(_), Some(_)) => "mtls",
+    }
 }
 
 /// How this process authenticates: with tokens (its keys created or loaded now, and disabled
@@ -413,67 +394,6 @@ async fn authentication(
         verifier,
         revocations: Arc::new(disabled),
     })
-}
-
-/// The health name a load balancer's readiness probe asks: SERVING while every projection of
-/// this process is within its lag objective and making progress, NOT_SERVING while one lags or
-/// is stuck, so fresh replicas are preferred; liveness (`""`) stays SERVING meanwhile.
-pub const READINESS: &str = "causeway.readiness";
-
-/// Keeps [`READINESS`] in step with the projections of this process.
-async fn report_readiness(health: HealthReporter, projections: Projections) {
-    let mut statuses: Vec<_> = projections
-        .snapshot()
-        .into_iter()
-        .filter_map(|(name, _)| projections.watch(&name))
-        .collect();
-    loop {
-        let ready = statuses.iter_mut().all(|status| {
-            let state = status.borrow_and_update().state(projections.lag_slo());
-            matches!(
-                state,
-                ProjectionState::Serving | ProjectionState::Rebuilding
-            )
-        });
-        let serving = if ready {
-            ServingStatus::Serving
-        } else {
-            ServingStatus::NotServing
-        };
-        health.set_service_status(READINESS, serving).await;
-        if statuses.is_empty() {
-            return;
-        }
-        let changes = statuses.iter_mut().map(|status| Box::pin(status.changed()));
-        if futures::future::select_all(changes).await.0.is_err() {
-            return;
-        }
-    }
-}
-
-/// The health service name of a projection: `causeway.projection.<name>`.
-pub fn projection_health_name(projection: &str) -> String {
-    format!("causeway.projection.{projection}")
-}
-
-/// Mirrors a projection's health into the health service: NOT_SERVING while it cannot make
-/// progress (store down, poison event), SERVING once it commits again.
-async fn report_health(health: HealthReporter, projections: Projections, name: &'static str) {
-    let service = projection_health_name(name);
-    let Some(mut status) = projections.watch(name) else {
-        return;
-    };
-    loop {
-        let serving = if status.borrow_and_update().healthy {
-            ServingStatus::Serving
-        } else {
-            ServingStatus::NotServing
-        };
-        health.set_service_status(&service, serving).await;
-        if status.changed().await.is_err() {
-            return;
-        }
-    }
 }
 
 /// Reflection over the contracts, listing only the services this role serves (plus health and

@@ -124,7 +124,7 @@ async fn command_projection_and_query_roles_cooperate_as_three_processes() {
             consistency: Some(Consistency {
                 min_position: ack.position,
             }),
-            await_outcome: false,
+            ..Default::default()
         });
         request.set_timeout(Duration::from_secs(10));
         let order = queries

@@ -1,6 +1,8 @@
 //! The REST gateway in this process, in front of a test server: `causeway_gateway::run` on a
 //! 127.0.0.1 port-0 listener, stopped when the test ends.
 
+use std::net::SocketAddr;
+
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 use crate::TestServer;
@@ -16,14 +18,30 @@ pub struct TestGateway {
 impl TestGateway {
     /// Starts a gateway for `server` with the gateway's default configuration.
     pub async fn start(server: &TestServer) -> Self {
+        Self::serving(server, None).await
+    }
+
+    /// Starts a gateway for `server` that also serves `/metrics`; returns it and the address
+    /// of its metrics listener (a port of its own, as `--metrics-listen` gives it).
+    pub async fn start_with_metrics(server: &TestServer) -> (Self, SocketAddr) {
+        let metrics = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let addr = metrics.local_addr().expect("local addr");
+        (Self::serving(server, Some(metrics)).await, addr)
+    }
+
+    async fn serving(server: &TestServer, metrics: Option<TcpListener>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let upstream = server.url().parse().expect("the server's url");
         let config = causeway_gateway::config::Config::with_upstream(upstream);
+        let contracts = causeway_gateway::contracts().expect("Causeway's contracts");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(causeway_gateway::run(listener, config, async {
+        let stopped = async {
             let _ = stopped.await;
-        }));
+        };
+        let task = tokio::spawn(causeway_gateway::serve_observed(
+            listener, config, contracts, stopped, metrics,
+        ));
         Self {
             url,
             stop: Some(stop),

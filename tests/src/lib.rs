@@ -8,6 +8,10 @@
 //! - `scenarios`: end-to-end scenarios shared by every event store backend.
 //! - `mongo`: a MongoDB server (SecantusDB, or `CAUSEWAY_TEST_MONGODB_URL`) for the read store.
 //! - `crash`: processes under load killed with SIGKILL for rounds, then every promise checked.
+//! - `mtls`: a secured server demanding client certificates, and the clients the TLS tests
+//!   use on it.
+//! - `pki`: certificates made at test time (a CA, server and client certificates, expired
+//!   ones, files rotated as cert-manager does).
 //! - `proxy`: a TCP proxy that drops a response after the server did the work (lost answers).
 //! - `bearer_gate`: the order-command service behind a bearer-token check, for SDK token tests.
 //! - `readme`: the README's marked shell examples, run against live servers.
@@ -30,6 +34,8 @@ pub mod gateway;
 pub mod jwks_host;
 pub mod kurrentdb;
 pub mod mongo;
+pub mod mtls;
+pub mod pki;
 pub mod proxy;
 pub mod readme;
 pub mod scenarios;
@@ -83,27 +89,34 @@ impl TestServer {
     }
 
     /// Starts a server with default configuration, authentication on, on a fresh data
-    /// directory.
+    /// directory, without per-caller limits (see [`unlimited`]).
     pub async fn start_secured() -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        Self::start_with(Config::with_data_dir(data_dir.path()), data_dir).await
+        Self::start_with(unlimited(Config::with_data_dir(data_dir.path())), data_dir).await
     }
 
     /// Starts a server as [`TestServer::start_secured`] does, without fulfilment (see
     /// [`without_fulfilment`]).
     pub async fn start_secured_without_fulfilment() -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let config = without_fulfilment(Config::with_data_dir(data_dir.path()));
+        let config = without_fulfilment(unlimited(Config::with_data_dir(data_dir.path())));
         Self::start_with(config, data_dir).await
     }
 
     /// Starts a server as [`TestServer::start`] does, storing its events in `backend`.
     pub async fn start_on(backend: &EventBackend) -> Self {
+        Self::start_on_with(backend, |_| {}).await
+    }
+
+    /// Starts a server as [`TestServer::start_on`] does, with its configuration changed by
+    /// `adjust` first (tighter feed limits, say).
+    pub async fn start_on_with(backend: &EventBackend, adjust: impl FnOnce(&mut Config)) -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = unchecked(Config::with_data_dir(data_dir.path()));
         if let EventBackend::KurrentDb(url) = backend {
             config.kurrentdb_url = Some(url.as_str().into());
         }
+        adjust(&mut config);
         Self::start_with(config, data_dir).await
     }
 
@@ -212,6 +225,33 @@ impl TestServer {
         }
     }
 
+    /// A token for `subject` with `roles`, minted with the server's own signing keys as
+    /// `causeway-server token` would, once the server answers (it makes its keys first).
+    pub async fn token(&self, subject: &str, roles: &[&str]) -> String {
+        let mut health = tonic_health::pb::health_client::HealthClient::new(self.channel().await);
+        let request = || tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        };
+        let answered = async {
+            while health.check(request()).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), answered)
+            .await
+            .expect("the server answers within 30 s");
+        let ring = causeway_server::auth::keys::KeyRing::new(self.data_dir().join("keys"));
+        causeway_server::auth::tokens::TokenIssuer::new(ring, "causeway", "causeway")
+            .mint(
+                subject,
+                roles.iter().map(|r| (*r).to_owned()).collect(),
+                None,
+                Duration::from_secs(3600),
+            )
+            .expect("mint a token")
+            .token
+    }
+
     /// A connected channel (retries the connection briefly while the server starts).
     pub async fn channel(&self) -> Channel {
         let endpoint = Endpoint::from_shared(self.url())
@@ -264,6 +304,15 @@ impl Drop for TestServer {
 pub fn unchecked(mut config: Config) -> Config {
     config.auth = causeway_server::config::AuthMode::Disabled;
     without_fulfilment(config)
+}
+
+/// `config` without per-caller rate and in-flight limits: the suites that start secured servers
+/// are about who callers are, not how often they call, and as many calls as a machine manages
+/// in a second must not turn an expected refusal into `RESOURCE_EXHAUSTED`. The limits' own
+/// tests (`tests/rate_limits.rs`) set theirs.
+pub fn unlimited(mut config: Config) -> Config {
+    config.rate_limits = causeway_server::auth::limits::RateLimits::OFF;
+    config
 }
 
 /// `config` with fulfilment off: orders never touch stock, staff confirm them, and nothing

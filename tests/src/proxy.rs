@@ -3,7 +3,8 @@
 //!
 //! It forwards bytes both ways and reads just enough HTTP/2 framing (9-byte frame headers) to
 //! count requests (HEADERS frames from the client) and to recognise the start of a response
-//! (the first HEADERS frame from the server on a stream). A gRPC server sends response headers
+//! (the first HEADERS frame from the server on a stream). It can also cut every open
+//! connection at once, mid-stream, for clients that must resume a long-lived stream. A gRPC server sends response headers
 //! only once its handler has finished, so cutting the connection there means "processed, not
 //! answered". No TLS: it only ever fronts a loopback test server.
 
@@ -21,6 +22,7 @@ use tokio::{
         TcpListener, TcpStream,
         tcp::{OwnedReadHalf, OwnedWriteHalf},
     },
+    sync::Notify,
     task::{JoinHandle, JoinSet},
 };
 
@@ -42,6 +44,8 @@ struct State {
     to_drop: AtomicU64,
     requests: AtomicU64,
     dropped: AtomicU64,
+    /// Wakes every open connection to be cut at once.
+    cut: Notify,
 }
 
 impl FaultProxy {
@@ -68,6 +72,12 @@ impl FaultProxy {
     /// Cuts the connection that carries the next response, instead of delivering it.
     pub fn drop_next_response(&self) {
         self.state.to_drop.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Cuts every connection open now, as a network failure would: both sockets are closed
+    /// with nothing more forwarded either way. Connections made afterwards are served as usual.
+    pub fn cut_connections(&self) {
+        self.state.cut.notify_waiters();
     }
 
     /// Requests (gRPC calls) the proxy has forwarded to the server so far.
@@ -125,6 +135,7 @@ async fn proxy_connection(client: TcpStream, server: TcpStream, state: Arc<State
     tokio::select! {
         _ = up => {}
         _ = down => {}
+        () = state.cut.notified() => {}
     }
 }
 

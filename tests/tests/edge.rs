@@ -15,7 +15,9 @@ use causeway_tests::{TestServer, command_id};
 use tokio::net::TcpListener;
 use tokio_stream::StreamExt;
 use tonic::{Code, Request};
-use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
 use tonic_reflection::pb::v1::{
     ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
     server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
@@ -154,6 +156,7 @@ async fn a_role_lists_and_serves_only_its_own_services_and_names_the_role_of_the
     assert_eq!(
         listed(&server).await,
         [
+            "causeway.events.v1.EventFeed",
             "causeway.identity.v1.IdentityQueries",
             "causeway.inventory.v1.InventoryQueries",
             "causeway.orders.v1.OrderQueries",
@@ -181,4 +184,24 @@ async fn a_role_lists_and_serves_only_its_own_services_and_names_the_role_of_the
         .await
         .expect_err("not a service of this process");
     assert_eq!(unknown.code(), Code::NotFound);
+}
+
+/// Whether callers are authenticated is on the health service for probes and operators to see:
+/// a process started with `--auth disabled` says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn health_says_whether_callers_are_authenticated() {
+    for (server, expected) in [
+        (TestServer::start_secured().await, ServingStatus::Serving),
+        (TestServer::start().await, ServingStatus::NotServing),
+    ] {
+        let mut health = HealthClient::new(server.channel().await);
+        let answer = health
+            .check(HealthCheckRequest {
+                service: causeway_server::server::AUTHENTICATION.into(),
+            })
+            .await
+            .expect("the name is known")
+            .into_inner();
+        assert_eq!(answer.status, expected as i32);
+    }
 }

@@ -57,6 +57,7 @@ async fn only_orders_staff_and_admins_read_a_fulfilment() {
             .token;
         let mut request = tonic::Request::new(GetFulfilmentRequest {
             order_id: "no-such-order".into(),
+            ..Default::default()
         });
         request.metadata_mut().insert(
             "authorization",

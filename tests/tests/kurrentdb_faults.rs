@@ -213,6 +213,7 @@ async fn projections_resume_after_a_restart_and_reach_the_head() {
         .get_product(GetProductRequest {
             sku: unique("none"),
             consistency: at(),
+            ..Default::default()
         })
         .await
         .expect_err("no such product");
@@ -222,6 +223,7 @@ async fn projections_resume_after_a_restart_and_reach_the_head() {
         .get_user(GetUserRequest {
             user_id: Uuid::now_v7().to_string(),
             consistency: at(),
+            ..Default::default()
         })
         .await
         .expect_err("no such user");

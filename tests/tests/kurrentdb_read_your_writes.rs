@@ -102,7 +102,7 @@ async fn a_query_for_a_write_in_another_category_answers_before_its_deadline() {
             .get_order(within_deadline(GetOrderRequest {
                 order_id: placed.order_id.clone(),
                 consistency: at(&registered),
-                await_outcome: false,
+                ..Default::default()
             }))
             .await
             .unwrap_or_else(|status| {
@@ -120,6 +120,7 @@ async fn a_query_for_a_write_in_another_category_answers_before_its_deadline() {
             .get_product(within_deadline(GetProductRequest {
                 sku: sku.clone(),
                 consistency: at(&order_ack),
+                ..Default::default()
             }))
             .await
             .expect("the products read model at an order write")
@@ -144,6 +145,7 @@ async fn a_query_for_a_write_in_another_category_answers_before_its_deadline() {
             .get_user(within_deadline(GetUserRequest {
                 user_id: uuid::Uuid::now_v7().to_string(),
                 consistency: at(&stocked),
+                ..Default::default()
             }))
             .await
             .expect_err("no such user");

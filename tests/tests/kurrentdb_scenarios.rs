@@ -5,7 +5,7 @@
 use causeway_tests::{
     EventBackend,
     kurrentdb::{KurrentDbDouble, real_server},
-    scenarios::{commands, fulfilment, read_side},
+    scenarios::{commands, feed, fulfilment, history, read_side},
 };
 
 /// One test per scenario, each on its own double.
@@ -40,6 +40,10 @@ over_the_double!(
     fulfilment::a_shipped_order_takes_its_units_out_of_stock,
     fulfilment::an_order_not_settled_by_its_deadline_is_rejected,
     fulfilment::two_hundred_orders_race_for_a_hundred_units,
+    feed::a_write_storm_arrives_once_and_in_order_across_the_switch,
+    feed::a_filtered_subscription_checkpoints_past_what_it_skips,
+    feed::events_arrive_typed_upcast_and_with_their_metadata,
+    history::history_and_as_of_answers_equal_a_fold_of_the_stream,
 );
 
 /// The scenarios in turn against one real server. The poison-event scenario is left out: it
@@ -67,4 +71,8 @@ async fn scenarios_on_a_real_kurrentdb() {
     fulfilment::an_order_cancelled_after_confirmation_releases_its_stock(&real).await;
     fulfilment::a_shipped_order_takes_its_units_out_of_stock(&real).await;
     fulfilment::an_order_not_settled_by_its_deadline_is_rejected(&real).await;
+    feed::a_write_storm_arrives_once_and_in_order_across_the_switch(&real).await;
+    feed::a_filtered_subscription_checkpoints_past_what_it_skips(&real).await;
+    feed::events_arrive_typed_upcast_and_with_their_metadata(&real).await;
+    history::history_and_as_of_answers_equal_a_fold_of_the_stream(&real).await;
 }

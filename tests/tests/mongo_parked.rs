@@ -50,7 +50,7 @@ async fn place_and_read(channel: &Channel) -> String {
         consistency: Some(Consistency {
             min_position: placed.ack.expect("ack").position,
         }),
-        await_outcome: false,
+        ..Default::default()
     });
     request.set_timeout(WAIT);
     OrderQueriesClient::new(channel.clone())
@@ -119,7 +119,7 @@ async fn an_oversized_document_parks_its_event_with_a_clear_log() {
         .get_order(GetOrderRequest {
             order_id: "huge-order".into(),
             consistency: None,
-            await_outcome: false,
+            ..Default::default()
         })
         .await
         .expect_err("its document was refused");

@@ -7,7 +7,7 @@ use causeway_server::readstore::ReadStore;
 use causeway_tests::{
     EventBackend,
     mongo::{MongoServer, Topology, unique_database, with_read_models},
-    scenarios::{commands, fulfilment, read_side},
+    scenarios::{commands, fulfilment, history, read_side},
 };
 
 /// Runs `scenario` with its servers' read models in a fresh database on a fresh MongoDB; with
@@ -121,3 +121,13 @@ fulfilment_on_replica_set!(
     a_shipped_order_takes_its_units_out_of_stock,
     an_order_not_settled_by_its_deadline_is_rejected,
 );
+
+/// History and `asOf` come from the event store, the latest state from the read model in
+/// MongoDB: the scenario checks that the two agree.
+#[tokio::test(flavor = "multi_thread")]
+async fn history_and_as_of_answers_equal_a_fold_of_the_stream() {
+    on_mongo(Topology::ReplicaSet, true, |backend| async move {
+        history::history_and_as_of_answers_equal_a_fold_of_the_stream(&backend).await
+    })
+    .await;
+}

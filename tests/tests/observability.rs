@@ -1,6 +1,7 @@
-//! Observability checked with the ecosystem's own tools: `promtool` accepts every exposition and
-//! the alert rules' unit tests, and a real Prometheus scrapes a live server and answers PromQL
-//! with the commands and the projection positions the test caused.
+//! Observability checked with the ecosystem's own tools: `promtool` accepts every exposition (the
+//! server's and the gateway's) and the alert rules' unit tests, a real Prometheus scrapes a live
+//! server and gateway and answers PromQL with the commands, requests and projection positions the
+//! test caused, and every query of the Grafana dashboard is valid PromQL over metrics that exist.
 
 use std::{
     path::Path,
@@ -16,7 +17,9 @@ use causeway_client::{
     },
 };
 use causeway_server::config::Config;
-use causeway_tests::{TestServer, command_id, tools::workspace_root, unchecked};
+use causeway_tests::{
+    TestServer, command_id, gateway::TestGateway, tools::workspace_root, unchecked,
+};
 use tokio::{io::AsyncWriteExt, process::Command};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -111,6 +114,15 @@ async fn promtool_accepts_the_exposition_and_the_alert_rules() {
     }
     let (ok, lint) = promtool(&["check", "metrics"], &exposition, Path::new(".")).await;
     assert!(ok, "promtool check metrics:\n{lint}");
+    let (gateway, metrics) = TestGateway::start_with_metrics(&server).await;
+    get(&gateway.at("/v1/products/kettle")).await;
+    let exposition = get(&format!("http://{metrics}/metrics")).await;
+    assert!(
+        exposition.contains("causeway_http_requests_total{route=\"causeway.inventory.v1.InventoryQueries.GetProduct\",method=\"GET\",status=\"200\"} 1"),
+        "{exposition}"
+    );
+    let (ok, lint) = promtool(&["check", "metrics"], &exposition, Path::new(".")).await;
+    assert!(ok, "promtool check metrics (gateway):\n{lint}");
     let rules = workspace_root().join("deploy/prometheus");
     let (ok, report) = promtool(&["test", "rules", "alerts.test.yml"], "", &rules).await;
     assert!(ok, "promtool test rules:\n{report}");
@@ -118,7 +130,7 @@ async fn promtool_accepts_the_exposition_and_the_alert_rules() {
     assert!(ok, "promtool check rules:\n{report}");
 }
 
-/// A Prometheus server scraping `target` every second, on a free loopback port.
+/// A Prometheus server scraping `targets` every second, on a free loopback port.
 struct Prometheus {
     url: String,
     _child: tokio::process::Child,
@@ -126,12 +138,17 @@ struct Prometheus {
 }
 
 impl Prometheus {
-    async fn scraping(target: &str) -> Self {
+    async fn scraping(targets: &[String]) -> Self {
+        let targets = targets
+            .iter()
+            .map(|t| format!("'{t}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let dir = tempfile::tempdir().unwrap();
         let config = format!(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
              scrape_configs:\n  - job_name: causeway\n    static_configs:\n      \
-             - targets: ['{target}']\n"
+             - targets: [{targets}]\n"
         );
         std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -174,6 +191,34 @@ impl Prometheus {
         body["data"]["result"][0]["value"][1].as_str()?.parse().ok()
     }
 
+    /// Waits (bounded) until the server answers queries.
+    async fn ready(&self) {
+        let url = format!("{}/-/ready", self.url);
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let ready = reqwest::get(&url)
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ready {
+                return;
+            }
+            assert!(Instant::now() < deadline, "prometheus never became ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Prometheus's whole answer to `query` (status, data or error).
+    async fn answer(&self, query: &str) -> serde_json::Value {
+        let url = format!("{}/api/v1/query", self.url);
+        let response = reqwest::Client::new()
+            .get(url)
+            .query(&[("query", query)])
+            .send()
+            .await
+            .expect("prometheus answers");
+        serde_json::from_str(&response.text().await.expect("a body")).expect("JSON")
+    }
+
     /// Waits (bounded) until `query` answers `expected`.
     async fn until(&self, query: &str, expected: f64) {
         let deadline = Instant::now() + WAIT;
@@ -192,7 +237,21 @@ impl Prometheus {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_real_prometheus_scrapes_the_commands_and_the_projection_position() {
     let (server, position) = busy_server(5).await;
-    let prometheus = Prometheus::scraping(&server.metrics_addr().unwrap().to_string()).await;
+    let (gateway, gateway_metrics) = TestGateway::start_with_metrics(&server).await;
+    for _ in 0..3 {
+        get(&gateway.at("/v1/products/kettle")).await;
+    }
+    let prometheus = Prometheus::scraping(&[
+        server.metrics_addr().unwrap().to_string(),
+        gateway_metrics.to_string(),
+    ])
+    .await;
+    prometheus
+        .until(
+            r#"sum(causeway_http_requests_total{method="GET",route=~".*GetProduct",status="200"})"#,
+            3.0,
+        )
+        .await;
     prometheus
         .until(
             r#"sum(causeway_commands_total{aggregate="product",outcome="applied"})"#,
@@ -217,4 +276,82 @@ async fn a_real_prometheus_scrapes_the_commands_and_the_projection_position() {
             6.0,
         )
         .await;
+}
+
+/// The dashboard's queries with Grafana's variables given values Prometheus accepts.
+fn dashboard_queries() -> Vec<String> {
+    let path = workspace_root().join("deploy/grafana/causeway.json");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("the dashboard")).expect("JSON");
+    let mut queries = Vec::new();
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let expr = target["expr"].as_str().expect("a PromQL expression");
+            queries.push(expr.replace("$__rate_interval", "1m").replace("$job", ".*"));
+        }
+    }
+    queries
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_dashboard_query_is_valid_promql_over_metrics_that_exist() {
+    let queries = dashboard_queries();
+    assert!(queries.len() >= 15, "{queries:?}");
+
+    let (server, _) = busy_server(2).await;
+    let (gateway, gateway_metrics) = TestGateway::start_with_metrics(&server).await;
+    get(&gateway.at("/v1/products/kettle")).await;
+    let exposed = get(&format!(
+        "http://{}/metrics",
+        server.metrics_addr().unwrap()
+    ))
+    .await
+        + &get(&format!("http://{gateway_metrics}/metrics")).await;
+    // Families that only appear once something happened that this test does not cause.
+    let only_when_it_happens = [
+        "causeway_read_your_writes_waits",
+        "causeway_auth_refusals",
+        "causeway_throttled_calls",
+    ];
+    for query in &queries {
+        for name in metric_names(query) {
+            let family = ["_total", "_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix))
+                .unwrap_or(&name);
+            assert!(
+                exposed.contains(&format!("# TYPE {family} "))
+                    || exposed.contains(&format!("# TYPE {name} "))
+                    || only_when_it_happens.contains(&family),
+                "the dashboard queries {name}, which no process exposes"
+            );
+        }
+    }
+
+    let prometheus = Prometheus::scraping(&[
+        server.metrics_addr().unwrap().to_string(),
+        gateway_metrics.to_string(),
+    ])
+    .await;
+    prometheus.ready().await;
+    for query in &queries {
+        let answer = prometheus.answer(query).await;
+        assert_eq!(answer["status"], "success", "{query}: {answer}");
+    }
+}
+
+/// The metric names a PromQL expression reads.
+fn metric_names(query: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for (start, _) in query
+        .match_indices("causeway_")
+        .chain(query.match_indices("process_"))
+    {
+        let name: String = query[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        names.push(name);
+    }
+    names
 }

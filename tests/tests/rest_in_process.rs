@@ -86,6 +86,7 @@ async fn commands_and_queries_answer_over_rest_in_the_server_as_over_grpc() {
         consistency: Some(causeway_client::common::Consistency {
             min_position: position,
         }),
+        ..GetProductRequest::default()
     });
     request
         .metadata_mut()

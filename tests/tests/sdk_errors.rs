@@ -208,6 +208,7 @@ async fn a_position_the_read_model_does_not_reach_in_time_is_deadline_exceeded()
                 consistency: Some(Consistency {
                     min_position: ack.position + 1_000_000,
                 }),
+                ..Default::default()
             }),
     )
     .await;

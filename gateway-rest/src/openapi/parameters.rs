@@ -9,7 +9,10 @@ use super::{
     comments::Comments,
     schema::{field_description, text_schema, well_known},
 };
-use crate::routes::{BodyRule, Route};
+use crate::{
+    routes::{BodyRule, Route},
+    transcode::TEXT_MESSAGES,
+};
 
 /// How deep query parameters reach into nested messages (`consistency.minPosition` is 2).
 const MAX_QUERY_DEPTH: usize = 4;
@@ -85,6 +88,14 @@ fn convention_headers(route: &Route) -> Vec<Value> {
             "schema": {"type": "string", "pattern": "^[0-9]+$"},
         }));
     }
+    if conventions.resume_after.is_some() {
+        headers.push(json!({
+            "name": "Last-Event-ID",
+            "in": "header",
+            "description": "The id of the last event received, as an event stream client                 sends it when it reconnects: the stream goes on after that position                 (overriding the after parameter).",
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }));
+    }
     headers
 }
 
@@ -112,6 +123,20 @@ fn query_parameters(
         }
         let name = format!("{prefix}{}", field.json_name());
         match field.kind() {
+            Kind::Message(inner)
+                if !field.is_list() && TEXT_MESSAGES.contains(&inner.full_name()) =>
+            {
+                let mut parameter = json!({
+                    "name": name,
+                    "in": "query",
+                    "required": false,
+                    "schema": well_known(&inner),
+                });
+                if let Some(text) = field_description(&field, comments) {
+                    parameter["description"] = json!(text);
+                }
+                out.push(parameter);
+            }
             Kind::Message(inner) => {
                 if field.is_list()
                     || field.is_map()

@@ -85,6 +85,7 @@ fn applies(refusal: &Refusal, route: &Route) -> bool {
         Applies::WithBody => !matches!(route.body, BodyRule::None),
         Applies::WithExpectedRevision => route.conventions.expected_revision.is_some(),
         Applies::NoOperation => false,
+        Applies::Always => true,
     }
 }
 
@@ -124,10 +125,22 @@ fn ok_response(route: &Route) -> Value {
             }),
         );
     }
-    let mut ok = json!({
-        "description": "OK",
-        "content": {"application/json": {"schema": reference(&route.rpc.output())}},
-    });
+    let mut ok = match route.streaming {
+        false => json!({
+            "description": "OK",
+            "content": {"application/json": {"schema": reference(&route.rpc.output())}},
+        }),
+        true => json!({
+            "description": format!(
+                "Server-Sent Events, one per message, until the client goes. Each message's item                  is an event named after its field (its schema: {}), its JSON the data and its                  position the id; a comment line is sent while nothing happens; an `error` event                  with the error body ends the stream.",
+                route.rpc.output().full_name()
+            ),
+            "content": {crate::sse::EVENT_STREAM: {
+                "schema": {"type": "string"},
+                "x-message-schema": reference(&route.rpc.output()),
+            }},
+        }),
+    };
     if !headers.is_empty() {
         ok["headers"] = Value::Object(headers);
     }

@@ -25,9 +25,12 @@ pub(super) fn build_route(
         rpc: name.clone(),
         reason,
     };
-    if rpc.is_client_streaming() || rpc.is_server_streaming() {
-        return Err(fail("streaming RPCs cannot be mapped to REST".into()));
+    if rpc.is_client_streaming() {
+        return Err(fail(
+            "client-streaming RPCs cannot be mapped to REST".into(),
+        ));
     }
+    let streaming = rpc.is_server_streaming();
     let text = |field: &str| match rule.get_field_by_name(field).map(|v| v.into_owned()) {
         Some(Value::String(s)) => s,
         _ => String::new(),
@@ -100,6 +103,11 @@ pub(super) fn build_route(
     if !matches!(body, BodyRule::None) && matches!(http_method, Method::GET | Method::DELETE) {
         return Err(fail(format!("{http_method} routes cannot take a body")));
     }
+    if streaming && (http_method != Method::GET || !matches!(body, BodyRule::None)) {
+        return Err(fail(
+            "a server-streaming RPC is served as Server-Sent Events: GET, without a body".into(),
+        ));
+    }
     if let BodyRule::Field(field) = &body
         && path_fields.iter().any(|p| p.first() == Some(field))
     {
@@ -113,6 +121,11 @@ pub(super) fn build_route(
         min_position: nested_scalar(&input, "consistency", "min_position"),
         etag: response_scalar(&output, "revision"),
         position: response_scalar(&output, "position"),
+        resume_after: streaming
+            .then(|| input.get_field_by_name("after"))
+            .flatten()
+            .filter(|f| f.kind() == Kind::Uint64 && !f.is_list())
+            .map(|f| vec![f]),
     };
     let grpc_path = format!("/{}/{}", rpc.parent_service().full_name(), rpc.name())
         .parse::<PathAndQuery>()
@@ -129,5 +142,6 @@ pub(super) fn build_route(
         grpc_path,
         conventions,
         binding,
+        streaming,
     })
 }

@@ -103,11 +103,33 @@ pub(super) fn set_from_text(
         .map_err(|_| "the value does not fit the field".to_owned())
 }
 
+/// Well-known messages whose proto3 JSON form is one string (`Timestamp`: RFC 3339,
+/// `Duration`: `1.5s`, `FieldMask`: `a,b.c`), so a query parameter or header may give them whole.
+pub const TEXT_MESSAGES: [&str; 3] = [
+    "google.protobuf.Timestamp",
+    "google.protobuf.Duration",
+    "google.protobuf.FieldMask",
+];
+
+/// Whether a field of `kind` takes its value from one piece of text.
+pub(super) fn from_text(kind: &Kind) -> bool {
+    match kind {
+        Kind::Message(message) => TEXT_MESSAGES.contains(&message.full_name()),
+        _ => true,
+    }
+}
+
 /// A scalar from its text form, as in proto3 JSON strings: decimal integers, `true`/`false`,
-/// enum names (or numbers), base64 bytes.
+/// enum names (or numbers), base64 bytes, and the [`TEXT_MESSAGES`].
 pub(super) fn scalar_from_text(kind: &Kind, text: &str) -> Result<Value, String> {
     let number = |what: &str| format!("{text:?} is not {what}");
     Ok(match kind {
+        Kind::Message(message) if TEXT_MESSAGES.contains(&message.full_name()) => {
+            let json = serde_json::Value::String(text.to_owned());
+            DynamicMessage::deserialize(message.clone(), json)
+                .map(Value::Message)
+                .map_err(|e| format!("{text:?} is not a {}: {e}", message.name()))?
+        }
         Kind::String => Value::String(text.to_owned()),
         Kind::Bool => match text {
             "true" => Value::Bool(true),

@@ -1,5 +1,5 @@
-//! The convention headers: `Idempotency-Key`, `If-Match` and `X-Min-Position` fill the request
-//! fields found by shape when the routes were built. A REST caller sends no `options`, so a
+//! The convention headers: `Idempotency-Key`, `If-Match`, `X-Min-Position` and (on event
+//! streams) `Last-Event-ID` fill the request fields found by shape when the routes were built. A REST caller sends no `options`, so a
 //! command without `Idempotency-Key` (and without `options.commandId` in its body) is refused
 //! here, naming the header. Every refusal names its header in `fieldViolations`.
 
@@ -7,7 +7,7 @@ use http::{HeaderMap, HeaderValue, header};
 use prost_reflect::{DynamicMessage, Value};
 
 use super::{
-    IDEMPOTENCY_KEY, MIN_POSITION,
+    IDEMPOTENCY_KEY, LAST_EVENT_ID, MIN_POSITION,
     fields::{descend, display_path, get, is_set, scalar_from_text},
 };
 use crate::{
@@ -66,6 +66,23 @@ pub(super) fn bind_headers(
                 )
             })?;
         set_unless_different(message, fields, &position.to_string(), "X-Min-Position")?;
+    }
+
+    // An event stream's reconnection: the browser resends the original URL (with its
+    // `after`) and the id of the last event it received, which is where to go on from.
+    if let (Some(fields), Some(value)) = (&conventions.resume_after, headers.get(LAST_EVENT_ID))
+        && let Some(leaf) = fields.last()
+    {
+        let text = header_text(value, "Last-Event-ID")?;
+        if !text.is_empty() {
+            let position = text.parse::<u64>().map_err(|_| {
+                refuse(
+                    "Last-Event-ID",
+                    "must be the id of an event this stream sent (a position)",
+                )
+            })?;
+            message.set_field(leaf, Value::U64(position));
+        }
     }
     Ok(conditional)
 }

@@ -1,9 +1,9 @@
 //! Query parameters: each a field path of the request in proto or JSON names, on routes whose
 //! body does not take the whole message.
 
-use prost_reflect::{DynamicMessage, Kind, MessageDescriptor};
+use prost_reflect::{DynamicMessage, MessageDescriptor};
 
-use super::fields::{display_path, set_from_text};
+use super::fields::{display_path, from_text, set_from_text};
 use crate::{
     error::ApiError,
     routes::{BodyRule, FieldPath, Route, resolve_any_path},
@@ -38,7 +38,7 @@ pub(super) fn bind_query(
         {
             return Err(refuse(&name, "is given by the body, not the query".into()));
         }
-        if matches!(leaf.kind(), Kind::Message(_)) || leaf.is_map() {
+        if !from_text(&leaf.kind()) || leaf.is_map() {
             let why = format!("is a message; set its fields ({name}.…) instead");
             return Err(refuse(&name, why));
         }

@@ -1,9 +1,10 @@
 //! The two auth layers of the gRPC edge, outermost first:
 //!
 //! - [`AuthenticationLayer`]: reads `authorization: Bearer <jwt>`, verifies it, and puts the
-//!   [`Caller`] in the request's extensions (anonymous without a token; unchecked when
-//!   authentication is switched off). A token that does not verify is `UNAUTHENTICATED` at
-//!   once, whatever the RPC.
+//!   [`Caller`] in the request's extensions (without a token: the principal of a client
+//!   certificate the operator gave roles, else anonymous; unchecked when authentication is
+//!   switched off). A token that does not verify is `UNAUTHENTICATED` at once, whatever the
+//!   RPC.
 //! - [`AuthorizationLayer`]: the RPC's access rule from the contracts against the caller:
 //!   `UNAUTHENTICATED` without a token, `PERMISSION_DENIED` without a required role or for an
 //!   RPC that declares no rule.
@@ -26,9 +27,11 @@ use tracing::debug;
 
 use super::{
     access::{AccessTable, Rule},
+    certificates::CertificateRoles,
     principal::Caller,
     verify::{AuthError, Verifier},
 };
+use crate::connection::ConnectionInfo;
 
 /// Tells whether a subject's tokens stopped counting (a disabled user).
 pub trait Revocations: Send + Sync {
@@ -85,6 +88,7 @@ impl Refusals {
 pub struct AuthenticationLayer {
     authentication: Authentication,
     refusals: Refusals,
+    certificates: Arc<CertificateRoles>,
 }
 
 impl AuthenticationLayer {
@@ -93,6 +97,16 @@ impl AuthenticationLayer {
         Self {
             authentication,
             refusals,
+            certificates: Arc::default(),
+        }
+    }
+
+    /// Also takes the client certificates `certificates` lists as principals, for calls
+    /// without a token.
+    pub fn with_certificates(self, certificates: CertificateRoles) -> Self {
+        Self {
+            certificates: Arc::new(certificates),
+            ..self
         }
     }
 }
@@ -105,6 +119,7 @@ impl<S> Layer<S> for AuthenticationLayer {
             inner,
             authentication: self.authentication.clone(),
             refusals: self.refusals.clone(),
+            certificates: self.certificates.clone(),
         }
     }
 }
@@ -115,6 +130,7 @@ pub struct Authenticate<S> {
     inner: S,
     authentication: Authentication,
     refusals: Refusals,
+    certificates: Arc<CertificateRoles>,
 }
 
 type Answer<E> = Pin<Box<dyn Future<Output = Result<http::Response<Body>, E>> + Send>>;
@@ -143,13 +159,22 @@ where
             .headers()
             .get(http::header::AUTHORIZATION)
             .map(|v| v.to_str().map(str::to_owned));
+        let certified = request
+            .extensions()
+            .get::<ConnectionInfo>()
+            .and_then(|connection| connection.peer.as_deref())
+            .and_then(|peer| self.certificates.principal(peer))
+            .map(Caller::Verified);
         Box::pin(async move {
             let caller = match authentication {
                 Authentication::Disabled => Ok(Caller::Unchecked),
                 Authentication::Tokens {
                     verifier,
                     revocations,
-                } => identify(header, &verifier, &*revocations).await,
+                } => match (header, certified) {
+                    (None, Some(certified)) => Ok(certified),
+                    (header, _) => identify(header, &verifier, &*revocations).await,
+                },
             };
             match caller {
                 Ok(caller) => {

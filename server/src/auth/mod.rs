@@ -10,14 +10,18 @@
 //! - `verify`: checking a bearer token into a `Principal`; `AuthError`.
 //! - `verified`: tokens already verified, remembered for a short while.
 //! - `access`: every RPC's access rule from the contracts' `(causeway.auth.v1.access)` option.
+//! - `certificates`: client certificate identities an operator gave roles, as principals.
+//! - `limits`: calls per principal (token buckets per role class), as a tower layer.
 //! - `layer`: the authentication and authorization tower layers.
 //! - `keys_service`: `causeway.auth.v1.TokenKeys`, the public JWKS.
 
 pub mod access;
+pub mod certificates;
 pub mod jwks;
 pub mod keys;
 pub mod keys_service;
 pub mod layer;
+pub mod limits;
 pub mod principal;
 pub mod tokens;
 pub mod verified;

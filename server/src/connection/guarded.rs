@@ -16,15 +16,15 @@ use std::{
     time::Duration,
 };
 
+use causeway_tls::PeerIdentity;
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
-    net::TcpStream,
     sync::OwnedSemaphorePermit,
     time::{Instant, Sleep},
 };
 use tonic::transport::server::Connected;
 
-use super::{Connections, activity::Activity};
+use super::{Connections, activity::Activity, tls::Link};
 
 /// The HTTP/2 client preface (24 bytes) and the header of the SETTINGS frame that must follow
 /// it (9 bytes): a client that has sent these has shaken hands.
@@ -38,13 +38,17 @@ const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 pub struct ConnectionInfo {
     /// The client's address.
     pub remote: Option<SocketAddr>,
+    /// The names of the client's certificate, on a TLS connection whose handshake verified one
+    /// (`--tls-client-ca`).
+    pub peer: Option<Arc<PeerIdentity>>,
     pub(super) activity: Arc<Activity>,
 }
 
-/// An accepted TCP connection with its limit slot and timers; see the module docs.
+/// An accepted connection (plaintext, or TLS after its handshake) with its limit slot and
+/// timers; see the module docs.
 #[derive(Debug)]
 pub struct Guarded {
-    stream: TcpStream,
+    stream: Link,
     info: ConnectionInfo,
     _slot: OwnedSemaphorePermit,
     accepted: Instant,
@@ -55,21 +59,20 @@ pub struct Guarded {
 }
 
 impl Guarded {
-    /// Guards `stream`, which holds `slot` until it is dropped.
+    /// Guards `stream` from `remote`, accepted at `accepted`, which holds `slot` until it is
+    /// dropped; `peer` is the identity its TLS handshake verified.
     pub(super) fn new(
-        stream: TcpStream,
+        stream: Link,
+        remote: SocketAddr,
+        peer: Option<PeerIdentity>,
         slot: OwnedSemaphorePermit,
         settings: &Connections,
+        accepted: Instant,
     ) -> Self {
-        // gRPC writes small frames and waits for the answer; with Nagle on, a response can sit
-        // ~40 ms behind a delayed ACK.
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not disable Nagle on a connection");
-        }
-        let accepted = Instant::now();
         Self {
             info: ConnectionInfo {
-                remote: stream.peer_addr().ok(),
+                remote: Some(remote),
+                peer: peer.map(Arc::new),
                 activity: Arc::new(Activity::new(accepted)),
             },
             stream,

@@ -1,5 +1,5 @@
 //! The `FulfilmentQueries` gRPC service: one order's fulfilment, read from its own stream (so
-//! always current) and shown with every step it took. Served by the processes that run
+//! always current, or as of a past point of it) and shown with every step it took. Served by the processes that run
 //! fulfilment (role `projection` or `all`).
 
 use std::sync::Arc;
@@ -13,7 +13,8 @@ use tonic::{Request, Response, Status};
 use super::domain::{Fulfilment, FulfilmentEvent, LineState, Status as Stage};
 use super::values::OrderId;
 use crate::{
-    grpc::validation::single,
+    feed::Point,
+    grpc::validation::{both, single},
     kernel::{Aggregate, CommandError, Upcasters},
     store::EventStore,
 };
@@ -38,13 +39,20 @@ impl FulfilmentQueries for FulfilmentQueriesService {
         &self,
         request: Request<GetFulfilmentRequest>,
     ) -> Result<Response<GetFulfilmentResponse>, Status> {
-        let order_id = single("orderId", OrderId::parse(&request.get_ref().order_id))?;
+        let req = request.get_ref();
+        let (order_id, point) = both(
+            single("orderId", OrderId::parse(&req.order_id)),
+            Point::of(req.as_of.as_ref(), "asOf"),
+        )?;
         let stream = Fulfilment::stream_id(order_id.as_str());
-        let records = self
+        let mut records = self
             .events
             .read_stream(&stream, 0)
             .await
             .map_err(CommandError::from)?;
+        if let Some(point) = point {
+            records.retain(|record| point.includes(record));
+        }
         if records.is_empty() {
             return Err(CommandError::NotFound(format!("fulfilment of order {order_id}")).into());
         }

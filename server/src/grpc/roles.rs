@@ -4,7 +4,7 @@
 
 use std::task::{Context, Poll};
 
-use causeway_proto::{admin, auth, fulfilment, identity, inventory, orders};
+use causeway_proto::{admin, auth, events, fulfilment, identity, inventory, orders};
 use futures::future::{Either, Ready, ready};
 use tonic::{Status, body::Body, server::NamedService};
 use tower::{Layer, Service};
@@ -43,6 +43,10 @@ pub const SERVICES: &[(&str, Role)] = &[
     ),
     (
         name::<identity::identity_queries_server::IdentityQueriesServer<()>>(),
+        Role::Query,
+    ),
+    (
+        name::<events::event_feed_server::EventFeedServer<()>>(),
         Role::Query,
     ),
     (

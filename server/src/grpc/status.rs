@@ -7,6 +7,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 use tracing::{error, warn};
 
 use super::validation::{Invalid, describe};
+use crate::feed::FeedError;
 use crate::kernel::{CommandError, FieldViolation};
 use crate::projection::{consistency::ConsistencyError, runner::RebuildError};
 use crate::query::QueryError;
@@ -92,6 +93,31 @@ impl From<QueryError> for Status {
                 error!(error = %e, "read store unavailable");
                 Status::unavailable("the read store is unavailable; retry")
             }
+        }
+    }
+}
+
+impl From<FeedError> for Status {
+    fn from(error: FeedError) -> Self {
+        match error {
+            FeedError::Invalid(violations) => invalid_argument(violations),
+            FeedError::Forbidden(why) => Status::permission_denied(why),
+            FeedError::NotFound(what) => Status::not_found(format!("{what} not found")),
+            FeedError::Exhausted(why) => Status::resource_exhausted(why),
+            FeedError::Corrupt(detail) => {
+                error!(%detail, "stored event undeliverable");
+                Status::internal("a stored event could not be read; operators have been told")
+            }
+            FeedError::Store(e) => {
+                error!(error = %e, "event store unavailable to the feed");
+                Status::unavailable(
+                    "the event store is unavailable; retry (a subscription: after the last \
+                     position handled)",
+                )
+            }
+            FeedError::ShuttingDown => Status::unavailable(
+                "the server is shutting down; subscribe again after the last position handled",
+            ),
         }
     }
 }

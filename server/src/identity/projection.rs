@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::domain::{User, UserEvent};
 use crate::{
     kernel::{Aggregate, Upcasters},
-    projection::{BatchView, Projection, ProjectionError},
+    projection::{BatchView, Evolve, Projection, ProjectionError, evolve::apply_to},
     readstore::IndexSpec,
     store::RecordedEvent,
 };
@@ -99,20 +99,19 @@ impl Projection for UsersProjection {
                 event.stream, event.revision
             )));
         }
-        let current: Option<UserDocument> = view.get_as(USERS, &id).await?;
-        if current
-            .as_ref()
-            .is_some_and(|doc| doc.revision >= event.revision)
-        {
-            return Ok(()); // already folded: a replay after a crash or a rebuild overlap
-        }
-        let missing = || {
-            ProjectionError::Inconsistent(format!(
-                "{USERS}/{id} does not exist for event {}@{}",
-                event.stream, event.revision
-            ))
-        };
-        let mut doc = match (decoded, current) {
+        apply_to::<UserDocument>(view, USERS, &id, decoded, event).await
+    }
+}
+
+impl Evolve for UserDocument {
+    type Event = UserEvent;
+
+    fn evolve(
+        current: Option<Self>,
+        event: UserEvent,
+        recorded: &RecordedEvent,
+    ) -> Result<Self, String> {
+        let mut doc = match (event, current) {
             (
                 UserEvent::Registered {
                     user_id,
@@ -127,15 +126,12 @@ impl Projection for UsersProjection {
                 display_name: display_name.to_string(),
                 roles: BTreeSet::new(),
                 disabled: false,
-                revision: event.revision,
+                revision: recorded.revision,
             },
             (UserEvent::Registered { .. }, Some(_)) => {
-                return Err(ProjectionError::Inconsistent(format!(
-                    "{USERS}/{id} registered again at {}@{}",
-                    event.stream, event.revision
-                )));
+                return Err("the user was already registered".into());
             }
-            (_, None) => return Err(missing()),
+            (_, None) => return Err("the user was never registered".into()),
             (UserEvent::RoleGranted { role, .. }, Some(mut doc)) => {
                 doc.roles.insert(role.to_string());
                 doc
@@ -149,9 +145,12 @@ impl Projection for UsersProjection {
                 doc
             }
         };
-        doc.revision = event.revision;
-        view.put_as(USERS, &id, doc);
-        Ok(())
+        doc.revision = recorded.revision;
+        Ok(doc)
+    }
+
+    fn revision(&self) -> u64 {
+        self.revision
     }
 }
 

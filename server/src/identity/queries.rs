@@ -1,7 +1,8 @@
 //! The `causeway.identity.v1.IdentityQueries` handlers: the edge hop only. Each request is
 //! validated, read through [`ReadModel`] (which waits for read-your-writes and picks the live
 //! rebuild generation), and the `users` document mapped to the proto `User`. The document type
-//! has no password-hash field, so no response can carry one.
+//! has no password-hash field, so no response can carry one. A user `asOf` a past point is
+//! folded from its stream through [`History`] into the same document type.
 
 use causeway_proto::identity::{
     FindUserByEmailRequest, FindUserByEmailResponse, GetUserRequest, GetUserResponse,
@@ -12,7 +13,9 @@ use tonic::{Request, Response, Status};
 
 use super::projection::{USERS, UserDocument};
 use super::values::{Email, UserId};
-use crate::grpc::validation::single;
+use crate::feed::{History, Point};
+use crate::grpc::validation::{both, single};
+use crate::kernel::Aggregate;
 use crate::query::{QueryError, ReadModel};
 use crate::readstore::{Filter, Query};
 
@@ -20,11 +23,16 @@ use crate::readstore::{Filter, Query};
 #[derive(Clone)]
 pub struct IdentityQueriesService {
     model: ReadModel,
+    history: History,
 }
 
-/// The tonic service to mount; `model` must read the `users` projection.
-pub fn query_service(model: ReadModel) -> IdentityQueriesServer<IdentityQueriesService> {
-    IdentityQueriesServer::new(IdentityQueriesService { model })
+/// The tonic service to mount; `model` must read the `users` projection, `history` the event
+/// store.
+pub fn query_service(
+    model: ReadModel,
+    history: History,
+) -> IdentityQueriesServer<IdentityQueriesService> {
+    IdentityQueriesServer::new(IdentityQueriesService { model, history })
 }
 
 impl From<UserDocument> for ProtoUser {
@@ -47,12 +55,23 @@ impl IdentityQueries for IdentityQueriesService {
         request: Request<GetUserRequest>,
     ) -> Result<Response<GetUserResponse>, Status> {
         let (metadata, _, req) = request.into_parts();
-        let user_id = single("userId", UserId::parse(&req.user_id))?;
-        let doc: UserDocument = self
-            .model
-            .get_as(USERS, user_id.as_str(), req.consistency.as_ref(), &metadata)
-            .await?
-            .ok_or_else(|| QueryError::NotFound(format!("user {user_id}")))?;
+        let (user_id, point) = both(
+            single("userId", UserId::parse(&req.user_id)),
+            Point::of(req.as_of.as_ref(), "asOf"),
+        )?;
+        let doc: Option<UserDocument> = match point {
+            Some(point) => {
+                let stream = super::domain::User::stream_id(user_id.as_str());
+                self.history.as_of(&stream, point).await?
+            }
+            None => {
+                let consistency = req.consistency.as_ref();
+                (self.model)
+                    .get_as(USERS, user_id.as_str(), consistency, &metadata)
+                    .await?
+            }
+        };
+        let doc = doc.ok_or_else(|| QueryError::NotFound(format!("user {user_id}")))?;
         Ok(Response::new(GetUserResponse {
             user: Some(doc.into()),
         }))

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::domain::{Product, ProductEvent};
 use crate::{
     kernel::{Aggregate, Upcasters},
-    projection::{BatchView, Projection, ProjectionError},
+    projection::{BatchView, Evolve, Projection, ProjectionError, evolve::apply_to},
     readstore::IndexSpec,
     store::RecordedEvent,
 };
@@ -92,34 +92,31 @@ impl Projection for ProductsProjection {
                 format!("it names product {sku}"),
             ));
         }
-        let current: Option<ProductDocument> = view.get_as(COLLECTION, &sku).await?;
-        if current
-            .as_ref()
-            .is_some_and(|doc| doc.revision >= event.revision)
-        {
-            return Ok(()); // already applied: a redelivery or a replay
-        }
-        let mut doc = match (decoded, current) {
+        apply_to::<ProductDocument>(view, COLLECTION, &sku, decoded, event).await
+    }
+}
+
+impl Evolve for ProductDocument {
+    type Event = ProductEvent;
+
+    fn evolve(
+        current: Option<Self>,
+        event: ProductEvent,
+        recorded: &RecordedEvent,
+    ) -> Result<Self, String> {
+        let mut doc = match (event, current) {
             (ProductEvent::Registered { sku, name }, None) => ProductDocument {
                 sku: sku.to_string(),
                 name: name.to_string(),
                 on_hand: 0,
                 reserved: 0,
                 available: 0,
-                revision: event.revision,
+                revision: recorded.revision,
             },
             (ProductEvent::Registered { .. }, Some(_)) => {
-                return Err(ProjectionError::inconsistent(
-                    event,
-                    "the product was already registered",
-                ));
+                return Err("the product was already registered".into());
             }
-            (_, None) => {
-                return Err(ProjectionError::inconsistent(
-                    event,
-                    "the product was never registered",
-                ));
-            }
+            (_, None) => return Err("the product was never registered".into()),
             (ProductEvent::StockReceived { quantity, .. }, Some(mut doc)) => {
                 doc.on_hand = doc.on_hand.saturating_add(quantity.get());
                 doc
@@ -139,9 +136,12 @@ impl Projection for ProductsProjection {
             }
         };
         doc.available = doc.on_hand.saturating_sub(doc.reserved);
-        doc.revision = event.revision;
-        view.put_as(COLLECTION, &sku, doc);
-        Ok(())
+        doc.revision = recorded.revision;
+        Ok(doc)
+    }
+
+    fn revision(&self) -> u64 {
+        self.revision
     }
 }
 

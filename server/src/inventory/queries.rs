@@ -1,7 +1,8 @@
 //! The `InventoryQueries` gRPC service: request -> validated read-model query -> proto response.
 //! Reading, read-your-writes and generations live in [`ReadModel`]; the document shape lives
 //! in [`super::projection`]; this file only converts between them and the contract, with the
-//! same value types (and so the same sku rules) as the commands.
+//! same value types (and so the same sku rules) as the commands. A product `asOf` a past point
+//! is folded from its stream through [`History`] by the projection's own step.
 
 use causeway_proto::inventory::{
     GetProductRequest, GetProductResponse, ListProductsRequest, ListProductsResponse, Product,
@@ -11,7 +12,9 @@ use tonic::{Request, Response, Status};
 
 use super::projection::{COLLECTION, ProductDocument};
 use super::values::Sku;
-use crate::grpc::validation::single;
+use crate::feed::{History, Point};
+use crate::grpc::validation::{both, single};
+use crate::kernel::Aggregate;
 use crate::query::{QueryError, ReadModel, page_size, page_token};
 use crate::readstore::{Filter, Query};
 
@@ -19,12 +22,16 @@ use crate::readstore::{Filter, Query};
 #[derive(Clone)]
 pub struct InventoryQueriesService {
     model: ReadModel,
+    history: History,
 }
 
 /// The gRPC server for inventory queries over `model` (the `products` projection's read
-/// model), ready to add to a tonic router.
-pub fn query_service(model: ReadModel) -> InventoryQueriesServer<InventoryQueriesService> {
-    InventoryQueriesServer::new(InventoryQueriesService { model })
+/// model) and `history` (the product streams), ready to add to a tonic router.
+pub fn query_service(
+    model: ReadModel,
+    history: History,
+) -> InventoryQueriesServer<InventoryQueriesService> {
+    InventoryQueriesServer::new(InventoryQueriesService { model, history })
 }
 
 #[tonic::async_trait]
@@ -34,17 +41,23 @@ impl InventoryQueries for InventoryQueriesService {
         request: Request<GetProductRequest>,
     ) -> Result<Response<GetProductResponse>, Status> {
         let (metadata, _, req) = request.into_parts();
-        let sku = single("sku", Sku::parse(&req.sku))?;
-        let doc: ProductDocument = self
-            .model
-            .get_as(
-                COLLECTION,
-                sku.as_str(),
-                req.consistency.as_ref(),
-                &metadata,
-            )
-            .await?
-            .ok_or_else(|| QueryError::NotFound(format!("product {sku}")))?;
+        let (sku, point) = both(
+            single("sku", Sku::parse(&req.sku)),
+            Point::of(req.as_of.as_ref(), "asOf"),
+        )?;
+        let doc: Option<ProductDocument> = match point {
+            Some(point) => {
+                let stream = super::domain::Product::stream_id(sku.as_str());
+                self.history.as_of(&stream, point).await?
+            }
+            None => {
+                let consistency = req.consistency.as_ref();
+                (self.model)
+                    .get_as(COLLECTION, sku.as_str(), consistency, &metadata)
+                    .await?
+            }
+        };
+        let doc = doc.ok_or_else(|| QueryError::NotFound(format!("product {sku}")))?;
         Ok(Response::new(GetProductResponse {
             product: Some(doc.into()),
         }))

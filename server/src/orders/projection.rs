@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::domain::{Order, OrderEvent, OrderLine};
 use crate::{
     kernel::{Aggregate, Upcasters},
-    projection::{BatchView, Projection, ProjectionError},
+    projection::{BatchView, Evolve, Projection, ProjectionError, evolve::apply_to},
     readstore::IndexSpec,
     store::RecordedEvent,
 };
@@ -167,28 +167,24 @@ impl Projection for OrdersProjection {
                 format!("it names order {order_id}"),
             ));
         }
-        let current: Option<OrderDocument> = view.get_as(COLLECTION, &order_id).await?;
-        if current
-            .as_ref()
-            .is_some_and(|doc| doc.revision >= event.revision)
-        {
-            return Ok(()); // already applied: a redelivery or a replay
-        }
-        let next = match (decoded, current) {
-            (placed @ OrderEvent::Placed { .. }, None) => OrderDocument::placed(placed, event)
-                .ok_or_else(|| ProjectionError::inconsistent(event, "not a placement"))?,
-            (OrderEvent::Placed { .. }, Some(_)) => {
-                return Err(ProjectionError::inconsistent(
-                    event,
-                    "the order was already placed",
-                ));
+        apply_to::<OrderDocument>(view, COLLECTION, &order_id, decoded, event).await
+    }
+}
+
+impl Evolve for OrderDocument {
+    type Event = OrderEvent;
+
+    fn evolve(
+        current: Option<Self>,
+        event: OrderEvent,
+        recorded: &RecordedEvent,
+    ) -> Result<Self, String> {
+        match (event, current) {
+            (placed @ OrderEvent::Placed { .. }, None) => {
+                OrderDocument::placed(placed, recorded).ok_or_else(|| "not a placement".into())
             }
-            (_, None) => {
-                return Err(ProjectionError::inconsistent(
-                    event,
-                    "the order was never placed",
-                ));
-            }
+            (OrderEvent::Placed { .. }, Some(_)) => Err("the order was already placed".into()),
+            (_, None) => Err("the order was never placed".into()),
             (other, Some(mut doc)) => {
                 doc.status = proto_status(other.status_after()).as_str_name().to_owned();
                 if let OrderEvent::Rejected { reason, .. } | OrderEvent::Cancelled { reason, .. } =
@@ -196,13 +192,15 @@ impl Projection for OrdersProjection {
                 {
                     doc.reason = reason.to_string();
                 }
-                doc.revision = event.revision;
-                doc.position = event.position;
-                doc
+                doc.revision = recorded.revision;
+                doc.position = recorded.position;
+                Ok(doc)
             }
-        };
-        view.put_as(COLLECTION, &order_id, next);
-        Ok(())
+        }
+    }
+
+    fn revision(&self) -> u64 {
+        self.revision
     }
 }
 

@@ -1,11 +1,13 @@
 //! The `OrderQueries` gRPC service: request -> validated read-model query -> proto response.
 //! Reading, read-your-writes and generations live in [`ReadModel`]; the document shape lives
 //! in [`super::projection`]; this file only converts between them and the contract, with the
-//! same value types (and so the same id rules) as the commands.
+//! same value types (and so the same id rules) as the commands. An order's history and its
+//! state `asOf` a past point come from its stream through [`History`], folded by the same step
+//! as the projection; the ownership rule ([`Requester`]) applies to every answer alike.
 
 use causeway_proto::orders::{
-    GetOrderRequest, GetOrderResponse, ListOrdersRequest, ListOrdersResponse, Order, OrderLine,
-    OrderStatus,
+    GetOrderHistoryRequest, GetOrderHistoryResponse, GetOrderRequest, GetOrderResponse,
+    ListOrdersRequest, ListOrdersResponse, Order, OrderLine, OrderStatus,
     order_queries_server::{OrderQueries, OrderQueriesServer},
 };
 use tonic::{Request, Response, Status};
@@ -14,7 +16,12 @@ use super::ownership::Requester;
 use super::projection::{COLLECTION, OrderDocument};
 use super::values::{CustomerId, OrderId};
 use crate::auth::Caller;
-use crate::grpc::{Invalid, Violations, validation::single};
+use crate::feed::{History, Point};
+use crate::grpc::{
+    Invalid, Violations,
+    validation::{both, single},
+};
+use crate::kernel::Aggregate;
 use crate::query::{QueryError, ReadModel, page_size, page_token};
 use crate::readstore::{Filter, Query, SortKey};
 use crate::values::invalid;
@@ -23,12 +30,21 @@ use crate::values::invalid;
 #[derive(Clone)]
 pub struct OrderQueriesService {
     model: ReadModel,
+    history: History,
 }
 
-/// The gRPC server for order queries over `model` (the `orders` projection's read model),
-/// ready to add to a tonic router.
-pub fn query_service(model: ReadModel) -> OrderQueriesServer<OrderQueriesService> {
-    OrderQueriesServer::new(OrderQueriesService { model })
+/// The gRPC server for order queries over `model` (the `orders` projection's read model) and
+/// `history` (the order streams), ready to add to a tonic router.
+pub fn query_service(
+    model: ReadModel,
+    history: History,
+) -> OrderQueriesServer<OrderQueriesService> {
+    OrderQueriesServer::new(OrderQueriesService { model, history })
+}
+
+/// The stream of order `id`.
+fn stream_of(id: &OrderId) -> String {
+    super::domain::Order::stream_id(id.as_str())
 }
 
 #[tonic::async_trait]
@@ -39,10 +55,19 @@ impl OrderQueries for OrderQueriesService {
     ) -> Result<Response<GetOrderResponse>, Status> {
         let (metadata, extensions, req) = request.into_parts();
         let requester = requester(&extensions)?;
-        let order_id = single("orderId", OrderId::parse(&req.order_id))?;
+        let (order_id, point) = both(
+            single("orderId", OrderId::parse(&req.order_id)),
+            Point::of(req.as_of.as_ref(), "asOf"),
+        )?;
+        if point.is_some() && req.await_outcome {
+            let why = "cannot be combined with awaitOutcome: a past state has nothing to wait for";
+            return Err(Invalid::field("asOf", why).into());
+        }
         let (id, consistency) = (order_id.as_str(), req.consistency.as_ref());
         // Another customer's order is answered exactly as one that does not exist, at once.
-        let found: Option<OrderDocument> = if req.await_outcome {
+        let found: Option<OrderDocument> = if let Some(point) = point {
+            self.history.as_of(&stream_of(&order_id), point).await?
+        } else if req.await_outcome {
             let ready = |doc: &OrderDocument| !requester.sees(&doc.customer_id) || settled(doc);
             self.model
                 .get_when(COLLECTION, id, consistency, &metadata, ready, |doc| {
@@ -63,6 +88,27 @@ impl OrderQueries for OrderQueriesService {
             .ok_or_else(|| QueryError::NotFound(format!("order {order_id}")))?;
         Ok(Response::new(GetOrderResponse {
             order: Some(doc.try_into()?),
+        }))
+    }
+
+    async fn get_order_history(
+        &self,
+        request: Request<GetOrderHistoryRequest>,
+    ) -> Result<Response<GetOrderHistoryResponse>, Status> {
+        let (_, extensions, req) = request.into_parts();
+        let requester = requester(&extensions)?;
+        let order_id = single("orderId", OrderId::parse(&req.order_id))?;
+        let mut events = self.history.recorded(&stream_of(&order_id)).await?;
+        // Whose order it is, from its placement (revision 0).
+        let placed: Option<OrderDocument> = self.history.fold(&events, Point::Revision(0))?;
+        if !placed.is_some_and(|doc| requester.sees(&doc.customer_id)) {
+            return Err(QueryError::NotFound(format!("order {order_id}")).into());
+        }
+        events.retain(|event| event.revision >= req.from_revision);
+        let page = self.history.paged(&mut events, req.max_count)?;
+        Ok(Response::new(GetOrderHistoryResponse {
+            events: page.events,
+            end_of_stream: page.end_of_stream,
         }))
     }
 

@@ -4,6 +4,8 @@
 //!
 //! Layout:
 //! - `view`: `BatchView`, what a projection reads and writes while folding one batch.
+//! - `evolve`: `Evolve`, the pure step of a document that follows one entity's stream, shared
+//!   with the history queries that replay a stream to a past point.
 //! - `generation`: physical names of a projection's collections and checkpoint per rebuild
 //!   generation, and the control document that says which generation queries read.
 //! - `status`: live position, lag and health of each runner, shared in-process.
@@ -19,6 +21,7 @@
 pub mod admin;
 pub mod admission;
 pub mod consistency;
+pub mod evolve;
 pub mod generation;
 #[cfg(test)]
 mod lag_tests;
@@ -41,6 +44,7 @@ use crate::{
     store::RecordedEvent,
 };
 
+pub use evolve::Evolve;
 pub use runner::ProjectionRunner;
 pub use status::{ProjectionState, ProjectionStatus, Projections};
 pub use view::BatchView;

@@ -5,7 +5,13 @@
 use std::io::IsTerminal;
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_subscriber::{
+    EnvFilter, Layer, Registry,
+    fmt::{MakeWriter, writer::BoxMakeWriter},
+    layer::SubscriberExt,
+    reload,
+    util::SubscriberInitExt,
+};
 
 use crate::traces;
 
@@ -38,16 +44,36 @@ pub enum TelemetryError {
 }
 
 /// Keeps the tracer alive; dropping it flushes the spans still buffered for export.
-#[derive(Debug)]
 pub struct Telemetry {
     tracer: SdkTracerProvider,
     exporting: bool,
+    filter: reload::Handle<EnvFilter, Registry>,
+}
+
+impl std::fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Telemetry")
+            .field("exporting", &self.exporting)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Telemetry {
     /// Whether spans are exported.
     pub fn exporting(&self) -> bool {
         self.exporting
+    }
+
+    /// Replaces the filter of logs and spans while the process runs (`off` silences both):
+    /// what the benchmark uses to compare the same server with and without them.
+    pub fn set_filter(&self, filter: &str) -> Result<(), TelemetryError> {
+        let parsed = parse_filter(filter)?;
+        self.filter
+            .reload(parsed)
+            .map_err(|e| TelemetryError::Filter {
+                filter: filter.to_owned(),
+                reason: e.to_string(),
+            })
     }
 }
 
@@ -64,38 +90,54 @@ impl Drop for Telemetry {
 /// Installs the subscriber for `service` (its `service.name` unless `OTEL_SERVICE_NAME` says
 /// otherwise). Must run inside a Tokio runtime when OTLP export is configured.
 pub fn init(filter: &str, format: LogFormat, service: &str) -> Result<Telemetry, TelemetryError> {
-    install(filter, format, traces::provider_from_env(service)?)
-}
-
-/// [`init`], exporting spans to the OTLP/gRPC `endpoint` whatever the environment says (the
-/// benchmark's own receiver).
-pub fn init_exporting_to(
-    filter: &str,
-    format: LogFormat,
-    service: &str,
-    endpoint: &str,
-) -> Result<Telemetry, TelemetryError> {
     install(
         filter,
         format,
-        traces::provider(service, true, Some(endpoint))?,
+        traces::provider_from_env(service)?,
+        BoxMakeWriter::new(std::io::stdout),
     )
+}
+
+/// [`init`], exporting spans to the OTLP/gRPC `endpoint` whatever the environment says, with
+/// log lines written to `logs` as text (the benchmark's own receiver and a sink).
+pub fn init_exporting_to<W>(
+    filter: &str,
+    service: &str,
+    endpoint: &str,
+    logs: W,
+) -> Result<Telemetry, TelemetryError>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    install(
+        filter,
+        LogFormat::Text,
+        traces::provider(service, true, Some(endpoint))?,
+        BoxMakeWriter::new(logs),
+    )
+}
+
+fn parse_filter(filter: &str) -> Result<EnvFilter, TelemetryError> {
+    EnvFilter::try_new(filter).map_err(|e| TelemetryError::Filter {
+        filter: filter.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 fn install(
     filter: &str,
     format: LogFormat,
     (tracer, exporting): (SdkTracerProvider, bool),
+    logs: BoxMakeWriter,
 ) -> Result<Telemetry, TelemetryError> {
-    let env_filter = EnvFilter::try_new(filter).map_err(|e| TelemetryError::Filter {
-        filter: filter.to_owned(),
-        reason: e.to_string(),
-    })?;
+    let (env_filter, handle) = reload::Layer::new(parse_filter(filter)?);
     let formatter = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(logs)
             .with_ansi(std::io::stdout().is_terminal())
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
+            .with_writer(logs)
             .json()
             .flatten_event(true)
             .with_current_span(true)
@@ -113,5 +155,9 @@ fn install(
         .with(otel)
         .try_init()
         .map_err(|_| TelemetryError::AlreadyInitialised)?;
-    Ok(Telemetry { tracer, exporting })
+    Ok(Telemetry {
+        tracer,
+        exporting,
+        filter: handle,
+    })
 }

@@ -16,17 +16,21 @@ use std::{
     time::Instant,
 };
 
-use http::{HeaderMap, Request, Response};
-use http_body::{Body, Frame};
-use pin_project_lite::pin_project;
+use http::{Request, Response};
+use http_body::Body;
 use prometheus_client::{
     encoding::EncodeLabelSet,
     metrics::{counter::Counter, family::Family, histogram::Histogram},
 };
 use tower::{Layer, Service};
-use tracing::{Instrument, Span, field::Empty, info, info_span};
+use tracing::{Instrument, Span, field::Empty, info_span};
 
 use crate::{metrics::Metrics, traces};
+
+mod finish;
+
+pub use self::finish::Recorded;
+use self::finish::{Finish, Outcome, grpc_status};
 
 /// The route an HTTP handler answered for, put in the response's extensions.
 #[derive(Debug, Clone)]
@@ -185,10 +189,7 @@ where
             let response = self.inner.call(request);
             return Box::pin(async move {
                 let response = response.await?;
-                Ok(response.map(|body| Recorded {
-                    body,
-                    finish: Finish::nothing(),
-                }))
+                Ok(response.map(|body| Recorded::new(body, Finish::nothing())))
             });
         }
         let arrival = self.layer.arrival(&request);
@@ -267,202 +268,6 @@ impl Arrival {
             subject,
             known: outcome,
         };
-        response.map(|body| Recorded { body, finish })
-    }
-}
-
-/// How a request ended, once known.
-enum Outcome {
-    Code(String),
-}
-
-fn grpc_status(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("grpc-status")
-        .and_then(|v| v.to_str().ok())
-        .map(code_name)
-}
-
-/// The canonical name of a gRPC status code number.
-fn code_name(number: &str) -> String {
-    const NAMES: [&str; 17] = [
-        "OK",
-        "CANCELLED",
-        "UNKNOWN",
-        "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED",
-        "NOT_FOUND",
-        "ALREADY_EXISTS",
-        "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED",
-        "FAILED_PRECONDITION",
-        "ABORTED",
-        "OUT_OF_RANGE",
-        "UNIMPLEMENTED",
-        "INTERNAL",
-        "UNAVAILABLE",
-        "DATA_LOSS",
-        "UNAUTHENTICATED",
-    ];
-    number
-        .trim()
-        .parse::<usize>()
-        .ok()
-        .and_then(|n| NAMES.get(n))
-        .map_or_else(|| "UNKNOWN".to_owned(), |name| (*name).to_owned())
-}
-
-/// Records a request once: when its body ends (gRPC: at its trailers), or when it is dropped,
-/// with the outcome known by then (a dropped body whose outcome is unknown: the client went
-/// away, `CANCELLED`).
-struct Finish {
-    arrival: Option<Arrival>,
-    route: String,
-    subject: Option<String>,
-    known: Option<Outcome>,
-}
-
-impl Finish {
-    /// Records nothing (an inactive layer).
-    fn nothing() -> Self {
-        Self {
-            arrival: None,
-            route: String::new(),
-            subject: None,
-            known: None,
-        }
-    }
-
-    fn finish(&mut self, fallback: &str) {
-        let code = match self.known.take() {
-            Some(Outcome::Code(code)) => code,
-            None => fallback.to_owned(),
-        };
-        self.record(&code);
-    }
-
-    fn record(&mut self, code: &str) {
-        let Some(arrival) = self.arrival.take() else {
-            return;
-        };
-        let seconds = arrival.started.elapsed().as_secs_f64();
-        let families = &arrival.layer.families;
-        let trace_id = traces::trace_id(&arrival.span).unwrap_or_default();
-        let subject = self.subject.as_deref().unwrap_or("-");
-        match arrival.layer.protocol {
-            Protocol::Grpc => {
-                let labels = GrpcLabels {
-                    service: arrival.target.0.clone(),
-                    method: arrival.target.1.clone(),
-                    code: code.to_owned(),
-                };
-                families.grpc_count.get_or_create(&labels).inc();
-                families
-                    .grpc_seconds
-                    .get_or_create(&labels)
-                    .observe(seconds);
-                info!(
-                    target: "access",
-                    parent: &arrival.span,
-                    protocol = "grpc",
-                    service = %labels.service,
-                    method = %labels.method,
-                    code = %labels.code,
-                    duration_ms = seconds * 1000.0,
-                    trace_id = %trace_id,
-                    subject = %subject,
-                    "request"
-                );
-            }
-            Protocol::Http => {
-                let labels = HttpLabels {
-                    route: self.route.clone(),
-                    method: arrival.method.clone(),
-                    status: code.to_owned(),
-                };
-                families.http_count.get_or_create(&labels).inc();
-                families
-                    .http_seconds
-                    .get_or_create(&labels)
-                    .observe(seconds);
-                info!(
-                    target: "access",
-                    parent: &arrival.span,
-                    protocol = "http",
-                    route = %labels.route,
-                    method = %labels.method,
-                    status = %labels.status,
-                    duration_ms = seconds * 1000.0,
-                    trace_id = %trace_id,
-                    subject = %subject,
-                    "request"
-                );
-            }
-        }
-    }
-}
-
-impl Drop for Finish {
-    fn drop(&mut self) {
-        self.finish("CANCELLED");
-    }
-}
-
-pin_project! {
-    /// A response body that records its request when it ends.
-    pub struct Recorded<B> {
-        #[pin]
-        body: B,
-        finish: Finish,
-    }
-}
-
-impl<B: Body> Body for Recorded<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
-        let polled = this.body.poll_frame(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                // A gRPC answer ends with its trailers; the body may not be polled again.
-                if let Some(code) = frame.trailers_ref().and_then(grpc_status) {
-                    this.finish.known = Some(Outcome::Code(code));
-                    this.finish.finish("OK");
-                }
-            }
-            Poll::Ready(Some(Err(_))) => {
-                this.finish.known = Some(Outcome::Code("ERROR".into()));
-                this.finish.finish("ERROR");
-            }
-            Poll::Ready(None) => this.finish.finish("OK"),
-            Poll::Pending => {}
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.body.size_hint()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grpc_codes_have_their_canonical_names() {
-        assert_eq!(code_name("0"), "OK");
-        assert_eq!(code_name("16"), "UNAUTHENTICATED");
-        assert_eq!(code_name("99"), "UNKNOWN");
-        assert_eq!(code_name("x"), "UNKNOWN");
+        response.map(|body| Recorded::new(body, finish))
     }
 }

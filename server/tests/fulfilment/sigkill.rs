@@ -77,6 +77,7 @@ async fn outcome(queries: &mut OrderQueriesClient<Channel>, order_id: &str) -> O
             order_id: order_id.into(),
             consistency: None,
             await_outcome: true,
+            ..Default::default()
         });
         request.set_timeout(Duration::from_secs(10));
         match queries.get_order(request).await {
@@ -161,6 +162,7 @@ async fn a_server_killed_while_fulfilling_ends_every_order_as_an_uninterrupted_r
             .get_product(GetProductRequest {
                 sku: sku.into(),
                 consistency: Some(Consistency { min_position: last }),
+                ..Default::default()
             })
             .await
             .expect("product")

@@ -58,7 +58,7 @@ pub struct Options {
     #[arg(long, env = "CAUSEWAY_BENCH_MONGODB_URL")]
     pub mongodb_url: Option<String>,
 
-    /// Run the long run's server process (scenario 12) under this command, e.g. `heaptrack -o
+    /// Run the long run's server process (scenario 14) under this command, e.g. `heaptrack -o
     /// /tmp/server` or `perf record -g -o /tmp/perf.data --`, to profile it; its memory and
     /// thread figures then describe the wrapper and mean nothing.
     #[arg(long)]
@@ -147,7 +147,7 @@ pub struct Scale {
     pub fulfilment_orders: usize,
     /// Orders fulfilled per phase of scenario 10 at [`Scale::in_flight`].
     pub concurrent_fulfilment_orders: usize,
-    /// Commands of the long run (scenario 12).
+    /// Commands of the long run (scenario 14).
     pub long_run_commands: usize,
     /// Commands in flight during the long run.
     pub long_run_in_flight: usize,

@@ -6,7 +6,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use causeway_server::{config::Config, server::ServerError};
 use tokio::{net::TcpListener, runtime::Handle, sync::oneshot, task::JoinHandle};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use super::{BenchError, echo, error::Context};
 
@@ -20,6 +20,7 @@ pub struct BenchServer {
     pub addr: SocketAddr,
     /// Where it serves the REST routes in-process, when asked to.
     pub rest: Option<SocketAddr>,
+    endpoint: Endpoint,
     channel: Channel,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), ServerError>>>,
@@ -38,19 +39,29 @@ impl BenchServer {
         config: Config,
         instrumented: bool,
     ) -> Result<Self, BenchError> {
-        Self::start_with(server_rt, config, instrumented, false).await
+        Self::start_serving(server_rt, config, instrumented, None, false).await
     }
 
     /// [`BenchServer::start`], also serving the REST routes in-process (`--rest-listen`) on a
     /// second 127.0.0.1 port-0 listener.
     pub async fn start_with_rest(server_rt: &Handle, config: Config) -> Result<Self, BenchError> {
-        Self::start_with(server_rt, config, true, true).await
+        Self::start_serving(server_rt, config, true, None, true).await
     }
 
-    async fn start_with(
+    /// [`BenchServer::start`] for a `config` that serves TLS, connecting with `tls`.
+    pub async fn start_tls(
+        server_rt: &Handle,
+        config: Config,
+        tls: ClientTlsConfig,
+    ) -> Result<Self, BenchError> {
+        Self::start_serving(server_rt, config, true, Some(tls), false).await
+    }
+
+    async fn start_serving(
         server_rt: &Handle,
         config: Config,
         instrumented: bool,
+        tls: Option<ClientTlsConfig>,
         rest: bool,
     ) -> Result<Self, BenchError> {
         let (bound, addr) = oneshot::channel();
@@ -92,19 +103,27 @@ impl BenchServer {
             .await
             .map_err(|_| BenchError::new("the server task ended before binding"))?
             .doing("binding 127.0.0.1:0")?;
-        let channel = Endpoint::from_shared(format!("http://{addr}"))
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let mut endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))
             .doing("server url")?
-            .timeout(REQUEST_TIMEOUT)
-            .connect()
-            .await
-            .doing("connecting to the server")?;
+            .timeout(REQUEST_TIMEOUT);
+        if let Some(tls) = tls {
+            endpoint = endpoint.tls_config(tls).doing("client TLS settings")?;
+        }
+        let channel = endpoint.connect().await.doing("connecting to the server")?;
         Ok(Self {
             addr,
             rest,
+            endpoint,
             channel,
             stop: Some(stop),
             task: Some(task),
         })
+    }
+
+    /// How to open another connection to the server.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
     }
 
     /// A handle on the shared channel (cheap: every clone multiplexes the one connection).

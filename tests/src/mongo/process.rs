@@ -14,23 +14,9 @@ use super::MongoServer;
 /// How long a started process may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The `causeway-server` binary beside the running test binary (`target/<profile>/`), which a
-/// workspace build (`scripts/test`) has built. A missing one fails the test with the command
-/// to run.
+/// The `causeway-server` binary beside the running test binary.
 pub fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|profile| profile.join("causeway-server"))
-        .expect("a target directory");
-    assert!(
-        path.exists(),
-        "{} not found: build it with `cargo build -p causeway-server` (scripts/test builds the \
-         whole workspace)",
-        path.display()
-    );
-    path
+    crate::tools::workspace_binary("causeway-server")
 }
 
 /// A `causeway-server` process, SIGKILLed on drop.
@@ -65,6 +51,18 @@ impl ServerProcess {
         env: &[(&str, &str)],
         log: Option<&Path>,
     ) -> Self {
+        Self::start_with_args(role, data_dir, env, &[], log)
+    }
+
+    /// [`ServerProcess::start_with`] with more command-line `args`; `/metrics` stays off unless
+    /// they give `--metrics-listen`.
+    pub fn start_with_args(
+        role: &str,
+        data_dir: &Path,
+        env: &[(&str, &str)],
+        args: &[&str],
+        log: Option<&Path>,
+    ) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -78,9 +76,15 @@ impl ServerProcess {
             }
             None => (Stdio::null(), Stdio::null()),
         };
+        let metrics_off: &[&str] = match args.contains(&"--metrics-listen") {
+            true => &[],
+            false => &["--metrics-listen", "off"],
+        };
         let child = Command::new(server_binary())
             .args(["--role", role, "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--auth", "disabled", "--metrics-listen", "off"])
+            .args(["--auth", "disabled"])
+            .args(metrics_off)
+            .args(args)
             .arg("--data-dir")
             .arg(data_dir)
             .envs(env.iter().copied())
@@ -110,6 +114,16 @@ impl ServerProcess {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The process id, to read what the kernel says about it (`/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Whether the process is still running.

@@ -7,7 +7,9 @@
 //! scenarios also hold on a long-lived KurrentDB that keeps the events of earlier runs.
 
 pub mod commands;
+pub mod feed;
 pub mod fulfilment;
+pub mod history;
 pub mod read_side;
 
 use uuid::Uuid;

@@ -93,7 +93,7 @@ pub async fn a_placed_order_reads_back_at_once_with_the_acks_position(backend: &
             .get_order(GetOrderRequest {
                 order_id: placed.order_id.clone(),
                 consistency: at(ack.position),
-                await_outcome: false,
+                ..Default::default()
             })
             .await
             .expect("read your write, first try")

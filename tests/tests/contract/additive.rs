@@ -31,8 +31,8 @@ fn add_everything(c: &Checkout) {
         "ORDER_STATUS_SHIPPED = 5;\n  ORDER_STATUS_RETURNED = 6;",
     );
     let queries = "service OrderQueries {";
-    let history = "rpc GetOrderHistory(GetOrderRequest) returns (ListOrdersResponse) {\n    \
-                   option (google.api.http) = { get: \"/v1/orders/{order_id}/history\" };\n  }";
+    let history = "rpc GetOrderTimeline(GetOrderRequest) returns (ListOrdersResponse) {\n    \
+                   option (google.api.http) = { get: \"/v1/orders/{order_id}/timeline\" };\n  }";
     c.edit(ORDERS, "", queries, &format!("{queries}\n  {history}"));
     let get = "rpc GetOrder(GetOrderRequest) returns (GetOrderResponse) {";
     let options = "option idempotency_level = NO_SIDE_EFFECTS;\n    option deprecated = true;";
@@ -70,7 +70,7 @@ fn added_files_messages_fields_values_services_rpcs_and_options_pass_and_are_lis
         "causeway/orders/v1/orders.proto: field 10 causeway.orders.v1.Order.note",
         "causeway/orders/v1/orders.proto: field 11 causeway.orders.v1.Order.labels",
         "causeway/orders/v1/orders.proto: enum value 6 causeway.orders.v1.ORDER_STATUS_RETURNED",
-        "causeway/orders/v1/orders.proto: RPC causeway.orders.v1.OrderQueries.GetOrderHistory",
+        "causeway/orders/v1/orders.proto: RPC causeway.orders.v1.OrderQueries.GetOrderTimeline",
         "causeway/orders/v1/orders.proto: option idempotencyLevel on causeway.orders.v1.OrderQueries.GetOrder",
         "causeway/orders/v1/returns.proto: service causeway.orders.v1.OrderReturns",
         "causeway/orders/v1/returns.proto: message causeway.orders.v1.OrderReturned",

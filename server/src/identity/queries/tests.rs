@@ -65,7 +65,8 @@ async fn service() -> (IdentityQueriesService, Arc<dyn ReadStore>, TempDir) {
     fold(&projection(), &*reads, &ada_history()).await.unwrap();
     let consistency = ReadYourWrites::new(Projections::default(), reads.clone());
     let model = ReadModel::new("users", reads.clone(), consistency);
-    (IdentityQueriesService { model }, reads, dir)
+    let history = crate::feed::testing::history_of(dir.path(), &ada_history()).await;
+    (IdentityQueriesService { model, history }, reads, dir)
 }
 
 fn expected_ada() -> ProtoUser {
@@ -83,6 +84,7 @@ fn get(user_id: &str, min_position: u64) -> Request<GetUserRequest> {
     Request::new(GetUserRequest {
         user_id: user_id.into(),
         consistency: Some(Consistency { min_position }),
+        ..Default::default()
     })
 }
 

@@ -60,13 +60,14 @@ async fn service_with(events: &[RecordedEvent]) -> (InventoryQueriesService, Tem
     fold(&projection, &*reads, events).await.unwrap();
     let consistency = ReadYourWrites::new(Projections::default(), reads.clone());
     let model = ReadModel::new("products", reads, consistency);
-    (InventoryQueriesService { model }, dir)
+    let history = crate::feed::testing::history_of(dir.path(), events).await;
+    (InventoryQueriesService { model, history }, dir)
 }
 
 fn get(sku: &str) -> Request<GetProductRequest> {
     Request::new(GetProductRequest {
         sku: sku.into(),
-        consistency: None,
+        ..Default::default()
     })
 }
 

@@ -4,6 +4,7 @@
 use std::{collections::HashSet, sync::Arc};
 
 use causeway_proto::common::Consistency;
+use prost::Message;
 use tempfile::TempDir;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -64,14 +65,14 @@ async fn service_with(events: &[RecordedEvent]) -> (OrderQueriesService, TempDir
     fold(&projection, &*reads, events).await.unwrap();
     let consistency = ReadYourWrites::new(Projections::default(), reads.clone());
     let model = ReadModel::new("orders", reads, consistency);
-    (OrderQueriesService { model }, dir)
+    let history = crate::feed::testing::history_of(dir.path(), events).await;
+    (OrderQueriesService { model, history }, dir)
 }
 
 fn get(order_id: &str) -> Request<GetOrderRequest> {
     Request::new(GetOrderRequest {
         order_id: order_id.into(),
-        consistency: None,
-        await_outcome: false,
+        ..Default::default()
     })
 }
 
@@ -262,6 +263,156 @@ fn a_malformed_document_is_an_internal_fault_not_a_panic() {
     assert!(matches!(Order::try_from(doc), Err(QueryError::Corrupt(_))));
 }
 
+fn as_of(order_id: &str, point: causeway_proto::common::as_of::Point) -> Request<GetOrderRequest> {
+    let mut request = get(order_id);
+    request.get_mut().as_of = Some(causeway_proto::common::AsOf { point: Some(point) });
+    request
+}
+
+fn as_customer<T>(mut request: Request<T>, customer: &str) -> Request<T> {
+    request
+        .extensions_mut()
+        .insert(Caller::Verified(crate::auth::Principal {
+            subject: customer.into(),
+            roles: ["customer".to_owned()].into(),
+            tenant: None,
+            issuer: "causeway".into(),
+        }));
+    request
+}
+
+fn history(order_id: &str, from_revision: u64, max_count: u32) -> Request<GetOrderHistoryRequest> {
+    Request::new(GetOrderHistoryRequest {
+        order_id: order_id.into(),
+        from_revision,
+        max_count,
+    })
+}
+
+#[tokio::test]
+async fn get_order_as_of_a_revision_or_a_time_is_its_stream_folded_to_there() {
+    use causeway_proto::common::as_of::Point;
+    let (svc, _dir) = service_with(&[placed(1, "o-1", "c-1"), confirmed(2, "o-1")]).await;
+    let order = |request| async { svc.get_order(request).await.map(|r| r.into_inner().order) };
+
+    let placed = order(as_of("o-1", Point::Revision(0)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (placed.status, placed.revision),
+        (OrderStatus::Placed as i32, 0)
+    );
+    let now = order(get("o-1")).await.unwrap();
+    let past_the_end = order(as_of("o-1", Point::Revision(99))).await.unwrap();
+    assert_eq!(
+        past_the_end, now,
+        "the latest state, as the read model holds it"
+    );
+
+    let far = prost_types::Timestamp {
+        seconds: 4_000_000_000,
+        nanos: 0,
+    };
+    assert_eq!(order(as_of("o-1", Point::Time(far))).await.unwrap(), now);
+    let before = prost_types::Timestamp {
+        seconds: 1,
+        nanos: 0,
+    };
+    let err = order(as_of("o-1", Point::Time(before))).await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "it did not exist yet: {err:?}");
+    let err = order(as_of("o-9", Point::Revision(0))).await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn get_order_as_of_refuses_an_empty_point_or_a_bad_time_by_field() {
+    let (svc, _dir) = service_with(&[]).await;
+    let mut empty = get("o-1");
+    empty.get_mut().as_of = Some(causeway_proto::common::AsOf { point: None });
+    assert_eq!(
+        violated_fields(&svc.get_order(empty).await.unwrap_err()),
+        ["asOf"]
+    );
+    let bad = prost_types::Timestamp {
+        seconds: 1,
+        nanos: -5,
+    };
+    let both = as_of("", causeway_proto::common::as_of::Point::Time(bad));
+    let err = svc.get_order(both).await.unwrap_err();
+    assert_eq!(violated_fields(&err), ["orderId", "asOf.time"]);
+}
+
+#[tokio::test]
+async fn a_customer_sees_only_its_own_orders_past_and_history() {
+    use causeway_proto::common::as_of::Point;
+    let (svc, _dir) = service_with(&[placed(1, "o-1", "c-1"), confirmed(2, "o-1")]).await;
+    let own = svc
+        .get_order(as_customer(as_of("o-1", Point::Revision(0)), "c-1"))
+        .await;
+    assert!(own.is_ok(), "{own:?}");
+    for request in [get("o-1"), as_of("o-1", Point::Revision(0))] {
+        let err = svc
+            .get_order(as_customer(request, "c-2"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound, "{err:?}");
+    }
+    let own = svc
+        .get_order_history(as_customer(history("o-1", 0, 0), "c-1"))
+        .await;
+    assert_eq!(own.unwrap().into_inner().events.len(), 2);
+    let err = svc
+        .get_order_history(as_customer(history("o-1", 0, 0), "c-2"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Code::NotFound,
+        "as if it did not exist: {err:?}"
+    );
+    assert_eq!(err.message(), "order o-1 not found");
+}
+
+#[tokio::test]
+async fn get_order_history_pages_through_the_stream_from_a_revision() {
+    let (svc, _dir) = service_with(&[placed(1, "o-1", "c-1"), confirmed(2, "o-1")]).await;
+    let page = |request| async {
+        svc.get_order_history(request)
+            .await
+            .map(Response::into_inner)
+    };
+
+    let first = page(history("o-1", 0, 1)).await.unwrap();
+    assert_eq!(first.events.len(), 1);
+    assert!(!first.end_of_stream);
+    let event = &first.events[0];
+    assert_eq!((event.stream.as_str(), event.revision), ("order-o-1", 0));
+    assert_eq!(event.event_type, "causeway.orders.v1.OrderPlaced");
+    let payload = event.payload.as_ref().unwrap();
+    let placed = causeway_proto::orders::OrderPlaced::decode(payload.value.as_slice()).unwrap();
+    assert_eq!(
+        (placed.order_id.as_str(), placed.customer_id.as_str()),
+        ("o-1", "c-1")
+    );
+
+    let rest = page(history("o-1", 1, 0)).await.unwrap();
+    assert!(rest.end_of_stream);
+    let types: Vec<_> = rest.events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["causeway.orders.v1.OrderConfirmed"]);
+    let beyond = page(history("o-1", 5, 0)).await.unwrap();
+    assert!(beyond.events.is_empty() && beyond.end_of_stream);
+
+    assert_eq!(
+        page(history("o-2", 0, 0)).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    assert_eq!(
+        violated_fields(&page(history(" ", 0, 0)).await.unwrap_err()),
+        ["orderId"]
+    );
+}
+
 /// `GetOrder` of `order_id` with `awaitOutcome` and `timeout` (a `grpc-timeout` value).
 fn awaiting(order_id: &str, timeout: &str) -> Request<GetOrderRequest> {
     let mut request = get(order_id);
@@ -314,6 +465,7 @@ async fn awaiting_the_outcome_answers_as_soon_as_the_projection_applies_it() {
     let consistency = ReadYourWrites::new(Projections::default(), reads.clone());
     let svc = OrderQueriesService {
         model: ReadModel::new("orders", reads.clone(), consistency),
+        history: crate::feed::testing::history_of(_dir.path(), &[]).await,
     };
     let waiting = tokio::spawn(async move { svc.get_order(awaiting("o-1", "30S")).await });
     // Whether the query first finds the order still placed (and waits) or starts after this

@@ -166,6 +166,7 @@ async fn caught_up(
         let mut request = tonic::Request::new(GetProductRequest {
             sku: sku.to_owned(),
             consistency: Some(Consistency { min_position: head }),
+            ..Default::default()
         });
         request
             .metadata_mut()
@@ -233,6 +234,7 @@ async fn queries(side: &Side, plan: &Plan) -> Result<Measurement, BenchError> {
             let mut request = tonic::Request::new(GetProductRequest {
                 sku,
                 consistency: None,
+                ..Default::default()
             });
             request.metadata_mut().insert("authorization", bearer);
             let product = client

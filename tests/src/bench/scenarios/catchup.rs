@@ -82,6 +82,7 @@ pub(super) async fn wait_for_products(
         let mut request = tonic::Request::new(GetProductRequest {
             sku: sku.to_owned(),
             consistency: Some(Consistency { min_position: head }),
+            ..Default::default()
         });
         request.set_timeout(WAIT_SLICE);
         match client.get_product(request).await {

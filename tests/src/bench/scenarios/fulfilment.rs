@@ -240,6 +240,7 @@ async fn fulfil(channel: Channel, sku: &str) -> Result<Duration, String> {
                 min_position: position,
             }),
             await_outcome: true,
+            ..Default::default()
         })
         .await
         .map_err(|s| s.to_string())?

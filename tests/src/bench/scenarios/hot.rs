@@ -1,4 +1,4 @@
-//! Scenario 11: one hot stream under many clients. Every client reserves one unit of the same
+//! Scenario 13: one hot stream under many clients. Every client reserves one unit of the same
 //! well-stocked product (`InventoryCommands/ReserveStock`, a fresh reservation each time), at 1,
 //! 16 and 32 clients, each client on a connection of its own; and, as the writer's measure, 32
 //! clients reserving on 32 different products. An `ABORTED` answer ("still contested") is
@@ -34,11 +34,11 @@ const SET: &str = "hot";
 const CLIENTS: [usize; 2] = [16, 32];
 
 pub(super) async fn run(bench: &Bench, report: &mut Report) {
-    if !bench.options.wants(11) {
+    if !bench.options.wants(13) {
         return;
     }
     let result = measure(bench, report).await;
-    settle(report, 11, result);
+    settle(report, 13, result);
 }
 
 /// What one phase found: its measurement and how many answers were `ABORTED`.
@@ -57,7 +57,7 @@ async fn measure(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
     let store = bench.open_store(seeding).await?;
     let seeded = seed::products(&store, skus.iter().map(|s| (s.clone(), 1)).collect()).await;
     bench.close_store(store).await?;
-    seeded.doing("seeding scenario 11's products")?;
+    seeded.doing("seeding scenario 13's products")?;
 
     let server = BenchServer::start(&bench.server, config).await?;
     let result = phases(bench, &server, &skus, report).await;
@@ -81,7 +81,7 @@ async fn phases(
     let hot = Arc::new(vec![skus[0].clone()]);
     let count = bench.scale.concurrent_requests / 4;
     bench.progress(&format!(
-        "scenario 11: one stream at 1, {} and {} clients; {} clients on {} streams",
+        "scenario 13: one stream at 1, {} and {} clients; {} clients on {} streams",
         CLIENTS[0],
         CLIENTS[1],
         most,
@@ -117,29 +117,29 @@ async fn phases(
     let alone = alone.total()?;
     let spread_aborted = spread.1;
     let spread = spread.0.total()?;
-    report.baseline(11, "1 client, one stream", &alone, "req/s");
+    report.baseline(13, "1 client, one stream", &alone, "req/s");
     report.baseline(
-        11,
+        13,
         format!("{most} clients, {} streams (one each)", skus.len()),
         &spread,
         "req/s",
     );
     if spread_aborted > 0 {
         report.note(format!(
-            "Scenario 11: {spread_aborted} ABORTED answers with {most} clients on {} streams.",
+            "Scenario 13: {spread_aborted} ABORTED answers with {most} clients on {} streams.",
             skus.len()
         ));
     }
     for (clients, (measured, aborted)) in CLIENTS.iter().zip(contended) {
         let measured = measured.total()?;
         report.subject(
-            11,
+            13,
             format!("{clients} clients, one stream ({aborted} ABORTED)"),
             &measured,
             "req/s",
         );
         report.ratio(
-            11,
+            13,
             format!("{clients} clients on one stream: ABORTED answers / commands"),
             match measured.count() {
                 0 => Outcome::NotAvailable("no samples".into()),
@@ -148,14 +148,14 @@ async fn phases(
             Some(Target::AtMost(0.0)),
         );
         report.ratio(
-            11,
+            13,
             format!("{clients} clients on one stream: reservations made/s / 1 client's"),
             ratio(made(&measured, aborted), alone.throughput()),
             None,
         );
         if *clients == most {
             report.ratio(
-                11,
+                13,
                 format!(
                     "{clients} clients, diagnostic: one stream's throughput / {} streams'",
                     skus.len()

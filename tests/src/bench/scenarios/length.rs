@@ -1,4 +1,4 @@
-//! Scenario 13: what a command costs on a long stream against a short one, with the aggregate
+//! Scenario 15: what a command costs on a long stream against a short one, with the aggregate
 //! cache off so every command loads its stream: `ReceiveStock` over gRPC on product streams of
 //! 10,000 events against streams of 10, at 1 in flight, on a server that keeps snapshots and on
 //! one that does not (each over its own copy of the data set). Commands go round a few streams
@@ -26,11 +26,11 @@ const LONG: usize = 10_000;
 const SHORT: usize = 10;
 
 pub(super) async fn run(bench: &Bench, report: &mut Report) {
-    if !bench.options.wants(13) {
+    if !bench.options.wants(15) {
         return;
     }
     let result = measure(bench, report).await;
-    settle(report, 13, result);
+    settle(report, 15, result);
 }
 
 /// One server of the scenario: how it is configured and what the report calls it.
@@ -80,7 +80,7 @@ async fn start(bench: &Bench, variant: &Variant) -> Result<(BenchServer, Skus), 
     let short = bench.skus(&format!("len-{}-short", variant.name), STREAMS);
     let config = config(bench, &dir, variant.snapshots);
     bench.progress(&format!(
-        "scenario 13: seeding {STREAMS} streams of {LONG} and of {SHORT} events ({})",
+        "scenario 15: seeding {STREAMS} streams of {LONG} and of {SHORT} events ({})",
         variant.name
     ));
     let mut seeding = config.clone();
@@ -93,7 +93,7 @@ async fn start(bench: &Bench, variant: &Variant) -> Result<(BenchServer, Skus), 
         .collect();
     let seeded = seed::products(&store, streams).await;
     bench.close_store(store).await?;
-    seeded.doing("seeding scenario 13's streams")?;
+    seeded.doing("seeding scenario 15's streams")?;
     let server = BenchServer::start(&bench.server, config).await?;
     Ok((server, (long, short)))
 }
@@ -115,7 +115,7 @@ async fn phases(
 ) -> Result<(), BenchError> {
     let count = (bench.scale.requests / 5).max(1);
     let mut measured: Vec<(Rounds, Rounds)> = servers.iter().map(|_| Default::default()).collect();
-    bench.progress("scenario 13: commands on long and short streams, with and without snapshots");
+    bench.progress("scenario 15: commands on long and short streams, with and without snapshots");
     for plan in bench.rounds(1, count) {
         for ((server, (long, short)), (on_long, on_short)) in servers.iter().zip(&mut measured) {
             on_short.add(commands(server, short, &plan).await?)?;
@@ -125,7 +125,7 @@ async fn phases(
     for (variant, (on_long, on_short)) in VARIANTS.iter().zip(measured) {
         let (on_long, on_short) = (on_long.total()?, on_short.total()?);
         report.subject(
-            13,
+            15,
             format!(
                 "{}: ReceiveStock on a {LONG}-event stream, cache off",
                 variant.name
@@ -134,7 +134,7 @@ async fn phases(
             "req/s",
         );
         report.baseline(
-            13,
+            15,
             format!(
                 "{}: ReceiveStock on a {SHORT}-event stream, cache off",
                 variant.name
@@ -151,7 +151,7 @@ async fn phases(
             false => ("without snapshots", None),
         };
         report.ratio(
-            13,
+            15,
             format!("{label}: command p50 on a {LONG}-event stream / on a {SHORT}-event stream"),
             ratio,
             target,

@@ -1,4 +1,4 @@
-//! Scenario 12: a long run against the real `causeway-server` binary, a process of its own with
+//! Scenario 14: a long run against the real `causeway-server` binary, a process of its own with
 //! fulfilment on (as deployed): 200,000 commands at 64 in flight, a production-like mix over a
 //! hundred hot products (half the commands place a one-line order, which fulfilment then
 //! reserves and confirms; a quarter receive stock on a product; a quarter register a new
@@ -43,16 +43,16 @@ const SEGMENTS: usize = 20;
 const SAMPLE_EVERY: Duration = Duration::from_millis(200);
 
 pub(super) async fn run(bench: &Bench, report: &mut Report) {
-    if !bench.options.wants(12) {
+    if !bench.options.wants(14) {
         return;
     }
     let result = measure(bench, report).await;
-    settle(report, 12, result);
+    settle(report, 14, result);
 }
 
 async fn measure(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
     let dir = bench.base.join("long-run");
-    std::fs::create_dir_all(&dir).doing("creating scenario 12's data directory")?;
+    std::fs::create_dir_all(&dir).doing("creating scenario 14's data directory")?;
     let mut server = ServerProcess::start(
         &dir,
         &["--role", "all"],
@@ -104,7 +104,7 @@ async fn segments(
         most_threads.fetch_max(footprint.threads, Ordering::Relaxed);
         let lag = most_behind(channel.clone()).await?;
         bench.progress(&format!(
-            "scenario 12: {} commands, {:.0}/s, RSS {:.1} MiB, {} threads, {lag}",
+            "scenario 14: {} commands, {:.0}/s, RSS {:.1} MiB, {} threads, {lag}",
             (segment + 1) * per_segment,
             measurement.throughput().unwrap_or(0.0),
             footprint.rss_mib(),
@@ -122,7 +122,7 @@ async fn segments(
         in_flight,
     )?;
     report.note(format!(
-        "Scenario 12: the projection furthest behind the head after each segment (events, \
+        "Scenario 14: the projection furthest behind the head after each segment (events, \
          seconds): {}.",
         lags.join(", ")
     ));
@@ -164,10 +164,10 @@ fn judge(
     };
     let first = window(&measured[..fifth])?;
     let last = window(&measured[SEGMENTS - fifth..])?;
-    report.subject(12, "last fifth of the commands", &last, "req/s");
-    report.baseline(12, "first fifth of the commands", &first, "req/s");
+    report.subject(14, "last fifth of the commands", &last, "req/s");
+    report.baseline(14, "first fifth of the commands", &first, "req/s");
     report.ratio(
-        12,
+        14,
         format!(
             "{total} commands at {in_flight} in flight: throughput of the last 20% / the first 20%"
         ),
@@ -180,13 +180,13 @@ fn judge(
     let quarter = measured[SEGMENTS / 4 - 1].1;
     let end = measured[SEGMENTS - 1].1;
     report.ratio(
-        12,
+        14,
         format!("RSS after {total} commands / RSS after {}", total / 4),
         Outcome::Value(end.rss_kib as f64 / quarter.rss_kib.max(1) as f64),
         Some(Target::AtMost(1.1)),
     );
     report.ratio(
-        12,
+        14,
         "threads: most seen during the run / at the start",
         Outcome::Value(most_threads as f64 / started.threads.max(1) as f64),
         None,
@@ -203,7 +203,7 @@ fn judge(
         })
         .collect();
     report.note(format!(
-        "Scenario 12: server process at start {:.1} MiB, {} threads; at a quarter {:.1} MiB; at \
+        "Scenario 14: server process at start {:.1} MiB, {} threads; at a quarter {:.1} MiB; at \
          the end {:.1} MiB, {} threads; most threads seen {most_threads}. Per segment of {} \
          commands: {}.",
         started.rss_mib(),

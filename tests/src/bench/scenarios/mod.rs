@@ -3,18 +3,19 @@
 //! - `writes`: a command-role server and a raw store over 20-event streams and aggregates of 100
 //!   and 1,000 events: scenario 1 (`command`), 4 (`append`) and 5 (`aggregate`).
 //! - `reads`: an all-roles server over the catch-up data set (1,000,000 events by default):
-//!   scenario 3 (`catchup`), 2 (`query`), 6 (`gateway`, REST gateway vs direct gRPC) and 7
-//!   (`rebuild`).
+//!   scenario 3 (`catchup`), 2 (`query`), 6 (`gateway`, REST gateway vs direct gRPC), 12
+//!   (`feed`, event feed subscribers vs the raw store read) and 7 (`rebuild`).
 //! - `auth`: two all-roles servers on small data sets of their own, authentication on and
 //!   `--auth disabled`: scenario 8, what checking a token costs a command and a query.
 //! - `fulfilment`: an all-roles server fulfilling orders over well-stocked products: scenario
 //!   10, an order placed and confirmed end to end against one command.
-//! - `hot`: scenario 11, one stream under 1, 16 and 32 clients (ABORTED share, throughput).
-//! - `longrun`: scenario 12, 200,000 commands against the `causeway-server` binary in a
+//! - `transport`: scenario 11, the echo RPC over plaintext, TLS and mTLS.
+//! - `hot`: scenario 13, one stream under 1, 16 and 32 clients (ABORTED share, throughput).
+//! - `longrun`: scenario 14, 200,000 commands against the `causeway-server` binary in a
 //!   process of its own (throughput drift, resident memory, threads).
-//! - `length`: scenario 13, a command on a 10,000-event stream against a 10-event one, cache
+//! - `length`: scenario 15, a command on a 10,000-event stream against a 10-event one, cache
 //!   off, with and without snapshots.
-//! - `tails`: scenario 14, p99 / p50 of a command at 32 in flight over gRPC and REST.
+//! - `tails`: scenario 16, p99 / p50 of a command at 32 in flight over gRPC and REST.
 //! - `observe`: scenario 9, a hot-stream command with and without instrumentation, and with
 //!   spans exported over OTLP.
 //!
@@ -25,6 +26,7 @@ mod append;
 mod auth;
 mod catchup;
 mod command;
+mod feed;
 mod fulfilment;
 mod gateway;
 mod hot;
@@ -35,6 +37,7 @@ mod query;
 mod reads;
 mod rebuild;
 mod tails;
+mod transport;
 mod writes;
 
 use std::{future::Future, path::Path, path::PathBuf, sync::Arc, time::Instant};
@@ -162,6 +165,7 @@ pub async fn run_all(bench: &Bench, report: &mut Report) {
         settle(report, 8, result);
     }
     fulfilment::run(bench, report).await;
+    transport::run(bench, report).await;
     hot::run(bench, report).await;
     length::run(bench, report).await;
     tails::run(bench, report).await;

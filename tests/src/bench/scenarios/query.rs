@@ -21,6 +21,7 @@ fn get_product(sku: &str) -> GetProductRequest {
     GetProductRequest {
         sku: sku.to_owned(),
         consistency: None,
+        ..Default::default()
     }
 }
 

@@ -2,13 +2,14 @@
 //! streams of 100 events, plus the 20-event streams the rebuild scenario's commands need, all
 //! written before any server starts. Then an all-roles server starts on it and its projections
 //! catch up from position 0: that is scenario 3, and the caught-up read model is what scenarios
-//! 2 and 6 query (directly and through the REST gateway) and scenario 7 rebuilds.
+//! 2 and 6 query (directly and through the REST gateway), scenario 12 follows through the event
+//! feed and scenario 7 rebuilds.
 
 use std::{sync::Arc, time::Instant};
 
 use causeway_server::config::{DurabilityArg, Role};
 
-use super::{Bench, catchup, gateway, query, rebuild, settle};
+use super::{Bench, catchup, feed, gateway, query, rebuild, settle};
 use crate::bench::{
     BenchError,
     error::Context,
@@ -39,7 +40,7 @@ pub(super) struct ReadSet {
 }
 
 pub(super) async fn run(bench: &Bench, report: &mut Report) {
-    let wanted: Vec<u8> = [3, 2, 6, 7]
+    let wanted: Vec<u8> = [3, 2, 6, 12, 7]
         .into_iter()
         .filter(|n| bench.options.wants(*n))
         .collect();
@@ -66,6 +67,10 @@ pub(super) async fn run(bench: &Bench, report: &mut Report) {
     if bench.options.wants(6) {
         let result = gateway::run(bench, &set, report).await;
         settle(report, 6, result);
+    }
+    if bench.options.wants(12) {
+        let result = feed::run(bench, &set, report).await;
+        settle(report, 12, result);
     }
     // Last: it leaves the server on a rebuilt generation.
     if bench.options.wants(7) {

@@ -1,4 +1,4 @@
-//! Scenario 14: tails under load. One command (`ReceiveStock` of one unit on one of many
+//! Scenario 16: tails under load. One command (`ReceiveStock` of one unit on one of many
 //! products) at 32 in flight, over gRPC straight to the server and over REST
 //! (`POST /v1/products/{sku}:receive`, HTTP/1.1 keep-alive, one connection per request in
 //! flight): through the standalone gateway (`causeway-gateway`, in-process on the server's
@@ -28,11 +28,11 @@ const SET: &str = "tail";
 const PRODUCTS: usize = 256;
 
 pub(super) async fn run(bench: &Bench, report: &mut Report) {
-    if !bench.options.wants(14) {
+    if !bench.options.wants(16) {
         return;
     }
     let result = measure(bench, report).await;
-    settle(report, 14, result);
+    settle(report, 16, result);
 }
 
 async fn measure(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
@@ -44,7 +44,7 @@ async fn measure(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
     let store = bench.open_store(seeding).await?;
     let seeded = seed::products(&store, skus.iter().map(|s| (s.clone(), 1)).collect()).await;
     bench.close_store(store).await?;
-    seeded.doing("seeding scenario 14's products")?;
+    seeded.doing("seeding scenario 16's products")?;
 
     let server = BenchServer::start_with_rest(&bench.server, config).await?;
     let rest = server
@@ -71,7 +71,7 @@ async fn phases(
         .doing("building the HTTP client")?;
     let in_flight = bench.scale.in_flight;
     bench.progress(&format!(
-        "scenario 14 at {in_flight} in flight: gRPC, REST through the gateway, REST in the server"
+        "scenario 16 at {in_flight} in flight: gRPC, REST through the gateway, REST in the server"
     ));
     let (mut grpc, mut through_gateway, mut in_server) =
         (Rounds::default(), Rounds::default(), Rounds::default());
@@ -91,9 +91,9 @@ async fn phases(
             in_server.total()?,
         ),
     ] {
-        report.subject(14, what, &measured, "req/s");
+        report.subject(16, what, &measured, "req/s");
         report.ratio(
-            14,
+            16,
             format!("{in_flight} in flight: p99 / p50, {what}"),
             match (measured.p99(), measured.p50()) {
                 (Some(p99), Some(p50)) if !p50.is_zero() => {

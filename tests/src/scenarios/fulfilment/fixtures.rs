@@ -161,6 +161,7 @@ impl Clients {
                 order_id: order_id.into(),
                 consistency: None,
                 await_outcome: true,
+                ..Default::default()
             });
             request.set_timeout(Duration::from_secs(10));
             match self.order_queries.get_order(request).await {
@@ -189,6 +190,7 @@ impl Clients {
                 .fulfilments
                 .get_fulfilment(GetFulfilmentRequest {
                     order_id: order_id.into(),
+                    ..Default::default()
                 })
                 .await;
             match answer {
@@ -224,6 +226,7 @@ impl Clients {
             consistency: Some(Consistency {
                 min_position: position,
             }),
+            ..Default::default()
         });
         request.set_timeout(Duration::from_secs(10));
         self.products

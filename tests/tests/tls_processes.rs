@@ -1,0 +1,147 @@
+//! The binaries with their TLS flags, as an operator starts them: `causeway-server` with a
+//! certificate, a client CA and a certificate identity's roles on its command line, and
+//! `causeway-gateway` serving HTTPS and reaching the server over mTLS with settings from its
+//! environment. A client calls through the gateway over HTTPS, and straight to the server as
+//! the certificate identity, without a token.
+
+use std::{
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use causeway_client::{Client, RetryPolicy, inventory::RegisterProductRequest};
+use causeway_tests::{pki::TestCa, tools::workspace_binary};
+use reqwest::StatusCode;
+
+/// The batch job the server's command line gives a role.
+const IMPORTER: &str = "spiffe://causeway.test/ns/stock/sa/importer";
+
+/// A child process, killed when the test ends however it ends.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+fn spawn(binary: &str, args: &[&str], env: &[(&str, &Path)]) -> Process {
+    let child = Command::new(workspace_binary(binary))
+        .args(args)
+        .args(["--metrics-listen", "off"])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_os_str())))
+        .env("CAUSEWAY_LOG", "warn")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the binary starts");
+    Process(child)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binaries_serve_tls_and_mtls_from_their_flags_and_environment() {
+    let pki = tempfile::tempdir().expect("temp dir");
+    let data = tempfile::tempdir().expect("temp dir");
+    let ca = TestCa::new("Causeway Test CA", pki.path());
+    let ca_file = ca.write("ca");
+    let server = ca.write_leaf(&ca.server(), "server");
+    let https = ca.write_leaf(&ca.server(), "gateway");
+    let upstream = ca.write_leaf(
+        &ca.client("spiffe://causeway.test/ns/edge/sa/gateway"),
+        "up",
+    );
+    let (server_port, gateway_port) = (free_port(), free_port());
+    let server_listen = format!("127.0.0.1:{server_port}");
+    let role = format!("{IMPORTER}=inventory.staff");
+    let path = |p: &Path| p.to_str().expect("a UTF-8 path").to_owned();
+    let (cert, key, client_ca) = (path(&server.certificate), path(&server.key), path(&ca_file));
+    let _server = spawn(
+        "causeway-server",
+        &[
+            "--listen",
+            &server_listen,
+            "--data-dir",
+            &path(data.path()),
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "--tls-client-ca",
+            &client_ca,
+            "--tls-client-role",
+            &role,
+        ],
+        &[],
+    );
+    let gateway_listen = format!("127.0.0.1:{gateway_port}");
+    let upstream_url = format!("https://127.0.0.1:{server_port}");
+    let _gateway = spawn(
+        "causeway-gateway",
+        &["--listen", &gateway_listen, "--upstream", &upstream_url],
+        &[
+            ("CAUSEWAY_GATEWAY_TLS_CERT", &https.certificate),
+            ("CAUSEWAY_GATEWAY_TLS_KEY", &https.key),
+            ("CAUSEWAY_GATEWAY_UPSTREAM_CA", &ca_file),
+            (
+                "CAUSEWAY_GATEWAY_UPSTREAM_CLIENT_CERT",
+                &upstream.certificate,
+            ),
+            ("CAUSEWAY_GATEWAY_UPSTREAM_CLIENT_KEY", &upstream.key),
+        ],
+    );
+
+    let http = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.pem().as_bytes()).expect("CA"))
+        .build()
+        .expect("an HTTPS client");
+    let gateway = format!("https://127.0.0.1:{gateway_port}");
+    let serving = async {
+        loop {
+            let health = http.get(format!("{gateway}/healthz")).send().await;
+            if health.is_ok_and(|h| h.status() == StatusCode::OK) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), serving)
+        .await
+        .expect("the gateway answers over HTTPS, its upstream over mTLS, within 60 s");
+    let jwks = http
+        .get(format!("{gateway}/.well-known/jwks.json"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(jwks.status(), StatusCode::OK);
+    assert!(jwks.text().await.expect("a body").contains("Ed25519"));
+
+    let importer = ca.client(IMPORTER);
+    let job = Client::builder(&upstream_url)
+        .tls_ca_certificate(ca.pem())
+        .tls_client_identity(importer.certificate, importer.key)
+        .retry_policy(RetryPolicy::default().max_attempts(1))
+        .connect()
+        .await
+        .expect("mTLS to the server");
+    job.inventory()
+        .register_product(RegisterProductRequest {
+            sku: "process-kettle".into(),
+            name: "Kettle".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("the role from --tls-client-role, no token");
+}
