@@ -30,9 +30,10 @@ use crate::support::Process;
 
 /// Orders for one kettle each (all confirmed), and as many also asking for two of the one
 /// lamp (all rejected, their kettle released). Enough kettles for all: the outcome does not
-/// depend on the order in which they are fulfilled.
-const EACH: usize = 100;
-const KETTLES: u64 = 250;
+/// depend on the order in which they are fulfilled. More orders than fulfilment handles at once
+/// (256), so that many are still open when the first is settled and the server killed.
+const EACH: usize = 400;
+const KETTLES: u64 = 1000;
 
 fn options() -> Option<CommandOptions> {
     Some(CommandOptions {
