@@ -119,17 +119,46 @@ pub async fn serve_observed(
     metrics: Option<TcpListener>,
 ) -> Result<(), GatewayError> {
     config.validate()?;
+    let upstream = Upstream::new(
+        config.upstream.clone(),
+        config.timeout,
+        config.tls.upstream(&config.upstream)?,
+    );
+    let registry = Metrics::default();
+    let metrics_task = metrics.map(|listener| {
+        tokio::spawn(causeway_telemetry::metrics::serve(
+            listener,
+            registry.clone(),
+            std::future::pending(),
+        ))
+    });
+    let served = serve_with(listener, &config, pool, upstream, &registry, shutdown).await;
+    if let Some(task) = metrics_task {
+        task.abort();
+    }
+    served
+}
+
+/// Serves the annotated RPCs of `pool` on `listener`, calling `upstream`, counting HTTP
+/// metrics into `registry`, until `shutdown` resolves. `config`'s upstream is not used: the
+/// caller built `upstream` (how a server serves its own REST routes in-process). Its limits,
+/// timeouts and TLS for clients are.
+pub async fn serve_with(
+    listener: TcpListener,
+    config: &Config,
+    pool: DescriptorPool,
+    upstream: Upstream,
+    registry: &Metrics,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), GatewayError> {
     let tls = config.tls.server()?;
     let routes = RouteTable::from_pool(&pool)?;
     let openapi = Bytes::from(openapi::document(&routes, &pool).to_string());
     let route_count = routes.routes().len();
+    let target = upstream.target().to_owned();
     let gateway = Arc::new(Gateway {
         routes,
-        upstream: Upstream::new(
-            config.upstream.clone(),
-            config.timeout,
-            config.tls.upstream(&config.upstream)?,
-        ),
+        upstream,
         openapi,
         max_body_bytes: config.max_body_bytes,
         sse_heartbeat: config.sse_heartbeat,
@@ -138,27 +167,16 @@ pub async fn serve_observed(
         max_header_bytes: config.max_header_bytes,
         ..Limits::new(config.max_body_bytes, config.concurrency, config.timeout)
     };
-    let registry = Metrics::default();
     let app =
-        http::router(gateway, limits).layer(RequestsLayer::new(Protocol::Http, &registry, &[]));
-    let metrics_task = metrics.map(|listener| {
-        tokio::spawn(causeway_telemetry::metrics::serve(
-            listener,
-            registry,
-            std::future::pending(),
-        ))
-    });
+        http::router(gateway, limits).layer(RequestsLayer::new(Protocol::Http, registry, &[]));
     info!(
         address = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
-        upstream = %config.upstream,
+        upstream = %target,
         routes = route_count,
         https = tls.is_some(),
         "serving"
     );
-    serve::serve(listener, app, (&config).into(), tls, shutdown).await;
-    if let Some(task) = metrics_task {
-        task.abort();
-    }
+    serve::serve(listener, app, config.into(), tls, shutdown).await;
     info!("stopped");
     Ok(())
 }

@@ -1,7 +1,11 @@
-//! The one gRPC path every route takes: a tonic `Grpc` client over one shared channel, with a
+//! The one gRPC path every route takes: a tonic `Grpc` client over one shared service, with a
 //! codec that carries `DynamicMessage`s, so no generated client (and no per-RPC code) is
 //! involved. Each call carries the gateway's deadline as `grpc-timeout`, which the server
 //! also uses to bound read-your-writes waits.
+//!
+//! The service is a channel to the server (`causeway-gateway`, a process of its own), or the
+//! server's own services in the same process (`causeway-server --rest-listen`): the same calls,
+//! the same layers on the server's side, and no second network hop.
 
 use std::time::Duration;
 
@@ -19,6 +23,7 @@ use tonic::{
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
+use tower::{BoxError, ServiceExt, util::BoxCloneSyncService};
 
 /// How long `/healthz` waits for the upstream's answer.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
@@ -87,11 +92,46 @@ impl Decoder for DynamicDecoder {
     }
 }
 
+/// What the gateway calls: gRPC over HTTP/2 requests and responses, from a channel or from a
+/// server's services in-process.
+pub type UpstreamService = BoxCloneSyncService<
+    http::Request<tonic::body::Body>,
+    http::Response<tonic::body::Body>,
+    UpstreamFailure,
+>;
+
+/// A failure of the upstream service itself rather than a gRPC status: the channel's transport
+/// error, or one from the layers of a server in the same process.
+#[derive(Debug)]
+pub struct UpstreamFailure(pub BoxError);
+
+impl std::fmt::Display for UpstreamFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for UpstreamFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.as_ref())
+    }
+}
+
 /// The upstream gRPC server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Upstream {
-    channel: Channel,
+    service: UpstreamService,
     deadline: Duration,
+    target: String,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("target", &self.target)
+            .field("deadline", &self.deadline)
+            .finish()
+    }
 }
 
 impl Upstream {
@@ -99,9 +139,10 @@ impl Upstream {
     /// `/healthz` with 503) while the upstream is still down. With `tls`, every connection is
     /// made by it (TLS, or mTLS with a client certificate).
     pub fn new(uri: Uri, deadline: Duration, tls: Option<UpstreamConnector>) -> Self {
+        let target = uri.to_string();
         // No channel-level timeout: tonic reports that as CANCELLED; the deadline is enforced
         // in `call`, where it is DEADLINE_EXCEEDED.
-        let channel = match tls {
+        let channel: Channel = match tls {
             None => Endpoint::from(uri)
                 .connect_timeout(CONNECT_TIMEOUT)
                 .connect_lazy(),
@@ -112,7 +153,28 @@ impl Upstream {
                 .connect_timeout(CONNECT_TIMEOUT)
                 .connect_with_connector_lazy(connector),
         };
-        Self { channel, deadline }
+        Self {
+            service: BoxCloneSyncService::new(
+                channel.map_err(|e| UpstreamFailure(BoxError::from(e))),
+            ),
+            deadline,
+            target,
+        }
+    }
+
+    /// The services of a server in the same process, called directly: `service` is the
+    /// server's routes wrapped in its layers, exactly as its network listener serves them.
+    pub fn in_process(service: UpstreamService, deadline: Duration) -> Self {
+        Self {
+            service,
+            deadline,
+            target: "the server's services, in-process".to_owned(),
+        }
+    }
+
+    /// What the gateway calls, for its logs.
+    pub fn target(&self) -> &str {
+        &self.target
     }
 
     /// The deadline of every call.
@@ -131,7 +193,7 @@ impl Upstream {
         metadata: MetadataMap,
     ) -> Result<DynamicMessage, Status> {
         let call = async {
-            let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+            let mut grpc = tonic::client::Grpc::new(self.service.clone());
             grpc.ready()
                 .await
                 .map_err(|e| Status::from_error(Box::new(e)))?;
@@ -166,7 +228,7 @@ impl Upstream {
         metadata: MetadataMap,
     ) -> Result<Streaming<DynamicMessage>, Status> {
         let call = async {
-            let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+            let mut grpc = tonic::client::Grpc::new(self.service.clone());
             grpc.ready()
                 .await
                 .map_err(|e| Status::from_error(Box::new(e)))?;
@@ -186,7 +248,7 @@ impl Upstream {
 
     /// The upstream's own health (`grpc.health.v1`, service `""`: the whole process).
     pub async fn health(&self) -> Result<ServingStatus, Status> {
-        let mut client = HealthClient::new(self.channel.clone());
+        let mut client = HealthClient::new(self.service.clone());
         let mut request = tonic::Request::new(HealthCheckRequest {
             service: String::new(),
         });

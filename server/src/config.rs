@@ -3,7 +3,8 @@
 //! The defaults run out of the box on a laptop: gRPC on 127.0.0.1:50051, data in `./data`.
 //!
 //! Layout: [`Config`] and its checks here; `values` (roles, modes, optional limits and
-//! listeners, [`Secret`]); `cli` (the command line and the operator tools); `tests`.
+//! listeners, [`Secret`]); `size` ([`ByteSize`], memory bounds such as `64MiB`); `cli` (the
+//! command line and the operator tools); `tests`.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -12,12 +13,14 @@ use clap::Args;
 pub use causeway_telemetry::LogFormat;
 
 mod cli;
+mod size;
 #[cfg(test)]
 mod tests;
 mod values;
 
 pub use self::{
     cli::{Cli, RotateArgs, TokenArgs, Tool},
+    size::ByteSize,
     values::{AuthMode, DurabilityArg, FulfilmentMode, Limit, Listen, Role, Secret},
 };
 
@@ -65,11 +68,24 @@ pub struct Config {
     #[arg(long, env = "CAUSEWAY_MONGODB_DATABASE", default_value = "causeway")]
     pub mongodb_database: String,
 
-    /// Event ids the aggregate cache may hold across all cached streams (0 turns it off, and
-    /// every command reads its stream). Cached states only ever speed up appends; the store's
-    /// expected-revision check catches any that another process made stale.
-    #[arg(long, env = "CAUSEWAY_AGGREGATE_CACHE_EVENTS", default_value_t = crate::kernel::AggregateCache::DEFAULT_CAPACITY)]
-    pub aggregate_cache_events: usize,
+    /// Memory the aggregate cache may use, states and the event ids kept for deduplication
+    /// together (`64MiB`; 0 turns it off, and every command reads its stream). Cached states
+    /// only ever speed up appends; the store's expected-revision check catches any that another
+    /// process made stale.
+    #[arg(long, env = "CAUSEWAY_AGGREGATE_CACHE", default_value_t = crate::kernel::AggregateCache::DEFAULT_BYTES)]
+    pub aggregate_cache: ByteSize,
+
+    /// Store a snapshot of an aggregate's state once this many events were folded since its
+    /// last one, so a command on a long stream reads the snapshot and the events after it
+    /// rather than the whole stream (0 turns snapshots off; they are never needed for
+    /// correctness: a missing, old or unreadable one means a full fold).
+    #[arg(long, env = "CAUSEWAY_SNAPSHOT_EVERY", default_value_t = crate::kernel::snapshot::DEFAULT_EVERY)]
+    pub snapshot_every: u64,
+
+    /// Serve the REST routes (the same router as `causeway-gateway`) from this process too, on
+    /// this address, calling the services in-process with no second hop; or `off`.
+    #[arg(long, env = "CAUSEWAY_REST_LISTEN", default_value = "off")]
+    pub rest_listen: Listen,
 
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `causeway_server=debug`.
     #[arg(long, env = "CAUSEWAY_LOG", default_value = "info")]
@@ -220,7 +236,9 @@ impl Config {
             kurrentdb_url: None,
             mongodb_url: None,
             mongodb_database: "causeway".to_owned(),
-            aggregate_cache_events: crate::kernel::AggregateCache::DEFAULT_CAPACITY,
+            aggregate_cache: crate::kernel::AggregateCache::DEFAULT_BYTES,
+            snapshot_every: crate::kernel::snapshot::DEFAULT_EVERY,
+            rest_listen: Listen(None),
             log: "info".to_owned(),
             log_format: LogFormat::Text,
             metrics_listen: Listen(None),

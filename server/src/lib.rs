@@ -26,9 +26,11 @@
 //!   default; `readstore::mongodb` = MongoDB).
 //! - `query`: the query hop shared by every context's `queries.rs`.
 //! - `health`: per-service health that follows the stores each service needs.
-//! - `sqlite`: opening, pragmas, WAL, migrations and the reader pool shared by both embedded
-//!   stores.
+//! - `sqlite`: opening, pragmas, WAL, migrations, the reader pool and the checkpoint thread
+//!   shared by both embedded stores.
 //! - `server`: `run(listener, config, shutdown)`, wiring stores, services, health and reflection.
+//! - `rest`: the REST routes served in-process (`--rest-listen`), the gateway's router calling
+//!   this process's services without a second hop.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -48,6 +50,7 @@ pub mod projection;
 mod properties;
 pub mod query;
 pub mod readstore;
+pub mod rest;
 pub mod server;
 mod sqlite;
 pub mod store;

@@ -33,8 +33,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let rest = match config.rest_listen.0 {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot serve REST on {address}"))?,
+        ),
+        None => None,
+    };
     let extras = Extras {
         metrics,
+        rest,
         ..Extras::default()
     };
     causeway_server::server::run_with(listener, config, shutdown_signal(), extras).await?;

@@ -11,6 +11,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, sync::watch, task::JoinSet};
 use tonic::{service::Routes, transport::Server};
 use tonic_health::ServingStatus;
+use tower::ServiceBuilder;
 use tracing::{info, warn};
 
 use causeway_telemetry::{Metrics, Protocol, RequestsLayer, metrics::serve as serve_metrics};
@@ -109,6 +110,9 @@ pub struct Extras {
     /// `false` serves without metrics, spans or access log: only the benchmark's baseline for
     /// what the instrumentation costs.
     pub uninstrumented: bool,
+    /// Where to serve the REST routes in-process (the binary binds `--rest-listen`; tests
+    /// port 0); none: no REST here.
+    pub rest: Option<TcpListener>,
 }
 
 /// [`run`] with [`Extras`].
@@ -174,11 +178,9 @@ pub async fn run_with(
         .chain(extras.public.iter().copied())
         .collect();
     let connections = config.connections;
-    let mut router = Server::builder()
-        .timeout(DEFAULT_REQUEST_TIMEOUT)
-        .http2_keepalive_interval(Some(connections.keepalive_interval))
-        .http2_keepalive_timeout(Some(connections.keepalive_timeout))
-        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+    // The layers every call goes through, on the gRPC listener and on the in-process REST
+    // routes alike.
+    let layers = ServiceBuilder::new()
         .layer(match observe {
             true => RequestsLayer::new(Protocol::Grpc, &metrics, &labelled),
             false => RequestsLayer::inactive(Protocol::Grpc),
@@ -191,23 +193,28 @@ pub async fn run_with(
             AuthenticationLayer::new(authentication, refusals.clone()).with_certificates(certified),
         )
         .layer(RateLimitLayer::new(&config.rate_limits, &metrics))
-        .layer(AuthorizationLayer::new(access, refusals))
-        .add_routes(extras.routes)
+        .layer(AuthorizationLayer::new(access, refusals));
+    let mut router = extras
+        .routes
         .add_service(health_service)
         .add_service(reflection_v1(role)?)
         .add_service(reflection_v1alpha(role)?);
     let mut stores = StoreHealth::new(health.clone(), Some(events.clone()), reads.clone());
     // Subscriptions never end by themselves: they are ended when shutdown begins, so that the
     // graceful drain below does not wait for them forever.
+    // The in-process REST routes likewise stop taking requests then, and drain theirs.
     let (feed_closing, closing) = watch::channel(false);
+    let (rest_closing, rest_closed) = watch::channel(false);
     let shutdown = async move {
         shutdown.await;
         let _ = feed_closing.send(true);
+        let _ = rest_closing.send(true);
     };
     // One handler (and aggregate cache) for the command services and fulfilment alike.
     let commands = {
         let commands = CommandHandler::new(events.clone(), upcasters.clone())
-            .with_cache_capacity(config.aggregate_cache_events);
+            .with_cache(config.aggregate_cache)
+            .with_snapshots(config.snapshot_every);
         match observe {
             true => commands.with_metrics(KernelMetrics::new(&metrics)),
             false => commands,
@@ -307,12 +314,43 @@ pub async fn run_with(
         });
     }
 
+    let rest = extras.rest.map(|listener| {
+        let services = layers.service(router.clone().prepare());
+        let metrics = metrics.clone();
+        let mut closed = rest_closed.clone();
+        tokio::spawn(async move {
+            let stopped = async move {
+                let _ = closed.wait_for(|closing| *closing).await;
+            };
+            crate::rest::serve(
+                listener,
+                services,
+                DEFAULT_REQUEST_TIMEOUT,
+                &metrics,
+                stopped,
+            )
+            .await
+        })
+    });
     info!(address = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
         role = ?role, data_dir = %config.data_dir.display(), transport = transport(&config),
         "serving");
-    let served = router
+    let served = Server::builder()
+        .timeout(DEFAULT_REQUEST_TIMEOUT)
+        .http2_keepalive_interval(Some(connections.keepalive_interval))
+        .http2_keepalive_timeout(Some(connections.keepalive_timeout))
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .layer(layers)
+        .add_routes(router)
         .serve_with_incoming_shutdown(connections.guard(listener, tls), shutdown)
         .await;
+    if let Some(rest) = rest {
+        match rest.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!(error = %e, "the REST routes stopped with an error"),
+            Err(e) => warn!(error = %e, "the REST routes' task failed"),
+        }
+    }
     background.shutdown().await;
     served?;
     info!("stopped");

@@ -72,6 +72,7 @@ pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
+    rest_addr: Option<SocketAddr>,
     events: EventBackend,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), ServerError>>>,
@@ -121,16 +122,22 @@ impl TestServer {
 
     /// Starts a server with `config`, keeping `data_dir` alive as long as the server.
     pub async fn start_with(config: Config, data_dir: TempDir) -> Self {
-        Self::start_serving(config, data_dir, false).await
+        Self::start_serving(config, data_dir, false, false).await
     }
 
     /// Starts a server with `config`, serving `/metrics` on a port of its own (see
     /// [`TestServer::metrics_addr`]).
     pub async fn start_with_metrics(config: Config, data_dir: TempDir) -> Self {
-        Self::start_serving(config, data_dir, true).await
+        Self::start_serving(config, data_dir, true, false).await
     }
 
-    async fn start_serving(config: Config, data_dir: TempDir, metrics: bool) -> Self {
+    /// Starts a server with `config`, also serving the REST routes in-process on a port of its
+    /// own (`--rest-listen`; see [`TestServer::rest_url`]).
+    pub async fn start_with_rest(config: Config, data_dir: TempDir) -> Self {
+        Self::start_serving(config, data_dir, false, true).await
+    }
+
+    async fn start_serving(config: Config, data_dir: TempDir, metrics: bool, rest: bool) -> Self {
         let config = mongo::apply_read_models(config);
         let events = config
             .kurrentdb_url
@@ -147,9 +154,15 @@ impl TestServer {
         let metrics_addr = metrics
             .as_ref()
             .map(|l| l.local_addr().expect("local addr"));
+        let rest = match rest {
+            true => Some(TcpListener::bind("127.0.0.1:0").await.expect("bind port 0")),
+            false => None,
+        };
+        let rest_addr = rest.as_ref().map(|l| l.local_addr().expect("local addr"));
         let (stop, stopped) = oneshot::channel::<()>();
         let extras = causeway_server::server::Extras {
             metrics,
+            rest,
             ..Default::default()
         };
         let task = tokio::spawn(causeway_server::server::run_with(
@@ -163,6 +176,7 @@ impl TestServer {
         Self {
             addr,
             metrics_addr,
+            rest_addr,
             events,
             stop: Some(stop),
             task: Some(task),
@@ -174,6 +188,12 @@ impl TestServer {
     /// [`TestServer::start_with_metrics`].
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics_addr
+    }
+
+    /// `http://127.0.0.1:<port>` of the REST routes the server serves itself, when started
+    /// with [`TestServer::start_with_rest`].
+    pub fn rest_url(&self) -> Option<String> {
+        self.rest_addr.map(|addr| format!("http://{addr}"))
     }
 
     /// `http://127.0.0.1:<port>`.

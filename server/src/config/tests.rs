@@ -95,7 +95,9 @@ fn defaults_run_out_of_the_box() {
     assert_eq!(config.data_dir, PathBuf::from("./data"));
     assert_eq!(config.role, Role::All);
     assert_eq!(config.durability, DurabilityArg::Full);
-    assert_eq!(config.aggregate_cache_events, 100_000);
+    assert_eq!(config.aggregate_cache, ByteSize::mib(16));
+    assert_eq!(config.snapshot_every, 100);
+    assert_eq!(config.rest_listen, Listen(None));
     assert_eq!(config.fulfilment, FulfilmentMode::Enabled);
     assert_eq!(config.fulfilment_timeout, Duration::from_secs(30));
     let config = parse(["causeway-server", "--fulfilment", "disabled"]).unwrap();
@@ -108,11 +110,12 @@ fn bad_values_are_rejected_with_the_flag_named() {
     assert!(err.to_string().contains("--listen"), "{err}");
     let err = parse(["causeway-server", "--role", "boss"]).unwrap_err();
     assert!(err.to_string().contains("--role"), "{err}");
-    let err = parse(["causeway-server", "--aggregate-cache-events", "lots"]).unwrap_err();
-    assert!(
-        err.to_string().contains("--aggregate-cache-events"),
-        "{err}"
-    );
+    let err = parse(["causeway-server", "--aggregate-cache", "lots"]).unwrap_err();
+    assert!(err.to_string().contains("--aggregate-cache"), "{err}");
+    let err = parse(["causeway-server", "--snapshot-every", "often"]).unwrap_err();
+    assert!(err.to_string().contains("--snapshot-every"), "{err}");
+    let err = parse(["causeway-server", "--rest-listen", "everywhere"]).unwrap_err();
+    assert!(err.to_string().contains("--rest-listen"), "{err}");
 }
 
 #[test]

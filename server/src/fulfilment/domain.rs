@@ -313,6 +313,13 @@ impl Aggregate for Fulfilment {
     const CATEGORY: &'static str = "fulfilment";
     type Event = FulfilmentEvent;
 
+    /// The lines (each with its sku and reservation id) and the reason live on the heap.
+    fn footprint(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.lines.len() * (std::mem::size_of::<Line>() + 96)
+            + self.reason.as_ref().map_or(0, |r| r.as_str().len())
+    }
+
     fn apply(&mut self, event: &FulfilmentEvent) {
         match event {
             FulfilmentEvent::Started {

@@ -31,7 +31,7 @@ pub const NAME: &str = "fulfilment";
 /// Order events taken per batch at most.
 const BATCH_SIZE: usize = 500;
 /// Orders whose news is handled at once.
-const CONCURRENCY: usize = 32;
+const CONCURRENCY: usize = 256;
 /// Lost races in a row retried without reporting anything (each is already the kernel's 8
 /// attempts).
 const MAX_QUIET_RETRIES: u64 = 50;

@@ -8,7 +8,7 @@
 //! apart from a failure to try (store down, contention), which is retried, and so that it can
 //! be put in words a person can read: "not enough kettle: 3 requested, 1 available".
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::decide::Outcome;
 use super::domain::Fulfilment;
@@ -69,9 +69,10 @@ pub async fn take(
                 quantity: plan.quantity,
                 reservation_id: plan.reservation_id,
             };
+            let decision = cmd.clone();
             let refused = |e: InventoryError| refusal_to_reserve(&cmd, e);
-            typed::<Product, _>(commands, plan.sku.as_str(), &ctx, |p| {
-                reserve_stock(p, &cmd)
+            typed::<Product, _>(commands, plan.sku.as_str(), &ctx, move |p| {
+                reserve_stock(p, &decision)
             })
             .await
             .map(|r| r.map_or_else(refused, |()| Outcome::Done))
@@ -83,7 +84,7 @@ pub async fn take(
                 quantity: Release::Everything,
                 reservation_id: plan.reservation_id,
             };
-            typed::<Product, _>(commands, plan.sku.as_str(), &ctx, |p| {
+            typed::<Product, _>(commands, plan.sku.as_str(), &ctx, move |p| {
                 release_stock(p, &cmd)
             })
             .await
@@ -95,7 +96,7 @@ pub async fn take(
                 sku: plan.sku.clone(),
                 reservation_id: plan.reservation_id,
             };
-            let decide = |p: &Product| commit_reservation(p, &cmd);
+            let decide = move |p: &Product| commit_reservation(p, &cmd);
             typed::<Product, _>(commands, plan.sku.as_str(), &ctx, decide)
                 .await
                 .map(outcome)
@@ -105,7 +106,7 @@ pub async fn take(
                 order_id: order_id.clone(),
                 by: Confirmer::Fulfilment,
             };
-            typed::<Order, _>(commands, order_id.as_str(), &ctx, |o| {
+            typed::<Order, _>(commands, order_id.as_str(), &ctx, move |o| {
                 confirm_order(o, &cmd)
             })
             .await
@@ -116,9 +117,11 @@ pub async fn take(
                 order_id: order_id.clone(),
                 reason: reason.clone(),
             };
-            typed::<Order, _>(commands, order_id.as_str(), &ctx, |o| reject_order(o, &cmd))
-                .await
-                .map(outcome)
+            typed::<Order, _>(commands, order_id.as_str(), &ctx, move |o| {
+                reject_order(o, &cmd)
+            })
+            .await
+            .map(outcome)
         }
     }
 }
@@ -152,24 +155,28 @@ async fn typed<A, E>(
     commands: &CommandHandler,
     id: &str,
     ctx: &CommandContext,
-    decide: impl Fn(&A) -> Result<Vec<A::Event>, E>,
+    decide: impl Fn(&A) -> Result<Vec<A::Event>, E> + Send + Sync + 'static,
 ) -> Result<Result<(), E>, CommandError>
 where
     A: Aggregate,
-    E: Clone + Into<CommandError>,
+    E: Clone + Send + Into<CommandError> + 'static,
 {
     // The handler may decide more than once (a stale cached state, a lost race); the refusal
     // kept is the one of the decision it answered with, the last.
-    let refusal = Mutex::new(None);
-    let kept = |state: &A| {
-        decide(state).inspect_err(|e| {
-            *refusal.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
-        })
+    let refusal = Arc::new(Mutex::new(None));
+    let kept = {
+        let refusal = Arc::clone(&refusal);
+        move |state: &A| {
+            decide(state).inspect_err(|e| {
+                *refusal.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
+            })
+        }
     };
     match commands.execute::<A, _>(id, ctx, kept).await {
         Ok(_) => Ok(Ok(())),
         Err(CommandError::Rejected(_) | CommandError::NotFound(_)) => {
-            match refusal.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            let kept = refusal.lock().unwrap_or_else(|p| p.into_inner()).take();
+            match kept {
                 Some(refused) => Ok(Err(refused)),
                 None => Err(CommandError::Corrupt(format!(
                     "{} refused without a decision",

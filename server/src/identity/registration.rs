@@ -101,9 +101,10 @@ impl Registration {
         let password_hash = if self.commands.load::<User>(&stream).await?.state.exists() {
             None
         } else {
+            let (reserved, owner) = (email.clone(), user_id.clone());
             self.commands
-                .execute::<EmailReservation, _>(&EmailReservation::key(&email), ctx, |state| {
-                    reserve_email(state, &email, &user_id)
+                .execute::<EmailReservation, _>(&EmailReservation::key(&email), ctx, move |state| {
+                    reserve_email(state, &reserved, &owner)
                 })
                 .await?;
             Some(self.passwords.hash(password).await?)
@@ -111,19 +112,22 @@ impl Registration {
 
         let ack = self
             .commands
-            .execute::<User, _>(user_id.as_str(), ctx, |state| {
-                let Some(password_hash) = password_hash.clone() else {
-                    return Err(IdentityError::AlreadyRegistered(user_id.clone()));
-                };
-                register_user(
-                    state,
-                    &RegisterUser {
-                        user_id: user_id.clone(),
-                        email: email.clone(),
-                        display_name: display_name.clone(),
-                        password_hash,
-                    },
-                )
+            .execute::<User, _>(user_id.as_str(), ctx, {
+                let user_id = user_id.clone();
+                move |state| {
+                    let Some(password_hash) = password_hash.clone() else {
+                        return Err(IdentityError::AlreadyRegistered(user_id.clone()));
+                    };
+                    register_user(
+                        state,
+                        &RegisterUser {
+                            user_id: user_id.clone(),
+                            email: email.clone(),
+                            display_name: display_name.clone(),
+                            password_hash,
+                        },
+                    )
+                }
             })
             .await?;
         Ok((user_id, ack))
@@ -245,8 +249,9 @@ mod tests {
         let email = Email::parse("ada@example.com").unwrap();
         // Step 1 only, as if the process died before creating the user.
         flow.commands
-            .execute::<EmailReservation, _>(&EmailReservation::key(&email), &ctx, |s| {
-                reserve_email(s, &email, &user_id)
+            .execute::<EmailReservation, _>(&EmailReservation::key(&email), &ctx, {
+                let (email, user_id) = (email.clone(), user_id.clone());
+                move |s| reserve_email(s, &email, &user_id)
             })
             .await
             .unwrap();

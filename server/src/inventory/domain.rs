@@ -113,6 +113,18 @@ impl Aggregate for Product {
     const CATEGORY: &'static str = "product";
     type Event = ProductEvent;
 
+    /// Product streams grow long: each reservation is an event or two on them.
+    fn snapshots() -> Option<crate::kernel::snapshot::SnapshotCodec<Self>> {
+        Some(snapshot::CODEC)
+    }
+
+    /// Every reservation ever made stays in the state (an id is never reused): counted with
+    /// its id's typical length and the map's node.
+    fn footprint(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.reservations.len() * (std::mem::size_of::<(ReservationId, u64)>() + 64)
+    }
+
     /// Saturating arithmetic: the decisions below never record more than fits, and folding a
     /// fact must not fail.
     fn apply(&mut self, event: &ProductEvent) {
@@ -393,5 +405,6 @@ fn require_registered(product: &Product, sku: &Sku) -> Result<(), InventoryError
     }
 }
 
+mod snapshot;
 #[cfg(test)]
 mod tests;

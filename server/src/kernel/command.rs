@@ -1,27 +1,42 @@
-//! The application hop of every command, in three steps per attempt:
+//! The application hop of every command. A command joins its stream's lane (see
+//! `kernel::lanes`); the lane's worker runs the commands waiting there as one group, in three
+//! steps per attempt:
 //!
-//! 1. basis: the aggregate's state and head, from the aggregate cache or the store (or caught
-//!    up after a lost race); a command id found in the stream's history is a repeat, answered
-//!    with its first acknowledgement;
-//! 2. decide: the pure decision on that state (or the caller's expected revision refusing it);
-//! 3. commit: append with the revision the decision was based on; on a concurrent write, catch
-//!    up and decide again, a bounded number of times.
+//! 1. basis: the aggregate's state and head, taken from the aggregate cache, or read from the
+//!    store (its latest snapshot and the events after it); a command id found in the stream's
+//!    history is a repeat, answered with its first acknowledgement;
+//! 2. decide: the pure decisions, one command after the other on the evolving state (or a
+//!    caller's expected revision refusing one);
+//! 3. commit: one append of every command's events with the revision the group was based on;
+//!    on a concurrent write from another process, read the stream again and decide again, a
+//!    bounded number of times.
+//!
+//! Layout: `basis` (step 1), `decide` (step 2), `group` (the attempts and
+//! step 3), `repeat` (answering a command id that ran before), `load` (reading a stream through
+//! its snapshot).
 
 use std::{sync::Arc, time::SystemTime};
 
-use tracing::{Instrument, debug, info_span};
+use tokio::sync::oneshot;
+use tracing::{Instrument, Span, info_span};
 
 use super::{
-    Ack, Admission, Aggregate, CommandContext, CommandError, Decision, DomainEvent, Head,
-    Upcasters,
-    cache::{AggregateCache, EventRef, Hit},
+    Ack, Admission, Aggregate, AggregateCache, CommandContext, CommandError, Decision, DomainEvent,
+    Head, Upcasters,
+    history::History,
     ids::event_id,
+    lanes::{Lanes, Queued},
     metrics::KernelMetrics,
+    snapshot::{DEFAULT_EVERY, Snapshots},
 };
-use crate::store::{EventStore, ExpectedRevision, NewEvent, RecordedEvent, StoreError};
+use crate::{
+    config::ByteSize,
+    store::{EventStore, NewEvent, StoreError},
+};
 
 /// How often an optimistic append is retried after losing a race before giving up with
-/// `ABORTED`. Each attempt reloads the stream, so contention resolves quickly in practice.
+/// `ABORTED`. Within a process commands on one stream never race (they queue in its lane), so
+/// this only counts races against other processes.
 const MAX_ATTEMPTS: usize = 8;
 
 /// An aggregate as loaded from its stream.
@@ -31,43 +46,34 @@ pub struct Loaded<A> {
     pub state: A,
     /// The stream's head; `None` for a stream that does not exist.
     pub head: Option<Head>,
-    history: Vec<EventRef>,
+    history: History,
+    snapshot_at: Option<u64>,
 }
 
-/// What a decision is based on.
-struct Basis<A> {
-    state: A,
-    head: Option<Head>,
-    /// The stream's whole history when the state came from the store; `None` when it came from
-    /// the cache, whose answers other than "append" are re-checked against the store.
-    history: Option<Vec<EventRef>>,
+/// A command's decision, owned by its job.
+type Decide<A> =
+    Box<dyn Fn(&A) -> Result<Vec<<A as Aggregate>::Event>, CommandError> + Send + Sync>;
+
+/// One command waiting in its stream's lane.
+pub(super) struct Job<A: Aggregate> {
+    ctx: CommandContext,
+    decide: Decide<A>,
+    reply: oneshot::Sender<Result<Ack, CommandError>>,
+    span: Span,
 }
 
-/// Where the next attempt takes its basis from.
-enum Source<A> {
-    Cache,
-    Store,
-    CaughtUp(Basis<A>),
+impl<A: Aggregate> Queued for Job<A> {
+    fn key(&self) -> &str {
+        &self.ctx.command_id
+    }
 }
 
-/// What the first step found.
-enum Found<A> {
-    Basis(Basis<A>),
-    /// The command ran before; this is the last event it wrote.
-    Repeat(EventRef),
-}
-
-/// What the second step decided.
-enum Outcome<E> {
-    Append(Vec<E>),
-    /// The answer, unless the basis came from the cache (then it is re-checked).
-    Answer(Result<(), CommandError>),
-}
-
-/// What the third step did.
-enum Committed<A> {
-    Done(Ack),
-    Lost(Source<A>),
+impl<A: Aggregate> Job<A> {
+    /// Tells the caller; a caller that gave up is not there to hear it (its command counts
+    /// all the same, and a retry with its command id finds it).
+    fn answer(self, result: Result<Ack, CommandError>) {
+        let _ = self.reply.send(result);
+    }
 }
 
 /// Runs commands against aggregates in an [`EventStore`].
@@ -76,18 +82,23 @@ pub struct CommandHandler {
     store: Arc<dyn EventStore>,
     upcasters: Arc<Upcasters>,
     cache: AggregateCache,
+    snapshots: Snapshots,
+    lanes: Lanes,
     metrics: Option<KernelMetrics>,
     admission: Option<Arc<dyn Admission>>,
 }
 
 impl CommandHandler {
     /// A handler over `store`, reading old event versions through `upcasters`, with an
-    /// aggregate cache of [`AggregateCache::DEFAULT_CAPACITY`].
+    /// aggregate cache of [`AggregateCache::DEFAULT_BYTES`] and a snapshot every
+    /// [`DEFAULT_EVERY`] events.
     pub fn new(store: Arc<dyn EventStore>, upcasters: Arc<Upcasters>) -> Self {
         Self {
             store,
             upcasters,
-            cache: AggregateCache::new(AggregateCache::DEFAULT_CAPACITY),
+            cache: AggregateCache::new(AggregateCache::DEFAULT_BYTES),
+            snapshots: Snapshots::every(DEFAULT_EVERY),
+            lanes: Lanes::default(),
             metrics: None,
             admission: None,
         }
@@ -109,11 +120,20 @@ impl CommandHandler {
         }
     }
 
-    /// The same handler with its own aggregate cache holding at most `capacity` event ids (0:
-    /// every command reads its stream).
-    pub fn with_cache_capacity(self, capacity: usize) -> Self {
+    /// The same handler with its own aggregate cache of at most `size` (0: every command reads
+    /// its stream).
+    pub fn with_cache(self, size: ByteSize) -> Self {
         Self {
-            cache: AggregateCache::new(capacity),
+            cache: AggregateCache::new(size),
+            ..self
+        }
+    }
+
+    /// The same handler writing a snapshot once `every` events were folded since the last (0:
+    /// no snapshots are read or written).
+    pub fn with_snapshots(self, every: u64) -> Self {
+        Self {
+            snapshots: Snapshots::every(every),
             ..self
         }
     }
@@ -123,42 +143,32 @@ impl CommandHandler {
         &self.store
     }
 
-    /// Loads the aggregate of `stream` by folding its events (upcast as needed), always from the
-    /// store.
-    pub async fn load<A: Aggregate>(&self, stream: &str) -> Result<Loaded<A>, CommandError> {
-        let records = self.store.read_stream(stream, 0).await?;
-        let mut state = A::default();
-        let history = self.fold(stream, &mut state, &records)?;
-        let head = records.last().map(head_of);
-        Ok(Loaded {
-            state,
-            head,
-            history,
-        })
-    }
-
     /// Runs a validated command: its decision on its target aggregate.
     pub async fn handle<C: Decision>(
         &self,
         ctx: &CommandContext,
         command: &C,
     ) -> Result<Ack, CommandError> {
-        self.execute::<C::Aggregate, _>(command.target(), ctx, |state| command.decide(state))
+        let command = command.clone();
+        let target = command.target().to_owned();
+        self.execute::<C::Aggregate, _>(&target, ctx, move |state| command.decide(state))
             .await
     }
 
     /// Handles one command on the aggregate `A` with id `id`: `decide` sees the current state and
-    /// returns the events to append (possibly none) or the domain's refusal.
+    /// returns the events to append (possibly none) or the domain's refusal. It may be called
+    /// more than once (a stale cached state, a race lost to another process); the answer is
+    /// that of its last call.
     ///
-    /// The state comes from the aggregate cache when it holds the stream. Only an append is ever
-    /// based on a cached state, and it carries the cached revision as its expected revision, so
-    /// a stale state costs a reload, never a wrong write; refusals and no-ops are answered from a
-    /// fresh load.
+    /// The state comes from the aggregate cache when it holds the stream. An append based on a
+    /// cached state carries the cached revision as its expected revision, so a stale state
+    /// costs a reload, never a wrong write; refusals and no-ops are answered from a fresh load,
+    /// unless an append of the same group proved the state current.
     pub async fn execute<A, E>(
         &self,
         id: &str,
         ctx: &CommandContext,
-        decide: impl Fn(&A) -> Result<Vec<A::Event>, E>,
+        decide: impl Fn(&A) -> Result<Vec<A::Event>, E> + Send + Sync + 'static,
     ) -> Result<Ack, CommandError>
     where
         A: Aggregate,
@@ -172,9 +182,28 @@ impl CommandHandler {
         };
         let result = match admitted {
             Ok(()) => {
-                self.attempts::<A, E>(stream, ctx, decide)
-                    .instrument(span)
-                    .await
+                let (reply, answer) = oneshot::channel();
+                let job = Job {
+                    ctx: ctx.clone(),
+                    decide: Box::new(move |state: &A| decide(state).map_err(Into::into)),
+                    reply,
+                    span: span.clone(),
+                };
+                let handler = self.clone();
+                let lane = stream.clone();
+                self.lanes.submit::<A, _, _, _>(&stream, job, move |group| {
+                    let handler = handler.clone();
+                    let stream = lane.clone();
+                    async move {
+                        let span = group.first().map_or_else(Span::none, |j| j.span.clone());
+                        handler.run_group(&stream, group).instrument(span).await;
+                    }
+                });
+                answer.instrument(span).await.unwrap_or_else(|_| {
+                    Err(CommandError::Store(StoreError::Unavailable(
+                        "the command was not finished; retry it with the same command id".into(),
+                    )))
+                })
             }
             Err(refused) => Err(refused),
         };
@@ -184,115 +213,13 @@ impl CommandHandler {
         result
     }
 
-    /// Decides and appends until the command is answered or the attempts run out.
-    async fn attempts<A, E>(
-        &self,
-        stream: String,
-        ctx: &CommandContext,
-        decide: impl Fn(&A) -> Result<Vec<A::Event>, E>,
-    ) -> Result<Ack, CommandError>
-    where
-        A: Aggregate,
-        E: Into<CommandError>,
-    {
-        let mut source = Source::Cache;
-        for attempt in 1..=MAX_ATTEMPTS {
-            let basis = match self.basis(&stream, ctx, source).await? {
-                Found::Basis(basis) => basis,
-                Found::Repeat(last) => return self.repeat(&stream, ctx, last).await,
-            };
-            let events = match decision(&stream, ctx, &basis, &decide) {
-                Outcome::Append(events) => events,
-                Outcome::Answer(_) if basis.history.is_none() => {
-                    source = Source::Store;
-                    continue;
-                }
-                Outcome::Answer(answer) => {
-                    let head = basis.head;
-                    self.remember(&stream, basis);
-                    return answer.map(|()| {
-                        head.unwrap_or(Head {
-                            revision: 0,
-                            position: 0,
-                        })
-                        .ack(&stream, false)
-                    });
-                }
-            };
-            match self.commit(&stream, ctx, basis, events).await? {
-                Committed::Done(ack) => return Ok(ack),
-                Committed::Lost(next) => {
-                    debug!(%stream, attempt, "lost an append race; deciding again");
-                    if let Some(metrics) = &self.metrics {
-                        metrics.retried();
-                    }
-                    source = next;
-                }
-            }
-        }
-        Err(CommandError::Conflict {
-            stream,
-            detail: format!("still contested after {MAX_ATTEMPTS} attempts"),
-        })
-    }
-
-    /// Step 3: appends `events` decided on `basis`; after a lost race, where to decide again.
-    async fn commit<A: Aggregate>(
-        &self,
-        stream: &str,
-        ctx: &CommandContext,
-        basis: Basis<A>,
-        events: Vec<A::Event>,
-    ) -> Result<Committed<A>, CommandError> {
-        let current = basis.head.map(|h| h.revision);
-        let expected = current.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
-        let encoded = self.encode(stream, ctx, &events);
-        let ids: Vec<_> = encoded.iter().map(|e| e.id).collect();
-        match self.store.append(stream, expected, encoded).await {
-            Ok(appended) => {
-                let mut next = basis.state;
-                events.iter().for_each(|event| next.apply(event));
-                let head = Head {
-                    revision: appended.revision,
-                    position: appended.position,
-                };
-                let first = head.revision.saturating_sub(ids.len() as u64 - 1);
-                let written: Vec<EventRef> = (first..)
-                    .zip(ids)
-                    .map(|(revision, id)| EventRef {
-                        id,
-                        revision,
-                        // Only the command's last position is ever answered.
-                        position: head.position,
-                    })
-                    .collect();
-                match basis.history {
-                    Some(mut history) => {
-                        history.extend(written);
-                        self.cache.put(stream, next, head, history);
-                    }
-                    None => self.cache.advance(stream, current, next, head, &written),
-                }
-                Ok(Committed::Done(head.ack(stream, false)))
-            }
-            Err(StoreError::WrongExpectedRevision { actual, .. }) => {
-                if ctx.expected_revision.is_some() {
-                    self.cache.forget(stream);
-                    return Err(conflict(stream, ctx.expected_revision, actual.0));
-                }
-                self.catch_up(stream, ctx, basis).await
-            }
-            Err(other) => Err(other.into()),
-        }
-    }
-
     fn encode<Ev: DomainEvent>(
         &self,
         stream: &str,
         ctx: &CommandContext,
         events: &[Ev],
+        timestamp: &str,
     ) -> Vec<NewEvent> {
-        let timestamp = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
         events
             .iter()
             .enumerate()
@@ -301,26 +228,25 @@ impl CommandHandler {
                 event_type: event.event_type().to_owned(),
                 data: event.encode(),
                 metadata: ctx
-                    .metadata(event.event_type(), event.schema_version(), &timestamp)
+                    .metadata(event.event_type(), event.schema_version(), timestamp)
                     .to_json(),
             })
             .collect()
     }
 }
 
-fn head_of(record: &RecordedEvent) -> Head {
-    Head {
-        revision: record.revision,
-        position: record.position,
-    }
+/// The timestamp every event of one append carries.
+fn now() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
 mod basis;
 mod decide;
+mod group;
+mod load;
 mod repeat;
 
-use decide::{conflict, decision};
-use repeat::previous_run;
-
+#[cfg(test)]
+mod snapshots;
 #[cfg(test)]
 mod tests;

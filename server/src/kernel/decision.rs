@@ -5,7 +5,8 @@
 use super::{Aggregate, CommandError};
 
 /// A command the kernel can execute: `decide` is pure and sees the target's current state.
-pub trait Decision: Send + Sync {
+/// Owned (`Clone + 'static`) because a command waits in its stream's lane until its turn.
+pub trait Decision: Clone + Send + Sync + 'static {
     /// The aggregate whose stream the command writes.
     type Aggregate: Aggregate;
     /// The domain's refusal.

@@ -22,8 +22,9 @@ impl FieldViolation {
     }
 }
 
-/// Why a command (or query) did not succeed.
-#[derive(Debug, thiserror::Error)]
+/// Why a command (or query) did not succeed. `Clone` because one failure of the store can be
+/// the answer to every command of a group.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CommandError {
     /// The request is malformed; nothing was read or written.
     #[error("invalid request: {}", describe(.0))]

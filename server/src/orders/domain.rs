@@ -154,6 +154,13 @@ impl Aggregate for Order {
     const CATEGORY: &'static str = "order";
     type Event = OrderEvent;
 
+    /// The lines and the customer id live on the heap; each line holds a sku.
+    fn footprint(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.customer_id.as_str().len()
+            + self.lines.len() * (std::mem::size_of::<OrderLine>() + 48)
+    }
+
     fn apply(&mut self, event: &OrderEvent) {
         if let OrderEvent::Placed {
             customer_id,

@@ -10,6 +10,7 @@
 //!   generation, and the control document that says which generation queries read.
 //! - `status`: live position, lag and health of each runner, shared in-process.
 //! - `runner`: the loop (subscribe, batch, apply, commit, retry with backoff, park, rebuild).
+//! - `read_ahead`: the feed read a batch ahead, so reading overlaps committing.
 //! - `lookahead`: when a reader waits past the checkpoint, asking the store whether any event of
 //!   the projection lies in between, beside the feed.
 //! - `admission`: `--max-projection-lag`, refusing commands while their read models lag.
@@ -26,6 +27,7 @@ pub mod generation;
 mod lag_tests;
 mod lookahead;
 mod observe;
+mod read_ahead;
 pub mod runner;
 pub mod status;
 #[cfg(test)]

@@ -14,7 +14,8 @@ use tokio::{
 use tracing::{error, info, warn};
 
 use super::{
-    Projection, ProjectionStatus, Projections, generation, lookahead::LookAhead, status::StuckEvent,
+    Projection, ProjectionStatus, Projections, generation, lookahead::LookAhead,
+    read_ahead::read_ahead, status::StuckEvent,
 };
 use crate::{
     readstore::{IndexSpec, ReadStore, ReadStoreError},
@@ -189,10 +190,11 @@ impl ProjectionRunner {
         // The head now, not at the first batch: a projection already level with the log (or
         // whose categories see no new events) may not commit a batch for a long time.
         parts.measure_lag(checkpoint).await;
-        let mut feed = parts
-            .events
-            .subscribe_all(checkpoint, parts.filter.clone())
-            .ready_chunks(BATCH_SIZE);
+        let mut feed = read_ahead(
+            parts.events.subscribe_all(checkpoint, parts.filter.clone()),
+            BATCH_SIZE,
+        )
+        .ready_chunks(BATCH_SIZE);
         let mut rebuild: Option<(u64, JoinHandle<Result<(), RunError>>)> = None;
         let mut look_ahead = LookAhead::default();
         look_ahead.want(*self.wanted.borrow_and_update());
@@ -295,10 +297,11 @@ impl Parts {
         if checkpoint >= Some(until) {
             return Ok(());
         }
-        let mut feed = self
-            .events
-            .subscribe_all(checkpoint, self.filter.clone())
-            .ready_chunks(BATCH_SIZE);
+        let mut feed = read_ahead(
+            self.events.subscribe_all(checkpoint, self.filter.clone()),
+            BATCH_SIZE,
+        )
+        .ready_chunks(BATCH_SIZE);
         while let Some(chunk) = feed.next().await {
             self.process(generation, chunk, &mut checkpoint).await?;
             self.skip_clear(generation, until, &mut checkpoint).await?;

@@ -32,6 +32,14 @@ pub(crate) enum SqliteError {
         /// The newest version this build knows.
         known: i64,
     },
+    /// A thread the store needs could not be started.
+    #[error("cannot start {what}: {reason}")]
+    Thread {
+        /// Which thread.
+        what: &'static str,
+        /// What the OS said.
+        reason: String,
+    },
     /// The blocking task running a read ended without an answer (it panicked).
     #[error("a read of the {file} failed")]
     ReadLost {

@@ -30,8 +30,8 @@ use uuid::Uuid;
 pub use self::{
     append::{
         appends_and_reads_back, expected_any, expected_exact, expected_no_stream,
-        expected_stream_exists, missing_stream_reads_empty, reads_stream_from_revision,
-        refused_append_writes_nothing, rejects_invalid_appends,
+        expected_stream_exists, finds_events_by_id, missing_stream_reads_empty,
+        reads_stream_from_revision, refused_append_writes_nothing, rejects_invalid_appends,
     },
     concurrency::{
         concurrent_appends_to_many_streams, concurrent_optimistic_appends,
@@ -69,6 +69,7 @@ macro_rules! event_store_conformance {
             expected_stream_exists,
             expected_exact,
             refused_append_writes_nothing,
+            finds_events_by_id,
             concurrent_optimistic_appends,
             concurrent_appends_to_many_streams,
             read_all_orders_and_pages,

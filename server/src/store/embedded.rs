@@ -3,7 +3,8 @@
 //!
 //! - `schema`: the versioned schema, `synchronous` per [`Durability`], row decoding; opening,
 //!   pragmas (WAL, busy timeout), migration and the reader pool are `crate::sqlite`'s.
-//! - `writer`: the group-commit thread that owns the only write connection of this process.
+//! - `writer`: the group-commit thread that owns the only write connection of this process; it
+//!   keeps snapshots too, and leaves WAL checkpoints to a thread of their own.
 //! - `read`: the read queries, run on pooled read connections.
 //! - `subscription`: `subscribe_all`, catch-up then live.
 //!
@@ -13,6 +14,8 @@
 
 mod read;
 mod schema;
+#[cfg(test)]
+mod snapshot_tests;
 mod subscription;
 #[cfg(test)]
 mod tests;
@@ -29,20 +32,25 @@ use std::{
 };
 
 use async_trait::async_trait;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use uuid::Uuid;
 
-use self::writer::{AppendRequest, Published};
+use self::writer::{AppendRequest, Published, Request};
 use super::{
     AppendResult, EventFeed, EventStore, ExpectedRevision, GroupCommits, NewEvent, RecordedEvent,
-    StoreError, SubscriptionFilter,
+    Snapshot, StoreError, StreamTail, SubscriptionFilter,
 };
-use crate::sqlite::ReaderPool;
+use crate::sqlite::{Checkpoints, ReaderPool};
 
 /// Name of the event file inside the data directory.
 pub const EVENTS_FILE: &str = "events.db";
 
 /// Appends waiting for the writer before `append` callers wait for room (backpressure).
 const QUEUE_DEPTH: usize = 4096;
+/// Bytes of events and snapshots waiting for the writer before `append` callers wait for room:
+/// the queue is bounded by what it holds, not only by how many requests. One request larger
+/// than this waits until it has the whole queue to itself.
+const QUEUE_BYTES: usize = 64 << 20;
 
 /// When an append is acknowledged relative to the disk, traded against throughput.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -59,7 +67,8 @@ pub enum Durability {
 
 /// [`EventStore`] on a SQLite file, the default adapter.
 pub struct EmbeddedEventStore {
-    requests: Option<mpsc::Sender<AppendRequest>>,
+    requests: Option<mpsc::Sender<Request>>,
+    room: Arc<Semaphore>,
     writer: Option<JoinHandle<()>>,
     readers: Arc<ReaderPool>,
     head: watch::Receiver<u64>,
@@ -77,6 +86,7 @@ impl EmbeddedEventStore {
         })?;
         let file = schema::events_file(data_dir.join(EVENTS_FILE), durability);
         let conn = file.open_writer(&schema::MIGRATIONS)?;
+        let checkpoints = Checkpoints::start(&file, &conn)?;
         let (requests, queue) = mpsc::channel(QUEUE_DEPTH);
         let (head_tx, head) = watch::channel(0);
         let commits = Arc::new(AtomicU64::new(0));
@@ -86,9 +96,10 @@ impl EmbeddedEventStore {
             commits: Arc::clone(&commits),
             committed_events: Arc::clone(&committed_events),
         };
-        let writer = writer::spawn(conn, queue, published)?;
+        let writer = writer::spawn(conn, queue, published, checkpoints)?;
         Ok(Self {
             requests: Some(requests),
+            room: Arc::new(Semaphore::new(QUEUE_BYTES)),
             writer: Some(writer),
             readers: Arc::new(ReaderPool::new(file)),
             head,
@@ -132,15 +143,62 @@ impl EventStore for EmbeddedEventStore {
         }
         let stopped = || StoreError::Unavailable("the event writer has stopped".to_owned());
         let requests = self.requests.as_ref().ok_or_else(stopped)?;
+        let bytes: usize = events.iter().map(|e| e.data.len() + e.metadata.len()).sum();
+        let room = Arc::clone(&self.room)
+            .acquire_many_owned(share_of_queue(bytes))
+            .await
+            .map_err(|_| stopped())?;
         let (reply, answer) = oneshot::channel();
-        let request = AppendRequest {
+        let request = Request::Append(AppendRequest {
             stream: stream.to_owned(),
             expected,
             events,
             reply,
-        };
+            _room: room,
+        });
         requests.send(request).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
+    }
+
+    async fn read_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
+        let stream = stream.to_owned();
+        self.readers
+            .run(move |conn| read::snapshot(conn, &stream))
+            .await
+    }
+
+    /// Queued for the writer's next transaction, unless the queue is full (then dropped: a
+    /// snapshot is only ever a shortcut).
+    async fn write_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), StoreError> {
+        let busy = || StoreError::Unavailable("the event writer is busy".to_owned());
+        let requests = self.requests.as_ref().ok_or_else(busy)?;
+        let room = Arc::clone(&self.room)
+            .try_acquire_many_owned(share_of_queue(snapshot.state.len()))
+            .map_err(|_| busy())?;
+        let request = Request::Snapshot {
+            stream: stream.to_owned(),
+            snapshot,
+            _room: room,
+        };
+        requests.try_send(request).map_err(|_| busy())
+    }
+
+    async fn read_tail(&self, stream: &str) -> Result<StreamTail, StoreError> {
+        let stream = stream.to_owned();
+        self.readers
+            .run(move |conn| read::tail(conn, &stream))
+            .await
+    }
+
+    async fn find_events(
+        &self,
+        stream: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<(Uuid, u64)>, StoreError> {
+        let (stream, ids) = (stream.to_owned(), ids.to_vec());
+        self.readers
+            .run(move |conn| read::find_events(conn, &stream, &ids))
+            .await
     }
 
     async fn read_stream(
@@ -184,6 +242,12 @@ impl EventStore for EmbeddedEventStore {
             filter,
         )
     }
+}
+
+/// The permits of the queue's byte budget a request of `bytes` takes: at least one, at most the
+/// whole budget.
+fn share_of_queue(bytes: usize) -> u32 {
+    u32::try_from(bytes.clamp(1, QUEUE_BYTES)).unwrap_or(u32::MAX)
 }
 
 impl Drop for EmbeddedEventStore {

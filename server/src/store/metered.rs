@@ -12,10 +12,11 @@ use prometheus_client::{
     metrics::{counter::ConstCounter, histogram::Histogram},
 };
 use tracing::{Instrument, info_span};
+use uuid::Uuid;
 
 use super::{
     AppendResult, EventFeed, EventStore, ExpectedRevision, GroupCommits, NewEvent, RecordedEvent,
-    StoreError, SubscriptionFilter,
+    Snapshot, StoreError, StreamTail, SubscriptionFilter,
 };
 
 /// An event store whose appends are measured.
@@ -84,6 +85,26 @@ impl EventStore for MeteredEventStore {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         self.inner.read_all(after, limit).await
+    }
+
+    async fn read_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
+        self.inner.read_snapshot(stream).await
+    }
+
+    async fn write_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), StoreError> {
+        self.inner.write_snapshot(stream, snapshot).await
+    }
+
+    async fn read_tail(&self, stream: &str) -> Result<StreamTail, StoreError> {
+        self.inner.read_tail(stream).await
+    }
+
+    async fn find_events(
+        &self,
+        stream: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<(Uuid, u64)>, StoreError> {
+        self.inner.find_events(stream, ids).await
     }
 
     async fn head_position(&self) -> Result<Option<u64>, StoreError> {

@@ -102,6 +102,33 @@ pub struct AppendResult {
     pub position: u64,
 }
 
+/// An aggregate's state as of one revision of its stream, kept beside the stream so that a
+/// command need not fold the whole stream again. Never needed for correctness: a reader that
+/// finds none, one of another version, or one it cannot read folds the stream from the start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The aggregate's snapshot schema version; code that expects another ignores it.
+    pub version: u32,
+    /// The stream revision whose state this is.
+    pub revision: u64,
+    /// That event's global position: a reader checks it against the stream, so a snapshot can
+    /// never pass for another history.
+    pub position: u64,
+    /// The encoded state.
+    pub state: Vec<u8>,
+}
+
+/// What a command reads of a stream to decide: its latest snapshot, if any, and the events
+/// from the snapshot's revision on (that event included, to check the snapshot against it), or
+/// every event when there is no snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamTail {
+    /// The latest snapshot kept for the stream.
+    pub snapshot: Option<Snapshot>,
+    /// Events from `snapshot.revision` on, or from revision 0 without a snapshot.
+    pub events: Vec<RecordedEvent>,
+}
+
 /// Which events a subscription delivers. Empty means every event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SubscriptionFilter {
@@ -128,7 +155,7 @@ impl SubscriptionFilter {
 }
 
 /// Failures of the store, split by what the caller can do about them.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The stream was not where the writer expected it; reload and decide again.
     #[error("stream {stream} expected at {expected} but is at {actual}")]
@@ -211,6 +238,47 @@ pub trait EventStore: Send + Sync + 'static {
         after: Option<u64>,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// The latest snapshot kept for `stream`; `None` when there is none. The default keeps no
+    /// snapshots.
+    async fn read_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
+        let _ = stream;
+        Ok(None)
+    }
+
+    /// Keeps `snapshot` as the latest of `stream`, unless one of the same version at a later
+    /// revision is kept already. It need not be durable when this returns. The default keeps
+    /// nothing.
+    async fn write_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), StoreError> {
+        let _ = (stream, snapshot);
+        Ok(())
+    }
+
+    /// The latest snapshot of `stream` and the events from it on, in one read where the store
+    /// can (see [`StreamTail`]). The default reads the snapshot, then the stream.
+    async fn read_tail(&self, stream: &str) -> Result<StreamTail, StoreError> {
+        let snapshot = self.read_snapshot(stream).await?;
+        let from = snapshot.as_ref().map_or(0, |s| s.revision);
+        let events = self.read_stream(stream, from).await?;
+        Ok(StreamTail { snapshot, events })
+    }
+
+    /// Which of `ids` name events of `stream`, with their revisions (in no particular order).
+    /// Deduplication asks this for the ids it does not hold in memory. The default reads the
+    /// whole stream; a store with an index by event id answers from it.
+    async fn find_events(
+        &self,
+        stream: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<(Uuid, u64)>, StoreError> {
+        Ok(self
+            .read_stream(stream, 0)
+            .await?
+            .into_iter()
+            .filter(|event| ids.contains(&event.id))
+            .map(|event| (event.id, event.revision))
+            .collect())
+    }
 
     /// How many write transactions this store committed and how many events they held, for a
     /// store that groups concurrent appends into one commit; `None` for one that does not.

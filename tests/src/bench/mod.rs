@@ -15,6 +15,7 @@
 //! - `seed`: product streams written straight through the `EventStore` port.
 //! - `load`: the closed loop of N in-flight operations and its HdrHistogram.
 //! - `report`: measurements, ratios, targets and the markdown table.
+//! - `process`: the `causeway-server` binary as a process of its own, with its memory and threads.
 //! - `otlp`: an in-process OTLP trace receiver for the traced phase of scenario 9.
 //! - `scenarios`: the scenarios, grouped by the data set they share.
 
@@ -23,6 +24,7 @@ pub mod error;
 pub mod load;
 pub mod options;
 pub mod otlp;
+pub mod process;
 pub mod report;
 pub mod runtimes;
 pub mod scenarios;
@@ -109,6 +111,10 @@ fn measure(
         base: base.path().to_path_buf(),
         run_id: run_id(),
         started: std::time::Instant::now(),
+        server_core: match runtimes.pinning() {
+            runtimes::Pinning::Cores { server, .. } => Some(server),
+            runtimes::Pinning::Off { .. } => None,
+        },
     };
     let mut report = Report::new(header);
     runtimes.block_on_client(scenarios::run_all(&bench, &mut report));

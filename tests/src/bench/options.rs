@@ -58,6 +58,12 @@ pub struct Options {
     #[arg(long, env = "CAUSEWAY_BENCH_MONGODB_URL")]
     pub mongodb_url: Option<String>,
 
+    /// Run the long run's server process (scenario 14) under this command, e.g. `heaptrack -o
+    /// /tmp/server` or `perf record -g -o /tmp/perf.data --`, to profile it; its memory and
+    /// thread figures then describe the wrapper and mean nothing.
+    #[arg(long)]
+    pub server_wrapper: Option<String>,
+
     /// Keep read models in a MongoDB the run starts itself: SecantusDB (`secantusd-py`, which
     /// `scripts/setup-test-tools` installs) on a free 127.0.0.1 port, as a one-node replica set
     /// (batches commit in transactions), stopped at the end. `--mongodb-url` wins when given.
@@ -141,6 +147,10 @@ pub struct Scale {
     pub fulfilment_orders: usize,
     /// Orders fulfilled per phase of scenario 10 at [`Scale::in_flight`].
     pub concurrent_fulfilment_orders: usize,
+    /// Commands of the long run (scenario 14).
+    pub long_run_commands: usize,
+    /// Commands in flight during the long run.
+    pub long_run_in_flight: usize,
     /// Longest any one measured phase may run; a phase cut short says so in the report.
     pub phase_limit: Duration,
     /// Longest the catch-up and rebuild scenarios wait for a projection.
@@ -166,6 +176,8 @@ impl Scale {
             rebuild_requests: 5_000,
             fulfilment_orders: 1_000,
             concurrent_fulfilment_orders: 4_000,
+            long_run_commands: 200_000,
+            long_run_in_flight: 64,
             phase_limit: Duration::from_secs(90),
             projection_limit: Duration::from_secs(600),
         }
@@ -189,6 +201,8 @@ impl Scale {
             rebuild_requests: 8,
             fulfilment_orders: 8,
             concurrent_fulfilment_orders: 64,
+            long_run_commands: 400,
+            long_run_in_flight: 64,
             phase_limit: Duration::from_secs(60),
             projection_limit: Duration::from_secs(120),
         }

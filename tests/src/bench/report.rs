@@ -17,19 +17,23 @@ pub use self::{
 use super::load::Measurement;
 
 /// The scenarios, by number, as the tables title them.
-pub const SCENARIOS: [(u8, &str); 12] = [
+pub const SCENARIOS: [(u8, &str); 16] = [
     (1, "command vs echo and raw store"),
     (2, "query by id vs echo"),
     (3, "projection catch-up vs raw read-and-decode"),
     (4, "batch appends vs single appends"),
     (5, "aggregate load, 1,000 vs 100 events"),
-    (6, "REST gateway vs direct gRPC"),
+    (6, "REST (in the server, and the gateway) vs direct gRPC"),
     (7, "command during a projection rebuild vs idle"),
     (8, "token verification: auth on vs --auth disabled"),
     (9, "instrumented vs uninstrumented command"),
     (10, "order fulfilled end to end vs one command"),
     (11, "TLS and mTLS vs plaintext"),
     (12, "event feed to 1 and 8 subscribers vs raw store read"),
+    (13, "hot stream: 16 and 32 clients vs 1"),
+    (14, "long run: 200,000 commands, last 20% vs first"),
+    (15, "stream length: 10,000 vs 10 events, cache off"),
+    (16, "tails: p99 vs p50 at 32 in flight"),
 ];
 
 /// A target the issue sets for a ratio.
@@ -66,7 +70,7 @@ pub enum Outcome {
 /// One line of the table of ratios.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RatioRow {
-    /// Scenario number (1-8).
+    /// Scenario number (1-14).
     pub scenario: u8,
     /// What is compared with what.
     pub ratio: String,

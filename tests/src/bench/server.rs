@@ -18,6 +18,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct BenchServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where it serves the REST routes in-process, when asked to.
+    pub rest: Option<SocketAddr>,
     endpoint: Endpoint,
     channel: Channel,
     stop: Option<oneshot::Sender<()>>,
@@ -37,7 +39,13 @@ impl BenchServer {
         config: Config,
         instrumented: bool,
     ) -> Result<Self, BenchError> {
-        Self::start_serving(server_rt, config, instrumented, None).await
+        Self::start_serving(server_rt, config, instrumented, None, false).await
+    }
+
+    /// [`BenchServer::start`], also serving the REST routes in-process (`--rest-listen`) on a
+    /// second 127.0.0.1 port-0 listener.
+    pub async fn start_with_rest(server_rt: &Handle, config: Config) -> Result<Self, BenchError> {
+        Self::start_serving(server_rt, config, true, None, true).await
     }
 
     /// [`BenchServer::start`] for a `config` that serves TLS, connecting with `tls`.
@@ -46,7 +54,7 @@ impl BenchServer {
         config: Config,
         tls: ClientTlsConfig,
     ) -> Result<Self, BenchError> {
-        Self::start_serving(server_rt, config, true, Some(tls)).await
+        Self::start_serving(server_rt, config, true, Some(tls), false).await
     }
 
     async fn start_serving(
@@ -54,18 +62,31 @@ impl BenchServer {
         config: Config,
         instrumented: bool,
         tls: Option<ClientTlsConfig>,
+        rest: bool,
     ) -> Result<Self, BenchError> {
         let (bound, addr) = oneshot::channel();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = server_rt.spawn(async move {
-            let listener = match TcpListener::bind("127.0.0.1:0").await {
-                Ok(listener) => listener,
+            let listeners = async {
+                let grpc = TcpListener::bind("127.0.0.1:0").await?;
+                let rest = match rest {
+                    true => Some(TcpListener::bind("127.0.0.1:0").await?),
+                    false => None,
+                };
+                Ok::<_, std::io::Error>((grpc, rest))
+            };
+            let (listener, rest) = match listeners.await {
+                Ok(listeners) => listeners,
                 Err(e) => {
                     let _ = bound.send(Err(e));
                     return Ok(());
                 }
             };
-            let _ = bound.send(listener.local_addr());
+            let addrs = listener.local_addr().and_then(|grpc| {
+                let rest = rest.as_ref().map(TcpListener::local_addr).transpose()?;
+                Ok((grpc, rest))
+            });
+            let _ = bound.send(addrs);
             let shutdown = async {
                 let _ = stopped.await;
             };
@@ -74,10 +95,11 @@ impl BenchServer {
                 public: vec![echo::SERVICE],
                 metrics: None,
                 uninstrumented: !instrumented,
+                rest,
             };
             causeway_server::server::run_with(listener, config, shutdown, extras).await
         });
-        let addr = addr
+        let (addr, rest) = addr
             .await
             .map_err(|_| BenchError::new("the server task ended before binding"))?
             .doing("binding 127.0.0.1:0")?;
@@ -91,6 +113,7 @@ impl BenchServer {
         let channel = endpoint.connect().await.doing("connecting to the server")?;
         Ok(Self {
             addr,
+            rest,
             endpoint,
             channel,
             stop: Some(stop),

@@ -1,125 +1,134 @@
-//! Step 1 of a command, and catching up after a lost race: the aggregate's state and head from
-//! the cache or the store, folded from its events; a command id already in the stream's history
-//! found as a repeat.
+//! Step 1 of a group: the state its commands are decided on, and which of them ran before.
 
-use super::*;
+use super::{CommandHandler, Job};
+use crate::kernel::{
+    Aggregate, CommandError, Head,
+    history::{Earlier, EventRef, History, run_of},
+    ids::event_id,
+};
+
+/// What a group's decisions are based on. Owned: the group decides on it in place.
+pub(super) struct Basis<A> {
+    pub(super) state: A,
+    pub(super) head: Option<Head>,
+    /// The ids held of the stream, for deduplication.
+    pub(super) history: History,
+    /// Taken from the cache: its answers other than "append" are re-checked against the
+    /// store, unless an append of the group proved it current.
+    pub(super) cached: bool,
+    /// The revision of the stream's latest snapshot, as far as this process knows.
+    pub(super) snapshot_at: Option<u64>,
+}
+
+/// Where an attempt takes its basis from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Source {
+    Cache,
+    Store,
+}
+
+/// A basis, and for each command of the group whether it ran before.
+pub(super) struct Found<A> {
+    pub(super) basis: Basis<A>,
+    pub(super) earlier: Vec<Earlier>,
+}
 
 impl CommandHandler {
-    /// Step 1: the state to decide on, or the command's earlier run.
+    /// Step 1: the basis of `jobs` on `stream` from `source`, with each job's earlier run.
+    /// Nothing comes back [`Earlier::Unknown`]: ids not held are looked up in the store.
     pub(super) async fn basis<A: Aggregate>(
         &self,
         stream: &str,
-        ctx: &CommandContext,
-        source: Source<A>,
+        jobs: &[Job<A>],
+        source: Source,
     ) -> Result<Found<A>, CommandError> {
-        let earlier_run = |history: &[EventRef]| previous_run(stream, &ctx.command_id, history);
-        if let Source::CaughtUp(basis) = source {
-            return Ok(Found::Basis(basis));
-        }
-        if let Source::Cache = source {
-            let hit = self.cache.get::<A>(stream, earlier_run);
-            if let Some(metrics) = &self.metrics {
-                metrics.looked_up(hit.is_some());
-            }
-            match hit {
-                Some(Hit::Deduplicated(last)) => return Ok(Found::Repeat(last)),
-                Some(Hit::State(state, head)) => {
-                    return Ok(Found::Basis(Basis {
-                        state,
-                        head: Some(head),
-                        history: None,
-                    }));
-                }
-                None => {}
-            }
-        }
-        let loaded = self.load::<A>(stream).await?;
-        let repeat = earlier_run(&loaded.history);
-        let basis = Basis {
-            state: loaded.state,
-            head: loaded.head,
-            history: Some(loaded.history),
+        let cached = match source {
+            Source::Cache => self.cached(stream),
+            Source::Store => None,
         };
-        Ok(match repeat {
-            Some(last) => {
-                self.remember(stream, basis);
-                Found::Repeat(last)
-            }
-            None => Found::Basis(basis),
+        let basis = match cached {
+            Some(basis) => basis,
+            None => self.loaded(stream).await?,
+        };
+        let mut earlier: Vec<Earlier> = jobs
+            .iter()
+            .map(|job| basis.history.earlier(stream, &job.ctx.command_id))
+            .collect();
+        self.look_up_unknown(stream, jobs, &mut earlier).await?;
+        Ok(Found { basis, earlier })
+    }
+
+    fn cached<A: Aggregate>(&self, stream: &str) -> Option<Basis<A>> {
+        let hit = self.cache.take::<A>(stream);
+        if let Some(metrics) = &self.metrics {
+            metrics.looked_up(hit.is_some());
+        }
+        let hit = hit?;
+        Some(Basis {
+            state: hit.state,
+            head: Some(hit.head),
+            history: hit.history,
+            cached: true,
+            snapshot_at: hit.snapshot_at,
         })
     }
 
-    /// Folds what was written to `stream` after the basis of a lost append into it: after a
-    /// lost race only the winners' events are read, not the whole stream. Keeps the cache in
-    /// step.
-    pub(super) async fn catch_up<A: Aggregate>(
+    async fn loaded<A: Aggregate>(&self, stream: &str) -> Result<Basis<A>, CommandError> {
+        let loaded = self.load::<A>(stream).await?;
+        Ok(Basis {
+            state: loaded.state,
+            head: loaded.head,
+            history: loaded.history,
+            cached: false,
+            snapshot_at: loaded.snapshot_at,
+        })
+    }
+
+    /// Asks the store about the commands whose first event id is not among the ids held,
+    /// all at once; each becomes `Ran` (its run read back from the store) or `New`.
+    async fn look_up_unknown<A: Aggregate>(
         &self,
         stream: &str,
-        ctx: &CommandContext,
-        basis: Basis<A>,
-    ) -> Result<Committed<A>, CommandError> {
-        let from = basis.head.map_or(0, |h| h.revision + 1);
-        let records = self.store.read_stream(stream, from).await?;
-        let Some(last) = records.last() else {
-            // Nothing after the head: the stream is not what the conflict said; reload it.
-            self.cache.forget(stream);
-            return Ok(Committed::Lost(Source::Store));
-        };
-        let head = head_of(last);
-        let mut state = basis.state;
-        let newer = self.fold(stream, &mut state, &records)?;
-        // A retry of this very command may be among the winners (handled by another process).
-        if let Some(last) = previous_run(stream, &ctx.command_id, &newer) {
-            return self.repeat(stream, ctx, last).await.map(Committed::Done);
+        jobs: &[Job<A>],
+        earlier: &mut [Earlier],
+    ) -> Result<(), CommandError> {
+        let unknown: Vec<usize> = (0..jobs.len())
+            .filter(|i| earlier[*i] == Earlier::Unknown)
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
         }
-        let history = match basis.history {
-            Some(mut history) => {
-                history.extend_from_slice(&newer);
-                self.cache.put(stream, state.clone(), head, history.clone());
-                Some(history)
-            }
-            None => {
-                let from = basis.head.map(|h| h.revision);
-                self.cache
-                    .advance(stream, from, state.clone(), head, &newer);
-                None
-            }
-        };
-        Ok(Committed::Lost(Source::CaughtUp(Basis {
-            state,
-            head: Some(head),
-            history,
-        })))
-    }
-
-    /// Folds `records` of `stream` (upcast as needed) into `state`; returns their ids for
-    /// deduplication.
-    pub(super) fn fold<A: Aggregate>(
-        &self,
-        stream: &str,
-        state: &mut A,
-        records: &[RecordedEvent],
-    ) -> Result<Vec<EventRef>, CommandError> {
-        records
+        let ids: Vec<_> = unknown
             .iter()
-            .map(|record| {
-                let event: A::Event = self.upcasters.decode(record).map_err(|e| {
-                    CommandError::Corrupt(format!("{stream}@{}: {e}", record.revision))
-                })?;
-                state.apply(&event);
-                Ok(EventRef {
-                    id: record.id,
-                    revision: record.revision,
-                    position: record.position,
-                })
-            })
-            .collect()
+            .map(|i| event_id(&jobs[*i].ctx.command_id, stream, 0))
+            .collect();
+        let stored = self.store.find_events(stream, &ids).await?;
+        for (i, id) in unknown.into_iter().zip(ids) {
+            earlier[i] = match stored.iter().find(|(found, _)| *found == id) {
+                None => Earlier::New,
+                Some((_, revision)) => {
+                    let records = self.store.read_stream(stream, *revision).await?;
+                    let refs: Vec<EventRef> = records
+                        .iter()
+                        .map(|r| EventRef {
+                            id: r.id,
+                            revision: r.revision,
+                            position: r.position,
+                        })
+                        .collect();
+                    run_of(stream, &jobs[i].ctx.command_id, &refs)
+                        .map_or(Earlier::New, Earlier::Ran)
+                }
+            };
+        }
+        Ok(())
     }
 
-    /// Caches a basis loaded whole from the store.
+    /// Puts a basis that nothing was appended to back into the cache.
     pub(super) fn remember<A: Aggregate>(&self, stream: &str, basis: Basis<A>) {
-        if let (Some(head), Some(history)) = (basis.head, basis.history) {
-            self.cache.put(stream, basis.state, head, history);
+        if let Some(head) = basis.head {
+            self.cache
+                .put(stream, basis.state, head, basis.history, basis.snapshot_at);
         }
     }
 }

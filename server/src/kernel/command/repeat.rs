@@ -1,30 +1,33 @@
-//! A command id that already ran: finding its earlier run in a stream's history, and answering
-//! it with the first acknowledgement, unless the request under that id is another one.
+//! A command id that already ran: answering it with the first acknowledgement, unless the
+//! request under that id is another one.
 
-use super::CommandHandler;
+use super::{CommandHandler, Job};
 use crate::kernel::{
-    Ack, CommandContext, CommandError, EventMetadata, Head, cache::EventRef, ids::event_id,
+    Ack, Aggregate, CommandContext, CommandError, EventMetadata, Head,
+    history::{Earlier, EventRef},
 };
 
-/// The last event a command with `command_id` wrote to this stream, if it was handled before.
-/// Event ids are derived from the command id, so no metadata needs parsing: the command's events
-/// are the contiguous run starting with its event 0.
-pub(super) fn previous_run(
-    stream: &str,
-    command_id: &str,
-    history: &[EventRef],
-) -> Option<EventRef> {
-    let first_id = event_id(command_id, stream, 0);
-    let start = history.iter().position(|r| r.id == first_id)?;
-    let count = history[start..]
-        .iter()
-        .enumerate()
-        .take_while(|(index, r)| r.id == event_id(command_id, stream, *index))
-        .count();
-    history.get(start + count - 1).copied()
-}
-
 impl CommandHandler {
+    /// Answers the jobs that ran before (by `earlier`, one per job) and returns the others.
+    pub(super) async fn answer_repeats<A: Aggregate>(
+        &self,
+        stream: &str,
+        jobs: Vec<Job<A>>,
+        earlier: &[Earlier],
+    ) -> Vec<Job<A>> {
+        let mut rest = Vec::with_capacity(jobs.len());
+        for (job, earlier) in jobs.into_iter().zip(earlier) {
+            match earlier {
+                Earlier::Ran(last) => {
+                    let answer = self.repeat(stream, &job.ctx, *last).await;
+                    job.answer(answer);
+                }
+                Earlier::New | Earlier::Unknown => rest.push(job),
+            }
+        }
+        rest
+    }
+
     /// The answer to a command id that already ran on `stream`: its first acknowledgement, or
     /// a refusal when this request is not the one that ran under that id.
     pub(super) async fn repeat(

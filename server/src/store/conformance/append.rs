@@ -183,3 +183,45 @@ async fn append_one(
     )
     .await
 }
+
+/// `find_events` names exactly the ids of the stream's events that were asked about, with their
+/// revisions: not an id it never stored, nor one stored in another stream.
+pub async fn finds_events_by_id(store: Arc<dyn EventStore>) {
+    let stream = unique_stream("byid");
+    let other = unique_stream("byid-other");
+    let events: Vec<NewEvent> = (0..4).map(|i| new_event(&format!("e{i}"))).collect();
+    let elsewhere = new_event("elsewhere");
+    must(
+        "append",
+        within(
+            "append",
+            store.append(&stream, ExpectedRevision::NoStream, events.clone()),
+        )
+        .await,
+    );
+    must(
+        "append elsewhere",
+        within(
+            "append elsewhere",
+            store.append(&other, ExpectedRevision::NoStream, vec![elsewhere.clone()]),
+        )
+        .await,
+    );
+    let never = new_event("never").id;
+    let asked = [events[3].id, never, events[1].id, elsewhere.id];
+    let mut found = must(
+        "find",
+        within("find", store.find_events(&stream, &asked)).await,
+    );
+    found.sort_by_key(|(_, revision)| *revision);
+    assert_eq!(found, vec![(events[1].id, 1), (events[3].id, 3)]);
+    let none = must(
+        "find in a missing stream",
+        within(
+            "find",
+            store.find_events(&unique_stream("byid-missing"), &asked),
+        )
+        .await,
+    );
+    assert!(none.is_empty(), "{none:?}");
+}

@@ -1,10 +1,11 @@
 //! The read queries, each run on a pooled read connection (`crate::sqlite::ReaderPool`). In WAL
 //! mode each read sees a committed snapshot and never waits for the writer.
 
-use rusqlite::{Connection, params, params_from_iter, types::Value};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
+use uuid::Uuid;
 
 use super::schema::{EVENT_COLUMNS, recorded_event, unavailable};
-use crate::store::{RecordedEvent, StoreError};
+use crate::store::{RecordedEvent, Snapshot, StoreError, StreamTail};
 
 /// Events of `stream` from `from_revision` on.
 pub(super) fn stream_events(
@@ -25,6 +26,55 @@ pub(super) fn stream_events(
             .collect()
         })
         .map_err(|e| unavailable("reading a stream", e))
+}
+
+/// The snapshot kept for `stream`, if any.
+pub(super) fn snapshot(conn: &Connection, stream: &str) -> Result<Option<Snapshot>, StoreError> {
+    conn.prepare_cached(
+        "SELECT version, revision, position, state FROM snapshots WHERE stream = ?1",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_row([stream], |row| {
+            Ok(Snapshot {
+                version: row.get(0)?,
+                revision: row.get(1)?,
+                position: row.get(2)?,
+                state: row.get(3)?,
+            })
+        })
+        .optional()
+    })
+    .map_err(|e| unavailable("reading a snapshot", e))
+}
+
+/// The snapshot of `stream` and its events from the snapshot's revision on (all of them
+/// without one), on one connection. The snapshot is read first: it was written after the events
+/// it summarises, so the events read next are never older than it.
+pub(super) fn tail(conn: &Connection, stream: &str) -> Result<StreamTail, StoreError> {
+    let snapshot = snapshot(conn, stream)?;
+    let from = snapshot.as_ref().map_or(0, |s| s.revision);
+    let events = stream_events(conn, stream, from)?;
+    Ok(StreamTail { snapshot, events })
+}
+
+/// Which of `ids` are events of `stream`, with their revisions.
+pub(super) fn find_events(
+    conn: &Connection,
+    stream: &str,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, u64)>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT revision FROM events WHERE event_id = ?1 AND stream = ?2")
+        .map_err(|e| unavailable("finding events by id", e))?;
+    let mut found = Vec::new();
+    for id in ids {
+        let revision: Option<u64> = stmt
+            .query_row(params![id.as_bytes().as_slice(), stream], |row| row.get(0))
+            .optional()
+            .map_err(|e| unavailable("finding events by id", e))?;
+        found.extend(revision.map(|revision| (*id, revision)));
+    }
+    Ok(found)
 }
 
 /// Up to `limit` events after position `after`, of the given categories (all when empty).

@@ -14,7 +14,7 @@ use crate::{
 };
 
 /// The schema this code reads and writes; its version is kept in `PRAGMA user_version`.
-pub(super) const MIGRATIONS: Migrations = Migrations::new(&[CREATE_V1]);
+pub(super) const MIGRATIONS: Migrations = Migrations::new(&[CREATE_V1, SNAPSHOTS_AND_IDS_V2]);
 
 /// Columns of [`RecordedEvent`], in the order [`recorded_event`] decodes them.
 pub(super) const EVENT_COLUMNS: &str =
@@ -34,6 +34,21 @@ const CREATE_V1: &str = "
         UNIQUE (stream, revision)
     );
     CREATE INDEX events_by_category ON events (category, position);
+";
+
+/// Version 2: snapshots beside the streams (one row per stream, the latest), and events found by
+/// stream and id, so that deduplication can ask about ids older than a snapshot without reading
+/// the stream. Keyed by stream first: a stream's entries share pages, so an append dirties
+/// about one page of it per stream, as `(stream, revision)` does, not one per event.
+const SNAPSHOTS_AND_IDS_V2: &str = "
+    CREATE TABLE snapshots (
+        stream   TEXT    PRIMARY KEY,
+        version  INTEGER NOT NULL,
+        revision INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        state    BLOB    NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX events_by_id ON events (stream, event_id);
 ";
 
 /// The event file at `path`, its connections committing as `durability` asks.

@@ -123,9 +123,10 @@ async fn concurrent_appends_all_complete_and_are_durable() {
 #[tokio::test(flavor = "multi_thread")]
 async fn writer_commits_a_queued_batch_once() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let conn = schema::events_file(dir.path().join(EVENTS_FILE), Durability::Full)
-        .open_writer(&schema::MIGRATIONS)
-        .expect("open");
+    let file = schema::events_file(dir.path().join(EVENTS_FILE), Durability::Full);
+    let conn = file.open_writer(&schema::MIGRATIONS).expect("open");
+    let checkpoints = crate::sqlite::Checkpoints::start(&file, &conn).expect("checkpoints");
+    let room = Arc::new(tokio::sync::Semaphore::new(1 << 20));
     let (requests, queue) = mpsc::channel(16);
     let plan = [
         ("user-1", ExpectedRevision::NoStream, 1),
@@ -139,12 +140,13 @@ async fn writer_commits_a_queued_batch_once() {
     for (stream, expected, count) in plan {
         let (reply, answer) = oneshot::channel();
         let events = (0..count).map(|i| event(&format!("{i}"))).collect();
-        let request = AppendRequest {
+        let request = writer::Request::Append(AppendRequest {
             stream: stream.to_owned(),
             expected,
             events,
             reply,
-        };
+            _room: Arc::clone(&room).acquire_owned().await.expect("room"),
+        });
         requests.send(request).await.expect("queue");
         answers.push(answer);
     }
@@ -155,7 +157,7 @@ async fn writer_commits_a_queued_batch_once() {
         commits: Arc::clone(&commits),
         committed_events: Arc::default(),
     };
-    let thread = writer::spawn(conn, queue, published).expect("spawn");
+    let thread = writer::spawn(conn, queue, published, checkpoints).expect("spawn");
 
     let mut outcomes = Vec::new();
     for answer in answers {

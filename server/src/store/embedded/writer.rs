@@ -2,6 +2,9 @@
 //! channel, applies them all in one `BEGIN IMMEDIATE` transaction, commits
 //! once (one fsync under [`super::Durability::Full`]) and only then answers them all. Concurrent
 //! appends therefore share the cost of durability instead of queueing for an fsync each.
+//! Snapshots ride along in the same transactions; nobody waits for them. The WAL is
+//! checkpointed by a thread of its own (`crate::sqlite::Checkpoints`), which the writer nudges
+//! every so many bytes, so no commit waits for a checkpoint.
 
 use std::{
     sync::{
@@ -13,15 +16,30 @@ use std::{
 };
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot, watch};
 
 use super::schema::unavailable;
-use crate::store::{
-    ActualRevision, AppendResult, ExpectedRevision, NewEvent, StoreError, category_of,
+use crate::{
+    sqlite::Checkpoints,
+    store::{
+        ActualRevision, AppendResult, ExpectedRevision, NewEvent, Snapshot, StoreError, category_of,
+    },
 };
 
 /// Most appends applied in one transaction; bounds how long the write lock is held.
 const MAX_BATCH: usize = 512;
+
+/// What waits for the writer.
+pub(super) enum Request {
+    Append(AppendRequest),
+    /// A stream's latest snapshot; nobody waits for it to be stored.
+    Snapshot {
+        stream: String,
+        snapshot: Snapshot,
+        /// Its share of the queue's byte budget, given back once it is written.
+        _room: OwnedSemaphorePermit,
+    },
+}
 
 /// One append waiting for the writer, with the channel its answer goes back on.
 pub(super) struct AppendRequest {
@@ -29,6 +47,22 @@ pub(super) struct AppendRequest {
     pub(super) expected: ExpectedRevision,
     pub(super) events: Vec<NewEvent>,
     pub(super) reply: oneshot::Sender<Result<AppendResult, StoreError>>,
+    /// Its share of the queue's byte budget, given back once it is answered.
+    pub(super) _room: OwnedSemaphorePermit,
+}
+
+impl Request {
+    /// Bytes of event and snapshot data the request writes.
+    fn bytes(&self) -> usize {
+        match self {
+            Self::Append(append) => append
+                .events
+                .iter()
+                .map(|e| e.data.len() + e.metadata.len())
+                .sum(),
+            Self::Snapshot { snapshot, .. } => snapshot.state.len(),
+        }
+    }
 }
 
 /// What the writer publishes after each commit.
@@ -45,25 +79,33 @@ pub(super) struct Published {
 /// Starts the writer thread. It runs until every sender of `requests` is dropped.
 pub(super) fn spawn(
     conn: Connection,
-    requests: mpsc::Receiver<AppendRequest>,
+    requests: mpsc::Receiver<Request>,
     published: Published,
+    checkpoints: Checkpoints,
 ) -> Result<JoinHandle<()>, StoreError> {
     std::thread::Builder::new()
         .name("causeway-event-writer".to_owned())
-        .spawn(move || run(conn, requests, published))
+        .spawn(move || run(conn, requests, published, checkpoints))
         .map_err(|e| StoreError::Unavailable(format!("starting the event writer: {e}")))
 }
 
-fn run(mut conn: Connection, mut requests: mpsc::Receiver<AppendRequest>, published: Published) {
+fn run(
+    mut conn: Connection,
+    mut requests: mpsc::Receiver<Request>,
+    published: Published,
+    mut checkpoints: Checkpoints,
+) {
     while let Some(first) = requests.blocking_recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        let mut taken = vec![first];
+        while taken.len() < MAX_BATCH {
             match requests.try_recv() {
-                Ok(request) => batch.push(request),
+                Ok(request) => taken.push(request),
                 Err(_) => break,
             }
         }
-        let outcomes = match apply_batch(&mut conn, &batch) {
+        let written: usize = taken.iter().map(Request::bytes).sum();
+        let (batch, snapshots) = split(taken);
+        let outcomes = match apply_batch(&mut conn, &batch, &snapshots) {
             Ok(outcomes) => {
                 published.commits.fetch_add(1, Ordering::Relaxed);
                 let events: usize = batch
@@ -104,7 +146,22 @@ fn run(mut conn: Connection, mut requests: mpsc::Receiver<AppendRequest>, publis
             // The caller may have given up waiting; its events are committed all the same.
             let _ = request.reply.send(outcome);
         }
+        checkpoints.wrote(written);
     }
+}
+
+/// The appends of `taken` and its snapshots, apart.
+fn split(taken: Vec<Request>) -> (Vec<AppendRequest>, Vec<(String, Snapshot)>) {
+    let (mut appends, mut snapshots) = (Vec::new(), Vec::new());
+    for request in taken {
+        match request {
+            Request::Append(append) => appends.push(append),
+            Request::Snapshot {
+                stream, snapshot, ..
+            } => snapshots.push((stream, snapshot)),
+        }
+    }
+    (appends, snapshots)
 }
 
 /// Applies every request of `batch` in one transaction and commits it. The outer `Err` means the
@@ -117,6 +174,7 @@ fn run(mut conn: Connection, mut requests: mpsc::Receiver<AppendRequest>, publis
 pub(super) fn apply_batch(
     conn: &mut Connection,
     batch: &[AppendRequest],
+    snapshots: &[(String, Snapshot)],
 ) -> Result<Vec<Result<AppendResult, StoreError>>, StoreError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -129,6 +187,9 @@ pub(super) fn apply_batch(
             Err(refused) => Err(refused),
         };
         outcomes.push(outcome);
+    }
+    for (stream, snapshot) in snapshots {
+        keep_snapshot(&tx, stream, snapshot)?;
     }
     tx.commit()
         .map_err(|e| unavailable("committing appends", e))?;
@@ -201,6 +262,29 @@ fn insert(
     // AUTOINCREMENT rowids start at 1 and are never negative.
     let position = tx.last_insert_rowid().unsigned_abs();
     Ok(AppendResult { revision, position })
+}
+
+/// Keeps `snapshot` as `stream`'s latest, unless a later one of the same version is kept (one of
+/// another version is always replaced: the code that wrote it is gone or going).
+fn keep_snapshot(tx: &Connection, stream: &str, snapshot: &Snapshot) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO snapshots (stream, version, revision, position, state) \
+         VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (stream) DO UPDATE SET version = excluded.version, \
+             revision = excluded.revision, position = excluded.position, state = excluded.state \
+         WHERE excluded.revision >= snapshots.revision OR excluded.version <> snapshots.version",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            stream,
+            snapshot.version,
+            i64::try_from(snapshot.revision).unwrap_or(i64::MAX),
+            i64::try_from(snapshot.position).unwrap_or(i64::MAX),
+            snapshot.state,
+        ])
+    })
+    .map(|_| ())
+    .map_err(|e| unavailable("keeping a snapshot", e))
 }
 
 /// The stream's last revision, `None` if it has no events.

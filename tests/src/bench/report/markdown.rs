@@ -202,7 +202,9 @@ mod tests {
             "{markdown}"
         );
         assert!(
-            has("| 6 | REST gateway vs direct gRPC | via gateway | — | — | gap: no gateway |"),
+            has(
+                "| 6 | REST (in the server, and the gateway) vs direct gRPC | via gateway | — | — | gap: no gateway |"
+            ),
             "{markdown}"
         );
         assert!(

@@ -25,10 +25,13 @@ async fn loads(
     events: usize,
     plan: Plan,
 ) -> Result<Measurement, BenchError> {
+    // Snapshots off: the scenario measures what folding costs by the number of events
+    // (scenario 13 measures loads through snapshots).
     let handler = CommandHandler::new(
         Arc::clone(&set.raw),
         Arc::new(causeway_server::server::upcasters()),
-    );
+    )
+    .with_snapshots(0);
     let streams: Arc<Vec<String>> = Arc::new(
         bench
             .skus(name, AGGREGATES)

@@ -130,7 +130,7 @@ pub(super) fn run(set: &ReadSet, report: &mut Report) -> Result<(), BenchError> 
             set.head
         ),
         ratio,
-        Some(Target::AtLeast(0.5)),
+        Some(Target::AtLeast(0.6)),
     );
     Ok(())
 }

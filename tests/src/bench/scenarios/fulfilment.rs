@@ -141,7 +141,7 @@ async fn phases(
 }
 
 /// Gives every product [`UNITS`] units (the seed registered them with one).
-async fn restock(channel: Channel, skus: &[String]) -> Result<(), BenchError> {
+pub(super) async fn restock(channel: Channel, skus: &[String]) -> Result<(), BenchError> {
     let mut client = InventoryCommandsClient::new(channel);
     for sku in skus {
         let mut request = receive_stock(sku);

@@ -10,6 +10,12 @@
 //! - `fulfilment`: an all-roles server fulfilling orders over well-stocked products: scenario
 //!   10, an order placed and confirmed end to end against one command.
 //! - `transport`: scenario 11, the echo RPC over plaintext, TLS and mTLS.
+//! - `hot`: scenario 13, one stream under 1, 16 and 32 clients (ABORTED share, throughput).
+//! - `longrun`: scenario 14, 200,000 commands against the `causeway-server` binary in a
+//!   process of its own (throughput drift, resident memory, threads).
+//! - `length`: scenario 15, a command on a 10,000-event stream against a 10-event one, cache
+//!   off, with and without snapshots.
+//! - `tails`: scenario 16, p99 / p50 of a command at 32 in flight over gRPC and REST.
 //! - `observe`: scenario 9, a hot-stream command with and without instrumentation, and with
 //!   spans exported over OTLP.
 //!
@@ -23,10 +29,14 @@ mod command;
 mod feed;
 mod fulfilment;
 mod gateway;
+mod hot;
+mod length;
+mod longrun;
 mod observe;
 mod query;
 mod reads;
 mod rebuild;
+mod tails;
 mod transport;
 mod writes;
 
@@ -59,6 +69,8 @@ pub struct Bench {
     pub run_id: String,
     /// When the run started, for progress lines.
     pub started: Instant,
+    /// The core the server runtime is pinned to, for server processes the run starts.
+    pub server_core: Option<usize>,
 }
 
 impl Bench {
@@ -154,6 +166,10 @@ pub async fn run_all(bench: &Bench, report: &mut Report) {
     }
     fulfilment::run(bench, report).await;
     transport::run(bench, report).await;
+    hot::run(bench, report).await;
+    length::run(bench, report).await;
+    tails::run(bench, report).await;
+    longrun::run(bench, report).await;
     // Last: its traced phase installs a span exporter for the whole process.
     observe::run(bench, report).await;
 }

@@ -149,7 +149,7 @@ async fn prepare(bench: &Bench, report: &mut Report) -> Result<ReadSet, BenchErr
     }
     bench.progress("scenario 3: server start, projections catch up from position 0");
     let started = Instant::now();
-    let server = BenchServer::start(&bench.server, bench.config(&dir, Role::All)).await?;
+    let server = BenchServer::start_with_rest(&bench.server, bench.config(&dir, Role::All)).await?;
     let probe = catalogue
         .last()
         .cloned()
