@@ -39,6 +39,7 @@ mod read_side;
 mod readme;
 mod readstore_properties;
 mod reflection;
+mod rest_in_process;
 mod sdk;
 mod sdk_auth;
 mod sdk_errors;
