@@ -20,6 +20,7 @@
 mod append;
 mod concurrency;
 mod read_all;
+mod snapshot;
 mod subscription;
 
 use std::{fmt::Debug, future::Future, time::Duration};
@@ -38,6 +39,7 @@ pub use self::{
         optimistic_appends_through,
     },
     read_all::{head_position_tracks_appends, read_all_orders_and_pages},
+    snapshot::{snapshots_keep_the_newest, snapshots_stay_out_of_the_log},
     subscription::{
         subscription_catches_up_across_many_events, subscription_catches_up_then_goes_live,
         subscription_checkpoints_past_filtered_events, subscription_filters_by_category,
@@ -79,6 +81,8 @@ macro_rules! event_store_conformance {
             subscription_filters_by_category,
             subscription_catches_up_across_many_events,
             subscription_checkpoints_past_filtered_events,
+            snapshots_keep_the_newest,
+            snapshots_stay_out_of_the_log,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

@@ -6,6 +6,7 @@
 //! - `read`: `read_stream`, `read_all`, `head_position`.
 //! - `subscription`: `subscribe_all`, re-established after a dropped connection.
 //! - `lookahead`: `clear_through`, for a subscriber whose filter excludes the newest events.
+//! - `snapshot`: aggregate snapshots, a stream beside each aggregate stream.
 //!
 //! # What is stored
 //! One KurrentDB stream per aggregate, named as Causeway names it (`order-<id>`). Each event's
@@ -14,8 +15,10 @@
 //! content type `application/json`, and its custom metadata our metadata JSON, byte for byte.
 //! Payload bytes that are not JSON, or JSON that would not come back as the same bytes (e.g.
 //! with surrounding whitespace), are stored as `application/octet-stream` rather than refused
-//! or altered; Causeway writes neither. Nothing else is created: no projections, no persistent
-//! subscriptions, no stream metadata.
+//! or altered; Causeway writes neither. Beside an aggregate's stream, a snapshot stream
+//! `causeway.snapshot-<stream>` (`$maxCount` 1) holds its newest snapshot once it has grown long
+//! enough to need one (`snapshot`). Nothing else is created: no projections, no persistent
+//! subscriptions.
 //!
 //! # Positions
 //! A Causeway position is the KurrentDB commit position of the event in `$all`. (For an ordinary
@@ -25,9 +28,9 @@
 //!   exclusive; `None` subscribes from the start.
 //! - `read_all(Some(p))` reads from `(p, p)`, which KurrentDB treats as inclusive, so the event at
 //!   `p` is skipped here.
-//! - Events of system streams (names starting with `$`) are never returned: `read_all` skips
-//!   them, a subscription turns them into checkpoints, and `head_position` is the newest event
-//!   of a non-system stream.
+//! - Events of system streams (names starting with `$`) and of snapshot streams are never
+//!   returned: `read_all` skips them, a subscription turns them into checkpoints, and
+//!   `head_position` is the newest event of an aggregate's stream.
 //! - A category filter is the server-side stream prefix `<category>-` (so a stream named just
 //!   `<category>` is not delivered); the server's filtered checkpoints and caught-up positions
 //!   become [`FeedItem::Checkpoint`](super::FeedItem::Checkpoint)s. They are sparse (every
@@ -54,6 +57,7 @@ mod connection;
 mod convert;
 mod lookahead;
 mod read;
+mod snapshot;
 mod subscription;
 #[cfg(test)]
 mod tests;
@@ -65,8 +69,8 @@ use kurrentdb::{AppendToStreamOptions, ClientSettings};
 
 use self::connection::Connection;
 use super::{
-    AppendResult, EventFeed, EventStore, ExpectedRevision, NewEvent, RecordedEvent, StoreError,
-    SubscriptionFilter,
+    AppendResult, EventFeed, EventStore, ExpectedRevision, NewEvent, RecordedEvent, Snapshot,
+    StoreError, SubscriptionFilter,
 };
 
 /// [`EventStore`] on a KurrentDB server (or cluster) reached over gRPC.
@@ -150,6 +154,14 @@ impl EventStore for KurrentDbEventStore {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         read::all(&self.connection, after, limit).await
+    }
+
+    async fn read_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
+        snapshot::read(&self.connection, stream).await
+    }
+
+    async fn write_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), StoreError> {
+        snapshot::write(&self.connection, stream, snapshot).await
     }
 
     async fn head_position(&self) -> Result<Option<u64>, StoreError> {

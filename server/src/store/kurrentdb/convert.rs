@@ -83,9 +83,10 @@ fn created_micros(event: &kurrentdb::RecordedEvent) -> i64 {
         )
 }
 
-/// Whether `stream` is one of KurrentDB's own (`$`-prefixed), never a Causeway stream.
-pub(super) fn is_system_stream(stream: &str) -> bool {
-    stream.starts_with('$')
+/// Whether `stream` is one of KurrentDB's own (`$`-prefixed) or holds snapshots: never an
+/// aggregate's events.
+pub(super) fn is_internal_stream(stream: &str) -> bool {
+    stream.starts_with('$') || super::snapshot::is_snapshot_stream(stream)
 }
 
 /// The `$all` position of a Causeway position. Ordinary events have commit == prepare.

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::store::{RecordedEvent, StoreError};
 
-/// Events asked for per backwards page while looking for the newest non-system event.
+/// Events asked for per backwards page while looking for the newest event of an aggregate stream.
 const HEAD_PAGE: usize = 32;
 
 /// Every event of `stream` from `from_revision` on; a stream KurrentDB does not know (never
@@ -34,7 +34,8 @@ pub(super) async fn stream(
     }
 }
 
-/// Up to `limit` events of non-system streams after `after`, in `$all` order.
+/// Up to `limit` events of aggregate streams (neither system nor snapshot streams) after
+/// `after`, in `$all` order.
 ///
 /// KurrentDB reads `$all` forwards from a position inclusively and counts system events against
 /// the page size, so each page asks for one more than still needed, drops the start event and
@@ -63,7 +64,7 @@ pub(super) async fn all(
             }
             seen = Some(position);
             from = StreamPosition::Position(event.position);
-            if !convert::is_system_stream(event.stream_id()) && found.len() < limit {
+            if !convert::is_internal_stream(event.stream_id()) && found.len() < limit {
                 found.push(convert::recorded(event));
             }
         }
@@ -74,7 +75,7 @@ pub(super) async fn all(
     Ok(found)
 }
 
-/// The position of the newest event of a non-system stream, `None` when there is none.
+/// The position of the newest event of an aggregate stream, `None` when there is none.
 /// Reading `$all` backwards from a position excludes it, so pages simply continue from the
 /// oldest event of the previous one.
 pub(super) async fn head(connection: &Connection) -> Result<Option<u64>, StoreError> {
@@ -87,7 +88,7 @@ pub(super) async fn head(connection: &Connection) -> Result<Option<u64>, StoreEr
         let page = read_all_page(connection, &options).await?;
         if let Some(newest) = page
             .iter()
-            .find(|e| !convert::is_system_stream(e.stream_id()))
+            .find(|e| !convert::is_internal_stream(e.stream_id()))
         {
             return Ok(Some(newest.position.commit));
         }

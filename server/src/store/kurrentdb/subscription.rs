@@ -135,7 +135,7 @@ impl Feed {
                     return;
                 }
                 let stream = event.stream_id();
-                if convert::is_system_stream(stream) || !self.filter.matches(stream) {
+                if convert::is_internal_stream(stream) || !self.filter.matches(stream) {
                     self.checkpoint(position);
                 } else {
                     self.delivered = Some(position);
