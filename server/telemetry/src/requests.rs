@@ -29,6 +29,10 @@ use crate::{metrics::Metrics, traces};
 
 mod finish;
 
+/// The target of access-log lines: logs only, never an event on the request's span (whose
+/// attributes say the same).
+pub(crate) const ACCESS_LOG: &str = "access";
+
 pub use self::finish::Recorded;
 use self::finish::{Finish, Outcome, grpc_status};
 
@@ -167,6 +171,8 @@ struct Arrival {
     method: String,
     target: (String, String),
     span: Span,
+    /// The trace id as the access log writes it (empty when the span is off).
+    trace_id: String,
 }
 
 impl<S, B, RB> Service<Request<B>> for Observed<S>
@@ -226,6 +232,7 @@ impl RequestsLayer {
                 rpc.system = "grpc",
                 rpc.service = %target.0,
                 rpc.method = %target.1,
+                rpc.grpc.status_code = Empty,
                 trace_id = Empty,
             ),
             Protocol::Http => info_span!(
@@ -234,11 +241,13 @@ impl RequestsLayer {
                 otel.kind = "server",
                 http.request.method = %request.method(),
                 url.path = %path,
+                http.response.status_code = Empty,
                 trace_id = Empty,
             ),
         };
         traces::continue_trace(&span, request.headers());
-        if let Some(trace_id) = traces::trace_id(&span) {
+        let trace_id = traces::trace_id(&span).unwrap_or_default();
+        if !trace_id.is_empty() {
             span.record("trace_id", trace_id.as_str());
         }
         Arrival {
@@ -247,6 +256,7 @@ impl RequestsLayer {
             method: request.method().to_string(),
             target,
             span,
+            trace_id,
         }
     }
 }

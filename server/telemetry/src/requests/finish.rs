@@ -14,7 +14,6 @@ use pin_project_lite::pin_project;
 use tracing::info;
 
 use super::{Arrival, GrpcLabels, HttpLabels, Protocol};
-use crate::traces;
 
 /// How a request ended, once known.
 pub(super) enum Outcome {
@@ -28,33 +27,40 @@ pub(super) fn grpc_status(headers: &HeaderMap) -> Option<String> {
         .map(code_name)
 }
 
+/// gRPC status codes by number.
+const NAMES: [&str; 17] = [
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+];
+
 /// The canonical name of a gRPC status code number.
 fn code_name(number: &str) -> String {
-    const NAMES: [&str; 17] = [
-        "OK",
-        "CANCELLED",
-        "UNKNOWN",
-        "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED",
-        "NOT_FOUND",
-        "ALREADY_EXISTS",
-        "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED",
-        "FAILED_PRECONDITION",
-        "ABORTED",
-        "OUT_OF_RANGE",
-        "UNIMPLEMENTED",
-        "INTERNAL",
-        "UNAVAILABLE",
-        "DATA_LOSS",
-        "UNAUTHENTICATED",
-    ];
     number
         .trim()
         .parse::<usize>()
         .ok()
         .and_then(|n| NAMES.get(n))
         .map_or_else(|| "UNKNOWN".to_owned(), |name| (*name).to_owned())
+}
+
+/// The number of a gRPC status code's canonical name.
+fn code_number(name: &str) -> Option<i64> {
+    NAMES.iter().position(|n| *n == name).map(|n| n as i64)
 }
 
 /// Records a request once: when its body ends (gRPC: at its trailers), or when it is dropped,
@@ -92,7 +98,7 @@ impl Finish {
         };
         let seconds = arrival.started.elapsed().as_secs_f64();
         let families = &arrival.layer.families;
-        let trace_id = traces::trace_id(&arrival.span).unwrap_or_default();
+        let trace_id = &arrival.trace_id;
         let subject = self.subject.as_deref().unwrap_or("-");
         match arrival.layer.protocol {
             Protocol::Grpc => {
@@ -101,14 +107,17 @@ impl Finish {
                     method: arrival.target.1.clone(),
                     code: code.to_owned(),
                 };
+                if let Some(number) = code_number(code) {
+                    arrival.span.record("rpc.grpc.status_code", number);
+                }
                 families.grpc_count.get_or_create(&labels).inc();
                 families
                     .grpc_seconds
                     .get_or_create(&labels)
                     .observe(seconds);
                 info!(
-                    target: "access",
-                    parent: &arrival.span,
+                    target: super::ACCESS_LOG,
+                    parent: None,
                     protocol = "grpc",
                     service = %labels.service,
                     method = %labels.method,
@@ -125,14 +134,17 @@ impl Finish {
                     method: arrival.method.clone(),
                     status: code.to_owned(),
                 };
+                if let Ok(status) = code.parse::<u16>() {
+                    arrival.span.record("http.response.status_code", status);
+                }
                 families.http_count.get_or_create(&labels).inc();
                 families
                     .http_seconds
                     .get_or_create(&labels)
                     .observe(seconds);
                 info!(
-                    target: "access",
-                    parent: &arrival.span,
+                    target: super::ACCESS_LOG,
+                    parent: None,
                     protocol = "http",
                     route = %labels.route,
                     method = %labels.method,
