@@ -164,7 +164,7 @@ async fn one_gateway_fronts_command_query_and_projection_processes_and_names_a_s
         .json()
         .await
         .expect("JSON");
-    assert_eq!(product["name"], "Kettle", "{product}");
+    assert_eq!(product["product"]["name"], "Kettle", "{product}");
 
     query.kill();
     let body = wait_for_health(&http, &gateway, StatusCode::SERVICE_UNAVAILABLE).await;
