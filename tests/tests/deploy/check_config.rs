@@ -51,8 +51,14 @@ fn a_good_server_configuration_is_ok_without_binding_or_creating_anything() {
         &["--role", "query", "--listen", &port, "--data-dir", data],
         &[
             ("CAUSEWAY_METRICS_LISTEN", &port),
-            ("KURRENTDB_URL", "kurrentdb://events.internal:2113?tls=false"),
-            ("MONGODB_URL", "mongodb://reads.internal:27017/?replicaSet=rs0"),
+            (
+                "KURRENTDB_URL",
+                "kurrentdb://events.internal:2113?tls=false",
+            ),
+            (
+                "MONGODB_URL",
+                "mongodb://reads.internal:27017/?replicaSet=rs0",
+            ),
         ],
     ));
     assert!(ok, "{text}");
@@ -63,8 +69,14 @@ fn a_good_server_configuration_is_ok_without_binding_or_creating_anything() {
              MongoDB, authentication enabled"
         )
     );
-    assert!(!PathBuf::from(data).exists(), "--check-config created {data}");
+    assert!(
+        !PathBuf::from(data).exists(),
+        "--check-config created {data}"
+    );
 }
+
+/// Arguments, environment, and what the complaint must say.
+type BadCase<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
 
 #[test]
 fn a_bad_server_configuration_fails_naming_what_is_wrong_and_no_secret() {
@@ -74,7 +86,7 @@ fn a_bad_server_configuration_fails_naming_what_is_wrong_and_no_secret() {
     std::fs::write(&file, "x").expect("a file");
     let under_file = file.join("data");
     let missing_cert = dir.path().join("missing.crt");
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<BadCase> = vec![
         (vec!["--token-ttl", "2days"], vec![], "--token-ttl"),
         (vec!["--role", "reader"], vec![], "--role"),
         (vec![], vec![("CAUSEWAY_LISTEN", "everywhere")], "--listen"),

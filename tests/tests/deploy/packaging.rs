@@ -68,7 +68,10 @@ fn the_schema_refuses_values_that_cannot_work() {
         ("roles.command.replicas=0", "replicas"),
         ("stores.mongodbUrl=postgres://db", "mongodbUrl"),
         ("log.format=xml", "format"),
-        ("securityContext.allowPrivilegeEscalation=true", "allowPrivilegeEscalation"),
+        (
+            "securityContext.allowPrivilegeEscalation=true",
+            "allowPrivilegeEscalation",
+        ),
     ] {
         let output = Command::new(&helm)
             .args(["template", "causeway"])
@@ -166,7 +169,10 @@ fn containers(manifests: &[Value]) -> Vec<(Container, BTreeMap<String, String>, 
         match key {
             Some(key) => BTreeMap::from([(
                 key.to_owned(),
-                found.get(key).cloned().unwrap_or_else(|| panic!("{name} has no {key}")),
+                found
+                    .get(key)
+                    .cloned()
+                    .unwrap_or_else(|| panic!("{name} has no {key}")),
             )]),
             None => found,
         }
@@ -252,10 +258,26 @@ fn stand_ins(
 /// The security settings the issue asks of every container.
 fn assert_locked_down(container: &Container, spec: &Value) {
     let security = &spec["securityContext"];
-    assert_eq!(security["readOnlyRootFilesystem"], true, "{}", container.name);
-    assert_eq!(security["allowPrivilegeEscalation"], false, "{}", container.name);
-    assert_eq!(security["capabilities"]["drop"][0], "ALL", "{}", container.name);
-    assert!(spec["resources"]["requests"].is_object(), "{}", container.name);
+    assert_eq!(
+        security["readOnlyRootFilesystem"], true,
+        "{}",
+        container.name
+    );
+    assert_eq!(
+        security["allowPrivilegeEscalation"], false,
+        "{}",
+        container.name
+    );
+    assert_eq!(
+        security["capabilities"]["drop"][0], "ALL",
+        "{}",
+        container.name
+    );
+    assert!(
+        spec["resources"]["requests"].is_object(),
+        "{}",
+        container.name
+    );
     assert!(spec["readinessProbe"].is_object(), "{}", container.name);
     assert!(spec["livenessProbe"].is_object(), "{}", container.name);
 }
@@ -265,11 +287,18 @@ fn every_rendered_manifest_is_valid_kubernetes_and_every_container_passes_check_
     let dir = tempfile::tempdir().expect("temp dir");
     let ca = TestCa::new("causeway chart test CA", dir.path());
     for values in values_files() {
-        let stem = values.file_stem().expect("a name").to_string_lossy().into_owned();
+        let stem = values
+            .file_stem()
+            .expect("a name")
+            .to_string_lossy()
+            .into_owned();
         let case = dir.path().join(&stem);
         std::fs::create_dir_all(&case).expect("case dir");
         let manifests = render(&values, &case);
-        let kinds: BTreeSet<&str> = manifests.iter().filter_map(|m| m["kind"].as_str()).collect();
+        let kinds: BTreeSet<&str> = manifests
+            .iter()
+            .filter_map(|m| m["kind"].as_str())
+            .collect();
         for kind in ["Deployment", "Service", "PodDisruptionBudget", "ConfigMap"] {
             assert!(kinds.contains(kind), "{stem}: no {kind} in {kinds:?}");
         }
@@ -281,7 +310,9 @@ fn every_rendered_manifest_is_valid_kubernetes_and_every_container_passes_check_
             .collect();
         assert_eq!(
             roles,
-            BTreeSet::from(["--role command", "--role query", "--role projection"].map(String::from)),
+            BTreeSet::from(
+                ["--role command", "--role query", "--role projection"].map(String::from)
+            ),
             "{stem}"
         );
         for (container, mounts, spec) in &containers {
@@ -317,7 +348,11 @@ fn assert_routes_every_service_to_its_role(case: &str, default: &str, routed: &s
             Some(format!("causeway-{role}").as_str()),
             "{case}: {service} goes to {target}"
         );
-        assert_eq!(routed.contains_key(service), *role != Role::Command, "{case}: {service}");
+        assert_eq!(
+            routed.contains_key(service),
+            *role != Role::Command,
+            "{case}: {service}"
+        );
     }
 }
 
@@ -338,7 +373,10 @@ fn every_causeway_container_of_compose_yaml_passes_check_config() {
     let compose = yaml_documents(&text).remove(0);
     let services = compose["services"].as_object().expect("services");
     for needed in ["kurrentdb", "mongodb", "prometheus", "jaeger", "gateway"] {
-        assert!(services.contains_key(needed), "compose.yaml has no {needed}");
+        assert!(
+            services.contains_key(needed),
+            "compose.yaml has no {needed}"
+        );
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let mut checked = BTreeSet::new();

@@ -125,7 +125,10 @@ async fn one_gateway_fronts_command_query_and_projection_processes_and_names_a_s
     let http = Client::new();
 
     let body = wait_for_health(&http, &gateway, StatusCode::OK).await;
-    assert_eq!(body["upstreams"]["default"]["target"], format!("{}/", command.url()));
+    assert_eq!(
+        body["upstreams"]["default"]["target"],
+        format!("{}/", command.url())
+    );
     assert_eq!(
         body["upstreams"]["causeway.orders.v1.OrderQueries"]["target"],
         format!("{}/", query.url())

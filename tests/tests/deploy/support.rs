@@ -65,7 +65,8 @@ pub fn yaml_documents(yaml: &str) -> Vec<Value> {
 
 /// The environment the Dockerfile's `ENV` instruction gives every container of the image.
 pub fn image_environment() -> BTreeMap<String, String> {
-    let dockerfile = std::fs::read_to_string(workspace_root().join("Dockerfile")).expect("Dockerfile");
+    let dockerfile =
+        std::fs::read_to_string(workspace_root().join("Dockerfile")).expect("Dockerfile");
     let joined = dockerfile.replace("\\\n", " ");
     let line = joined
         .lines()
