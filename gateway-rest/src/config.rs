@@ -27,6 +27,34 @@ impl std::str::FromStr for MetricsListen {
     }
 }
 
+/// One `--upstream-for` entry: a gRPC service and the server that serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceUpstream {
+    /// The service's full name (`causeway.orders.v1.OrderQueries`).
+    pub service: String,
+    /// Where it is served.
+    pub uri: Uri,
+}
+
+impl std::str::FromStr for ServiceUpstream {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        let (service, uri) = value
+            .trim()
+            .split_once('=')
+            .ok_or_else(|| format!("{value:?} is not <gRPC service full name>=<uri>"))?;
+        let uri = uri
+            .trim()
+            .parse()
+            .map_err(|e| format!("{uri:?} of {service} is not a URI: {e}"))?;
+        Ok(Self {
+            service: service.trim().to_owned(),
+            uri,
+        })
+    }
+}
+
 /// Settings of one gateway process.
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -51,6 +79,17 @@ pub struct Config {
         default_value = "http://127.0.0.1:50051"
     )]
     pub upstream: Uri,
+
+    /// A service served by an upstream of its own, as `<gRPC service full name>=<uri>` (e.g.
+    /// `causeway.orders.v1.OrderQueries=http://query:50051`), so that one gateway fronts a
+    /// deployment split by role; services not named go to `--upstream`. Repeat the flag, or
+    /// separate entries with commas in the variable. TLS settings apply to every upstream.
+    #[arg(
+        long = "upstream-for",
+        env = "CAUSEWAY_GATEWAY_UPSTREAM_FOR",
+        value_delimiter = ','
+    )]
+    pub upstream_for: Vec<ServiceUpstream>,
 
     /// Deadline of one upstream call (sent as `grpc-timeout`; also bounds read-your-writes
     /// waits), e.g. `10s` or `500ms`.
@@ -121,6 +160,15 @@ pub enum ConfigError {
     /// The upstream is not a gRPC address.
     #[error("--upstream {0}: must be http://host:port or https://host:port")]
     Upstream(String),
+    /// An `--upstream-for` entry names a service the gateway does not serve, names one twice,
+    /// or its address is not a gRPC address.
+    #[error("--upstream-for {service}: {reason}")]
+    UpstreamFor {
+        /// The service as given.
+        service: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// TLS flags that do not fit together.
     #[error("{0}")]
     Tls(String),
@@ -139,6 +187,7 @@ impl Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             upstream,
+            upstream_for: Vec::new(),
             timeout: Duration::from_secs(10),
             max_body_bytes: 1 << 20,
             concurrency: 1024,
@@ -155,27 +204,35 @@ impl Config {
         }
     }
 
-    /// Checks what parsing cannot.
+    /// Checks what parsing cannot. The services of `--upstream-for` are checked against the
+    /// contracts by [`crate::upstreams::Upstreams::new`].
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let upstream = || ConfigError::Upstream(self.upstream.to_string());
-        if !matches!(self.upstream.scheme_str(), Some("http" | "https")) {
-            return Err(upstream());
-        }
-        if self
-            .upstream
-            .authority()
-            .is_none_or(|a| a.port_u16().is_none())
-        {
-            return Err(upstream());
-        }
-        if self
-            .upstream
-            .path_and_query()
-            .is_some_and(|p| p.as_str() != "/")
-        {
-            return Err(upstream());
+        if !is_grpc_address(&self.upstream) {
+            return Err(ConfigError::Upstream(self.upstream.to_string()));
         }
         self.tls.validate(&self.upstream)?;
+        for entry in &self.upstream_for {
+            let fail = |reason: String| ConfigError::UpstreamFor {
+                service: entry.service.clone(),
+                reason,
+            };
+            if !is_grpc_address(&entry.uri) {
+                return Err(fail(format!(
+                    "{} must be http://host:port or https://host:port",
+                    entry.uri
+                )));
+            }
+            self.tls
+                .validate(&entry.uri)
+                .map_err(|e| fail(e.to_string()))?;
+            let named = self
+                .upstream_for
+                .iter()
+                .filter(|e| e.service == entry.service);
+            if named.count() > 1 {
+                return Err(fail("is named more than once".to_owned()));
+            }
+        }
         if self.timeout.is_zero() {
             return Err(ConfigError::Zero("timeout"));
         }
@@ -199,6 +256,13 @@ impl Config {
             None => Ok(()),
         }
     }
+}
+
+/// `http://host:port` or `https://host:port`, with no path.
+fn is_grpc_address(uri: &Uri) -> bool {
+    matches!(uri.scheme_str(), Some("http" | "https"))
+        && uri.authority().is_some_and(|a| a.port_u16().is_some())
+        && uri.path_and_query().is_none_or(|p| p.as_str() == "/")
 }
 
 #[cfg(test)]
@@ -237,5 +301,47 @@ mod tests {
         assert_eq!(config.validate(), Err(ConfigError::Zero("concurrency")));
         let config = Config::try_parse_from(["causeway-gateway", "--idle-timeout", "0s"]).unwrap();
         assert_eq!(config.validate(), Err(ConfigError::Zero("idle-timeout")));
+    }
+
+    #[test]
+    fn services_get_upstreams_of_their_own_and_bad_entries_are_named() {
+        let config = Config::try_parse_from([
+            "causeway-gateway",
+            "--upstream-for",
+            "causeway.orders.v1.OrderQueries=http://query:50051",
+            "--upstream-for",
+            "a.B=http://b:1,c.D=http://d:2",
+        ])
+        .unwrap();
+        config.validate().unwrap();
+        let named: Vec<_> = config.upstream_for.iter().map(|e| &e.service).collect();
+        assert_eq!(named, ["causeway.orders.v1.OrderQueries", "a.B", "c.D"]);
+        assert_eq!(
+            config.upstream_for[0].uri.to_string(),
+            "http://query:50051/"
+        );
+        let err =
+            Config::try_parse_from(["causeway-gateway", "--upstream-for", "a.B"]).unwrap_err();
+        assert!(err.to_string().contains("--upstream-for"), "{err}");
+        for (entries, complaint) in [
+            (&["a.B=http://b"][..], "must be http://host:port"),
+            (&["a.B=grpc://b:1"][..], "must be http://host:port"),
+            (&["a.B=http://b:1", "a.B=http://c:1"][..], "more than once"),
+            (&["a.B=https://b:1"][..], "--upstream-ca"),
+        ] {
+            let mut argv = vec!["causeway-gateway"];
+            for entry in entries {
+                argv.extend(["--upstream-for", entry]);
+            }
+            let err = Config::try_parse_from(argv)
+                .unwrap()
+                .validate()
+                .unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::UpstreamFor { service, .. } if service == "a.B"),
+                "{err}"
+            );
+            assert!(err.to_string().contains(complaint), "{err}");
+        }
     }
 }

@@ -21,7 +21,6 @@ use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use http_body_util::{LengthLimitError, Limited};
 use tonic::Code;
-use tonic_health::pb::health_check_response::ServingStatus;
 use tower::{BoxError, ServiceBuilder};
 use tracing::debug;
 
@@ -34,7 +33,8 @@ use crate::{
     mapping::{BODY_TOO_LARGE, METHOD_NOT_ALLOWED},
     routes::{Lookup, RouteTable},
     sse, transcode,
-    upstream::{Upstream, forwarded_metadata},
+    upstream::forwarded_metadata,
+    upstreams::{Upstreams, health_report},
 };
 
 /// Room the HTTP timeout leaves beyond the upstream deadline, so that the upstream's own
@@ -46,8 +46,8 @@ const TIMEOUT_GRACE: Duration = Duration::from_secs(1);
 pub struct Gateway {
     /// The routes.
     pub routes: RouteTable,
-    /// Where calls go.
-    pub upstream: Upstream,
+    /// Where calls go, by service.
+    pub upstreams: Upstreams,
     /// `/openapi.json`, rendered once.
     pub openapi: Bytes,
     /// Largest request body, for the 413 message.
@@ -152,19 +152,10 @@ fn too_large(max: usize) -> ApiError {
 }
 
 async fn healthz(State(gateway): State<Arc<Gateway>>) -> Response {
-    let (status, body) = match gateway.upstream.health().await {
-        Ok(ServingStatus::Serving) => (StatusCode::OK, serde_json::json!({"status": "SERVING"})),
-        Ok(other) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            serde_json::json!({"status": other.as_str_name()}),
-        ),
-        Err(status) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            serde_json::json!({
-                "status": "UNREACHABLE",
-                "message": format!("the upstream health check failed: {}", crate::error::code_name(status.code())),
-            }),
-        ),
+    let (serving, body) = health_report(&gateway.upstreams.health().await);
+    let status = match serving {
+        true => StatusCode::OK,
+        false => StatusCode::SERVICE_UNAVAILABLE,
     };
     let mut response = (status, body.to_string()).into_response();
     response.headers_mut().insert(
@@ -234,6 +225,9 @@ async fn handle(
     let body = read_body(body, gateway.max_body_bytes).await?;
     let call = transcode::request(route, &values, parts.uri.query(), &parts.headers, &body)?;
     debug!(rpc = %route.rpc.full_name(), "forwarding");
+    let upstream = gateway
+        .upstreams
+        .serving(route.rpc.parent_service().full_name());
     let mut metadata = forwarded_metadata(&parts.headers);
     // The upstream call continues this request's trace as a child of the gateway's span.
     if let Some(traceparent) =
@@ -242,8 +236,7 @@ async fn handle(
         metadata.insert("traceparent", traceparent);
     }
     if route.streaming {
-        let items = gateway
-            .upstream
+        let items = upstream
             .subscribe(
                 route.grpc_path.clone(),
                 route.rpc.output(),
@@ -256,8 +249,7 @@ async fn handle(
             })?;
         return Ok(sse::respond(items, gateway.sse_heartbeat));
     }
-    let answer = gateway
-        .upstream
+    let answer = upstream
         .call(
             route.grpc_path.clone(),
             route.rpc.output(),

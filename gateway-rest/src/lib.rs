@@ -12,6 +12,9 @@
 //!   naming every field at fault when it cannot, and response message -> JSON with `ETag` /
 //!   `X-Position`.
 //! - [`upstream`]: the generic gRPC client (`DynamicMessage` codec), deadlines, health.
+//! - [`upstreams`]: which upstream serves which service (`--upstream-for`), and `/healthz`'s
+//!   report of each.
+//! - [`cli`]: the command line: serve, `--check-config`, or the `health` probe ([`probe`]).
 //! - [`mapping`]: the one list of answers: gRPC code -> HTTP status with what each means, the
 //!   headers some carry (`WWW-Authenticate`, `Retry-After`), and the gateway's own refusals
 //!   (412, 413, 415, 405).
@@ -35,12 +38,14 @@
 #![warn(missing_docs)]
 
 pub mod bearer;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod header_limits;
 pub mod http;
 pub mod mapping;
 pub mod openapi;
+pub mod probe;
 pub mod routes;
 pub mod serve;
 pub mod sse;
@@ -48,6 +53,7 @@ pub mod template;
 pub mod tls;
 pub mod transcode;
 pub mod upstream;
+pub mod upstreams;
 
 use std::{future::Future, sync::Arc};
 
@@ -61,7 +67,7 @@ use crate::{
     config::{Config, ConfigError},
     http::{Gateway, Limits},
     routes::{RouteError, RouteTable},
-    upstream::Upstream,
+    upstreams::Upstreams,
 };
 
 /// Why the gateway could not start or stopped with an error.
@@ -119,11 +125,7 @@ pub async fn serve_observed(
     metrics: Option<TcpListener>,
 ) -> Result<(), GatewayError> {
     config.validate()?;
-    let upstream = Upstream::new(
-        config.upstream.clone(),
-        config.timeout,
-        config.tls.upstream(&config.upstream)?,
-    );
+    let upstreams = Upstreams::new(&config, &pool)?;
     let registry = Metrics::default();
     let metrics_task = metrics.map(|listener| {
         tokio::spawn(causeway_telemetry::metrics::serve(
@@ -132,22 +134,22 @@ pub async fn serve_observed(
             std::future::pending(),
         ))
     });
-    let served = serve_with(listener, &config, pool, upstream, &registry, shutdown).await;
+    let served = serve_with(listener, &config, pool, upstreams, &registry, shutdown).await;
     if let Some(task) = metrics_task {
         task.abort();
     }
     served
 }
 
-/// Serves the annotated RPCs of `pool` on `listener`, calling `upstream`, counting HTTP
-/// metrics into `registry`, until `shutdown` resolves. `config`'s upstream is not used: the
-/// caller built `upstream` (how a server serves its own REST routes in-process). Its limits,
-/// timeouts and TLS for clients are.
+/// Serves the annotated RPCs of `pool` on `listener`, calling `upstreams` (one upstream, or
+/// one per service), counting HTTP metrics into `registry`, until `shutdown` resolves.
+/// `config`'s upstreams are not used: the caller built `upstreams` (a server serves its own
+/// REST routes in-process with one). Its limits, timeouts and TLS for clients are.
 pub async fn serve_with(
     listener: TcpListener,
     config: &Config,
     pool: DescriptorPool,
-    upstream: Upstream,
+    upstreams: impl Into<Upstreams>,
     registry: &Metrics,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), GatewayError> {
@@ -155,10 +157,11 @@ pub async fn serve_with(
     let routes = RouteTable::from_pool(&pool)?;
     let openapi = Bytes::from(openapi::document(&routes, &pool).to_string());
     let route_count = routes.routes().len();
-    let target = upstream.target().to_owned();
+    let upstreams = upstreams.into();
+    let target = upstreams.describe();
     let gateway = Arc::new(Gateway {
         routes,
-        upstream,
+        upstreams,
         openapi,
         max_body_bytes: config.max_body_bytes,
         sse_heartbeat: config.sse_heartbeat,

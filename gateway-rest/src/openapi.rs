@@ -57,12 +57,14 @@ pub fn document(routes: &RouteTable, pool: &DescriptorPool) -> Value {
         "get".to_owned(),
         json!({
             "operationId": "gateway.Healthz",
-            "summary": "Whether the upstream gRPC server reports itself SERVING",
+            "summary": "Whether every upstream gRPC server reports itself SERVING",
             "tags": ["gateway"],
             "security": [],
             "responses": {
-                "200": health_response("The upstream is SERVING."),
-                "503": health_response("The upstream is down, unreachable or NOT_SERVING."),
+                "200": health_response("Every upstream is SERVING."),
+                "503": health_response(
+                    "An upstream is down, unreachable or NOT_SERVING; `message` names each.",
+                ),
             }
         }),
     );

@@ -4,7 +4,8 @@
 //!
 //! Layout: [`Config`] and its checks here; `values` (roles, modes, optional limits and
 //! listeners, [`Secret`]); `size` ([`ByteSize`], memory bounds such as `64MiB`); `cli` (the
-//! command line and the operator tools); `tests`.
+//! command line and the operator tools); `check` (`--check-config`: the same checks without
+//! binding or creating anything); `tests`.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -12,6 +13,7 @@ use clap::Args;
 
 pub use causeway_telemetry::LogFormat;
 
+mod check;
 mod cli;
 mod size;
 #[cfg(test)]
@@ -19,7 +21,7 @@ mod tests;
 mod values;
 
 pub use self::{
-    cli::{Cli, RotateArgs, TokenArgs, Tool},
+    cli::{Cli, HealthArgs, RotateArgs, TokenArgs, Tool},
     size::ByteSize,
     values::{AuthMode, DurabilityArg, FulfilmentMode, Limit, Listen, Role, Secret},
 };
@@ -214,6 +216,9 @@ pub enum ConfigError {
     /// TLS flags that do not fit together.
     #[error("{0}")]
     Tls(String),
+    /// A store connection string that cannot be used.
+    #[error("{0}")]
+    Store(String),
     /// The data directory cannot be created or is not a directory.
     #[error("--data-dir {path}: {reason}")]
     DataDir {
@@ -291,6 +296,11 @@ impl Config {
         if !self.data_dir.is_dir() {
             return Err(fail("not a directory".into()));
         }
+        self.validate_settings()
+    }
+
+    /// Every check of [`Config::validate`] but the data directory's, which creates it.
+    pub fn validate_settings(&self) -> Result<(), ConfigError> {
         if self.token_ttl.is_zero() || self.token_ttl > crate::auth::tokens::MAX_TTL {
             return Err(ConfigError::TokenTtl);
         }

@@ -26,6 +26,8 @@
 //!   default; `readstore::mongodb` = MongoDB).
 //! - `query`: the query hop shared by every context's `queries.rs`.
 //! - `health`: per-service health that follows the stores each service needs.
+//! - `probe`: `causeway-server health`, asking a running server's health service (container
+//!   health checks).
 //! - `sqlite`: opening, pragmas, WAL, migrations, the reader pool and the checkpoint thread
 //!   shared by both embedded stores.
 //! - `server`: `run(listener, config, shutdown)`, wiring stores, services, health and reflection.
@@ -45,6 +47,7 @@ pub mod identity;
 pub mod inventory;
 pub mod kernel;
 pub mod orders;
+pub mod probe;
 pub mod projection;
 #[cfg(test)]
 mod properties;

@@ -1,23 +1,35 @@
-//! `causeway-server`: parses the command line; serves until SIGTERM/SIGINT, or runs an operator
-//! tool (`token`, `rotate-keys`) on the data directory and exits.
+//! `causeway-server`: parses the command line; serves until SIGTERM/SIGINT, checks the
+//! configuration (`--check-config`) and exits, or runs an operator tool (`token`,
+//! `rotate-keys` on the data directory; `health` against a running server) and exits.
 
 use anyhow::Context;
 use causeway_server::{
     auth::{keys::KeyRing, tokens::TokenIssuer},
     config::{Cli, Config, Tool},
+    probe::local_address,
     server::Extras,
 };
 use clap::Parser;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let Cli { config, tool } = Cli::parse();
+    let Cli {
+        config,
+        tool,
+        check_config,
+    } = Cli::parse();
     let _telemetry =
         causeway_telemetry::logs::init(&config.log, config.log_format, "causeway-server")?;
-    config.validate()?;
+    if check_config {
+        println!("{}", config.check()?);
+        return Ok(());
+    }
     match tool {
-        Some(tool) => run_tool(&config, tool),
-        None => serve(config).await,
+        Some(tool) => run_tool(&config, tool).await,
+        None => {
+            config.validate()?;
+            serve(config).await
+        }
     }
 }
 
@@ -50,19 +62,28 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The offline tools: print a token, or rotate the signing keys and print the new key id.
-fn run_tool(config: &Config, tool: Tool) -> anyhow::Result<()> {
-    let ring = KeyRing::new(config.keys_dir());
+/// The tools: print a token, or rotate the signing keys and print the new key id (both on the
+/// data directory); or ask a running server whether it is healthy (touching nothing local).
+async fn run_tool(config: &Config, tool: Tool) -> anyhow::Result<()> {
+    let ring = || -> anyhow::Result<KeyRing> {
+        config.validate()?;
+        Ok(KeyRing::new(config.keys_dir()))
+    };
     match tool {
+        Tool::Health(args) => {
+            let addr = args.addr.unwrap_or_else(|| local_address(config.listen));
+            causeway_server::probe::check(addr, &args.service, args.timeout).await?;
+            println!("{addr}: SERVING");
+        }
         Tool::Token(args) => {
-            let issuer = TokenIssuer::new(ring, &config.token_issuer, &config.token_audience);
+            let issuer = TokenIssuer::new(ring()?, &config.token_issuer, &config.token_audience);
             let minted = issuer
                 .mint(&args.subject, args.roles, args.tenant, args.ttl)
                 .context("cannot mint a token")?;
             println!("{}", minted.token);
         }
         Tool::RotateKeys(args) => {
-            let kid = ring
+            let kid = ring()?
                 .rotate(args.grace)
                 .context("cannot rotate the signing keys")?;
             println!("{kid}");

@@ -30,10 +30,23 @@ impl TestGateway {
     }
 
     async fn serving(server: &TestServer, metrics: Option<TcpListener>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-        let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let upstream = server.url().parse().expect("the server's url");
         let config = causeway_gateway::config::Config::with_upstream(upstream);
+        Self::configured(config, metrics).await
+    }
+
+    /// Starts a gateway with `config` (its listen address is ignored: port 0 on loopback), e.g.
+    /// one whose `upstream_for` sends services to servers of different roles.
+    pub async fn start_with(config: causeway_gateway::config::Config) -> Self {
+        Self::configured(config, None).await
+    }
+
+    async fn configured(
+        config: causeway_gateway::config::Config,
+        metrics: Option<TcpListener>,
+    ) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let contracts = causeway_gateway::contracts().expect("Causeway's contracts");
         let (stop, stopped) = oneshot::channel::<()>();
         let stopped = async {

@@ -13,6 +13,7 @@ mod commands;
 mod connections;
 mod contract;
 mod crash;
+mod deploy;
 mod edge;
 mod feed;
 mod feed_access;

@@ -161,7 +161,25 @@ pub(super) fn health_response(description: &str) -> Value {
         "content": {"application/json": {"schema": {
             "type": "object",
             "required": ["status"],
-            "properties": {"status": {"type": "string"}, "message": {"type": "string"}},
+            "properties": {
+                "status": {"type": "string"},
+                "message": {"type": "string"},
+                "upstreams": {
+                    "type": "object",
+                    "description": "Each upstream by name: `default`, and every service \
+                        routed to an upstream of its own.",
+                    "additionalProperties": {
+                        "type": "object",
+                        "required": ["target", "status"],
+                        "additionalProperties": false,
+                        "properties": {
+                            "target": {"type": "string"},
+                            "status": {"type": "string"},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
+            },
             "additionalProperties": false,
         }}},
     })

@@ -1,7 +1,8 @@
-//! The `causeway-server` command line: serve (the default), or an operator tool that mints a
-//! token or rotates the signing keys offline.
+//! The `causeway-server` command line: serve (the default), check the configuration
+//! (`--check-config`), or an operator tool that mints a token or rotates the signing keys
+//! offline, or asks a running server whether it is healthy.
 
-use std::time::Duration;
+use std::{net::SocketAddr, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -18,6 +19,10 @@ pub struct Cli {
     /// The server's settings (the tools read the data and keys directories from them).
     #[command(flatten)]
     pub config: Config,
+    /// Load and validate the flags and environment as startup does, print one line (OK, or
+    /// what is wrong, exiting non-zero) and exit without binding any port.
+    #[arg(long)]
+    pub check_config: bool,
     /// An operator tool instead of serving.
     #[command(subcommand)]
     pub tool: Option<Tool>,
@@ -31,6 +36,24 @@ pub enum Tool {
     Token(TokenArgs),
     /// Makes a new signing key current; the previous one keeps verifying for `--grace`.
     RotateKeys(RotateArgs),
+    /// Asks a running server's gRPC health service and exits 0 only if it answers SERVING: a
+    /// container's health check, for images with no other gRPC client in them.
+    Health(HealthArgs),
+}
+
+/// What `causeway-server health` asks.
+#[derive(Debug, Clone, Args)]
+pub struct HealthArgs {
+    /// The server to ask (default: this configuration's `--listen`, on loopback when that is
+    /// the unspecified address).
+    #[arg(long)]
+    pub addr: Option<SocketAddr>,
+    /// The health name to ask about; the whole process by default.
+    #[arg(long, default_value = "")]
+    pub service: String,
+    /// How long to wait for the answer.
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
 }
 
 /// What `causeway-server token` mints.
