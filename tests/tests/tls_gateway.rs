@@ -105,15 +105,23 @@ async fn rest_over_https_reaches_the_server_over_mtls_as_the_callers_token() {
         .send()
         .await
         .expect("POST");
+    let at = created
+        .headers()
+        .get("x-position")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     assert_eq!(
         created.status(),
         StatusCode::OK,
         "{:?}",
         created.text().await
     );
+    let at = at.expect("a command answers its position");
+    // At the registration's position, so the read model holds the product.
     let read = http
         .get(format!("{}/v1/products/tls-kettle", gateway.url))
         .bearer_auth(&clerk)
+        .header("x-min-position", at)
         .send()
         .await
         .expect("GET");

@@ -86,14 +86,23 @@ impl CommandHandler {
                     position: appended.position,
                 };
                 let first = head.revision + 1 - ids.len() as u64;
+                let positions = match self.positions(stream, first, head, &ids, &verdicts).await {
+                    Ok(positions) => positions,
+                    Err(error) => {
+                        // Appended, but which position each command's last event has is not
+                        // known: they hear the failure and their retries are answered as
+                        // repeats, with the positions read back then. The state is dropped.
+                        answer_all(jobs, &CommandError::from(error));
+                        return Committed::Answered;
+                    }
+                };
+                let position_of = |revision: u64| positions[(revision - first) as usize];
                 let written: Vec<EventRef> = (first..)
                     .zip(ids)
                     .map(|(revision, id)| EventRef {
                         id,
                         revision,
-                        // Only a command's last position is ever answered: the append's last
-                        // is a valid token for each (never earlier than its own events).
-                        position: head.position,
+                        position: position_of(revision),
                     })
                     .collect();
                 let snapshot_at = self.snapshot_at(stream, &basis.state, head, basis.snapshot_at);
@@ -104,19 +113,20 @@ impl CommandHandler {
                 // The append proved the basis current, so every verdict stands.
                 for (job, verdict) in jobs.into_iter().zip(verdicts) {
                     let answer = match verdict {
-                        Verdict::Append { revision } => Ok(Ack {
-                            stream_id: stream.to_owned(),
+                        Verdict::Append { revision } => Ok(Head {
                             revision,
-                            position: head.position,
-                            deduplicated: false,
-                        }),
+                            position: position_of(revision),
+                        }
+                        .ack(stream, false)),
                         Verdict::Done { at } if at == current => Ok(ack_at(stream, basis.head)),
-                        Verdict::Done { at } => Ok(Ack {
-                            stream_id: stream.to_owned(),
-                            revision: at.unwrap_or(0),
-                            position: head.position,
-                            deduplicated: false,
-                        }),
+                        Verdict::Done { at } => {
+                            let revision = at.unwrap_or(0);
+                            Ok(Head {
+                                revision,
+                                position: position_of(revision),
+                            }
+                            .ack(stream, false))
+                        }
                         Verdict::Refused(refused) => Err(refused),
                     };
                     job.answer(answer);
@@ -128,6 +138,45 @@ impl CommandHandler {
                 answer_all(jobs, &CommandError::from(other));
                 Committed::Answered
             }
+        }
+    }
+}
+
+impl CommandHandler {
+    /// The global position of each event of an append that ended at `head` (from revision
+    /// `first` on). A command is answered with its own last event's position, as the contract
+    /// says and as a repeat of it is answered later; when the append holds the events of more
+    /// than one command (a group), only the last one's is the append's, so the others are read
+    /// back: one read per such append.
+    async fn positions(
+        &self,
+        stream: &str,
+        first: u64,
+        head: Head,
+        ids: &[uuid::Uuid],
+        verdicts: &[Verdict],
+    ) -> Result<Vec<u64>, StoreError> {
+        let answered_inside = verdicts.iter().filter(|v| match v {
+            Verdict::Append { revision } => *revision != head.revision,
+            Verdict::Done { at } => at.is_some_and(|at| at >= first && at != head.revision),
+            Verdict::Refused(_) => false,
+        });
+        if answered_inside.count() == 0 {
+            return Ok(vec![head.position; ids.len()]);
+        }
+        let records = self.store.read_stream(stream, first).await?;
+        let positions: Vec<u64> = records
+            .iter()
+            .zip(ids)
+            .take_while(|(record, id)| record.id == **id)
+            .map(|(record, _)| record.position)
+            .collect();
+        if positions.len() == ids.len() {
+            Ok(positions)
+        } else {
+            Err(StoreError::Unavailable(format!(
+                "{stream}: the events just appended from revision {first} did not read back"
+            )))
         }
     }
 }

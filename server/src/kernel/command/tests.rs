@@ -350,15 +350,16 @@ async fn thirty_two_concurrent_commands_on_one_stream_all_succeed_in_turn() {
             })
         })
         .collect();
-    let mut revisions = Vec::new();
+    let mut acks = Vec::new();
     for command in commands {
         let ack = command
             .await
             .unwrap()
             .expect("no command fails, none is ABORTED");
         assert!(!ack.deduplicated);
-        revisions.push(ack.revision);
+        acks.push(ack);
     }
+    let mut revisions: Vec<u64> = acks.iter().map(|a| a.revision).collect();
     revisions.sort_unstable();
     assert_eq!(
         revisions,
@@ -367,6 +368,27 @@ async fn thirty_two_concurrent_commands_on_one_stream_all_succeed_in_turn() {
     );
     assert_eq!(s.units().await, 132);
     assert_eq!(s.here.lanes.busy(), 0, "no lane is left behind");
+
+    // Each is answered with its own event's position (commands decided as one group share an
+    // append, but not a position), and a repeat is answered exactly as the first time.
+    let stored = s.store.inner.read_stream("jar-a", 0).await.unwrap();
+    for (n, ack) in acks.iter().enumerate() {
+        let event = &stored[ack.revision as usize];
+        assert_eq!(
+            ack.position, event.position,
+            "t{n}: its own event's position"
+        );
+        let again = s
+            .here
+            .execute::<Jar, _>("a", &CommandContext::new(format!("t{n}")), top_up_if(1))
+            .await
+            .unwrap();
+        assert!(again.deduplicated);
+        assert_eq!(
+            (again.revision, again.position),
+            (ack.revision, ack.position)
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
