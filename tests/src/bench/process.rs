@@ -75,6 +75,8 @@ impl ServerProcess {
             }
             None => Command::new(&binary),
         };
+        // A group of its own, so that stopping it stops a wrapper's child too.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let child = command
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--auth", "disabled", "--metrics-listen", "off"])
@@ -116,9 +118,54 @@ impl ServerProcess {
         }
     }
 
+    /// The server's own process id: the child, or under a wrapper the wrapper's descendant
+    /// named `causeway-server`.
+    fn server_pid(&self) -> u32 {
+        let mut pid = self.child.id();
+        for _ in 0..4 {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if comm.trim() == "causeway-server" {
+                break;
+            }
+            let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                .unwrap_or_default();
+            match children
+                .split_whitespace()
+                .next()
+                .and_then(|c| c.parse().ok())
+            {
+                Some(child) => pid = child,
+                None => break,
+            }
+        }
+        pid
+    }
+
+    /// Ends the whole group: SIGINT first (a wrapper such as `perf record` or `heaptrack`
+    /// writes its data when the server under it ends), SIGKILL after a bounded wait.
+    fn end_group(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let signal = |name: &str| {
+            let _ = Command::new("kill")
+                .args([name, "--", &group])
+                .stderr(Stdio::null())
+                .status();
+        };
+        signal("-INT");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        signal("-KILL");
+        let _ = self.child.wait();
+    }
+
     /// Its resident memory and threads now.
     pub fn footprint(&self) -> Result<Footprint, BenchError> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.server_pid()))
             .doing("reading the server's /proc status")?;
         let field = |name: &str| {
             status
@@ -134,11 +181,10 @@ impl ServerProcess {
         })
     }
 
-    /// Stops the process (SIGKILL: its data set is scratch) and reports an earlier exit.
+    /// Stops the process (its data set is scratch) and reports an earlier exit.
     pub fn stop(mut self) -> Result<(), BenchError> {
         let exited = self.child.try_wait().doing("checking the server process")?;
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.end_group();
         match exited {
             Some(status) => Err(BenchError::new(format!(
                 "causeway-server exited during the run: {status}"
@@ -150,8 +196,9 @@ impl ServerProcess {
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Ok(None) = self.child.try_wait() {
+            self.end_group();
+        }
     }
 }
 
