@@ -119,26 +119,28 @@ impl ServerProcess {
     }
 
     /// The server's own process id: the child, or under a wrapper the wrapper's descendant
-    /// named `causeway-server`.
+    /// named `causeway-server` (a wrapper may start helpers of its own beside it).
     fn server_pid(&self) -> u32 {
-        let mut pid = self.child.id();
-        for _ in 0..4 {
+        let mut queue = std::collections::VecDeque::from([self.child.id()]);
+        let mut visited = 0;
+        while let Some(pid) = queue.pop_front() {
             let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
             if comm.trim() == "causeway-server" {
+                return pid;
+            }
+            visited += 1;
+            if visited > 32 {
                 break;
             }
             let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
                 .unwrap_or_default();
-            match children
-                .split_whitespace()
-                .next()
-                .and_then(|c| c.parse().ok())
-            {
-                Some(child) => pid = child,
-                None => break,
-            }
+            queue.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
         }
-        pid
+        self.child.id()
     }
 
     /// Ends the whole group: SIGINT first (a wrapper such as `perf record` or `heaptrack`
