@@ -33,6 +33,7 @@ use crate::{
     identity::{self, login::Login, revocations::DisabledUsers, sessions::sessions_service},
     inventory,
     kernel::{CommandHandler, metrics::KernelMetrics},
+    lease::{self, LeaseMetrics, Leasing},
     orders,
     projection::{
         ProjectionRunner, Projections, admin::admin_service, admission::LagLimit,
@@ -249,12 +250,19 @@ pub async fn run_with(
     }
     if let (true, Some(reads)) = (role.projections(), &reads) {
         let mut handles = Vec::new();
+        // One replica at a time runs each projection and fulfilment (see `crate::lease`).
+        let leasing = Leasing::new(
+            reads.leases(),
+            lease::holder_name(),
+            config.lease_ttl,
+            LeaseMetrics::register(&metrics),
+        );
         for projection in read_models(&upcasters) {
             let name = projection.name();
             projections.set_categories(name, projection.categories());
             let (runner, handle) =
                 ProjectionRunner::new(events.clone(), reads.clone(), projection, &projections);
-            background.spawn(runner.run());
+            background.spawn(runner.with_lease(leasing.tenure(name)).run());
             background.spawn(report_health(health.clone(), projections.clone(), name));
             handles.push((name, handle));
         }
@@ -264,7 +272,10 @@ pub async fn run_with(
                 reads.clone(),
                 commands,
                 upcasters.clone(),
-                config.fulfilment_timeout,
+                &fulfilment::Setup {
+                    timeout: config.fulfilment_timeout,
+                    leasing,
+                },
                 &projections,
                 &mut background,
             );

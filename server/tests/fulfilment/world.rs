@@ -4,6 +4,7 @@
 //! read model and deadline worker, on whatever event store it is given (a [`Faulty`] one to
 //! crash it). Reading state goes through the kernel, i.e. the aggregates, the truth.
 
+use causeway_server::lease::{LeaseMetrics, Leasing};
 use std::{sync::Arc, time::Duration};
 
 use causeway_server::{
@@ -73,7 +74,16 @@ impl World {
             self.reads.clone(),
             commands,
             upcasters,
-            timeout,
+            &fulfilment::Setup {
+                timeout,
+                leasing: Leasing::new(
+                    self.reads.leases(),
+                    // One replica: a restart after a crash takes its lease back at once.
+                    "world".to_owned(),
+                    causeway_server::lease::DEFAULT_TTL,
+                    LeaseMetrics::default(),
+                ),
+            },
             &Projections::default(),
             &mut tasks,
         );
