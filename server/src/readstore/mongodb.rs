@@ -16,8 +16,9 @@
 //! per physical read-model collection (`orders_g1`, ...). The adapter's own collections have a
 //! dot in their names, which read-model names cannot have: checkpoints in
 //! `causeway.checkpoints` (`{_id: <key>, position}`), the standalone journal in
-//! `causeway.journal`, the leases in `causeway.leases`. Which commit path is used is decided once, from the server's `hello`
-//! (a replica-set name or a mongos means transactions), and logged.
+//! `causeway.journal`, the leases and their fences in `causeway.leases` and `causeway.fences`.
+//! Which commit path is used is decided once, from the server's `hello` (a replica-set name or
+//! a mongos means transactions), and logged.
 //!
 //! The client fails fast: unless the URL says otherwise, server selection and connecting give
 //! up after 2 s, so a health probe or a batch reports `Unavailable` instead of hanging while
@@ -50,7 +51,7 @@ use mongodb::{
 use tokio::sync::OnceCell;
 use tracing::warn;
 
-pub use self::leases::LEASES;
+pub use self::leases::{FENCES, LEASES};
 use self::{batch::Plan, errors::unavailable, leases::MongoLeases};
 use crate::lease::{Fence, Leases};
 
@@ -123,6 +124,7 @@ struct Inner {
     checkpoints: Collection<Document>,
     journal: Collection<Document>,
     leases: Collection<Document>,
+    fences: Collection<Document>,
     settings: MongoSettings,
     atomicity: OnceCell<Atomicity>,
     /// One lock per checkpoint key: a batch and the finishing of a pending batch of the same
@@ -144,6 +146,7 @@ impl MongoReadStore {
                 checkpoints: db.collection(CHECKPOINTS),
                 journal: db.collection(JOURNAL),
                 leases: db.collection(LEASES),
+                fences: db.collection(FENCES),
                 db,
                 client,
                 settings,
@@ -202,7 +205,7 @@ impl MongoReadStore {
             .as_ref()
             .and_then(stored_position)
             .is_some_and(|applied| applied >= position);
-        if stale && fence.is_none() {
+        if stale {
             return Ok(());
         }
         let fault = inner.fail_next_apply.swap(false, Ordering::SeqCst);
@@ -341,6 +344,7 @@ impl ReadStore for MongoReadStore {
     fn leases(&self) -> Arc<dyn Leases> {
         Arc::new(MongoLeases {
             leases: self.inner.leases.clone(),
+            fences: self.inner.fences.clone(),
         })
     }
 

@@ -4,7 +4,6 @@
 //! read model and deadline worker, on whatever event store it is given (a [`Faulty`] one to
 //! crash it). Reading state goes through the kernel, i.e. the aggregates, the truth.
 
-use causeway_server::lease::{LeaseMetrics, Leasing};
 use std::{sync::Arc, time::Duration};
 
 use causeway_server::{
@@ -14,6 +13,7 @@ use causeway_server::{
         domain::{ProductName, ReceiveStock, RegisterProduct},
     },
     kernel::{Aggregate, CommandContext, CommandHandler},
+    lease::{LeaseMetrics, Leasing},
     orders::{
         Order,
         domain::{

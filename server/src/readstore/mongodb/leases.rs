@@ -6,13 +6,22 @@
 //! (a duplicate key), so of any number of replicas asking at once exactly one is granted, under
 //! `epoch + 1`. Renewal and release are updates filtered on (holder, epoch).
 //!
-//! Fencing a commit: in a transaction (replica sets), the batch's transaction first updates the
-//! lease document filtered on the fence's epoch; a take-over in between either makes that
-//! update match nothing (refused) or conflicts with the transaction, which is then retried and
-//! refused. On a standalone server (no transactions) the lease's epoch is checked first and
-//! the batch's commit point, the one update of its checkpoint document that makes it count,
-//! is filtered on the highest epoch that ever committed there (`fence`), so a former holder
-//! cannot commit once its successor committed once.
+//! Fencing a commit: in a transaction (replica sets), the batch's transaction ends by updating
+//! the lease's fence document (`causeway.fences`, `{_id: <lease>, epoch}`) filtered on the
+//! fence's epoch. Every grant raises that document to its new epoch before the new holder
+//! reads anything, so a former holder's transaction either finds the epoch moved (refused) or
+//! conflicts with the raise (retried, then refused). The fence lives apart from the lease so
+//! that a grant never waits on a transaction: a holder frozen in the middle of its commit
+//! holds the fence document (and its checkpoint) until MongoDB aborts its transaction
+//! (`transactionLifetimeLimitSeconds`, 60 s by default), which delays its successor's start on
+//! that projection, but never the grant, and never lets the old transaction commit.
+//!
+//! On a standalone server (no transactions) the lease's epoch is checked first and the batch's
+//! commit point, the one update of its checkpoint document that makes it count, is filtered on
+//! the highest epoch that ever committed there (`fence`), so a former holder cannot commit once
+//! its successor committed once. A holder frozen between that check and its commit point can
+//! still commit one batch before its successor's first: a standalone server is a single point
+//! of failure anyway, so replicas are meant for replica sets, where the fence is exact.
 
 use std::time::{Duration, SystemTime};
 
@@ -31,10 +40,13 @@ use crate::{
 
 /// Collection of the runners' leases.
 pub const LEASES: &str = "causeway.leases";
+/// Collection of the leases' fences: the epoch commits must carry.
+pub const FENCES: &str = "causeway.fences";
 
 /// [`Leases`] on a MongoDB database.
 pub(super) struct MongoLeases {
     pub(super) leases: Collection<Document>,
+    pub(super) fences: Collection<Document>,
 }
 
 fn number(document: &Document, field: &str) -> u64 {
@@ -98,7 +110,19 @@ impl Leases for MongoLeases {
             .return_document(ReturnDocument::After)
             .await
         {
-            Ok(Some(granted)) => Ok(Claim::Granted(record(lease, &granted))),
+            Ok(Some(granted)) => {
+                let grant = record(lease, &granted);
+                // Before the new holder reads anything, so no former holder commits after.
+                self.fences
+                    .update_one(
+                        doc! { "_id": lease },
+                        doc! { "$max": { "epoch": stored(grant.epoch) } },
+                    )
+                    .upsert(true)
+                    .await
+                    .map_err(|e| unavailable("raising a lease's fence", &e))?;
+                Ok(Claim::Granted(grant))
+            }
             Ok(None) => Err(LeaseError::Unavailable(
                 "the lease grant returned no document".to_owned(),
             )),
@@ -164,14 +188,14 @@ fn refused(fence: &Fence) -> Failure {
     ))
 }
 
-/// Inside a batch's transaction: touches the lease document if `fence` is its current epoch,
-/// so a concurrent grant conflicts with the transaction; refuses the batch otherwise.
+/// Inside a batch's transaction: touches the lease's fence document if `fence` is its epoch,
+/// so a concurrent grant's raise conflicts with the transaction; refuses the batch otherwise.
 pub(super) async fn fence_in_transaction(
-    leases: &Collection<Document>,
+    fences: &Collection<Document>,
     session: &mut ClientSession,
     fence: &Fence,
 ) -> Result<(), Failure> {
-    let touched = leases
+    let touched = fences
         .update_one(
             doc! { "_id": &fence.lease, "epoch": stored(fence.epoch) },
             doc! { "$inc": { "commits": 1_i64 } },

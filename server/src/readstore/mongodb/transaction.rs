@@ -110,7 +110,7 @@ pub(super) async fn apply(
     )))
 }
 
-/// One try: the fence, the checkpoint check, the documents, the new checkpoint.
+/// One try: the checkpoint check, the documents, the new checkpoint, the fence.
 async fn attempt(
     inner: &Inner,
     session: &mut ClientSession,
@@ -120,9 +120,6 @@ async fn attempt(
     held_back: &BTreeSet<Key>,
     fence: Option<&Fence>,
 ) -> Result<Attempt, WriteError> {
-    if let Some(fence) = fence {
-        fence_in_transaction(&inner.leases, session, fence).await?;
-    }
     let stored = inner
         .checkpoints
         .find_one(doc! { "_id": key })
@@ -152,6 +149,11 @@ async fn attempt(
         .session(&mut *session)
         .await
         .map_err(|e| failure("moving a checkpoint", &e))?;
+    if let Some(fence) = fence {
+        // Last, so the fence document is locked by this transaction for as short a time as
+        // possible: a successor's first commit waits while it is.
+        fence_in_transaction(&inner.fences, session, fence).await?;
+    }
     Ok(Attempt::Written)
 }
 
