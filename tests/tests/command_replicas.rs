@@ -33,6 +33,7 @@ fn options(command_id: String, expected_revision: Option<u64>) -> Option<Command
     Some(CommandOptions {
         command_id,
         expected_revision,
+        ..CommandOptions::default()
     })
 }
 

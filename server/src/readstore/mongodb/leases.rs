@@ -43,6 +43,10 @@ pub const LEASES: &str = "causeway.leases";
 /// Collection of the leases' fences: the epoch commits must carry.
 pub const FENCES: &str = "causeway.fences";
 
+/// How long a grant waits to raise its fence while a former holder's transaction holds it;
+/// then the grant is asked for again (the holder's next try).
+const RAISE_WAIT: Duration = Duration::from_secs(2);
+
 /// [`Leases`] on a MongoDB database.
 pub(super) struct MongoLeases {
     pub(super) leases: Collection<Document>,
@@ -113,14 +117,21 @@ impl Leases for MongoLeases {
             Ok(Some(granted)) => {
                 let grant = record(lease, &granted);
                 // Before the new holder reads anything, so no former holder commits after.
-                self.fences
+                let raise = self
+                    .fences
                     .update_one(
                         doc! { "_id": lease },
                         doc! { "$max": { "epoch": stored(grant.epoch) } },
                     )
-                    .upsert(true)
-                    .await
-                    .map_err(|e| unavailable("raising a lease's fence", &e))?;
+                    .upsert(true);
+                match tokio::time::timeout(RAISE_WAIT, raise).await {
+                    Ok(raised) => raised.map_err(|e| unavailable("raising a lease's fence", &e))?,
+                    Err(_) => {
+                        return Err(LeaseError::Unavailable(format!(
+                            "the fence of lease {lease} is held by an unfinished transaction"
+                        )));
+                    }
+                };
                 Ok(Claim::Granted(grant))
             }
             Ok(None) => Err(LeaseError::Unavailable(
