@@ -93,6 +93,8 @@ pub async fn verify_with(
     projection: &ServerProcess,
 ) {
     let command = deployment.start("command");
+    // Each process has bound its port before the next one picks a free one.
+    command.channel().await;
     let query = deployment.start("query");
     resend(command.channel().await, ledger).await;
 

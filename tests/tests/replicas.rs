@@ -3,7 +3,8 @@
 //!
 //! - SIGKILL the active one while commands flow: the standby takes over (a new epoch per lease)
 //!   and the read models equal a clean rebuild. Run on the embedded stores (one data directory
-//!   shared by every process) and on KurrentDB (the protocol double) with MongoDB read models.
+//!   shared by every process) and on KurrentDB (the protocol double) with MongoDB read models
+//!   (see [`Production`] for why a standalone server).
 //! - SIGSTOP the active one past its lease, let the standby take over and commit, SIGCONT it:
 //!   it notices it lost its leases, stands by, and nothing it had in flight lands (the read
 //!   models equal a clean rebuild). Run on KurrentDB + MongoDB only: a process frozen inside a
@@ -152,7 +153,14 @@ async fn embedded_standby_takes_over_from_a_killed_replica() {
     take_over_after_sigkill(&deployment).await;
 }
 
-/// Events in KurrentDB (the double), read models in a MongoDB replica set.
+/// Events in KurrentDB (the double), read models in MongoDB.
+///
+/// A standalone server (batches through the journal), not a replica set: SecantusDB never
+/// gives up the open transaction of a client that was killed or frozen in the middle of a
+/// commit, so the fence document that transaction wrote would stay locked and no successor
+/// could ever be granted the lease there; MongoDB aborts such a transaction after
+/// `transactionLifetimeLimitSeconds`. Fencing inside transactions is covered, deterministically,
+/// by the lease conformance suite's replica-set run (`mongo_readstore`).
 struct Production {
     _events: KurrentDbDouble,
     _reads: MongoServer,
@@ -164,7 +172,7 @@ struct Production {
 impl Production {
     async fn start() -> Self {
         let (double, url) = KurrentDbDouble::start().await;
-        let mongo = MongoServer::start(Topology::ReplicaSet).await;
+        let mongo = MongoServer::start(Topology::Standalone).await;
         let env = vec![
             ("KURRENTDB_URL", url.clone()),
             ("MONGODB_URL", mongo.url().to_owned()),
