@@ -248,6 +248,7 @@ pub async fn run_with(
             .add_service(stores.needs_events(sessions_service(login)))
             .add_service(keys_service(auth.issuer.ring().clone()));
     }
+    let mut leases_held = None;
     if let (true, Some(reads)) = (role.projections(), &reads) {
         let mut handles = Vec::new();
         // One replica at a time runs each projection and fulfilment (see `crate::lease`).
@@ -257,6 +258,7 @@ pub async fn run_with(
             config.lease_ttl,
             LeaseMetrics::register(&metrics),
         );
+        leases_held = Some(leasing.clone());
         for projection in read_models(&upcasters) {
             let name = projection.name();
             projections.set_categories(name, projection.categories());
@@ -363,6 +365,10 @@ pub async fn run_with(
         }
     }
     background.shutdown().await;
+    // The runners have stopped: their leases go to a standby (or a restart) at once.
+    if let Some(leasing) = leases_held {
+        leasing.release_all().await;
+    }
     served?;
     info!("stopped");
     Ok(())

@@ -5,7 +5,8 @@
 //! for the whole time to live (after which a standby may hold it).
 
 use std::{
-    sync::Arc,
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
     time::{Duration, SystemTime},
 };
 
@@ -36,7 +37,11 @@ pub struct Leasing {
     holder: String,
     ttl: Duration,
     metrics: LeaseMetrics,
+    held: Held,
 }
+
+/// The grants this process holds now, by lease, so shutdown can hand them on.
+type Held = Arc<Mutex<HashMap<String, Grant>>>;
 
 impl std::fmt::Debug for Leasing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -60,18 +65,40 @@ impl Leasing {
             holder,
             ttl,
             metrics,
+            held: Held::default(),
         }
     }
 
     /// This replica's claim on `lease`.
     pub fn tenure(&self, lease: &str) -> Tenure {
-        Tenure::new(
+        let mut tenure = Tenure::new(
             self.leases.clone(),
             lease,
             &self.holder,
             self.ttl,
             self.metrics.clone(),
-        )
+        );
+        tenure.held = self.held.clone();
+        tenure
+    }
+
+    /// Lets every lease this process holds lapse at once, so a standby (or this process's
+    /// successor after a restart) takes over without waiting out the time to live. Call it on
+    /// shutdown, once the runners have stopped.
+    pub async fn release_all(&self) {
+        let grants: Vec<Grant> = {
+            let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+            held.drain().map(|(_, grant)| grant).collect()
+        };
+        for grant in grants {
+            self.metrics.set_held(&grant.lease, false);
+            match self.leases.release(&grant).await {
+                Ok(()) => info!(lease = %grant.lease, "lease released"),
+                Err(e) => {
+                    warn!(lease = %grant.lease, error = %e, "could not release the lease; it lapses by itself")
+                }
+            }
+        }
     }
 }
 
@@ -84,6 +111,7 @@ pub struct Tenure {
     ttl: Duration,
     metrics: LeaseMetrics,
     seen: Holding,
+    held: Held,
 }
 
 impl std::fmt::Debug for Tenure {
@@ -112,7 +140,16 @@ impl Tenure {
             ttl,
             metrics,
             seen: Arc::new(|_| {}),
+            held: Held::default(),
         }
+    }
+
+    fn remember(&self, grant: Option<&Grant>) {
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        match grant {
+            Some(grant) => held.insert(self.lease.clone(), grant.clone()),
+            None => held.remove(&self.lease),
+        };
     }
 
     /// Tells `seen` whatever this replica learns about the lease.
@@ -151,6 +188,7 @@ impl Tenure {
                     info!(lease = %self.lease, holder = %self.holder, epoch = grant.epoch,
                         "lease acquired; running");
                     self.report(&grant);
+                    self.remember(Some(&grant));
                     return grant;
                 }
                 Ok(Claim::Held(record)) => {
@@ -179,6 +217,7 @@ impl Tenure {
             let asked = Instant::now();
             match self.leases.renew(&grant, SystemTime::now(), self.ttl).await {
                 Ok(renewed) => {
+                    self.remember(Some(&renewed));
                     grant = renewed;
                     valid_until = asked + self.ttl;
                 }
@@ -189,15 +228,8 @@ impl Tenure {
         }
     }
 
-    /// Lets the lease lapse at once (graceful shutdown), so a standby need not wait.
-    pub async fn release(&self, grant: &Grant) {
-        self.metrics.set_held(&self.lease, false);
-        if let Err(e) = self.leases.release(grant).await {
-            warn!(lease = %self.lease, error = %e, "could not release the lease; it lapses by itself");
-        }
-    }
-
     fn lost(&self, why: LeaseError) -> LeaseError {
+        self.remember(None);
         warn!(lease = %self.lease, holder = %self.holder, reason = %why,
             "lease lost; this replica stops writing and stands by");
         self.metrics.set_held(&self.lease, false);
@@ -217,5 +249,41 @@ impl Tenure {
             epoch: record.epoch,
             held,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::readstore::{ReadStore, embedded::EmbeddedReadStore};
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn shutdown_hands_every_held_lease_on_at_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EmbeddedReadStore::open(dir.path()).expect("open");
+        let leasing = Leasing::new(
+            store.leases(),
+            "leaving".to_owned(),
+            Duration::from_secs(60),
+            LeaseMetrics::default(),
+        );
+        let (orders, users) = (leasing.tenure("orders"), leasing.tenure("users"));
+        orders.acquire().await;
+        users.acquire().await;
+        leasing.release_all().await;
+        let now = SystemTime::now();
+        for lease in ["orders", "users"] {
+            let claim = store
+                .leases()
+                .acquire(lease, "successor", now, Duration::from_secs(60))
+                .await
+                .expect("claim");
+            assert!(
+                matches!(claim, Claim::Granted(ref g) if g.epoch == 2),
+                "{claim:?}"
+            );
+        }
     }
 }
