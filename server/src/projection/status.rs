@@ -132,8 +132,9 @@ pub struct Projections {
     lag_slo: Option<std::time::Duration>,
 }
 
-/// What a runner under a lease tells its status about the lease. It starts standing by; while
-/// it stands by it is healthy (its stores answer) and what it was stuck on is the active
+/// What a runner under a lease tells its status about the lease. Until it first hears from
+/// the store it is neither running nor standing by (not ready, as before its first batch);
+/// while it stands by it is healthy (its stores answer) and what it was stuck on is the active
 /// replica's business.
 pub fn lease_reporter(status: &watch::Sender<ProjectionStatus>) -> Holding {
     let standing_by = |s: &mut ProjectionStatus, view: LeaseView| {
@@ -144,14 +145,6 @@ pub fn lease_reporter(status: &watch::Sender<ProjectionStatus>) -> Holding {
         }
         s.lease = Some(view);
     };
-    status.send_modify(|s| {
-        let view = LeaseView {
-            holder: String::new(),
-            epoch: 0,
-            held: false,
-        };
-        standing_by(s, view);
-    });
     let status = status.clone();
     Arc::new(move |view| status.send_modify(|s| standing_by(s, view)))
 }
