@@ -15,6 +15,8 @@ pub use causeway_telemetry::LogFormat;
 
 mod check;
 mod cli;
+#[cfg(test)]
+mod lease_tests;
 mod size;
 #[cfg(test)]
 mod tests;
@@ -31,6 +33,11 @@ pub use self::{
 pub const DEFAULT_FULFILMENT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest `--fulfilment-timeout` accepted.
 const MAX_FULFILMENT_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The shortest `--lease-ttl`: renewals every third of it must fit between pauses.
+const MIN_LEASE_TTL: Duration = Duration::from_secs(1);
+/// The longest `--lease-ttl`: a take-over should not wait longer.
+const MAX_LEASE_TTL: Duration = Duration::from_secs(300);
 
 /// Settings of one server process.
 #[derive(Debug, Clone, Args)]
@@ -185,6 +192,12 @@ pub struct Config {
     #[arg(long, env = "CAUSEWAY_FULFILMENT_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub fulfilment_timeout: Duration,
 
+    /// How long a replica's lease on a projection or on fulfilment lasts unless renewed (every
+    /// third of it); a standby takes over within about this long after the active replica
+    /// stopped. Between 1 second and 5 minutes.
+    #[arg(long, env = "CAUSEWAY_LEASE_TTL", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub lease_ttl: Duration,
+
     /// TLS, mTLS, and the roles of client certificate identities.
     #[command(flatten)]
     pub tls: crate::connection::TlsArgs,
@@ -213,6 +226,9 @@ pub enum ConfigError {
     /// A fulfilment timeout of zero, or too long to mean anything.
     #[error("--fulfilment-timeout must be between 1 millisecond and 7 days")]
     FulfilmentTimeout,
+    /// A lease time to live too short to renew reliably, or too long to take over in.
+    #[error("--lease-ttl must be between 1 second and 5 minutes")]
+    LeaseTtl,
     /// TLS flags that do not fit together.
     #[error("{0}")]
     Tls(String),
@@ -263,6 +279,7 @@ impl Config {
             connections: crate::connection::Connections::default(),
             fulfilment: FulfilmentMode::Enabled,
             fulfilment_timeout: DEFAULT_FULFILMENT_TIMEOUT,
+            lease_ttl: crate::lease::DEFAULT_TTL,
             tls: crate::connection::TlsArgs::default(),
             rate_limits: crate::auth::limits::RateLimits::default(),
             feed: crate::feed::FeedLimits::default(),
@@ -311,6 +328,9 @@ impl Config {
             || self.fulfilment_timeout > MAX_FULFILMENT_TIMEOUT
         {
             return Err(ConfigError::FulfilmentTimeout);
+        }
+        if !(MIN_LEASE_TTL..=MAX_LEASE_TTL).contains(&self.lease_ttl) {
+            return Err(ConfigError::LeaseTtl);
         }
         self.tls.validate().map_err(ConfigError::Tls)?;
         self.feed.validate().map_err(ConfigError::Connections)?;

@@ -19,6 +19,8 @@
 //! - `connection`: what a connection may do before and around requests: handshake and idle
 //!   timeouts, keep-alive, the connection limit.
 //! - `config`: flags and `CAUSEWAY_*` environment, validated before anything binds.
+//! - `lease`: leases with fencing, so one replica at a time runs each projection and the
+//!   fulfilment saga; the adapters live with the read stores'.
 //! - `projection`: the runner that keeps read models up to date, rebuilds, read-your-writes.
 //! - `feed`: the event feed other teams subscribe to (`EventFeed`), and entities' history
 //!   and state "as of" a revision or time, straight from the event store.
@@ -46,6 +48,7 @@ pub mod health;
 pub mod identity;
 pub mod inventory;
 pub mod kernel;
+pub mod lease;
 pub mod orders;
 pub mod probe;
 pub mod projection;

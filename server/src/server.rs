@@ -33,6 +33,7 @@ use crate::{
     identity::{self, login::Login, revocations::DisabledUsers, sessions::sessions_service},
     inventory,
     kernel::{CommandHandler, metrics::KernelMetrics},
+    lease::{self, LeaseMetrics, Leasing},
     orders,
     projection::{
         ProjectionRunner, Projections, admin::admin_service, admission::LagLimit,
@@ -247,14 +248,23 @@ pub async fn run_with(
             .add_service(stores.needs_events(sessions_service(login)))
             .add_service(keys_service(auth.issuer.ring().clone()));
     }
+    let mut leases_held = None;
     if let (true, Some(reads)) = (role.projections(), &reads) {
         let mut handles = Vec::new();
+        // One replica at a time runs each projection and fulfilment (see `crate::lease`).
+        let leasing = Leasing::new(
+            reads.leases(),
+            lease::holder_name(),
+            config.lease_ttl,
+            LeaseMetrics::register(&metrics),
+        );
+        leases_held = Some(leasing.clone());
         for projection in read_models(&upcasters) {
             let name = projection.name();
             projections.set_categories(name, projection.categories());
             let (runner, handle) =
                 ProjectionRunner::new(events.clone(), reads.clone(), projection, &projections);
-            background.spawn(runner.run());
+            background.spawn(runner.with_lease(leasing.tenure(name)).run());
             background.spawn(report_health(health.clone(), projections.clone(), name));
             handles.push((name, handle));
         }
@@ -264,7 +274,10 @@ pub async fn run_with(
                 reads.clone(),
                 commands,
                 upcasters.clone(),
-                config.fulfilment_timeout,
+                &fulfilment::Setup {
+                    timeout: config.fulfilment_timeout,
+                    leasing,
+                },
                 &projections,
                 &mut background,
             );
@@ -352,6 +365,10 @@ pub async fn run_with(
         }
     }
     background.shutdown().await;
+    // The runners have stopped: their leases go to a standby (or a restart) at once.
+    if let Some(leasing) = leases_held {
+        leasing.release_all().await;
+    }
     served?;
     info!("stopped");
     Ok(())

@@ -5,6 +5,7 @@
 
 mod auth_keys;
 mod fulfilment;
+mod leases;
 mod logs;
 mod restart;
 mod roles;

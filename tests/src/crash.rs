@@ -25,8 +25,9 @@ use causeway_client::{
 use causeway_server::store::EventStore;
 use tonic::transport::Channel;
 
+pub use self::workload::load_until_killed;
+use self::workload::resend;
 pub use self::workload::{Ledger, Outcome, Seed};
-use self::workload::{load_until_killed, resend};
 use crate::mongo::process::ServerProcess;
 
 /// Bound on every wait of the harness: far beyond what any step takes.
@@ -44,8 +45,14 @@ pub struct Deployment<'a> {
 
 impl Deployment<'_> {
     fn start(&self, role: &str) -> ServerProcess {
+        self.start_with_args(role, &[], None)
+    }
+
+    /// Starts `causeway-server --role <role>` over this deployment's stores with more `args`,
+    /// logging into `log` (or nowhere).
+    pub fn start_with_args(&self, role: &str, args: &[&str], log: Option<&Path>) -> ServerProcess {
         let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        ServerProcess::start_with(role, self.data_dir, &env, None)
+        ServerProcess::start_with_args(role, self.data_dir, &env, args, log)
     }
 }
 
@@ -74,8 +81,20 @@ pub async fn run(deployment: &Deployment<'_>, rounds: usize, seed: Seed) -> Ledg
 
 /// Every promise, checked against fresh processes over the same stores.
 async fn verify(deployment: &Deployment<'_>, ledger: &mut Ledger) {
-    let command = deployment.start("command");
     let projection = deployment.start("projection");
+    verify_with(deployment, ledger, &projection).await;
+}
+
+/// Every promise, checked against fresh command and query processes over the same stores and
+/// the running `projection` process (the one that holds the projections' leases).
+pub async fn verify_with(
+    deployment: &Deployment<'_>,
+    ledger: &mut Ledger,
+    projection: &ServerProcess,
+) {
+    let command = deployment.start("command");
+    // Each process has bound its port before the next one picks a free one.
+    command.channel().await;
     let query = deployment.start("query");
     resend(command.channel().await, ledger).await;
 

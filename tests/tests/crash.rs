@@ -21,10 +21,7 @@ use causeway_tests::{
 const ROUNDS: usize = 3;
 
 fn seed() -> Seed {
-    std::env::var("CAUSEWAY_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .map_or_else(Seed::from_clock, Seed)
+    Seed::from_env_or_clock()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,5 +1,5 @@
-//! The `ReadStore` conformance suite, unchanged, against MongoDB in both commit paths: a
-//! one-node replica set (transactions) and a standalone server (the journal). Plus what only
+//! The `ReadStore` and lease conformance suites, unchanged, against MongoDB in both commit
+//! paths: a one-node replica set (transactions) and a standalone server (the journal). Plus what only
 //! this adapter promises: the commit path detected from the deployment, a crash between the
 //! documents and the checkpoint, indexes as declared, and failing fast while MongoDB is away.
 
@@ -21,12 +21,24 @@ mod replica_set {
         let store: Arc<dyn ReadStore> = server.store().await;
         (store, server)
     });
+
+    causeway_server::lease_conformance!(async {
+        let server = MongoServer::start(Topology::ReplicaSet).await;
+        let store: Arc<dyn ReadStore> = server.store().await;
+        (store, server)
+    });
 }
 
 mod standalone {
     use super::*;
 
     causeway_server::readstore_conformance!(async {
+        let server = MongoServer::start(Topology::Standalone).await;
+        let store: Arc<dyn ReadStore> = server.store().await;
+        (store, server)
+    });
+
+    causeway_server::lease_conformance!(async {
         let server = MongoServer::start(Topology::Standalone).await;
         let store: Arc<dyn ReadStore> = server.store().await;
         (store, server)

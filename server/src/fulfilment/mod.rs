@@ -41,6 +41,7 @@ pub use saga::{News, Saga};
 
 use crate::{
     kernel::{CommandHandler, Upcasters},
+    lease::Leasing,
     projection::{ProjectionRunner, Projections, runner::RunnerHandle},
     readstore::ReadStore,
     store::EventStore,
@@ -51,17 +52,29 @@ pub fn register_upcasters(upcasters: Upcasters) -> Upcasters {
     upcasters
 }
 
+/// How fulfilment runs in this process.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// The time each order placed gets to be settled.
+    pub timeout: Duration,
+    /// The leases its runners hold.
+    pub leasing: Leasing,
+}
+
 /// Starts fulfilment on `background`: the subscription to the order events, the read model
 /// of open deadlines and the worker that fires them, all acting through `commands` and giving
 /// each order `timeout` to be settled. Their statuses go to `projections` (names
 /// [`runner::NAME`] and [`deadlines::NAME`]); returns the deadlines projection's handle for the
 /// admin service's rebuilds.
+///
+/// Across replicas, the subscription runs only where the `fulfilment` lease is held, the
+/// deadlines projection where its own is, and the worker only beside the subscription.
 pub fn start(
     events: Arc<dyn EventStore>,
     reads: Arc<dyn ReadStore>,
     commands: CommandHandler,
     upcasters: Arc<Upcasters>,
-    timeout: Duration,
+    setup: &Setup,
     projections: &Projections,
     background: &mut JoinSet<()>,
 ) -> RunnerHandle {
@@ -71,12 +84,14 @@ pub fn start(
         reads.clone(),
         saga.clone(),
         upcasters.clone(),
-        timeout,
+        setup.timeout,
         projections,
-    );
+    )
+    .with_lease(setup.leasing.tenure(runner::NAME));
     background.spawn(runner.run());
     let deadlines = Arc::new(deadlines::DeadlinesProjection::new(upcasters));
     let (runner, handle) = ProjectionRunner::new(events, reads.clone(), deadlines, projections);
+    let runner = runner.with_lease(setup.leasing.tenure(deadlines::NAME));
     background.spawn(runner.run());
     background.spawn(timeouts::fire_deadlines(
         saga,

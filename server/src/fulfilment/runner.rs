@@ -7,8 +7,16 @@
 //!
 //! Its position, lag and health are published like a projection's (`ListProjections`, health
 //! `causeway.projection.fulfilment`); a failure is retried with backoff, never skipped.
+//!
+//! Across replicas it runs only in the one holding the `fulfilment` lease
+//! ([`FulfilmentRunner::with_lease`]), and moves its checkpoint under that lease's fence: a
+//! replica that lost the lease while paused may still finish steps of the batch in hand (they
+//! are deduplicated, so the new holder's replay of them is harmless) but its checkpoint commit
+//! is refused and it stands by.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use crate::lease::{Fence, Tenure};
 
 use futures::{StreamExt, stream};
 use tokio::sync::watch;
@@ -44,6 +52,7 @@ pub struct FulfilmentRunner {
     upcasters: Arc<Upcasters>,
     timeout: Duration,
     status: watch::Sender<ProjectionStatus>,
+    tenure: Option<Tenure>,
 }
 
 impl FulfilmentRunner {
@@ -66,14 +75,46 @@ impl FulfilmentRunner {
             upcasters,
             timeout,
             status,
+            tenure: None,
         }
     }
 
-    /// Runs until the task is aborted; aborting is safe at any point.
-    pub async fn run(self) {
+    /// Runs only while holding `tenure`'s lease, moving the checkpoint under its fence.
+    pub fn with_lease(mut self, tenure: Tenure) -> Self {
+        let reporter = crate::projection::status::lease_reporter(&self.status);
+        self.tenure = Some(tenure.reporting_to(reporter));
+        self
+    }
+
+    /// Runs until the task is aborted; aborting is safe at any point. Under a lease it stands
+    /// by until the lease is granted and stops when it is lost.
+    pub async fn run(mut self) {
+        let Some(tenure) = self.tenure.take() else {
+            return self.serve(None).await;
+        };
+        loop {
+            let grant = tenure.acquire().await;
+            let fence = grant.fence();
+            tokio::select! {
+                () = self.serve(Some(&fence)) => {
+                    tenure.metrics().fenced(&fence.lease);
+                }
+                _lost = tenure.keep(grant) => {}
+            }
+        }
+    }
+
+    /// Follows the order events until a checkpoint commit is fenced off (never, without a
+    /// `fence`).
+    async fn serve(&self, fence: Option<&Fence>) {
         let mut failures = 0u32;
         loop {
-            let reason = match self.follow(&mut failures).await {
+            let reason = match self.follow(&mut failures, fence).await {
+                Err(Paused::Reads(ReadStoreError::Fenced(why))) => {
+                    warn!(runner = NAME, reason = %why,
+                        "checkpoint commit refused: another replica holds the lease now; standing by");
+                    return;
+                }
                 Err(e) => e.to_string(),
                 Ok(()) => "the subscription ended".to_owned(),
             };
@@ -86,7 +127,7 @@ impl FulfilmentRunner {
         }
     }
 
-    async fn follow(&self, failures: &mut u32) -> Result<(), Paused> {
+    async fn follow(&self, failures: &mut u32, fence: Option<&Fence>) -> Result<(), Paused> {
         let mut checkpoint = self.reads.checkpoint(NAME).await?;
         // The head now, not at the first batch: no order may be placed for a long time.
         let head = self.events.head_position().await.ok().flatten();
@@ -115,7 +156,14 @@ impl FulfilmentRunner {
             }
             self.handle_batch(batch).await;
             if let Some(position) = reached.filter(|p| Some(*p) > checkpoint) {
-                self.reads.apply(NAME, vec![], position).await?;
+                match fence {
+                    Some(fence) => {
+                        self.reads
+                            .apply_fenced(NAME, vec![], position, fence)
+                            .await?
+                    }
+                    None => self.reads.apply(NAME, vec![], position).await?,
+                }
                 checkpoint = Some(position);
             }
             *failures = 0;

@@ -37,7 +37,14 @@ pub async fn fire_deadlines(
     clock: fn() -> Timestamp,
 ) {
     let mut fired: HashMap<String, Instant> = HashMap::new();
+    let mut saga_status = projections.watch(super::runner::NAME);
     loop {
+        if let Some(status) = &mut saga_status {
+            // Only beside the replica's active fulfilment subscription (see `crate::lease`).
+            if status.wait_for(|s| !s.standing_by()).await.is_err() {
+                return;
+            }
+        }
         let now = clock();
         let next = match round(&saga, &*reads, now, &mut fired).await {
             Ok(next) => next,

@@ -1,6 +1,7 @@
 //! `causeway.admin.v1.ProjectionAdmin`: what operators ask a projection process. It lists each
-//! projection's position, lag and health (including the event it is stuck on) and starts
-//! rebuilds. Served by the processes that run projections (`--role projection` or `all`).
+//! projection's position, lag, health (including the event it is stuck on) and which replica
+//! holds its lease, and starts rebuilds. Served by the processes that run projections
+//! (`--role projection` or `all`).
 
 use std::collections::BTreeMap;
 
@@ -32,7 +33,15 @@ pub fn admin_service(
 }
 
 fn info(name: String, s: ProjectionStatus, lag_slo: Option<std::time::Duration>) -> ProjectionInfo {
+    let lease = s.lease.clone().unwrap_or(crate::lease::LeaseView {
+        holder: String::new(),
+        epoch: 0,
+        held: false,
+    });
     ProjectionInfo {
+        lease_holder: lease.holder,
+        lease_epoch: lease.epoch,
+        lease_held: lease.held,
         state: s.state(lag_slo).as_str().to_owned(),
         name,
         generation: s.generation,

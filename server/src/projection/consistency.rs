@@ -73,7 +73,7 @@ impl ReadYourWrites {
         within: Duration,
     ) -> Result<(), ConsistencyError> {
         let deadline = Instant::now() + within;
-        let reached = match self.local.watch(projection) {
+        let reached = match self.local.watch_active(projection) {
             Some(mut status) => {
                 if status.borrow().position < Some(min_position) {
                     // The runner may learn sooner than its feed tells it that nothing of its
@@ -106,7 +106,7 @@ impl ReadYourWrites {
     /// How far `projection` has applied: the local runner's position, else the active
     /// generation's checkpoint in the read store.
     pub async fn reached(&self, projection: &str) -> Result<Option<u64>, ReadStoreError> {
-        match self.local.watch(projection) {
+        match self.local.watch_active(projection) {
             Some(status) => Ok(status.borrow().position),
             None => self.checkpoint(projection).await,
         }
@@ -123,7 +123,7 @@ impl ReadYourWrites {
         deadline: Instant,
     ) -> Result<bool, ReadStoreError> {
         let past = seen.map_or(1, |s| s.saturating_add(1));
-        match self.local.watch(projection) {
+        match self.local.watch_active(projection) {
             Some(mut status) => Ok(tokio::time::timeout_at(
                 deadline,
                 status.wait_for(|s| s.position >= Some(past)),

@@ -34,12 +34,9 @@ pub async fn active(reads: &dyn ReadStore, projection: &str) -> Result<u64, Read
         .unwrap_or(1))
 }
 
-/// Points readers at `generation`.
-pub async fn activate(
-    reads: &dyn ReadStore,
-    projection: &str,
-    generation: u64,
-) -> Result<(), ReadStoreError> {
+/// The commit that points readers at `generation`: its checkpoint key and write, committed at
+/// "position" `generation` (the runner commits it under its lease's fence).
+pub fn activation(projection: &str, generation: u64) -> (String, Vec<WriteOp>) {
     let op = WriteOp::Upsert {
         collection: CONTROL_COLLECTION.to_owned(),
         document: Document {
@@ -47,7 +44,5 @@ pub async fn activate(
             body: json!({ "generation": generation }),
         },
     };
-    reads
-        .apply(&control_key(projection), vec![op], generation)
-        .await
+    (control_key(projection), vec![op])
 }

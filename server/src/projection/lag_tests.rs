@@ -68,6 +68,21 @@ impl ReadStore for SlowReads {
         tokio::time::sleep(self.delay).await;
         self.inner.apply(projection, ops, position).await
     }
+    async fn apply_fenced(
+        &self,
+        projection: &str,
+        ops: Vec<WriteOp>,
+        position: u64,
+        fence: &crate::lease::Fence,
+    ) -> Result<(), ReadStoreError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner
+            .apply_fenced(projection, ops, position, fence)
+            .await
+    }
+    fn leases(&self) -> Arc<dyn crate::lease::Leases> {
+        self.inner.leases()
+    }
     async fn drop_collection(&self, collection: &str) -> Result<(), ReadStoreError> {
         self.inner.drop_collection(collection).await
     }

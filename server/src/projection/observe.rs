@@ -135,14 +135,14 @@ impl Collector for Statuses {
         let mut metric = encoder.encode_descriptor(
             "projection_state",
             "1 for the projection's current state: serving, lagging (behind its lag objective), \
-             stuck (cannot make progress) or rebuilding (serving while a new generation catches \
-             up).",
+             stuck (cannot make progress), rebuilding (serving while a new generation catches \
+             up) or standby (another replica holds its lease and runs it).",
             None,
             prometheus_client::metrics::MetricType::Gauge,
         )?;
         for (projection, status) in &statuses {
             let current = status.state(self.0.lag_slo()).as_str();
-            for state in ["serving", "lagging", "stuck", "rebuilding"] {
+            for state in ["serving", "lagging", "stuck", "rebuilding", "standby"] {
                 let labels = StateLabels {
                     projection: projection.clone(),
                     state,

@@ -3,14 +3,19 @@
 //! and poison events are retried with backoff and reported unhealthy; documents the read store
 //! refuses are parked with their event so the rest of the stream flows. Rebuilds fill a new
 //! generation beside the live one and switch readers over once it has caught up.
+//!
+//! With a lease ([`ProjectionRunner::with_lease`], as every server runs them), the loop runs
+//! only while this replica holds the projection's lease, and every commit carries the lease's
+//! fence: a commit refused as fenced (the lease went to another replica while this one was
+//! paused) stops the loop at once, and so does a failed renewal; the runner then stands by.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, Mutex, OnceLock},
+    time::Duration,
+};
 
 use futures::StreamExt;
-use tokio::{
-    sync::{mpsc, oneshot, watch},
-    task::JoinHandle,
-};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{error, info, warn};
 
 use super::{
@@ -18,11 +23,15 @@ use super::{
     read_ahead::read_ahead, status::StuckEvent,
 };
 use crate::{
+    lease::{Fence, LeaseMetrics, Tenure},
     readstore::{IndexSpec, ReadStore, ReadStoreError},
     store::{EventStore, StoreError, SubscriptionFilter},
 };
 
 mod apply;
+mod leased;
+
+use self::leased::Aborting;
 
 /// Events folded per committed batch at most.
 const BATCH_SIZE: usize = 1000;
@@ -36,6 +45,8 @@ enum RunError {
     Store(String),
     #[error("poison event {}@{} (position {}): {}", .0.stream, .0.revision, .0.position, .0.reason)]
     Poison(StuckEvent),
+    #[error("{0}")]
+    Fenced(String),
 }
 
 impl From<StoreError> for RunError {
@@ -46,7 +57,10 @@ impl From<StoreError> for RunError {
 
 impl From<ReadStoreError> for RunError {
     fn from(e: ReadStoreError) -> Self {
-        Self::Store(e.to_string())
+        match e {
+            ReadStoreError::Fenced(why) => Self::Fenced(why),
+            e => Self::Store(e.to_string()),
+        }
     }
 }
 
@@ -93,6 +107,10 @@ struct Parts {
     status: watch::Sender<ProjectionStatus>,
     filter: SubscriptionFilter,
     projections: Projections,
+    /// The fence of the lease this replica holds; `None` when the runner runs without a lease.
+    fence: Mutex<Option<Fence>>,
+    /// Where refused commits are counted (set with the lease).
+    lease_metrics: OnceLock<LeaseMetrics>,
 }
 
 /// Keeps one projection up to date; run it with [`ProjectionRunner::run`].
@@ -101,6 +119,8 @@ pub struct ProjectionRunner {
     rebuilds: mpsc::Receiver<RebuildReply>,
     /// The highest position a reader in this process has waited for.
     wanted: watch::Receiver<u64>,
+    /// The lease it runs under, if any.
+    tenure: Option<Tenure>,
 }
 
 impl ProjectionRunner {
@@ -123,20 +143,22 @@ impl ProjectionRunner {
             status,
             filter,
             projections: projections.clone(),
+            fence: Mutex::new(None),
+            lease_metrics: OnceLock::new(),
         });
         (
             Self {
                 parts,
                 rebuilds: rx,
                 wanted,
+                tenure: None,
             },
             RunnerHandle { name, rebuilds: tx },
         )
     }
 
-    /// Runs until the task is aborted. Every batch commits atomically, so aborting at any point
-    /// is safe: the next run resumes from the last committed checkpoint.
-    pub async fn run(mut self) {
+    /// Follows the projection until a commit is fenced off (never, without a lease).
+    pub(super) async fn serve(&mut self) {
         let mut backoff = Backoff::default();
         loop {
             match self.follow_live(&mut backoff).await {
@@ -154,6 +176,11 @@ impl ProjectionRunner {
                         s.healthy = false;
                         s.last_error = Some(reason);
                     });
+                }
+                Err(RunError::Fenced(reason)) => {
+                    warn!(projection = self.parts.projection.name(), %reason,
+                        "commit refused: another replica holds the lease now; standing by");
+                    return;
                 }
                 Err(RunError::Poison(stuck)) => {
                     error!(projection = self.parts.projection.name(), stream = %stuck.stream,
@@ -195,7 +222,7 @@ impl ProjectionRunner {
             BATCH_SIZE,
         )
         .ready_chunks(BATCH_SIZE);
-        let mut rebuild: Option<(u64, JoinHandle<Result<(), RunError>>)> = None;
+        let mut rebuild: Option<(u64, Aborting)> = None;
         let mut look_ahead = LookAhead::default();
         look_ahead.want(*self.wanted.borrow_and_update());
         look_ahead.ask(&parts.events, &parts.filter, checkpoint);
@@ -225,12 +252,12 @@ impl ProjectionRunner {
                     let target = generation + 1;
                     let builder = parts.clone();
                     let task = tokio::spawn(async move { builder.rebuild_into(target).await });
-                    rebuild = Some((target, task));
+                    rebuild = Some((target, Aborting(task)));
                     let _ = reply.send(Ok(target));
                 }
                 finished = async {
                     match &mut rebuild {
-                        Some((_, task)) => task.await,
+                        Some((_, task)) => (&mut task.0).await,
                         None => std::future::pending().await,
                     }
                 } => {
@@ -239,7 +266,8 @@ impl ProjectionRunner {
                         Ok(Ok(())) => {
                             // Bring the new generation level with the live one, then switch.
                             parts.follow_until(target, checkpoint).await?;
-                            generation::activate(&*parts.reads, name, target).await?;
+                            let (key, ops) = generation::activation(name, target);
+                            parts.commit(&key, ops, target).await?;
                             parts.retire(generation).await?;
                             parts.status.send_modify(|s| s.rebuilding = None);
                             return Ok(target);

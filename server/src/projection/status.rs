@@ -10,6 +10,7 @@ use std::{
 use tokio::sync::watch;
 
 use super::observe::{Observations, ProjectionLabel, WaitLabels};
+use crate::lease::{Holding, LeaseView};
 
 /// An event a projection cannot apply, kept visible until it is fixed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +48,8 @@ pub struct ProjectionStatus {
     pub parked: u64,
     /// The generation being rebuilt and how far it got.
     pub rebuilding: Option<(u64, Option<u64>)>,
+    /// The runner's lease as this replica last saw it; `None` when it runs without one.
+    pub lease: Option<LeaseView>,
 }
 
 /// What state a projection is in, as operators and load balancers see it.
@@ -60,6 +63,8 @@ pub enum ProjectionState {
     Stuck,
     /// Serving while a rebuild fills a new generation.
     Rebuilding,
+    /// Another replica holds the lease and runs it; this one takes over if that one stops.
+    Standby,
 }
 
 impl ProjectionState {
@@ -70,6 +75,7 @@ impl ProjectionState {
             Self::Lagging => "lagging",
             Self::Stuck => "stuck",
             Self::Rebuilding => "rebuilding",
+            Self::Standby => "standby",
         }
     }
 }
@@ -79,6 +85,8 @@ impl ProjectionStatus {
     pub fn state(&self, lag_slo: Option<std::time::Duration>) -> ProjectionState {
         if !self.healthy {
             ProjectionState::Stuck
+        } else if self.standing_by() {
+            ProjectionState::Standby
         } else if lag_slo.is_some_and(|slo| self.behind_seconds > slo.as_secs_f64()) {
             ProjectionState::Lagging
         } else if self.rebuilding.is_some() {
@@ -86,6 +94,11 @@ impl ProjectionStatus {
         } else {
             ProjectionState::Serving
         }
+    }
+
+    /// Whether another replica runs this projection (this one's position is not moving).
+    pub fn standing_by(&self) -> bool {
+        self.lease.as_ref().is_some_and(|lease| !lease.held)
     }
 
     /// The checkpoint and the store's head when last asked (kept when it could not be asked;
@@ -117,6 +130,23 @@ pub struct Projections {
     inner: Arc<RwLock<BTreeMap<String, Entry>>>,
     observations: Arc<Observations>,
     lag_slo: Option<std::time::Duration>,
+}
+
+/// What a runner under a lease tells its status about the lease. Until it first hears from
+/// the store it is neither running nor standing by (not ready, as before its first batch);
+/// while it stands by it is healthy (its stores answer) and what it was stuck on is the active
+/// replica's business.
+pub fn lease_reporter(status: &watch::Sender<ProjectionStatus>) -> Holding {
+    let standing_by = |s: &mut ProjectionStatus, view: LeaseView| {
+        if !view.held {
+            s.healthy = true;
+            s.stuck = None;
+            s.last_error = None;
+        }
+        s.lease = Some(view);
+    };
+    let status = status.clone();
+    Arc::new(move |view| status.send_modify(|s| standing_by(s, view)))
 }
 
 /// One projection's channels: its status (runner to readers) and the highest position a
@@ -165,11 +195,13 @@ impl Projections {
             categories.iter().map(|c| (*c).to_owned()).collect();
     }
 
-    /// The statuses of the projections that read `category`.
+    /// The statuses of the projections that read `category` and run in this replica (not
+    /// standing by).
     pub fn reading(&self, category: &str) -> Vec<(String, ProjectionStatus)> {
         let map = self.inner.read().unwrap_or_else(|e| e.into_inner());
         map.iter()
             .filter(|(_, entry)| entry.categories.iter().any(|c| c == category))
+            .filter(|(_, entry)| !entry.status.borrow().standing_by())
             .map(|(name, entry)| (name.clone(), entry.status.borrow().clone()))
             .collect()
     }
@@ -184,6 +216,13 @@ impl Projections {
     pub fn watch(&self, name: &str) -> Option<watch::Receiver<ProjectionStatus>> {
         let map = self.inner.read().unwrap_or_else(|e| e.into_inner());
         map.get(name).map(|entry| entry.status.subscribe())
+    }
+
+    /// Follows `name`'s status if its runner lives in this process and runs it here now; a
+    /// standby's position does not move, so readers then ask the read store instead.
+    pub fn watch_active(&self, name: &str) -> Option<watch::Receiver<ProjectionStatus>> {
+        self.watch(name)
+            .filter(|status| !status.borrow().standing_by())
     }
 
     /// Tells `name`'s runner that a reader waits for `position`, so the runner can find out

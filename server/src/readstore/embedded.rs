@@ -6,6 +6,7 @@
 //! - `sql`: the filter AST, sort keys and cursors as SQL over `json_extract`; index DDL.
 //! - `read`: `get`, `query`, `checkpoint`, run on pooled read connections.
 //! - `write`: the write connection, `apply`, indexes, `drop_collection`, `reset_checkpoint`.
+//! - `leases`: the runners' leases as rows of `read.db`, and the fence check of a commit.
 //!
 //! Documents are JSON text in `documents(collection, id, body)`; checkpoints are rows of
 //! `checkpoints(projection, position)` in the same file, which is what lets [`ReadStore::apply`]
@@ -13,6 +14,7 @@
 //! data directory (one projection process writing, query processes reading): SQLite's file
 //! locks serialise writers, and WAL readers always see the latest commit of any process.
 
+mod leases;
 mod read;
 mod schema;
 mod sql;
@@ -24,12 +26,15 @@ use std::{path::Path, sync::Arc};
 
 use async_trait::async_trait;
 
-use self::write::Writer;
+use self::{leases::EmbeddedLeases, write::Writer};
 use super::{
     Document, IndexSpec, Page, ReadStore, ReadStoreError, WriteOp,
     filter::{Query, validate_collection},
 };
-use crate::sqlite::ReaderPool;
+use crate::{
+    lease::{Fence, Leases},
+    sqlite::ReaderPool,
+};
 
 /// Name of the read-model file inside the data directory.
 pub const READ_MODELS_FILE: &str = "read.db";
@@ -118,6 +123,29 @@ impl ReadStore for EmbeddedReadStore {
         self.writer
             .run(move |tx, writer| write::apply(tx, writer, &projection, &ops, position))
             .await
+    }
+
+    async fn apply_fenced(
+        &self,
+        projection: &str,
+        ops: Vec<WriteOp>,
+        position: u64,
+        fence: &Fence,
+    ) -> Result<(), ReadStoreError> {
+        validate_projection(projection)?;
+        let (projection, fence) = (projection.to_owned(), fence.clone());
+        self.writer
+            .run(move |tx, writer| {
+                leases::check_fence(tx, &fence)?;
+                write::apply(tx, writer, &projection, &ops, position)
+            })
+            .await
+    }
+
+    fn leases(&self) -> Arc<dyn Leases> {
+        Arc::new(EmbeddedLeases {
+            writer: self.writer.clone(),
+        })
     }
 
     async fn drop_collection(&self, collection: &str) -> Result<(), ReadStoreError> {

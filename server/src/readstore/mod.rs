@@ -6,10 +6,15 @@
 //!
 //! A projection writes a batch of document changes together with its checkpoint in one atomic
 //! step ([`ReadStore::apply`]), so a crash can neither skip an event nor apply one twice to what
-//! queries see.
+//! queries see. Each adapter also keeps the runners' leases ([`ReadStore::leases`]), so that a
+//! batch can be fenced by its writer's lease in that same step ([`ReadStore::apply_fenced`]).
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::Value;
+
+use crate::lease::{Fence, Leases};
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
@@ -82,6 +87,10 @@ pub enum ReadStoreError {
     /// projection runner parks the event that produced it instead of retrying forever.
     #[error("document rejected: {0}")]
     Rejected(String),
+    /// A fenced commit was refused: the writer's lease was granted again since (its epoch is
+    /// no longer current), so another replica runs the projection now. Nothing was written.
+    #[error("commit fenced off: {0}")]
+    Fenced(String),
 }
 
 /// Storage of read models.
@@ -108,6 +117,21 @@ pub trait ReadStore: Send + Sync + 'static {
         ops: Vec<WriteOp>,
         position: u64,
     ) -> Result<(), ReadStoreError>;
+
+    /// [`ReadStore::apply`], but only while `fence` names the current epoch of its lease: the
+    /// epoch is checked inside the same atomic write as the documents and checkpoint, so a
+    /// writer that lost its lease (however long it was paused) commits nothing and gets
+    /// [`ReadStoreError::Fenced`].
+    async fn apply_fenced(
+        &self,
+        projection: &str,
+        ops: Vec<WriteOp>,
+        position: u64,
+        fence: &Fence,
+    ) -> Result<(), ReadStoreError>;
+
+    /// The leases kept in this store, which [`ReadStore::apply_fenced`] checks.
+    fn leases(&self) -> Arc<dyn Leases>;
 
     /// Removes a collection and its documents (used to drop a superseded rebuild generation).
     async fn drop_collection(&self, collection: &str) -> Result<(), ReadStoreError>;

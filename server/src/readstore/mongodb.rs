@@ -10,13 +10,15 @@
 //! - `transaction`: commit on replica sets and sharded clusters: one multi-document transaction.
 //! - `journal`: commit on a standalone server: a redo journal behind a commit marker.
 //! - `errors`: driver errors as `Rejected` (the document's fault) or `Unavailable`.
+//! - `leases`: the runners' leases in `causeway.leases`, and how a batch is fenced by one.
 //!
 //! Read models live in one database (`--mongodb-database`, default `causeway`), one collection
 //! per physical read-model collection (`orders_g1`, ...). The adapter's own collections have a
 //! dot in their names, which read-model names cannot have: checkpoints in
 //! `causeway.checkpoints` (`{_id: <key>, position}`), the standalone journal in
-//! `causeway.journal`. Which commit path is used is decided once, from the server's `hello`
-//! (a replica-set name or a mongos means transactions), and logged.
+//! `causeway.journal`, the leases and their fences in `causeway.leases` and `causeway.fences`.
+//! Which commit path is used is decided once, from the server's `hello` (a replica-set name or
+//! a mongos means transactions), and logged.
 //!
 //! The client fails fast: unless the URL says otherwise, server selection and connecting give
 //! up after 2 s, so a health probe or a batch reports `Unavailable` instead of hanging while
@@ -27,6 +29,7 @@ mod convert;
 mod deployment;
 mod errors;
 mod journal;
+mod leases;
 mod read;
 mod transaction;
 mod translate;
@@ -48,7 +51,10 @@ use mongodb::{
 use tokio::sync::OnceCell;
 use tracing::warn;
 
-use self::{batch::Plan, errors::unavailable};
+pub use self::leases::{FENCES, LEASES};
+use self::{batch::Plan, errors::unavailable, leases::MongoLeases};
+use crate::lease::{Fence, Leases};
+
 use super::{
     Document as ReadDocument, IndexSpec, Page, ReadStore, ReadStoreError, WriteOp,
     filter::{Query, validate_collection},
@@ -117,6 +123,8 @@ struct Inner {
     db: Database,
     checkpoints: Collection<Document>,
     journal: Collection<Document>,
+    leases: Collection<Document>,
+    fences: Collection<Document>,
     settings: MongoSettings,
     atomicity: OnceCell<Atomicity>,
     /// One lock per checkpoint key: a batch and the finishing of a pending batch of the same
@@ -137,6 +145,8 @@ impl MongoReadStore {
             inner: Arc::new(Inner {
                 checkpoints: db.collection(CHECKPOINTS),
                 journal: db.collection(JOURNAL),
+                leases: db.collection(LEASES),
+                fences: db.collection(FENCES),
                 db,
                 client,
                 settings,
@@ -163,6 +173,50 @@ impl MongoReadStore {
     /// batch stays pending until a writer finishes it. Not meant for production code paths.
     pub fn fail_next_apply_after_documents(&self) {
         self.inner.fail_next_apply.store(true, Ordering::SeqCst);
+    }
+}
+
+impl MongoReadStore {
+    /// A batch and its checkpoint, committed the deployment's way, under `fence` if any.
+    async fn commit(
+        &self,
+        projection: &str,
+        ops: &[WriteOp],
+        position: u64,
+        fence: Option<&Fence>,
+    ) -> Result<(), ReadStoreError> {
+        validate_projection(projection)?;
+        let position = i64::try_from(position)
+            .map_err(|_| ReadStoreError::Invalid("position beyond i64::MAX".to_owned()))?;
+        let plan = Plan::new(ops, position)?;
+        let inner = &self.inner;
+        let atomicity = inner.atomicity().await?;
+        let _guard = inner.lock(projection).await;
+        if let (Some(fence), Atomicity::Journal) = (fence, atomicity) {
+            // A former holder must not finish its successor's pending batch either.
+            leases::check_fence(&inner.leases, fence).await?;
+        }
+        journal::recover(inner, projection).await?;
+        let stale = inner
+            .checkpoints
+            .find_one(doc! { "_id": projection })
+            .await
+            .map_err(|e| unavailable("reading a checkpoint", &e))?
+            .as_ref()
+            .and_then(stored_position)
+            .is_some_and(|applied| applied >= position);
+        if stale {
+            return Ok(());
+        }
+        let fault = inner.fail_next_apply.swap(false, Ordering::SeqCst);
+        match atomicity {
+            Atomicity::Transactions => {
+                transaction::apply(inner, projection, &plan, position, fault, fence).await
+            }
+            Atomicity::Journal => {
+                journal::apply(inner, projection, &plan, position, fault, fence).await
+            }
+        }
     }
 }
 
@@ -274,32 +328,24 @@ impl ReadStore for MongoReadStore {
         ops: Vec<WriteOp>,
         position: u64,
     ) -> Result<(), ReadStoreError> {
-        validate_projection(projection)?;
-        let position = i64::try_from(position)
-            .map_err(|_| ReadStoreError::Invalid("position beyond i64::MAX".to_owned()))?;
-        let plan = Plan::new(&ops, position)?;
-        let inner = &self.inner;
-        let atomicity = inner.atomicity().await?;
-        let _guard = inner.lock(projection).await;
-        journal::recover(inner, projection).await?;
-        let stale = inner
-            .checkpoints
-            .find_one(doc! { "_id": projection })
-            .await
-            .map_err(|e| unavailable("reading a checkpoint", &e))?
-            .as_ref()
-            .and_then(stored_position)
-            .is_some_and(|applied| applied >= position);
-        if stale {
-            return Ok(());
-        }
-        let fault = inner.fail_next_apply.swap(false, Ordering::SeqCst);
-        match atomicity {
-            Atomicity::Transactions => {
-                transaction::apply(inner, projection, &plan, position, fault).await
-            }
-            Atomicity::Journal => journal::apply(inner, projection, &plan, position, fault).await,
-        }
+        self.commit(projection, &ops, position, None).await
+    }
+
+    async fn apply_fenced(
+        &self,
+        projection: &str,
+        ops: Vec<WriteOp>,
+        position: u64,
+        fence: &Fence,
+    ) -> Result<(), ReadStoreError> {
+        self.commit(projection, &ops, position, Some(fence)).await
+    }
+
+    fn leases(&self) -> Arc<dyn Leases> {
+        Arc::new(MongoLeases {
+            leases: self.inner.leases.clone(),
+            fences: self.inner.fences.clone(),
+        })
     }
 
     async fn drop_collection(&self, collection: &str) -> Result<(), ReadStoreError> {

@@ -27,7 +27,7 @@ pub(super) async fn report_readiness(health: HealthReporter, projections: Projec
             let state = status.borrow_and_update().state(projections.lag_slo());
             matches!(
                 state,
-                ProjectionState::Serving | ProjectionState::Rebuilding
+                ProjectionState::Serving | ProjectionState::Rebuilding | ProjectionState::Standby
             )
         });
         let serving = if ready {

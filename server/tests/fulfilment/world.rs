@@ -13,6 +13,7 @@ use causeway_server::{
         domain::{ProductName, ReceiveStock, RegisterProduct},
     },
     kernel::{Aggregate, CommandContext, CommandHandler},
+    lease::{LeaseMetrics, Leasing},
     orders::{
         Order,
         domain::{
@@ -73,7 +74,16 @@ impl World {
             self.reads.clone(),
             commands,
             upcasters,
-            timeout,
+            &fulfilment::Setup {
+                timeout,
+                leasing: Leasing::new(
+                    self.reads.leases(),
+                    // One replica: a restart after a crash takes its lease back at once.
+                    "world".to_owned(),
+                    causeway_server::lease::DEFAULT_TTL,
+                    LeaseMetrics::default(),
+                ),
+            },
             &Projections::default(),
             &mut tasks,
         );

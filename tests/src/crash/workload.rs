@@ -40,6 +40,14 @@ impl Seed {
         Self(nanos | 1)
     }
 
+    /// The seed in `CAUSEWAY_CRASH_SEED` (to replay a run), else one from the clock.
+    pub fn from_env_or_clock() -> Self {
+        std::env::var("CAUSEWAY_CRASH_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map_or_else(Self::from_clock, Self)
+    }
+
     /// A number below `n`.
     pub fn below(&mut self, n: usize) -> usize {
         self.0 ^= self.0 << 13;

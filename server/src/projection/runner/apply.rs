@@ -117,7 +117,7 @@ impl Parts {
         if let Some(position) = position.filter(|p| Some(*p) > *checkpoint) {
             // A document that cannot be written is refused like one the store refuses.
             let ops = view.into_ops().map_err(|e| Rejected(e.to_string()))?;
-            match self.reads.apply(&self.key(generation), ops, position).await {
+            match self.commit(&self.key(generation), ops, position).await {
                 Ok(()) => {
                     *checkpoint = Some(position);
                     self.projections
@@ -167,8 +167,7 @@ impl Parts {
                 }),
             },
         };
-        self.reads
-            .apply(&self.key(generation), vec![parked], event.position)
+        self.commit(&self.key(generation), vec![parked], event.position)
             .await?;
         *checkpoint = Some(event.position);
         self.status.send_modify(|s| s.parked += 1);

@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// The schema this code reads and writes; its version is kept in `PRAGMA user_version`.
-pub(super) const MIGRATIONS: Migrations = Migrations::new(&[CREATE_V1]);
+pub(super) const MIGRATIONS: Migrations = Migrations::new(&[CREATE_V1, LEASES_V2]);
 
 const CREATE_V1: &str = "
     CREATE TABLE documents (
@@ -24,6 +24,17 @@ const CREATE_V1: &str = "
     CREATE TABLE checkpoints (
         projection TEXT    PRIMARY KEY,
         position   INTEGER NOT NULL
+    );
+";
+
+/// Leases of the runners (see `crate::lease`): who holds each, under which epoch, until when
+/// (milliseconds since the Unix epoch).
+const LEASES_V2: &str = "
+    CREATE TABLE leases (
+        name       TEXT    PRIMARY KEY,
+        holder     TEXT    NOT NULL,
+        epoch      INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL
     );
 ";
 

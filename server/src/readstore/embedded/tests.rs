@@ -19,6 +19,12 @@ crate::readstore_conformance!(async {
     (Arc::new(store) as Arc<dyn ReadStore>, dir)
 });
 
+crate::lease_conformance!(async {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = EmbeddedReadStore::open(dir.path()).expect("open");
+    (Arc::new(store) as Arc<dyn ReadStore>, dir)
+});
+
 fn open(dir: &tempfile::TempDir) -> Arc<dyn ReadStore> {
     Arc::new(EmbeddedReadStore::open(dir.path()).expect("open"))
 }

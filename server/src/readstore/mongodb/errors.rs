@@ -22,6 +22,8 @@ pub(super) enum Failure {
     Rejected(String),
     /// The server failed in a way the adapter diagnosed itself.
     Unavailable(String),
+    /// The writer's lease was granted again: the batch is refused.
+    Fenced(String),
     /// The driver failed while doing something.
     Driver {
         /// What was being done, for the message.
@@ -49,6 +51,7 @@ impl From<Failure> for ReadStoreError {
         match failure {
             Failure::Rejected(why) => Self::Rejected(why),
             Failure::Unavailable(why) => Self::Unavailable(why),
+            Failure::Fenced(why) => Self::Fenced(why),
             Failure::Driver { doing, error } => {
                 debug!(%doing, error = %error, "MongoDB operation failed");
                 if codes(&error).iter().any(|code| TOO_LARGE.contains(code)) {

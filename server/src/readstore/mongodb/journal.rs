@@ -32,9 +32,10 @@ use super::{
     batch::{self, Plan, Target, Upsert, Writes},
     convert::{MAX_DOCUMENT_BYTES, encoded_size, from_raw},
     errors::{Failure, unavailable},
+    leases::{check_fence, commit_filter, commit_refused, fence_field},
     stored_position,
 };
-use crate::readstore::ReadStoreError;
+use crate::{lease::Fence, readstore::ReadStoreError};
 
 /// A batch between its commit point and its completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,14 +61,19 @@ pub(super) fn pending(stored: &Document) -> Option<Pending> {
 }
 
 /// Applies `plan` and moves `key`'s checkpoint to `position` through the journal. The caller
-/// holds `key`'s lock and has finished any pending batch of `key`.
+/// holds `key`'s lock and has finished any pending batch of `key`. Under a `fence`, the lease
+/// is checked first and the commit point is refused once a later epoch committed to `key`.
 pub(super) async fn apply(
     inner: &Inner,
     key: &str,
     plan: &Plan,
     position: i64,
     fail_after_documents: bool,
+    fence: Option<&Fence>,
 ) -> Result<(), ReadStoreError> {
+    if let Some(fence) = fence {
+        check_fence(&inner.leases, fence).await?;
+    }
     let stored = inner
         .checkpoints
         .find_one(doc! { "_id": key })
@@ -81,7 +87,7 @@ pub(super) async fn apply(
         return Ok(());
     }
     if plan.is_empty() {
-        return set_position(inner, key, position).await;
+        return set_position(inner, key, position, fence).await;
     }
     let entries = entries(inner, key, plan, position).await?;
     let count = i64::try_from(entries.len()).unwrap_or(i64::MAX);
@@ -97,15 +103,14 @@ pub(super) async fn apply(
         .ordered(false)
         .await
         .map_err(|e| unavailable("writing the journal", &e))?;
+    let mut marker = doc! { "pending": { "position": position, "entries": count } };
+    marker.extend(fence_field(fence));
     inner
         .checkpoints
-        .update_one(
-            doc! { "_id": key },
-            doc! { "$set": { "pending": { "position": position, "entries": count } } },
-        )
+        .update_one(commit_filter(key, fence), doc! { "$set": marker })
         .upsert(true)
         .await
-        .map_err(|e| unavailable("marking a batch pending", &e))?;
+        .map_err(|e| commit_refused("marking a batch pending", &e, fence))?;
     let pending = Pending {
         position,
         entries: count,
@@ -114,16 +119,20 @@ pub(super) async fn apply(
 }
 
 /// Moves the checkpoint of a batch without documents.
-async fn set_position(inner: &Inner, key: &str, position: i64) -> Result<(), ReadStoreError> {
+async fn set_position(
+    inner: &Inner,
+    key: &str,
+    position: i64,
+    fence: Option<&Fence>,
+) -> Result<(), ReadStoreError> {
+    let mut set = doc! { "position": position };
+    set.extend(fence_field(fence));
     inner
         .checkpoints
-        .update_one(
-            doc! { "_id": key },
-            doc! { "$set": { "position": position } },
-        )
+        .update_one(commit_filter(key, fence), doc! { "$set": set })
         .upsert(true)
         .await
-        .map_err(|e| unavailable("moving a checkpoint", &e))?;
+        .map_err(|e| commit_refused("moving a checkpoint", &e, fence))?;
     Ok(())
 }
 

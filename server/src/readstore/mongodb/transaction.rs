@@ -21,9 +21,10 @@ use super::{
     Inner,
     batch::{self, Key, Plan, Target, WriteError},
     errors::{Failure, failure},
+    leases::fence_in_transaction,
     stored_position,
 };
-use crate::readstore::ReadStoreError;
+use crate::{lease::Fence, readstore::ReadStoreError};
 
 /// Attempts of one batch's transaction before giving up with `Unavailable` (the runner then
 /// retries the batch with backoff).
@@ -39,13 +40,15 @@ enum Attempt {
     Written,
 }
 
-/// Applies `plan` and moves `key`'s checkpoint to `position` in one transaction.
+/// Applies `plan` and moves `key`'s checkpoint to `position` in one transaction, which first
+/// checks `fence` (if any) against its lease.
 pub(super) async fn apply(
     inner: &Inner,
     key: &str,
     plan: &Plan,
     position: i64,
     fail_after_documents: bool,
+    fence: Option<&Fence>,
 ) -> Result<(), ReadStoreError> {
     let mut held_back: BTreeSet<Key> = BTreeSet::new();
     let mut last = String::new();
@@ -59,7 +62,7 @@ pub(super) async fn apply(
             .start_transaction()
             .await
             .map_err(|e| failure("starting a transaction", &e))?;
-        let attempt = attempt(inner, &mut session, key, plan, position, &held_back).await;
+        let attempt = attempt(inner, &mut session, key, plan, position, &held_back, fence).await;
         let result = match attempt {
             Ok(Attempt::Stale) => {
                 let _ = session.abort_transaction().await;
@@ -107,7 +110,7 @@ pub(super) async fn apply(
     )))
 }
 
-/// One try: the checkpoint check, the documents, the new checkpoint.
+/// One try: the checkpoint check, the documents, the new checkpoint, the fence.
 async fn attempt(
     inner: &Inner,
     session: &mut ClientSession,
@@ -115,6 +118,7 @@ async fn attempt(
     plan: &Plan,
     position: i64,
     held_back: &BTreeSet<Key>,
+    fence: Option<&Fence>,
 ) -> Result<Attempt, WriteError> {
     let stored = inner
         .checkpoints
@@ -145,6 +149,11 @@ async fn attempt(
         .session(&mut *session)
         .await
         .map_err(|e| failure("moving a checkpoint", &e))?;
+    if let Some(fence) = fence {
+        // Last, so the fence document is locked by this transaction for as short a time as
+        // possible: a successor's first commit waits while it is.
+        fence_in_transaction(&inner.fences, session, fence).await?;
+    }
     Ok(Attempt::Written)
 }
 
