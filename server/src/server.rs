@@ -4,7 +4,8 @@
 //! servers on port 0.
 //!
 //! Layout: [`run_with`] here; `stores` (opening the stores and read models a configuration
-//! names); `probes` (readiness, projection and authentication health names).
+//! names); `probes` (readiness, projection and authentication health names);
+//! `authentication` (tokens or none); `reflection` (the role's services).
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -24,13 +25,13 @@ use crate::{
         keys_service::service as keys_service,
         limits::RateLimitLayer,
     },
-    config::{AuthMode, Config, FulfilmentMode, Role},
+    config::{AuthMode, Config, FulfilmentMode},
     connection::{ActivityLayer, MAX_HEADER_LIST_BYTES},
     feed::{self, Converter, FeedMetrics, History, Readers},
     fulfilment,
     grpc::{DecodeFailureLayer, RequestContextLayer, ServedElsewhereLayer, roles::SERVICES},
     health::StoreHealth,
-    identity::{self, login::Login, revocations::DisabledUsers, sessions::sessions_service},
+    identity::{self, login::Login, sessions::sessions_service},
     inventory,
     kernel::{CommandHandler, metrics::KernelMetrics},
     lease::{self, LeaseMetrics, Leasing},
@@ -44,10 +45,16 @@ use crate::{
     store::{StoreError, metered::MeteredEventStore},
 };
 
+mod authentication;
 mod probes;
+mod reflection;
 mod stores;
 
-use self::probes::{report_health, report_readiness};
+use self::{
+    authentication::authentication,
+    probes::{report_health, report_readiness},
+    reflection::{reflection_v1, reflection_v1alpha},
+};
 pub use self::{
     probes::{AUTHENTICATION, READINESS, projection_health_name},
     stores::{open_event_store, open_read_store, read_models, upcasters},
@@ -381,73 +388,4 @@ fn transport(config: &Config) -> &'static str {
         (Some(_), None) => "tls",
         (Some(_), Some(_)) => "mtls",
     }
-}
-
-/// How this process authenticates: with tokens (its keys created or loaded now, and disabled
-/// users followed in the background), or not at all, loudly.
-async fn authentication(
-    auth: &Auth,
-    users: Option<ReadModel>,
-    background: &mut JoinSet<()>,
-) -> Result<Authentication, ServerError> {
-    let Some(verifier) = auth.verifier.clone() else {
-        warn!(
-            "authentication is DISABLED (--auth disabled): every caller may do anything; \
-             use this for local experiments only"
-        );
-        return Ok(Authentication::Disabled);
-    };
-    let ring = auth.issuer.ring().clone();
-    tokio::task::spawn_blocking(move || ring.load_or_create())
-        .await
-        .map_err(|e| ServerError::Keys(e.to_string()))?
-        .map_err(|e| ServerError::Keys(e.to_string()))?;
-    verifier.prime().await;
-    let disabled = DisabledUsers::default();
-    if let Some(users) = users {
-        background.spawn(disabled.clone().follow(users));
-    }
-    Ok(Authentication::Tokens {
-        verifier,
-        revocations: Arc::new(disabled),
-    })
-}
-
-/// Reflection over the contracts, listing only the services this role serves (plus health and
-/// reflection), so `grpcurl list` shows what this process answers.
-fn reflection(role: Role) -> tonic_reflection::server::Builder<'static> {
-    let builder = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(causeway_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .with_service_name("grpc.health.v1.Health")
-        .with_service_name("grpc.reflection.v1.ServerReflection")
-        .with_service_name("grpc.reflection.v1alpha.ServerReflection");
-    SERVICES
-        .iter()
-        .filter(|(_, there)| role.serves(*there))
-        .fold(builder, |builder, (name, _)| {
-            builder.with_service_name(*name)
-        })
-}
-
-fn reflection_v1(
-    role: Role,
-) -> Result<
-    tonic_reflection::server::v1::ServerReflectionServer<
-        impl tonic_reflection::server::v1::ServerReflection,
-    >,
-    ServerError,
-> {
-    Ok(reflection(role).build_v1()?)
-}
-
-fn reflection_v1alpha(
-    role: Role,
-) -> Result<
-    tonic_reflection::server::v1alpha::ServerReflectionServer<
-        impl tonic_reflection::server::v1alpha::ServerReflection,
-    >,
-    ServerError,
-> {
-    Ok(reflection(role).build_v1alpha()?)
 }
