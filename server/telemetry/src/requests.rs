@@ -227,11 +227,11 @@ impl RequestsLayer {
         let span = match self.protocol {
             Protocol::Grpc => info_span!(
                 "grpc",
-                otel.name = %path.trim_start_matches('/'),
+                otel.name = path.trim_start_matches('/'),
                 otel.kind = "server",
                 rpc.system = "grpc",
-                rpc.service = %target.0,
-                rpc.method = %target.1,
+                rpc.service = target.0.as_str(),
+                rpc.method = target.1.as_str(),
                 rpc.grpc.status_code = Empty,
                 trace_id = Empty,
             ),

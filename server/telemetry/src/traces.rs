@@ -129,12 +129,46 @@ pub fn trace_id(span: &tracing::Span) -> Option<String> {
         .then(|| span_context.trace_id().to_string())
 }
 
-/// The W3C `traceparent` of `span`, to store with what it writes (events' metadata).
+/// The W3C `traceparent` of `span`, to store with what it writes (events' metadata): version
+/// `00`, the trace id, the span id and the flags, as [`inject`] writes it.
 pub fn traceparent(span: &tracing::Span) -> Option<String> {
-    let mut headers = HeaderMap::new();
-    inject(span, &mut headers);
-    headers
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    let context = span.context();
+    let span_context = context.span().span_context().clone();
+    span_context.is_valid().then(|| {
+        format!(
+            "00-{}-{}-{:02x}",
+            span_context.trace_id(),
+            span_context.span_id(),
+            span_context.trace_flags().to_u8()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::TracerProvider;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+
+    #[test]
+    fn the_stored_traceparent_is_what_the_propagator_writes_and_continues_the_trace() {
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("request");
+            let stored = traceparent(&span).expect("a span with a trace");
+            let mut headers = HeaderMap::new();
+            inject(&span, &mut headers);
+            assert_eq!(headers["traceparent"], stored.as_str());
+
+            // A follower linked to it, or a request carrying it, continues that trace.
+            let mut carried = HeaderMap::new();
+            carried.insert("traceparent", stored.parse().unwrap());
+            let next = tracing::info_span!("next");
+            continue_trace(&next, &carried);
+            assert_eq!(trace_id(&next), trace_id(&span));
+        });
+    }
 }
