@@ -98,24 +98,13 @@ fn kurrentdb_is_usable(_url: &str) -> Result<&'static str, ConfigError> {
 }
 
 /// Parses a MongoDB connection string offline (this build resolves no SRV records, so parsing
-/// never reaches the network). The driver's reason is kept only when it does not quote the
-/// string, which may hold a password.
+/// never reaches the network). The reason says what kind of mistake it is and quotes nothing
+/// of the string, which may hold a password or a token.
 #[cfg(feature = "mongodb")]
 fn mongodb_is_usable(url: &str) -> Result<&'static str, ConfigError> {
-    match mongodb::options::ConnectionString::parse(url) {
-        Ok(_) => Ok("MongoDB"),
-        Err(e) => {
-            let reason = e.to_string();
-            let quoted = url
-                .split(['/', '@', ':', '?', ','])
-                .any(|part| part.len() > 2 && reason.contains(part) && part != "mongodb");
-            Err(ConfigError::Store(if quoted {
-                "MONGODB_URL is not a valid MongoDB connection string".to_owned()
-            } else {
-                format!("MONGODB_URL is not a valid MongoDB connection string: {reason}")
-            }))
-        }
-    }
+    mongodb::options::ConnectionString::parse(url)
+        .map(|_| "MongoDB")
+        .map_err(|e| ConfigError::Store(crate::readstore::mongodb::url_error(url, &e)))
 }
 
 #[cfg(not(feature = "mongodb"))]

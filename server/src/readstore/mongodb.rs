@@ -34,6 +34,8 @@ mod read;
 mod transaction;
 mod translate;
 
+pub use self::deployment::url_error;
+
 use std::{
     collections::HashMap,
     sync::{
