@@ -132,9 +132,7 @@ mod tests {
                 .err()
                 .unwrap_or_else(|| panic!("{url} should not parse"));
             let message = url_error(url, &error);
-            for secret in [
-                "s3cr", "ada", "IQoJ", "secret", "token", "hunter2", "db1", "banana",
-            ] {
+            for secret in ["s3cr", "ada", "IQoJ", "Ftoken", "hunter2", "db1", "banana"] {
                 assert!(!message.contains(secret), "{url}: {message}");
             }
         }
