@@ -40,8 +40,9 @@ pub async fn fire_deadlines(
     let mut saga_status = projections.watch(super::runner::NAME);
     loop {
         if let Some(status) = &mut saga_status {
-            // Only beside the replica's active fulfilment subscription (see `crate::lease`).
-            if status.wait_for(|s| !s.standing_by()).await.is_err() {
+            // Only beside the replica's active fulfilment subscription (see `crate::lease`):
+            // not while another replica holds its lease, nor before this one has heard.
+            if status.wait_for(|s| s.runs_here()).await.is_err() {
                 return;
             }
         }

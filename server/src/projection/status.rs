@@ -48,8 +48,11 @@ pub struct ProjectionStatus {
     pub parked: u64,
     /// The generation being rebuilt and how far it got.
     pub rebuilding: Option<(u64, Option<u64>)>,
-    /// The runner's lease as this replica last saw it; `None` when it runs without one.
+    /// The runner's lease as this replica last saw it; `None` when it runs without one or
+    /// has not heard from the store yet.
     pub lease: Option<LeaseView>,
+    /// Whether the runner runs under a lease at all (set before it first asks for one).
+    pub leased: bool,
 }
 
 /// What state a projection is in, as operators and load balancers see it.
@@ -101,6 +104,13 @@ impl ProjectionStatus {
         self.lease.as_ref().is_some_and(|lease| !lease.held)
     }
 
+    /// Whether the runner runs in this replica now: it has no lease to hold, or holds it.
+    /// Until a leased runner first hears from the store, it does not (nor does what must
+    /// only run beside it).
+    pub fn runs_here(&self) -> bool {
+        !self.leased || self.lease.as_ref().is_some_and(|lease| lease.held)
+    }
+
     /// The checkpoint and the store's head when last asked (kept when it could not be asked;
     /// never behind the checkpoint), and the lag between them.
     pub fn measured(&mut self, checkpoint: Option<u64>, head: Option<u64>) {
@@ -145,6 +155,7 @@ pub fn lease_reporter(status: &watch::Sender<ProjectionStatus>) -> Holding {
         }
         s.lease = Some(view);
     };
+    status.send_modify(|s| s.leased = true);
     let status = status.clone();
     Arc::new(move |view| status.send_modify(|s| standing_by(s, view)))
 }
@@ -275,5 +286,37 @@ impl Projections {
         map.iter()
             .map(|(name, entry)| (name.clone(), entry.status.borrow().clone()))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod lease_tests {
+    use tokio::sync::watch;
+
+    use super::{ProjectionStatus, lease_reporter};
+    use crate::lease::LeaseView;
+
+    fn view(held: bool) -> LeaseView {
+        LeaseView {
+            holder: "other/1/a".into(),
+            epoch: 3,
+            held,
+        }
+    }
+
+    #[test]
+    fn a_leased_runner_runs_here_only_once_it_holds_its_lease() {
+        // Given a runner without a lease, it runs here.
+        assert!(ProjectionStatus::default().runs_here());
+        // When it is put under a lease, it does not until the store answers,
+        let (status, watching) = watch::channel(ProjectionStatus::default());
+        let report = lease_reporter(&status);
+        assert!(!watching.borrow().runs_here(), "before its first answer");
+        // nor while another replica holds the lease; then it does once it holds it.
+        report(view(false));
+        assert!(!watching.borrow().runs_here());
+        assert!(watching.borrow().standing_by());
+        report(view(true));
+        assert!(watching.borrow().runs_here());
     }
 }
