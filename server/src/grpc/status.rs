@@ -127,6 +127,7 @@ impl From<RebuildError> for Status {
         match error {
             RebuildError::AlreadyRunning(_) => Status::failed_precondition(error.to_string()),
             RebuildError::NotRunning(_) => Status::unavailable(error.to_string()),
+            RebuildError::Elsewhere { .. } => Status::failed_precondition(error.to_string()),
         }
     }
 }

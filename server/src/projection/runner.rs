@@ -15,7 +15,7 @@ use std::{
 };
 
 use futures::StreamExt;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
 use super::{
@@ -29,7 +29,11 @@ use crate::{
 };
 
 mod apply;
+mod handle;
 mod leased;
+
+use self::handle::RebuildReply;
+pub use self::handle::{RebuildError, RunnerHandle};
 
 use self::leased::Aborting;
 
@@ -61,41 +65,6 @@ impl From<ReadStoreError> for RunError {
             ReadStoreError::Fenced(why) => Self::Fenced(why),
             e => Self::Store(e.to_string()),
         }
-    }
-}
-
-/// A rebuild could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum RebuildError {
-    /// One is already running for this projection.
-    #[error("a rebuild of {0} is already running")]
-    AlreadyRunning(String),
-    /// The runner is not running (its task ended or is paused on errors).
-    #[error("the runner of {0} is not accepting requests")]
-    NotRunning(String),
-}
-
-type RebuildReply = oneshot::Sender<Result<u64, RebuildError>>;
-
-/// Asks a running projection to rebuild.
-#[derive(Debug, Clone)]
-pub struct RunnerHandle {
-    name: &'static str,
-    rebuilds: mpsc::Sender<RebuildReply>,
-}
-
-impl RunnerHandle {
-    /// Starts rebuilding from position 0 into a new generation while the current one keeps
-    /// serving; returns the new generation number. Readers switch once it has caught up.
-    pub async fn rebuild(&self) -> Result<u64, RebuildError> {
-        let (reply, answer) = oneshot::channel();
-        self.rebuilds
-            .send(reply)
-            .await
-            .map_err(|_| RebuildError::NotRunning(self.name.to_owned()))?;
-        answer
-            .await
-            .map_err(|_| RebuildError::NotRunning(self.name.to_owned()))?
     }
 }
 
@@ -133,6 +102,7 @@ impl ProjectionRunner {
     ) -> (Self, RunnerHandle) {
         let name = projection.name();
         let status = projections.register(name);
+        let watching = status.subscribe();
         let wanted = projections.wanted(name);
         let filter = SubscriptionFilter::categories(projection.categories().iter().copied());
         let (tx, rx) = mpsc::channel(4);
@@ -153,7 +123,11 @@ impl ProjectionRunner {
                 wanted,
                 tenure: None,
             },
-            RunnerHandle { name, rebuilds: tx },
+            RunnerHandle {
+                name,
+                rebuilds: tx,
+                status: watching,
+            },
         )
     }
 
@@ -245,6 +219,10 @@ impl ProjectionRunner {
                     look_ahead.ask(&parts.events, &parts.filter, checkpoint);
                 }
                 Some(reply) = self.rebuilds.recv() => {
+                    if reply.is_closed() {
+                        // Asked before this replica lost its lease, and given up since.
+                        continue;
+                    }
                     if rebuild.is_some() {
                         let _ = reply.send(Err(RebuildError::AlreadyRunning(name.to_owned())));
                         continue;
