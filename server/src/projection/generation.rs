@@ -25,6 +25,40 @@ fn control_key(projection: &str) -> String {
     format!("{projection}_control")
 }
 
+/// The id of the control document naming the highest generation a rebuild was started into.
+fn started_id(projection: &str) -> String {
+    format!("{projection}#rebuilding")
+}
+
+/// The checkpoint key under which rebuilds are claimed; its "position" is the generation.
+fn claim_key(projection: &str) -> String {
+    format!("{projection}_rebuilds")
+}
+
+/// The highest generation a rebuild of `projection` was ever started into (0: none).
+pub async fn last_started(reads: &dyn ReadStore, projection: &str) -> Result<u64, ReadStoreError> {
+    Ok(reads
+        .get(CONTROL_COLLECTION, &started_id(projection))
+        .await?
+        .and_then(|doc| doc.body.get("generation").and_then(|g| g.as_u64()))
+        .unwrap_or(0))
+}
+
+/// The commit claiming `generation` for a rebuild, made (under the lease's fence) before
+/// anything of that generation is dropped or reset. A replica that lost its lease cannot make
+/// it, and its successor starts its own rebuilds above every generation claimed before, so a
+/// former leader waking up late never drops or resets a generation its successor fills.
+pub fn claim(projection: &str, generation: u64) -> (String, Vec<WriteOp>) {
+    let op = WriteOp::Upsert {
+        collection: CONTROL_COLLECTION.to_owned(),
+        document: Document {
+            id: started_id(projection),
+            body: json!({ "generation": generation }),
+        },
+    };
+    (claim_key(projection), vec![op])
+}
+
 /// The generation queries read; 1 before any rebuild.
 pub async fn active(reads: &dyn ReadStore, projection: &str) -> Result<u64, ReadStoreError> {
     Ok(reads

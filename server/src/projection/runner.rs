@@ -227,7 +227,13 @@ impl ProjectionRunner {
                         let _ = reply.send(Err(RebuildError::AlreadyRunning(name.to_owned())));
                         continue;
                     }
-                    let target = generation + 1;
+                    let target = match parts.claim_rebuild(generation).await {
+                        Ok(target) => target,
+                        Err(e) => {
+                            let _ = reply.send(Err(RebuildError::NotRunning(name.to_owned())));
+                            return Err(e.into());
+                        }
+                    };
                     let builder = parts.clone();
                     let task = tokio::spawn(async move { builder.rebuild_into(target).await });
                     rebuild = Some((target, Aborting(task)));
@@ -279,7 +285,18 @@ impl Parts {
         Ok(self.reads.ensure_indexes(&specs).await?)
     }
 
-    /// Fills `target` from scratch up to the store's head at the time of the request.
+    /// Picks the generation a rebuild fills (above the one serving and every one claimed
+    /// before) and claims it under the lease's fence, before anything of it is dropped.
+    async fn claim_rebuild(&self, serving: u64) -> Result<u64, ReadStoreError> {
+        let name = self.projection.name();
+        let target = serving.max(generation::last_started(&*self.reads, name).await?) + 1;
+        let (key, ops) = generation::claim(name, target);
+        self.commit(&key, ops, target).await?;
+        Ok(target)
+    }
+
+    /// Fills `target` (claimed by [`Parts::claim_rebuild`]) from scratch up to the store's
+    /// head at the time of the request.
     async fn rebuild_into(self: Arc<Self>, target: u64) -> Result<(), RunError> {
         for spec in self.projection.indexes() {
             self.reads

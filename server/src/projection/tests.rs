@@ -307,3 +307,26 @@ async fn a_rebuild_fills_a_new_generation_while_the_old_one_serves_then_switches
     );
     assert_eq!(handle.rebuild().await.expect("a second rebuild"), 3);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rebuild_starts_above_every_generation_claimed_before() {
+    // Given a generation another replica claimed for a rebuild and may still be dropping
+    // (it lost its lease before switching readers to it)
+    let f = Fixture::new();
+    let last = f.append("tally-1", b"{}").await;
+    let (key, ops) = generation::claim("tallies", 7);
+    f.reads.apply(&key, ops, 7).await.unwrap();
+    let (_task, handle) = f.start();
+    f.reached(last).await;
+    // When this one rebuilds, it fills a generation above it, claimed first
+    assert_eq!(handle.rebuild().await.expect("rebuild starts"), 8);
+    assert_eq!(
+        generation::last_started(&*f.reads, "tallies")
+            .await
+            .unwrap(),
+        8
+    );
+    f.status_until(|s| s.generation == 8 && s.rebuilding.is_none())
+        .await;
+    assert_eq!(f.documents(8).await.len(), 1);
+}
