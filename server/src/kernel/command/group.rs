@@ -96,7 +96,15 @@ impl CommandHandler {
                         return Committed::Answered;
                     }
                 };
-                let position_of = |revision: u64| positions[(revision - first) as usize];
+                // Every revision asked about is one this append wrote; anything else gets the
+                // append's last position, a valid token never earlier than its own events.
+                let position_of = |revision: u64| {
+                    revision
+                        .checked_sub(first)
+                        .and_then(|i| positions.get(usize::try_from(i).ok()?))
+                        .copied()
+                        .unwrap_or(head.position)
+                };
                 let written: Vec<EventRef> = (first..)
                     .zip(ids)
                     .map(|(revision, id)| EventRef {
