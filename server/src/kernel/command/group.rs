@@ -164,12 +164,12 @@ impl CommandHandler {
         ids: &[uuid::Uuid],
         verdicts: &[Verdict],
     ) -> Result<Vec<u64>, StoreError> {
-        let answered_inside = verdicts.iter().filter(|v| match v {
+        let answered_inside = verdicts.iter().any(|v| match v {
             Verdict::Append { revision } => *revision != head.revision,
             Verdict::Done { at } => at.is_some_and(|at| at >= first && at != head.revision),
             Verdict::Refused(_) => false,
         });
-        if answered_inside.count() == 0 {
+        if !answered_inside {
             return Ok(vec![head.position; ids.len()]);
         }
         let records = self.store.read_stream(stream, first).await?;

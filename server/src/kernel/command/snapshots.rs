@@ -105,6 +105,12 @@ fn setup() -> Setup {
 }
 
 impl Setup {
+    /// Where till `a` stands now.
+    async fn head(&self) -> crate::kernel::Head {
+        let loaded = self.handler.load::<Till>("till-a").await.unwrap();
+        loaded.head.expect("till a exists")
+    }
+
     /// Puts coins of 1..=n in till `a`, one command each.
     async fn fill(&self, n: u64) {
         for i in 1..=n {
@@ -190,13 +196,7 @@ async fn a_snapshot_of_an_older_version_is_ignored_and_the_state_refolded() {
     s.fill(12).await;
     let kept = s.snapshot_from(9).await;
     // An older build's snapshot, at the stream's head, says something else entirely.
-    let head = s
-        .handler
-        .load::<Till>("till-a")
-        .await
-        .unwrap()
-        .head
-        .unwrap();
+    let head = s.head().await;
     s.keep(Snapshot {
         version: VERSION - 1,
         revision: head.revision,
@@ -229,13 +229,7 @@ async fn a_snapshot_of_an_older_version_is_ignored_and_the_state_refolded() {
 async fn a_corrupt_snapshot_is_ignored_with_a_warning() {
     let s = setup();
     s.fill(12).await;
-    let head = s
-        .handler
-        .load::<Till>("till-a")
-        .await
-        .unwrap()
-        .head
-        .unwrap();
+    let head = s.head().await;
     s.keep(Snapshot {
         version: VERSION,
         revision: head.revision,
@@ -289,13 +283,7 @@ async fn a_corrupt_snapshot_is_ignored_with_a_warning() {
 async fn a_snapshot_that_does_not_match_its_stream_is_ignored() {
     let s = setup();
     s.fill(12).await;
-    let head = s
-        .handler
-        .load::<Till>("till-a")
-        .await
-        .unwrap()
-        .head
-        .unwrap();
+    let head = s.head().await;
     s.keep(Snapshot {
         version: VERSION,
         revision: head.revision,

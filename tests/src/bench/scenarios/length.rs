@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use causeway_server::config::{Config, DurabilityArg, Role};
 
-use super::{Bench, command::receive_stock, settle};
+use super::{Bench, command::hot_commands, settle};
 use crate::bench::{
     BenchError,
     error::Context,
-    load::{Measurement, Plan, Rounds, closed_loop},
+    load::Rounds,
     report::{Outcome, Report, Target},
     seed,
     server::BenchServer,
@@ -118,8 +118,8 @@ async fn phases(
     bench.progress("scenario 15: commands on long and short streams, with and without snapshots");
     for plan in bench.rounds(1, count) {
         for ((server, (long, short)), (on_long, on_short)) in servers.iter().zip(&mut measured) {
-            on_short.add(commands(server, short, &plan).await?)?;
-            on_long.add(commands(server, long, &plan).await?)?;
+            on_short.add(hot_commands(server.channel(), short.clone(), &plan).await?)?;
+            on_long.add(hot_commands(server.channel(), long.clone(), &plan).await?)?;
         }
     }
     for (variant, (on_long, on_short)) in VARIANTS.iter().zip(measured) {
@@ -158,28 +158,4 @@ async fn phases(
         );
     }
     Ok(())
-}
-
-/// `ReceiveStock` of one unit on `skus[i % len]` for operation `i`.
-async fn commands(
-    server: &BenchServer,
-    skus: &Arc<Vec<String>>,
-    plan: &Plan,
-) -> Result<Measurement, BenchError> {
-    let (channel, skus) = (server.channel(), skus.clone());
-    closed_loop(plan, move |i| {
-        let mut client =
-            causeway_client::inventory::inventory_commands_client::InventoryCommandsClient::new(
-                channel.clone(),
-            );
-        let request = receive_stock(&skus[i % skus.len()]);
-        async move {
-            client
-                .receive_stock(request)
-                .await
-                .map(|_| ())
-                .map_err(|s| s.to_string())
-        }
-    })
-    .await
 }

@@ -66,11 +66,11 @@ async fn measure(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
     // A single caller shows what observing adds to one request's latency; 32 in flight, with
     // the server's core saturated, what it takes from the core (p50 then follows the work).
     let loads = [(1, scale.requests), (in_flight, scale.concurrent_requests)];
+    let servers = Servers {
+        bare: &bare,
+        observed: &observed,
+    };
     for (in_flight, count) in loads {
-        let servers = Servers {
-            bare: &bare,
-            observed: &observed,
-        };
         phase(
             bench,
             report,

@@ -9,10 +9,9 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use causeway_server::config::Role;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
-use super::{Bench, command::receive_stock, fulfilment::restock, gateway, settle};
+use super::{Bench, command::hot_commands, fulfilment::restock, gateway, settle};
 use crate::bench::{
     BenchError,
     error::Context,
@@ -76,7 +75,7 @@ async fn phases(
     let (mut grpc, mut through_gateway, mut in_server) =
         (Rounds::default(), Rounds::default(), Rounds::default());
     for plan in bench.rounds(in_flight, bench.scale.concurrent_requests) {
-        grpc.add(commands(server.channel(), skus.clone(), &plan).await?)?;
+        grpc.add(hot_commands(server.channel(), skus.clone(), &plan).await?)?;
         through_gateway.add(posts(http.clone(), gateway, skus.clone(), &plan).await?)?;
         in_server.add(posts(http.clone(), rest, skus.clone(), &plan).await?)?;
     }
@@ -105,29 +104,6 @@ async fn phases(
         );
     }
     Ok(())
-}
-
-/// `ReceiveStock` of one unit on `skus[i % len]` over gRPC.
-async fn commands(
-    channel: Channel,
-    skus: Arc<Vec<String>>,
-    plan: &Plan,
-) -> Result<Measurement, BenchError> {
-    closed_loop(plan, move |i| {
-        let mut client =
-            causeway_client::inventory::inventory_commands_client::InventoryCommandsClient::new(
-                channel.clone(),
-            );
-        let request = receive_stock(&skus[i % skus.len()]);
-        async move {
-            client
-                .receive_stock(request)
-                .await
-                .map(|_| ())
-                .map_err(|s| s.to_string())
-        }
-    })
-    .await
 }
 
 /// `POST /v1/products/{sku}:receive` of one unit on `skus[i % len]` to `at`.
