@@ -62,3 +62,31 @@ fn label(lease: &str) -> LeaseLabel {
         lease: lease.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_holder_and_refused_commits_show_in_the_exposition() {
+        let metrics = Metrics::default();
+        let leases = LeaseMetrics::register(&metrics);
+        leases.set_held("orders", true);
+        leases.set_held("products", false);
+        leases.fenced("products");
+        let text = metrics.encode();
+        assert!(
+            text.contains(r#"causeway_lease_held{lease="orders"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"causeway_lease_held{lease="products"} 0"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"causeway_lease_fenced_commits_total{lease="products"} 1"#),
+            "{text}"
+        );
+        assert_eq!(leases.fenced_count("products"), 1);
+    }
+}
