@@ -146,7 +146,9 @@ fn install(
     };
     // Spans carry what names them and what their fields say, nothing per span that costs on
     // every request and tells an operator little: no source location, thread or target
-    // attributes, no busy/idle clocks read on every poll. (The access log line is written
+    // attributes, no busy/idle clocks read on every poll, and no OpenTelemetry context made
+    // current on every poll (parents come from the tracing span tree, and the trace context
+    // written to headers and events is read from the span itself). (The access log line is written
     // outside the request's span, with its trace id as a field: a log line, never a span
     // event; the span has its code as `rpc.grpc.status_code` or `http.response.status_code`.)
     let otel = {
@@ -157,6 +159,7 @@ fn install(
             .with_threads(false)
             .with_target(false)
             .with_tracked_inactivity(false)
+            .with_context_activation(false)
     };
     traces::install_propagator();
     tracing_subscriber::registry()

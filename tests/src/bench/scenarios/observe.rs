@@ -35,22 +35,13 @@ pub(super) async fn run(bench: &Bench, report: &mut Report) {
 async fn measure(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
     let scale = &bench.scale;
     let in_flight = scale.in_flight;
-    let dir = bench.base.join("observe");
     let skus = bench.skus(HOT, in_flight);
-    let streams = skus.iter().map(|sku| (sku.clone(), 1)).collect();
-    let mut seeding = bench.config(&dir, Role::Command);
-    seeding.durability = causeway_server::config::DurabilityArg::Relaxed;
-    let store = bench.open_store(seeding).await?;
-    let seeded = seed::products(&store, streams).await;
-    bench.close_store(store).await?;
-    seeded.doing("seeding scenario 9")?;
-
     bench.progress("scenario 9: uninstrumented, metrics, metrics + spans exported + access log");
-    let mut config = bench.config(&dir, Role::Command);
-    // A relaxed store keeps fsync out of what is compared: the edge is the difference.
-    config.durability = causeway_server::config::DurabilityArg::Relaxed;
-    let bare = BenchServer::start_instrumented(&bench.server, config.clone(), false).await?;
-    let observed = BenchServer::start_instrumented(&bench.server, config, true).await?;
+    // Each server keeps its own copy of the same streams: sharing one directory, each phase
+    // would find the streams moved on by the other server's phase and reload them, and
+    // that reload (not what is observed) would be measured.
+    let bare = serve(bench, &skus, "observe-bare", false).await?;
+    let observed = serve(bench, &skus, "observe-observed", true).await?;
     // One subscriber for the whole process, exporting every span to an in-process receiver and
     // writing log lines to a sink; its filter is `off` except in the traced phase. The receiver
     // stands for a collector, another process in production: it runs beside the load generator,
@@ -99,6 +90,25 @@ async fn measure(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
     }
     bare.stop().await?;
     observed.stop().await
+}
+
+/// A server on a directory of its own, seeded with one product per sku.
+async fn serve(
+    bench: &Bench,
+    skus: &Arc<Vec<String>>,
+    name: &str,
+    instrumented: bool,
+) -> Result<BenchServer, BenchError> {
+    let dir = bench.base.join(name);
+    let mut config = bench.config(&dir, Role::Command);
+    // A relaxed store keeps fsync out of what is compared: the edge is the difference.
+    config.durability = causeway_server::config::DurabilityArg::Relaxed;
+    let store = bench.open_store(config.clone()).await?;
+    let streams = skus.iter().map(|sku| (sku.clone(), 1)).collect();
+    let seeded = seed::products(&store, streams).await;
+    bench.close_store(store).await?;
+    seeded.doing("seeding scenario 9")?;
+    BenchServer::start_instrumented(&bench.server, config, instrumented).await
 }
 
 /// The servers compared: the same configuration without and with instrumentation.
