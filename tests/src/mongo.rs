@@ -225,12 +225,11 @@ impl MongoServer {
             }
             // Only once the port accepts: before that the driver would wait out its whole
             // server-selection timeout on every try.
-            if tokio::net::TcpStream::connect(&address).await.is_ok() {
-                if let Ok(store) = MongoReadStore::connect(&url, settings.clone()).await {
-                    if store.atomicity().await.is_ok() {
-                        return Ok(());
-                    }
-                }
+            if tokio::net::TcpStream::connect(&address).await.is_ok()
+                && let Ok(store) = MongoReadStore::connect(&url, settings.clone()).await
+                && store.atomicity().await.is_ok()
+            {
+                return Ok(());
             }
             assert!(
                 tokio::time::Instant::now() < deadline,

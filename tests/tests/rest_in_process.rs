@@ -21,10 +21,10 @@ async fn secured() -> (TestServer, String) {
     let http = Client::new();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        if let Ok(reply) = http.get(format!("{rest}/healthz")).send().await {
-            if reply.status() == StatusCode::OK {
-                break;
-            }
+        if let Ok(reply) = http.get(format!("{rest}/healthz")).send().await
+            && reply.status() == StatusCode::OK
+        {
+            break;
         }
         assert!(
             tokio::time::Instant::now() < deadline,

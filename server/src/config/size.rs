@@ -54,7 +54,7 @@ impl fmt::Display for ByteSize {
         let units = [(1usize << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
         match units
             .iter()
-            .find(|(scale, _)| self.0 >= *scale && self.0 % scale == 0)
+            .find(|(scale, _)| self.0 >= *scale && self.0.is_multiple_of(*scale))
         {
             Some((scale, unit)) => write!(f, "{}{unit}", self.0 / scale),
             None => write!(f, "{}", self.0),

@@ -138,10 +138,10 @@ impl AggregateCache {
         if entries.capacity == 0 {
             return;
         }
-        if let Some(existing) = entries.by_stream.get(stream) {
-            if existing.head.revision >= head.revision {
-                return;
-            }
+        if let Some(existing) = entries.by_stream.get(stream)
+            && existing.head.revision >= head.revision
+        {
+            return;
         }
         let entry = entries.entry(stream, state, head, history, snapshot_at);
         entries.insert(stream, entry);

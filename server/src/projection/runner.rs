@@ -329,10 +329,10 @@ impl Parts {
             self.process(generation, chunk, &mut checkpoint).await?;
             self.skip_clear(generation, until, &mut checkpoint).await?;
             self.status.send_modify(|s| {
-                if let Some((g, _)) = s.rebuilding {
-                    if g == generation {
-                        s.rebuilding = Some((g, checkpoint));
-                    }
+                if let Some((g, _)) = s.rebuilding
+                    && g == generation
+                {
+                    s.rebuilding = Some((g, checkpoint));
                 }
             });
             if checkpoint >= Some(until) {

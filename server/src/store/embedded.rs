@@ -256,10 +256,10 @@ impl Drop for EmbeddedEventStore {
     /// may block for as long as the writer's current batch takes.
     fn drop(&mut self) {
         drop(self.requests.take());
-        if let Some(writer) = self.writer.take() {
-            if writer.join().is_err() {
-                tracing::error!("the event writer thread panicked");
-            }
+        if let Some(writer) = self.writer.take()
+            && writer.join().is_err()
+        {
+            tracing::error!("the event writer thread panicked");
         }
     }
 }

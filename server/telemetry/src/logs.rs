@@ -79,10 +79,10 @@ impl Telemetry {
 
 impl Drop for Telemetry {
     fn drop(&mut self) {
-        if self.exporting {
-            if let Err(e) = self.tracer.shutdown() {
-                eprintln!("could not flush the last traces: {e}");
-            }
+        if self.exporting
+            && let Err(e) = self.tracer.shutdown()
+        {
+            eprintln!("could not flush the last traces: {e}");
         }
     }
 }

@@ -146,7 +146,7 @@ async fn a_server_killed_while_fulfilling_ends_every_order_as_an_uninterrupted_r
         outcomes.insert(id.clone(), outcome(&mut queries, id).await);
     }
     for (id, order) in &outcomes {
-        if number(id) % 2 == 0 {
+        if number(id).is_multiple_of(2) {
             assert_eq!(order.status(), OrderStatus::Confirmed, "{order:?}");
         } else {
             assert_eq!(order.status(), OrderStatus::Rejected, "{order:?}");
@@ -169,7 +169,7 @@ async fn a_server_killed_while_fulfilling_ends_every_order_as_an_uninterrupted_r
             .unwrap();
         (product.on_hand, product.reserved, product.available)
     };
-    let confirmed = ids.iter().filter(|id| number(id) % 2 == 0).count() as u64;
+    let confirmed = ids.iter().filter(|id| number(id).is_multiple_of(2)).count() as u64;
     assert_eq!(
         stock_of("kettle").await,
         (KETTLES, confirmed, KETTLES - confirmed)

@@ -93,10 +93,10 @@ impl Runtimes {
         let server = runtime("bench-server", server_core, workers, &pin_failed)?;
         let client = runtime("bench-client", client_core, workers, &pin_failed)?;
         // `block_on` polls the orchestration on the calling thread: it belongs to the client.
-        if let Some(core) = client_core {
-            if !core_affinity::set_for_current(core) {
-                pin_failed.store(true, Ordering::Relaxed);
-            }
+        if let Some(core) = client_core
+            && !core_affinity::set_for_current(core)
+        {
+            pin_failed.store(true, Ordering::Relaxed);
         }
         Ok(Self {
             server,

@@ -58,11 +58,9 @@ fn version_in(manifest: &str, section: &str) -> Option<String> {
     for line in manifest.lines().map(str::trim) {
         if line.starts_with('[') {
             inside = line == header;
-        } else if inside {
-            if let Some(rest) = line.strip_prefix("version") {
-                let rest = rest.trim_start();
-                return Some(rest.strip_prefix('=').unwrap_or(rest).trim().to_owned());
-            }
+        } else if inside && let Some(rest) = line.strip_prefix("version") {
+            let rest = rest.trim_start();
+            return Some(rest.strip_prefix('=').unwrap_or(rest).trim().to_owned());
         }
     }
     None

@@ -49,11 +49,11 @@ impl CommandHandler {
         let mut events = Vec::new();
         let mut verdicts = Vec::with_capacity(jobs.len());
         for job in jobs {
-            if let Some(expected) = job.ctx.expected_revision {
-                if current != Some(expected) {
-                    verdicts.push(Verdict::Refused(conflict(stream, Some(expected), current)));
-                    continue;
-                }
+            if let Some(expected) = job.ctx.expected_revision
+                && current != Some(expected)
+            {
+                verdicts.push(Verdict::Refused(conflict(stream, Some(expected), current)));
+                continue;
             }
             let verdict = match (job.decide)(state) {
                 Ok(decided) if !decided.is_empty() => {

@@ -73,7 +73,7 @@ impl Cursor {
     /// continuing someone else's walk would silently return the wrong documents.
     pub fn decode(token: &str, query: &Query) -> Result<Self, ReadStoreError> {
         let invalid = || ReadStoreError::Invalid("malformed page token".to_owned());
-        if token.len() > MAX_TOKEN_LEN || token.len() % 2 != 0 {
+        if token.len() > MAX_TOKEN_LEN || !token.len().is_multiple_of(2) {
             return Err(invalid());
         }
         let bytes = (0..token.len())

@@ -281,13 +281,13 @@ async fn run(
             field: statements[start..end].to_vec(),
             "ordered": false,
         };
-        if target.session.is_none() {
-            if let Some(concern) = target.write_concern {
-                let concern = mongodb::bson::to_document(concern)
-                    .map_err(|_| Failure::Unavailable("unusable write concern".into()))?;
-                if !concern.is_empty() {
-                    body.insert("writeConcern", concern);
-                }
+        if target.session.is_none()
+            && let Some(concern) = target.write_concern
+        {
+            let concern = mongodb::bson::to_document(concern)
+                .map_err(|_| Failure::Unavailable("unusable write concern".into()))?;
+            if !concern.is_empty() {
+                body.insert("writeConcern", concern);
             }
         }
         let action = target.db.run_command(body);

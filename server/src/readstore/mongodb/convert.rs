@@ -75,10 +75,11 @@ fn decimal_to_json(decimal: Decimal128) -> Value {
     }
     let exponent = ((bits >> DECIMAL_COEFFICIENT_BITS) & 0x3fff) as i32 - DECIMAL_BIAS as i32;
     let coefficient = bits & ((1u128 << DECIMAL_COEFFICIENT_BITS) - 1);
-    if !negative && exponent == 0 {
-        if let Ok(u) = u64::try_from(coefficient) {
-            return Value::from(u);
-        }
+    if !negative
+        && exponent == 0
+        && let Ok(u) = u64::try_from(coefficient)
+    {
+        return Value::from(u);
     }
     let magnitude = coefficient as f64 * 10f64.powi(exponent);
     let value = if negative { -magnitude } else { magnitude };

@@ -60,10 +60,11 @@ pub(super) async fn write(
     snapshot: Snapshot,
 ) -> Result<(), StoreError> {
     let current = newest(connection, stream).await?;
-    if let Some((_, Some(kept))) = &current {
-        if kept.version == snapshot.version && kept.revision > snapshot.revision {
-            return Ok(());
-        }
+    if let Some((_, Some(kept))) = &current
+        && kept.version == snapshot.version
+        && kept.revision > snapshot.revision
+    {
+        return Ok(());
     }
     let first = current.is_none();
     let expected = current.map_or(StreamState::NoStream, |(at, _)| {
