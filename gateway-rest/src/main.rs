@@ -25,7 +25,7 @@ async fn main() -> anyhow::Result<()> {
         let addr = args.addr.unwrap_or_else(|| loopback(config.listen));
         println!(
             "{}",
-            causeway_gateway::probe::check(addr, args.timeout).await?
+            causeway_gateway::probe::check(addr, args.timeout, config.tls.probe()?).await?
         );
         return Ok(());
     }

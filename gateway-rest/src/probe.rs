@@ -1,10 +1,13 @@
 //! `causeway-gateway health`: one `GET /healthz` over plain HTTP/1.1 to a running gateway, so a
 //! container image needs no HTTP client of its own for its health check. Healthy means 200;
-//! the body (which names any upstream that does not serve) is passed on to the operator.
+//! the body (which names any upstream that does not serve) is passed on to the operator. A
+//! gateway that serves HTTPS is asked over TLS, trusting exactly the certificate its
+//! configuration names (the probe runs beside it and reads the same file).
 
 use std::{net::SocketAddr, time::Duration};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use causeway_tls::{ServerName, TlsConnector};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// The most of an answer read: `/healthz` bodies are a few hundred bytes.
 const MAX_ANSWER: u64 = 64 * 1024;
@@ -35,23 +38,27 @@ pub enum ProbeError {
     },
 }
 
-/// Asks the gateway at `addr` for `/healthz`; returns the body of a 200, or why not.
-pub async fn check(addr: SocketAddr, timeout: Duration) -> Result<String, ProbeError> {
+/// Asks the gateway at `addr` for `/healthz` over `tls` (plain HTTP when `None`); returns the
+/// body of a 200, or why not.
+pub async fn check(
+    addr: SocketAddr,
+    timeout: Duration,
+    tls: Option<TlsConnector>,
+) -> Result<String, ProbeError> {
     let failed = |e: std::io::Error| ProbeError::Failed {
         addr,
         reason: e.to_string(),
     };
     let ask = async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.map_err(failed)?;
-        let request = format!("GET /healthz HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.map_err(failed)?;
-        let mut answer = Vec::new();
-        stream
-            .take(MAX_ANSWER)
-            .read_to_end(&mut answer)
-            .await
-            .map_err(failed)?;
-        Ok(String::from_utf8_lossy(&answer).into_owned())
+        let tcp = tokio::net::TcpStream::connect(addr).await.map_err(failed)?;
+        match tls {
+            None => exchange(tcp, addr).await.map_err(failed),
+            Some(tls) => {
+                let name = ServerName::IpAddress(addr.ip().into());
+                let session = tls.connect(name, tcp).await.map_err(failed)?;
+                exchange(session, addr).await.map_err(failed)
+            }
+        }
     };
     let answer = tokio::time::timeout(timeout, ask)
         .await
@@ -67,4 +74,17 @@ pub async fn check(addr: SocketAddr, timeout: Duration) -> Result<String, ProbeE
             body,
         }),
     }
+}
+
+/// Sends the request on `stream` and reads the whole answer (the gateway closes after it).
+async fn exchange<S>(mut stream: S, addr: SocketAddr) -> std::io::Result<String>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let request = format!("GET /healthz HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    stream.flush().await?;
+    let mut answer = Vec::new();
+    stream.take(MAX_ANSWER).read_to_end(&mut answer).await?;
+    Ok(String::from_utf8_lossy(&answer).into_owned())
 }

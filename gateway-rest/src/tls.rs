@@ -16,7 +16,7 @@ use std::{
 };
 
 use causeway_tls::{
-    ClientFiles, ClientTls, Connected, ServerFiles, ServerName, ServerTls, TlsError,
+    ClientFiles, ClientTls, Connected, ServerFiles, ServerName, ServerTls, TlsConnector, TlsError,
 };
 use clap::Args;
 use http::Uri;
@@ -106,6 +106,15 @@ impl TlsArgs {
             client_ca: None,
         };
         ServerTls::load(files, CLIENT_ALPN).map(Some)
+    }
+
+    /// How `causeway-gateway health` reaches this gateway: TLS trusting exactly its
+    /// `--tls-cert` when it serves HTTPS, or `None` for plain HTTP.
+    pub fn probe(&self) -> Result<Option<TlsConnector>, TlsError> {
+        self.tls_cert
+            .as_deref()
+            .map(|certificate| causeway_tls::pinned_connector(certificate, None, &[b"http/1.1"]))
+            .transpose()
     }
 
     /// The connector to an `https://` `upstream`, loaded now, or `None` for plaintext.

@@ -72,7 +72,13 @@ async fn run_tool(config: &Config, tool: Tool) -> anyhow::Result<()> {
     match tool {
         Tool::Health(args) => {
             let addr = args.addr.unwrap_or_else(|| local_address(config.listen));
-            causeway_server::probe::check(addr, &args.service, args.timeout).await?;
+            let identity = args.client_cert.as_deref().zip(args.client_key.as_deref());
+            let tls = causeway_server::probe::transport(
+                config.tls.tls_cert.as_deref(),
+                config.tls.tls_client_ca.is_some(),
+                identity,
+            )?;
+            causeway_server::probe::check(addr, &args.service, args.timeout, tls).await?;
             println!("{addr}: SERVING");
         }
         Tool::Token(args) => {

@@ -2,7 +2,7 @@
 //! (`--check-config`), or an operator tool that mints a token or rotates the signing keys
 //! offline, or asks a running server whether it is healthy.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -54,6 +54,14 @@ pub struct HealthArgs {
     /// How long to wait for the answer.
     #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+    /// A client certificate chain (PEM) to present to a server that demands one
+    /// (`--tls-client-ca`); needs `--client-key`. A server that serves TLS is asked over TLS,
+    /// trusting exactly its `--tls-cert`.
+    #[arg(long, env = "CAUSEWAY_HEALTH_CLIENT_CERT", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// The private key of `--client-cert`.
+    #[arg(long, env = "CAUSEWAY_HEALTH_CLIENT_KEY", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
 }
 
 /// What `causeway-server token` mints.

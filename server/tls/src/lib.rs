@@ -11,6 +11,8 @@
 //!   mandatory, verified client certificate (mTLS).
 //! - `client`: [`ClientTls`], the connector side: the CA that signs the server, and optionally
 //!   a client certificate of its own.
+//! - `pinned`: [`pinned_connector`], a client that trusts exactly the certificate a process
+//!   serves: what a health probe inside the server's container speaks TLS with.
 //! - `identity`: [`PeerIdentity`], the names (SAN URIs such as `spiffe://…`, DNS names) a
 //!   verified peer certificate carries.
 //!
@@ -22,6 +24,7 @@
 mod client;
 mod identity;
 mod pem;
+mod pinned;
 mod server;
 mod watched;
 
@@ -29,6 +32,7 @@ use std::{path::PathBuf, sync::Arc};
 
 pub use client::{ClientFiles, ClientTls};
 pub use identity::PeerIdentity;
+pub use pinned::pinned_connector;
 pub use rustls::pki_types::ServerName;
 pub use server::{ServerFiles, ServerTls};
 pub use tokio_rustls::{

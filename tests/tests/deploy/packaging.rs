@@ -255,6 +255,44 @@ fn stand_ins(
         .collect()
 }
 
+/// Every exec probe (the servers' under TLS) is the image's own binary asking `health` with
+/// arguments it accepts and files it can load: run with the container's environment against a
+/// port nothing listens on, it fails for want of an answer there, not for its arguments or its
+/// TLS files.
+fn assert_exec_probes_reach_for_their_server(
+    container: &Container,
+    spec: &Value,
+    mounts: &BTreeMap<String, PathBuf>,
+) {
+    for probe in ["readinessProbe", "livenessProbe"] {
+        let Some(command) = spec[probe]["exec"]["command"].as_array() else {
+            continue;
+        };
+        let command: Vec<&str> = command
+            .iter()
+            .map(|a| a.as_str().expect("an argument"))
+            .collect();
+        assert_eq!(
+            command[..2],
+            ["/usr/local/bin/causeway", "health"],
+            "{}",
+            container.name
+        );
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a port");
+        let addr = closed.to_string();
+        let output = container.run(mounts, &command[1..], &["--addr", &addr, "--timeout", "2s"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.code() == Some(1) && stderr.contains(&addr),
+            "{} {probe} {command:?}: {} {stderr}",
+            container.name,
+            output.status
+        );
+    }
+}
+
 /// The security settings the issue asks of every container.
 fn assert_locked_down(container: &Container, spec: &Value) {
     let security = &spec["securityContext"];
@@ -319,6 +357,7 @@ fn every_rendered_manifest_is_valid_kubernetes_and_every_container_passes_check_
             assert_locked_down(container, spec);
             let stand_ins = stand_ins(mounts, &ca, &case.join(&container.name));
             container.assert_valid(&stand_ins);
+            assert_exec_probes_reach_for_their_server(container, spec, &stand_ins);
         }
         let gateway = &containers
             .iter()

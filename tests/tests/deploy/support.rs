@@ -98,6 +98,14 @@ impl Container {
     /// Runs `<binary> <args> --check-config` with exactly this environment (nothing inherited),
     /// every path under a key of `mounts` moved to the value's directory.
     pub fn check_config(&self, mounts: &BTreeMap<String, PathBuf>) -> Output {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        self.run(mounts, &args, &["--check-config"])
+    }
+
+    /// Runs `<binary> <args> <extra>` with exactly this environment (nothing inherited), every
+    /// path under a key of `mounts`, in the environment and in `args`, moved to the value's
+    /// directory.
+    pub fn run(&self, mounts: &BTreeMap<String, PathBuf>, args: &[&str], extra: &[&str]) -> Output {
         let moved = |value: &str| {
             mounts
                 .iter()
@@ -112,8 +120,8 @@ impl Container {
             .envs(self.env.iter().map(|(k, v)| (k, moved(v))))
             .env("RUST_BACKTRACE", "0")
             .env("NO_COLOR", "1")
-            .args(self.args.iter().map(|a| moved(a)))
-            .arg("--check-config")
+            .args(args.iter().map(|a| moved(a)))
+            .args(extra)
             .stdin(Stdio::null())
             .output()
             .expect("the binary runs")
