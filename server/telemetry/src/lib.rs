@@ -6,6 +6,8 @@
 //!
 //! Layout:
 //! - `logs`: `LogFormat` and `init`, the process's one tracing subscriber.
+//! - `bridge`: the layer that gives every `tracing` span W3C ids and hands the sampled ones
+//!   to the OTLP exporter.
 //! - `traces`: the OTLP tracer (from `OTEL_EXPORTER_OTLP_ENDPOINT` and friends) and W3C
 //!   `traceparent`/`tracestate` extraction and injection for HTTP headers.
 //! - `metrics`: `Metrics`, the process's Prometheus registry, and `serve`, its `/metrics`
@@ -16,6 +18,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod bridge;
 pub mod logs;
 pub mod metrics;
 pub mod process;

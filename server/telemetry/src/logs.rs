@@ -4,7 +4,9 @@
 
 use std::io::IsTerminal;
 
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use std::sync::Arc;
+
+use opentelemetry_sdk::trace::SpanProcessor;
 use tracing_subscriber::{
     EnvFilter, Layer, Registry,
     fmt::{MakeWriter, writer::BoxMakeWriter},
@@ -13,7 +15,7 @@ use tracing_subscriber::{
     util::SubscriberInitExt,
 };
 
-use crate::traces;
+use crate::{bridge::Bridge, traces};
 
 /// How log lines look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -45,15 +47,14 @@ pub enum TelemetryError {
 
 /// Keeps the tracer alive; dropping it flushes the spans still buffered for export.
 pub struct Telemetry {
-    tracer: SdkTracerProvider,
-    exporting: bool,
+    export: Option<Arc<dyn SpanProcessor>>,
     filter: reload::Handle<EnvFilter, Registry>,
 }
 
 impl std::fmt::Debug for Telemetry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Telemetry")
-            .field("exporting", &self.exporting)
+            .field("exporting", &self.exporting())
             .finish_non_exhaustive()
     }
 }
@@ -61,7 +62,7 @@ impl std::fmt::Debug for Telemetry {
 impl Telemetry {
     /// Whether spans are exported.
     pub fn exporting(&self) -> bool {
-        self.exporting
+        self.export.is_some()
     }
 
     /// Replaces the filter of logs and spans while the process runs (`off` silences both):
@@ -79,8 +80,8 @@ impl Telemetry {
 
 impl Drop for Telemetry {
     fn drop(&mut self) {
-        if self.exporting
-            && let Err(e) = self.tracer.shutdown()
+        if let Some(export) = &self.export
+            && let Err(e) = export.shutdown()
         {
             eprintln!("could not flush the last traces: {e}");
         }
@@ -93,7 +94,7 @@ pub fn init(filter: &str, format: LogFormat, service: &str) -> Result<Telemetry,
     install(
         filter,
         format,
-        traces::provider_from_env(service)?,
+        traces::export_from_env(service)?,
         BoxMakeWriter::new(std::io::stdout),
     )
 }
@@ -112,7 +113,7 @@ where
     install(
         filter,
         LogFormat::Text,
-        traces::provider(service, true, Some(endpoint))?,
+        Some(traces::export_to(service, Some(endpoint))?),
         BoxMakeWriter::new(logs),
     )
 }
@@ -127,7 +128,7 @@ fn parse_filter(filter: &str) -> Result<EnvFilter, TelemetryError> {
 fn install(
     filter: &str,
     format: LogFormat,
-    (tracer, exporting): (SdkTracerProvider, bool),
+    export: Option<Arc<dyn SpanProcessor>>,
     logs: BoxMakeWriter,
 ) -> Result<Telemetry, TelemetryError> {
     let (env_filter, handle) = reload::Layer::new(parse_filter(filter)?);
@@ -144,33 +145,20 @@ fn install(
             .with_span_list(false)
             .boxed(),
     };
-    // Spans carry what names them and what their fields say, nothing per span that costs on
-    // every request and tells an operator little: no source location, thread or target
-    // attributes, no busy/idle clocks read on every poll, and no OpenTelemetry context made
-    // current on every poll (parents come from the tracing span tree, and the trace context
-    // written to headers and events is read from the span itself). (The access log line is written
-    // outside the request's span, with its trace id as a field: a log line, never a span
-    // event; the span has its code as `rpc.grpc.status_code` or `http.response.status_code`.)
-    let otel = {
-        use opentelemetry::trace::TracerProvider;
-        tracing_opentelemetry::layer()
-            .with_tracer(tracer.tracer("causeway"))
-            .with_location(false)
-            .with_threads(false)
-            .with_target(false)
-            .with_tracked_inactivity(false)
-            .with_context_activation(false)
-    };
+    // Spans get W3C ids and, when sampled and exported, carry what names them and what their
+    // fields say (`bridge`). The access log line is written outside the request's span, with
+    // its trace id as a field: a log line, never a span event; the span has its code as
+    // `rpc.grpc.status_code` or `http.response.status_code`.
+    let spans = Bridge::new(export.clone());
     traces::install_propagator();
     tracing_subscriber::registry()
         .with(env_filter)
         .with(formatter)
-        .with(otel)
+        .with(spans)
         .try_init()
         .map_err(|_| TelemetryError::AlreadyInitialised)?;
     Ok(Telemetry {
-        tracer,
-        exporting,
+        export,
         filter: handle,
     })
 }

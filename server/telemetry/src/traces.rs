@@ -5,42 +5,44 @@
 //! (`traceparent`, `tracestate`) is read from incoming headers and written to outgoing ones, so
 //! one trace follows a request from the gateway through the server.
 
+use std::sync::Arc;
+
 use http::HeaderMap;
 use opentelemetry::{
     Context,
     propagation::{Extractor, Injector, TextMapPropagator},
-    trace::TraceContextExt,
+    trace::{SpanContext, TraceContextExt},
 };
-use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
-use tracing_opentelemetry::OpenTelemetrySpanExt;
+use opentelemetry_sdk::{
+    Resource,
+    propagation::TraceContextPropagator,
+    trace::{BatchSpanProcessor, SpanProcessor},
+};
 
-use crate::logs::TelemetryError;
+use crate::{bridge, logs::TelemetryError};
 
-/// The process's tracer provider, and whether it exports. Spans always get W3C ids (so logs
-/// carry trace ids and events store a `traceparent`); they leave the process only when the
-/// environment names an OTLP endpoint.
-pub fn provider_from_env(service: &str) -> Result<(SdkTracerProvider, bool), TelemetryError> {
+/// Where the process's sampled spans go: an OTLP batch exporter when the environment names an
+/// endpoint, nowhere otherwise. Spans always get W3C ids (so logs carry trace ids and events
+/// store a `traceparent`); they leave the process only with an exporter.
+pub fn export_from_env(service: &str) -> Result<Option<Arc<dyn SpanProcessor>>, TelemetryError> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let export = var("OTEL_TRACES_EXPORTER").is_none_or(|v| v != "none")
         && (var("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
             || var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some());
-    provider(service, export, None)
+    match export {
+        true => export_to(service, None).map(Some),
+        false => Ok(None),
+    }
 }
 
-/// A tracer provider for `service`, exporting over OTLP/gRPC when `export` (to `endpoint`, or
-/// where the `OTEL_*` variables say).
-pub fn provider(
+/// An OTLP/gRPC batch exporter for `service`, to `endpoint` or where the `OTEL_*` variables say.
+pub fn export_to(
     service: &str,
-    export: bool,
     endpoint: Option<&str>,
-) -> Result<(SdkTracerProvider, bool), TelemetryError> {
+) -> Result<Arc<dyn SpanProcessor>, TelemetryError> {
     let mut resource = Resource::builder();
     if std::env::var("OTEL_SERVICE_NAME").is_err() {
         resource = resource.with_service_name(service.to_owned());
-    }
-    let builder = SdkTracerProvider::builder().with_resource(resource.build());
-    if !export {
-        return Ok((builder.build(), false));
     }
     let exporter = opentelemetry_otlp::SpanExporter::builder().with_tonic();
     let exporter = match endpoint {
@@ -53,7 +55,9 @@ pub fn provider(
     let exporter = exporter
         .build()
         .map_err(|e| TelemetryError::Otlp(e.to_string()))?;
-    Ok((builder.with_batch_exporter(exporter).build(), true))
+    let mut processor = BatchSpanProcessor::builder(exporter).build();
+    processor.set_resource(&resource.build());
+    Ok(Arc::new(processor))
 }
 
 /// Makes W3C trace context the process's propagation format.
@@ -91,17 +95,25 @@ pub fn extract(headers: &HeaderMap) -> Context {
     TraceContextPropagator::new().extract(&Headers(headers))
 }
 
-/// Writes the trace context of `span` into `headers` (`traceparent`, `tracestate`).
-pub fn inject(span: &tracing::Span, headers: &mut HeaderMap) {
-    let context = span.context();
-    TraceContextPropagator::new().inject_context(&context, &mut HeadersMut(headers));
+/// The span context of `span`, when the process's subscriber gave it one.
+fn context_of(span: &tracing::Span) -> Option<SpanContext> {
+    bridge::with_recording(span, |_, recording| recording.context.clone())
 }
 
-/// Makes `span` a child of the trace `headers` carry.
+/// Writes the trace context of `span` into `headers` (`traceparent`, `tracestate`).
+pub fn inject(span: &tracing::Span, headers: &mut HeaderMap) {
+    if let Some(context) = context_of(span) {
+        let context = Context::new().with_remote_span_context(context);
+        TraceContextPropagator::new().inject_context(&context, &mut HeadersMut(headers));
+    }
+}
+
+/// Makes `span` (a root: a request's first span) a child of the trace `headers` carry.
 pub fn continue_trace(span: &tracing::Span, headers: &HeaderMap) {
     let remote = extract(headers);
-    if remote.span().span_context().is_valid() {
-        let _ = span.set_parent(remote);
+    let parent = remote.span().span_context().clone();
+    if parent.is_valid() {
+        bridge::adopt(span, &parent);
     }
 }
 
@@ -115,47 +127,40 @@ pub fn link_to(span: &tracing::Span, traceparent: &str) {
     let remote = extract(&headers);
     let context = remote.span().span_context().clone();
     if context.is_valid() {
-        span.add_link(context);
+        bridge::link(span, context);
     }
 }
 
 /// The trace id of `span` as 32 hex digits, when it belongs to a trace (always, once
 /// [`crate::logs::init`] ran).
 pub fn trace_id(span: &tracing::Span) -> Option<String> {
-    let context = span.context();
-    let span_context = context.span().span_context().clone();
-    span_context
-        .is_valid()
-        .then(|| span_context.trace_id().to_string())
+    context_of(span)
+        .filter(SpanContext::is_valid)
+        .map(|c| c.trace_id().to_string())
 }
 
 /// The W3C `traceparent` of `span`, to store with what it writes (events' metadata): version
 /// `00`, the trace id, the span id and the flags, as [`inject`] writes it.
 pub fn traceparent(span: &tracing::Span) -> Option<String> {
-    let context = span.context();
-    let span_context = context.span().span_context().clone();
-    span_context.is_valid().then(|| {
+    context_of(span).filter(SpanContext::is_valid).map(|c| {
         format!(
             "00-{}-{}-{:02x}",
-            span_context.trace_id(),
-            span_context.span_id(),
-            span_context.trace_flags().to_u8()
+            c.trace_id(),
+            c.span_id(),
+            c.trace_flags().to_u8()
         )
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use opentelemetry::trace::TracerProvider;
     use tracing_subscriber::layer::SubscriberExt;
 
     use super::*;
 
     #[test]
     fn the_stored_traceparent_is_what_the_propagator_writes_and_continues_the_trace() {
-        let provider = SdkTracerProvider::builder().build();
-        let subscriber = tracing_subscriber::registry()
-            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        let subscriber = tracing_subscriber::registry().with(bridge::Bridge::new(None));
         tracing::subscriber::with_default(subscriber, || {
             let span = tracing::info_span!("request");
             let stored = traceparent(&span).expect("a span with a trace");
