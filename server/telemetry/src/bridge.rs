@@ -245,6 +245,24 @@ pub(crate) fn adopt(span: &tracing::Span, parent: &SpanContext) {
     });
 }
 
+/// Names a sampled `span` for export and gives it `attributes`, built only when it is sampled:
+/// what a trace viewer shows and the log lines need not repeat (the access log has them).
+pub(crate) fn describe<A>(
+    span: &tracing::Span,
+    describe: impl FnOnce() -> (Cow<'static, str>, SpanKind, A),
+) where
+    A: IntoIterator<Item = KeyValue>,
+{
+    with_recording(span, |_, recording| {
+        if recording.context.is_sampled() {
+            let (name, kind, attributes) = describe();
+            recording.name = name;
+            recording.kind = kind;
+            recording.attributes.extend(attributes);
+        }
+    });
+}
+
 /// Links `span` to the span `to` of another trace.
 pub(crate) fn link(span: &tracing::Span, to: SpanContext) {
     with_recording(span, |_, recording| {

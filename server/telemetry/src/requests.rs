@@ -9,6 +9,7 @@
 //! [`Route`] extension (`unmatched` otherwise), so labels never grow with paths or ids.
 
 use std::{
+    borrow::Cow,
     future::Future,
     pin::Pin,
     sync::Arc,
@@ -18,6 +19,7 @@ use std::{
 
 use http::{Request, Response};
 use http_body::Body;
+use opentelemetry::{KeyValue, trace::SpanKind};
 use prometheus_client::{
     encoding::EncodeLabelSet,
     metrics::{counter::Counter, family::Family, histogram::Histogram},
@@ -224,28 +226,34 @@ impl RequestsLayer {
             }
             Protocol::Http => (String::new(), String::new()),
         };
+        // The span's fields are what a log line inside it needs; its name, kind and the
+        // semantic-convention attributes only matter to an exported (sampled) trace.
         let span = match self.protocol {
-            Protocol::Grpc => info_span!(
-                "grpc",
-                otel.name = path.trim_start_matches('/'),
-                otel.kind = "server",
-                rpc.system = "grpc",
-                rpc.service = target.0.as_str(),
-                rpc.method = target.1.as_str(),
-                rpc.grpc.status_code = Empty,
-                trace_id = Empty,
-            ),
-            Protocol::Http => info_span!(
-                "http",
-                otel.name = %format!("{} {}", request.method(), path),
-                otel.kind = "server",
-                http.request.method = %request.method(),
-                url.path = %path,
-                http.response.status_code = Empty,
-                trace_id = Empty,
-            ),
+            Protocol::Grpc => info_span!("grpc", rpc.grpc.status_code = Empty, trace_id = Empty),
+            Protocol::Http => {
+                info_span!("http", http.response.status_code = Empty, trace_id = Empty)
+            }
         };
         traces::continue_trace(&span, request.headers());
+        traces::describe(&span, || match self.protocol {
+            Protocol::Grpc => (
+                Cow::Owned(path.trim_start_matches('/').to_owned()),
+                SpanKind::Server,
+                vec![
+                    KeyValue::new("rpc.system", "grpc"),
+                    KeyValue::new("rpc.service", target.0.clone()),
+                    KeyValue::new("rpc.method", target.1.clone()),
+                ],
+            ),
+            Protocol::Http => (
+                Cow::Owned(format!("{} {}", request.method(), path)),
+                SpanKind::Server,
+                vec![
+                    KeyValue::new("http.request.method", request.method().to_string()),
+                    KeyValue::new("url.path", path.to_owned()),
+                ],
+            ),
+        });
         let trace_id = traces::trace_id(&span).unwrap_or_default();
         if !trace_id.is_empty() {
             span.record("trace_id", trace_id.as_str());

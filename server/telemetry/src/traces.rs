@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 use opentelemetry::{
-    Context,
+    Context, KeyValue,
     propagation::{Extractor, Injector, TextMapPropagator},
-    trace::{SpanContext, TraceContextExt},
+    trace::{SpanContext, SpanKind, TraceContextExt},
 };
 use opentelemetry_sdk::{
     Resource,
@@ -115,6 +115,17 @@ pub fn continue_trace(span: &tracing::Span, headers: &HeaderMap) {
     if parent.is_valid() {
         bridge::adopt(span, &parent);
     }
+}
+
+/// Names `span` for export, gives it a kind and attributes: `describe` runs only when the
+/// span is sampled, so an unsampled request builds none of it.
+pub fn describe<A>(
+    span: &tracing::Span,
+    describe: impl FnOnce() -> (std::borrow::Cow<'static, str>, SpanKind, A),
+) where
+    A: IntoIterator<Item = KeyValue>,
+{
+    bridge::describe(span, describe);
 }
 
 /// Links `span` to the trace of a W3C `traceparent` (a follower such as a projection applying
