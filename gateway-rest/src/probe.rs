@@ -1,4 +1,4 @@
-//! `causeway-gateway health`: one `GET /healthz` over plain HTTP/1.1 to a running gateway, so a
+//! `causeway-gateway health`: one `GET /healthz` over HTTP/1.1 to a running gateway, so a
 //! container image needs no HTTP client of its own for its health check. Healthy means 200;
 //! the body (which names any upstream that does not serve) is passed on to the operator. A
 //! gateway that serves HTTPS is asked over TLS, trusting exactly the certificate its

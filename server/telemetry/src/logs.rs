@@ -1,10 +1,8 @@
 //! The process's one tracing subscriber: an `EnvFilter`, a text or JSON formatter on stdout
-//! (colour only when stdout is a terminal), and, when OTLP export is configured, the
-//! OpenTelemetry layer that turns spans into exported traces.
+//! (colour only when stdout is a terminal), and the layer that gives spans W3C ids and, when
+//! OTLP export is configured, exports the sampled ones.
 
-use std::io::IsTerminal;
-
-use std::sync::Arc;
+use std::{io::IsTerminal, sync::Arc};
 
 use opentelemetry_sdk::trace::SpanProcessor;
 use tracing_subscriber::{
@@ -45,7 +43,7 @@ pub enum TelemetryError {
     AlreadyInitialised,
 }
 
-/// Keeps the tracer alive; dropping it flushes the spans still buffered for export.
+/// Keeps the span exporter alive; dropping it flushes the spans still buffered for export.
 pub struct Telemetry {
     export: Option<Arc<dyn SpanProcessor>>,
     filter: reload::Handle<EnvFilter, Registry>,
