@@ -138,12 +138,7 @@ impl MtlsServer {
 
     /// The DER of the certificate a new handshake is served, as a client with `leaf` sees it.
     pub async fn served_certificate(&self, leaf: &LeafFiles) -> Vec<u8> {
-        let session = self.handshake(Some(leaf)).await;
-        let (_, connection) = session.get_ref();
-        connection
-            .peer_certificates()
-            .expect("a server certificate")[0]
-            .to_vec()
+        served_certificate(&self.handshake(Some(leaf)).await)
     }
 
     /// Why the server ended the handshake of a client presenting `leaf`: under TLS 1.3 the

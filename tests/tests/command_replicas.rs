@@ -37,11 +37,15 @@ fn options(command_id: String, expected_revision: Option<u64>) -> Option<Command
     })
 }
 
+/// How often one reservation may lose every race of its retries before the test calls it a
+/// livelock.
+const ABORTED_AT_MOST: usize = 100;
+
 /// Reserves one unit as `reservation`, sending the same command again while it is `ABORTED`
 /// (it lost every race its retries had); returns the acknowledged revision.
 async fn reserve(channel: Channel, reservation: String) -> u64 {
     let mut client = InventoryCommandsClient::new(channel);
-    loop {
+    for _ in 0..ABORTED_AT_MOST {
         let request = ReserveStockRequest {
             options: options(format!("cmd-{reservation}"), None),
             sku: "kettle".into(),
@@ -54,6 +58,7 @@ async fn reserve(channel: Channel, reservation: String) -> u64 {
             Err(status) => panic!("{reservation}: {status:?}"),
         }
     }
+    panic!("{reservation}: ABORTED {ABORTED_AT_MOST} times in a row")
 }
 
 async fn race(data_dir: &Path, env: &[(&str, &str)], events: Arc<dyn EventStore>) {

@@ -15,8 +15,9 @@ use tracing::{info, warn};
 
 use super::{Claim, Grant, LeaseError, LeaseMetrics, LeaseRecord, Leases};
 
-/// How this replica sees one lease: who has it, under which epoch, whether that is us.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How this replica sees one lease: who has it, under which epoch, whether that is us (the
+/// default: nobody, epoch 0, not us).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LeaseView {
     /// The holder as last seen.
     pub holder: String,
@@ -158,11 +159,6 @@ impl Tenure {
         self
     }
 
-    /// The lease's name.
-    pub fn lease(&self) -> &str {
-        &self.lease
-    }
-
     /// The metrics it records into (runners count fenced commits there).
     pub fn metrics(&self) -> &LeaseMetrics {
         &self.metrics
@@ -233,11 +229,7 @@ impl Tenure {
         warn!(lease = %self.lease, holder = %self.holder, reason = %why,
             "lease lost; this replica stops writing and stands by");
         self.metrics.set_held(&self.lease, false);
-        (self.seen)(LeaseView {
-            holder: String::new(),
-            epoch: 0,
-            held: false,
-        });
+        (self.seen)(LeaseView::default());
         why
     }
 

@@ -33,11 +33,7 @@ pub fn admin_service(
 }
 
 fn info(name: String, s: ProjectionStatus, lag_slo: Option<std::time::Duration>) -> ProjectionInfo {
-    let lease = s.lease.clone().unwrap_or(crate::lease::LeaseView {
-        holder: String::new(),
-        epoch: 0,
-        held: false,
-    });
+    let lease = s.lease.clone().unwrap_or_default();
     ProjectionInfo {
         lease_holder: lease.holder,
         lease_epoch: lease.epoch,

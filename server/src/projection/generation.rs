@@ -37,10 +37,8 @@ fn claim_key(projection: &str) -> String {
 
 /// The highest generation a rebuild of `projection` was ever started into (0: none).
 pub async fn last_started(reads: &dyn ReadStore, projection: &str) -> Result<u64, ReadStoreError> {
-    Ok(reads
-        .get(CONTROL_COLLECTION, &started_id(projection))
+    Ok(stored_generation(reads, &started_id(projection))
         .await?
-        .and_then(|doc| doc.body.get("generation").and_then(|g| g.as_u64()))
         .unwrap_or(0))
 }
 
@@ -49,34 +47,41 @@ pub async fn last_started(reads: &dyn ReadStore, projection: &str) -> Result<u64
 /// it, and its successor starts its own rebuilds above every generation claimed before, so a
 /// former leader waking up late never drops or resets a generation its successor fills.
 pub fn claim(projection: &str, generation: u64) -> (String, Vec<WriteOp>) {
-    let op = WriteOp::Upsert {
-        collection: CONTROL_COLLECTION.to_owned(),
-        document: Document {
-            id: started_id(projection),
-            body: json!({ "generation": generation }),
-        },
-    };
-    (claim_key(projection), vec![op])
+    (
+        claim_key(projection),
+        vec![generation_write(started_id(projection), generation)],
+    )
 }
 
 /// The generation queries read; 1 before any rebuild.
 pub async fn active(reads: &dyn ReadStore, projection: &str) -> Result<u64, ReadStoreError> {
-    Ok(reads
-        .get(CONTROL_COLLECTION, projection)
-        .await?
-        .and_then(|doc| doc.body.get("generation").and_then(|g| g.as_u64()))
-        .unwrap_or(1))
+    Ok(stored_generation(reads, projection).await?.unwrap_or(1))
 }
 
 /// The commit that points readers at `generation`: its checkpoint key and write, committed at
 /// "position" `generation` (the runner commits it under its lease's fence).
 pub fn activation(projection: &str, generation: u64) -> (String, Vec<WriteOp>) {
-    let op = WriteOp::Upsert {
+    (
+        control_key(projection),
+        vec![generation_write(projection.to_owned(), generation)],
+    )
+}
+
+/// The generation the control document `id` holds, if any.
+async fn stored_generation(reads: &dyn ReadStore, id: &str) -> Result<Option<u64>, ReadStoreError> {
+    Ok(reads
+        .get(CONTROL_COLLECTION, id)
+        .await?
+        .and_then(|doc| doc.body.get("generation").and_then(|g| g.as_u64())))
+}
+
+/// Writes `generation` into the control document `id`.
+fn generation_write(id: String, generation: u64) -> WriteOp {
+    WriteOp::Upsert {
         collection: CONTROL_COLLECTION.to_owned(),
         document: Document {
-            id: projection.to_owned(),
+            id,
             body: json!({ "generation": generation }),
         },
-    };
-    (control_key(projection), vec![op])
+    }
 }

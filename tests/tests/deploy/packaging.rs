@@ -263,7 +263,8 @@ fn assert_exec_probes_reach_for_their_server(
     container: &Container,
     spec: &Value,
     mounts: &BTreeMap<String, PathBuf>,
-) {
+) -> usize {
+    let mut checked = 0;
     for probe in ["readinessProbe", "livenessProbe"] {
         let Some(command) = spec[probe]["exec"]["command"].as_array() else {
             continue;
@@ -290,7 +291,9 @@ fn assert_exec_probes_reach_for_their_server(
             container.name,
             output.status
         );
+        checked += 1;
     }
+    checked
 }
 
 /// The security settings the issue asks of every container.
@@ -341,6 +344,7 @@ fn every_rendered_manifest_is_valid_kubernetes_and_every_container_passes_check_
             assert!(kinds.contains(kind), "{stem}: no {kind} in {kinds:?}");
         }
         let containers = containers(&manifests);
+        let mut exec_probes = 0;
         let roles: BTreeSet<String> = containers
             .iter()
             .filter(|(c, _, _)| c.binary == "causeway-server")
@@ -357,8 +361,19 @@ fn every_rendered_manifest_is_valid_kubernetes_and_every_container_passes_check_
             assert_locked_down(container, spec);
             let stand_ins = stand_ins(mounts, &ca, &case.join(&container.name));
             container.assert_valid(&stand_ins);
-            assert_exec_probes_reach_for_their_server(container, spec, &stand_ins);
+            exec_probes += assert_exec_probes_reach_for_their_server(container, spec, &stand_ins);
         }
+        // With TLS on, every server container's two probes are the binary's own.
+        let tls = stem.contains("tls");
+        let servers = containers
+            .iter()
+            .filter(|(c, _, _)| c.binary == "causeway-server")
+            .count();
+        assert_eq!(
+            exec_probes,
+            if tls { 2 * servers } else { 0 },
+            "{stem}: exec probes"
+        );
         let gateway = &containers
             .iter()
             .find(|(c, _, _)| c.binary == "causeway-gateway")

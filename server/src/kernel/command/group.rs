@@ -119,22 +119,18 @@ impl CommandHandler {
                 self.cache
                     .put(stream, basis.state, head, history, snapshot_at);
                 // The append proved the basis current, so every verdict stands.
+                let ack_of = |revision: u64| {
+                    Head {
+                        revision,
+                        position: position_of(revision),
+                    }
+                    .ack(stream, false)
+                };
                 for (job, verdict) in jobs.into_iter().zip(verdicts) {
                     let answer = match verdict {
-                        Verdict::Append { revision } => Ok(Head {
-                            revision,
-                            position: position_of(revision),
-                        }
-                        .ack(stream, false)),
+                        Verdict::Append { revision } => Ok(ack_of(revision)),
                         Verdict::Done { at } if at == current => Ok(ack_at(stream, basis.head)),
-                        Verdict::Done { at } => {
-                            let revision = at.unwrap_or(0);
-                            Ok(Head {
-                                revision,
-                                position: position_of(revision),
-                            }
-                            .ack(stream, false))
-                        }
+                        Verdict::Done { at } => Ok(ack_of(at.unwrap_or(0))),
                         Verdict::Refused(refused) => Err(refused),
                     };
                     job.answer(answer);
@@ -155,7 +151,8 @@ impl CommandHandler {
     /// `first` on). A command is answered with its own last event's position, as the contract
     /// says and as a repeat of it is answered later; when the append holds the events of more
     /// than one command (a group), only the last one's is the append's, so the others are read
-    /// back: one read per such append.
+    /// back: one read per such append. Empty when no command is answered inside the append
+    /// (the caller then answers each revision with the head's position).
     async fn positions(
         &self,
         stream: &str,
@@ -170,7 +167,8 @@ impl CommandHandler {
             Verdict::Refused(_) => false,
         });
         if !answered_inside {
-            return Ok(vec![head.position; ids.len()]);
+            // Nothing answered inside the append: every revision falls back to its head.
+            return Ok(Vec::new());
         }
         let records = self.store.read_stream(stream, first).await?;
         let positions: Vec<u64> = records

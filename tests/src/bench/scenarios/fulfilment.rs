@@ -29,7 +29,6 @@ use crate::bench::{
     BenchError,
     load::{Measurement, Plan, Rounds, closed_loop},
     report::{Outcome, Report},
-    seed,
     server::BenchServer,
 };
 
@@ -53,13 +52,10 @@ async fn measure(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
     let mut config = bench.config(&dir, Role::All);
     config.fulfilment = FulfilmentMode::Enabled;
     bench.progress("scenario 10: stocking products");
-    let mut seeding = config.clone();
-    seeding.durability = causeway_server::config::DurabilityArg::Relaxed;
     let skus = bench.skus(SET, PRODUCTS);
-    let store = bench.open_store(seeding).await?;
-    let seeded = seed::products(&store, skus.iter().map(|s| (s.clone(), 1)).collect()).await;
-    bench.close_store(store).await?;
-    seeded.map_err(|e| BenchError::new(format!("stocking scenario 10's products: {e}")))?;
+    bench
+        .seed_products(&config, &skus, "scenario 10's products")
+        .await?;
 
     let server = BenchServer::start(&bench.server, config).await?;
     let result = phases(bench, &server, skus, report).await;

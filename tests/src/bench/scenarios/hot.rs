@@ -24,7 +24,6 @@ use crate::bench::{
     error::Context,
     load::{Measurement, Plan, Rounds, closed_loop},
     report::{Outcome, Report, Target},
-    seed,
     server::BenchServer,
 };
 
@@ -52,12 +51,9 @@ async fn measure(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
     let config = bench.config(&dir, Role::Command);
     let most = CLIENTS.iter().copied().max().unwrap_or(1);
     let skus = bench.skus(SET, most);
-    let mut seeding = config.clone();
-    seeding.durability = causeway_server::config::DurabilityArg::Relaxed;
-    let store = bench.open_store(seeding).await?;
-    let seeded = seed::products(&store, skus.iter().map(|s| (s.clone(), 1)).collect()).await;
-    bench.close_store(store).await?;
-    seeded.doing("seeding scenario 13's products")?;
+    bench
+        .seed_products(&config, &skus, "scenario 13's products")
+        .await?;
 
     let server = BenchServer::start(&bench.server, config).await?;
     let result = phases(bench, &server, &skus, report).await;

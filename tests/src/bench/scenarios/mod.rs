@@ -127,6 +127,24 @@ impl Bench {
             .doing("closing the event store")
     }
 
+    /// Registers one product per sku (one event each) in the store `config` names, with
+    /// relaxed durability (seeding is not what is measured), and closes the store again so a
+    /// server can open it; `what` names the data set in an error.
+    pub async fn seed_products(
+        &self,
+        config: &Config,
+        skus: &[String],
+        what: &str,
+    ) -> Result<(), BenchError> {
+        let mut seeding = config.clone();
+        seeding.durability = DurabilityArg::Relaxed;
+        let store = self.open_store(seeding).await?;
+        let streams = skus.iter().map(|sku| (sku.clone(), 1)).collect();
+        let seeded = super::seed::products(&store, streams).await;
+        self.close_store(store).await?;
+        seeded.doing(&format!("seeding {what}")).map(drop)
+    }
+
     /// Runs `work` on the server runtime and waits for it from the client side.
     pub async fn on_server<T, F>(&self, work: F) -> Result<T, BenchError>
     where

@@ -13,11 +13,9 @@ use causeway_server::config::Role;
 use super::{Bench, command::hot_commands, settle};
 use crate::bench::{
     BenchError,
-    error::Context,
     load::{Measurement, Rounds},
     otlp::Receiver,
     report::{Outcome, Report, Target},
-    seed,
     server::BenchServer,
 };
 
@@ -103,11 +101,7 @@ async fn serve(
     let mut config = bench.config(&dir, Role::Command);
     // A relaxed store keeps fsync out of what is compared: the edge is the difference.
     config.durability = causeway_server::config::DurabilityArg::Relaxed;
-    let store = bench.open_store(config.clone()).await?;
-    let streams = skus.iter().map(|sku| (sku.clone(), 1)).collect();
-    let seeded = seed::products(&store, streams).await;
-    bench.close_store(store).await?;
-    seeded.doing("seeding scenario 9")?;
+    bench.seed_products(&config, skus, "scenario 9").await?;
     BenchServer::start_instrumented(&bench.server, config, instrumented).await
 }
 

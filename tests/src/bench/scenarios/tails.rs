@@ -17,7 +17,6 @@ use crate::bench::{
     error::Context,
     load::{Measurement, Plan, Rounds, closed_loop},
     report::{Outcome, Report, Target},
-    seed,
     server::BenchServer,
 };
 
@@ -38,12 +37,9 @@ async fn measure(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
     let dir = bench.base.join("tails");
     let config = bench.config(&dir, Role::Command);
     let skus = bench.skus(SET, PRODUCTS);
-    let mut seeding = config.clone();
-    seeding.durability = causeway_server::config::DurabilityArg::Relaxed;
-    let store = bench.open_store(seeding).await?;
-    let seeded = seed::products(&store, skus.iter().map(|s| (s.clone(), 1)).collect()).await;
-    bench.close_store(store).await?;
-    seeded.doing("seeding scenario 16's products")?;
+    bench
+        .seed_products(&config, &skus, "scenario 16's products")
+        .await?;
 
     let server = BenchServer::start_with_rest(&bench.server, config).await?;
     let rest = server
