@@ -3,8 +3,8 @@
 //! parent's trace and sampling decision; a root asks the SDK's sampler, which reads
 //! `OTEL_TRACES_SAMPLER`). A sampled span keeps its fields as attributes and becomes export
 //! data when it closes, handed straight to the SDK's batch processor and OTLP exporter. An
-//! unsampled one keeps its ids only (logs and stored events still carry them) and costs nothing
-//! more. Why not `tracing-opentelemetry`: it builds every span in full, sampled or not, and
+//! unsampled one keeps its ids only (logs and stored events still carry them), except a root
+//! that a remote parent may still adopt: it keeps its fields until its trace is settled. Why not `tracing-opentelemetry`: it builds every span in full, sampled or not, and
 //! then builds it again as an SDK span; scenario 9 of the benchmark measured most of the
 //! tracing cost of a command there (README, "Scenario 9 again").
 
@@ -38,8 +38,8 @@ pub(crate) struct Recording {
     pub(crate) context: SpanContext,
     parent: SpanId,
     parent_is_remote: bool,
-    /// Whether it was opened without a parent, so a remote parent may still adopt it.
-    root: bool,
+    /// Opened without a parent and not yet settled: a remote parent may still adopt it.
+    adoptable: bool,
     name: Cow<'static, str>,
     kind: SpanKind,
     start: SystemTime,
@@ -122,7 +122,7 @@ where
         let mut recording = Recording {
             parent: parent_id,
             parent_is_remote: false,
-            root: parent.is_none(),
+            adoptable: parent.is_none(),
             name: Cow::Borrowed(name),
             kind: SpanKind::Internal,
             start: SystemTime::now(),
@@ -131,8 +131,8 @@ where
             status: Status::Unset,
             context,
         };
-        // A root keeps its fields whatever its sampling: a remote parent may still adopt it.
-        if recording.context.is_sampled() || recording.root {
+        // An adoptable root keeps its fields whatever its sampling: its trace is not settled.
+        if recording.context.is_sampled() || recording.adoptable {
             recording.attributes.reserve(attrs.fields().len());
             attrs.record(&mut Fields(&mut recording));
         }
@@ -145,7 +145,7 @@ where
         };
         let mut extensions = span.extensions_mut();
         if let Some(recording) = extensions.get_mut::<Recording>()
-            && (recording.context.is_sampled() || recording.root)
+            && (recording.context.is_sampled() || recording.adoptable)
         {
             values.record(&mut Fields(recording));
         }
@@ -203,10 +203,7 @@ where
 }
 
 fn flags(sampled: bool) -> TraceFlags {
-    match sampled {
-        true => TraceFlags::SAMPLED,
-        false => TraceFlags::default(),
-    }
+    TraceFlags::default().with_sampled(sampled)
 }
 
 /// Runs `f` on `span`'s recording and the layer that keeps it, when the process's subscriber
@@ -225,29 +222,37 @@ pub(crate) fn with_recording<R>(
     .flatten()
 }
 
-/// Makes `span`, a root, a child of the remote span `parent`: its trace, the sampler's
-/// decision under that parent (by default: the parent's), and its trace state.
-pub(crate) fn adopt(span: &tracing::Span, parent: &SpanContext) {
+/// Settles the trace of `span`, a root: a child of the remote span `parent` when there is one
+/// (its trace, the sampler's decision under that parent, by default the parent's, and its trace
+/// state), its own otherwise. Once settled, an unsampled span keeps no fields.
+pub(crate) fn settle(span: &tracing::Span, parent: Option<&SpanContext>) {
     with_recording(span, |bridge, recording| {
-        if !recording.root {
+        if !recording.adoptable {
             return;
         }
-        let sampled = bridge.sampled(Some(parent), parent.trace_id(), &recording.name);
-        recording.context = SpanContext::new(
-            parent.trace_id(),
-            recording.context.span_id(),
-            flags(sampled),
-            false,
-            parent.trace_state().clone(),
-        );
-        recording.parent = parent.span_id();
-        recording.parent_is_remote = true;
+        recording.adoptable = false;
+        if let Some(parent) = parent {
+            let sampled = bridge.sampled(Some(parent), parent.trace_id(), &recording.name);
+            recording.context = SpanContext::new(
+                parent.trace_id(),
+                recording.context.span_id(),
+                flags(sampled),
+                false,
+                parent.trace_state().clone(),
+            );
+            recording.parent = parent.span_id();
+            recording.parent_is_remote = true;
+        }
+        if !recording.context.is_sampled() {
+            recording.attributes = Vec::new();
+        }
     });
 }
 
-/// Names a sampled `span` for export and gives it `attributes`, built only when it is sampled:
-/// what a trace viewer shows and the log lines need not repeat (the access log has them).
-pub(crate) fn describe<A>(
+/// Names `span` for export, gives it a kind and attributes: `describe` runs only when the
+/// span is sampled, so an unsampled request builds none of it (what a trace viewer shows and
+/// the log lines need not repeat: the access log has them).
+pub fn describe<A>(
     span: &tracing::Span,
     describe: impl FnOnce() -> (Cow<'static, str>, SpanKind, A),
 ) where
@@ -272,35 +277,14 @@ pub(crate) fn link(span: &tracing::Span, to: SpanContext) {
     });
 }
 
-/// A span's fields as attributes; `otel.name`, `otel.kind` and `otel.status_code` set what
-/// they name instead.
+/// A span's fields as attributes.
 struct Fields<'a>(&'a mut Recording);
 
 impl Fields<'_> {
     fn put(&mut self, field: &Field, value: Value) {
-        let recording = &mut *self.0;
-        match (field.name(), value) {
-            ("otel.name", value) => recording.name = Cow::Owned(value.as_str().into_owned()),
-            ("otel.kind", value) => {
-                recording.kind = match value.as_str().as_ref() {
-                    "server" => SpanKind::Server,
-                    "client" => SpanKind::Client,
-                    "producer" => SpanKind::Producer,
-                    "consumer" => SpanKind::Consumer,
-                    _ => SpanKind::Internal,
-                }
-            }
-            ("otel.status_code", value) => {
-                recording.status = match value.as_str().to_ascii_lowercase().as_str() {
-                    "error" => Status::error(""),
-                    "ok" => Status::Ok,
-                    _ => Status::Unset,
-                }
-            }
-            (name, value) => recording
-                .attributes
-                .push(KeyValue::new(Key::from_static_str(name), value)),
-        }
+        self.0
+            .attributes
+            .push(KeyValue::new(Key::from_static_str(field.name()), value));
     }
 }
 
@@ -393,13 +377,14 @@ mod tests {
     fn a_child_shares_its_parents_trace_and_each_is_exported_with_its_fields() {
         // Given a request's span with the fields the edge gives it, and a child in its scope
         let spans = exported(|| {
-            let rpc = tracing::info_span!(
-                "grpc",
-                otel.name = "causeway.orders.v1.OrderCommands/PlaceOrder",
-                otel.kind = "server",
-                rpc.system = "grpc",
-                rpc.grpc.status_code = tracing::field::Empty,
-            );
+            let rpc = tracing::info_span!("grpc", rpc.grpc.status_code = tracing::field::Empty);
+            describe(&rpc, || {
+                (
+                    Cow::Borrowed("causeway.orders.v1.OrderCommands/PlaceOrder"),
+                    SpanKind::Server,
+                    [KeyValue::new("rpc.system", "grpc")],
+                )
+            });
             rpc.in_scope(|| {
                 let _command = tracing::info_span!("command", stream = "order-1").entered();
             });

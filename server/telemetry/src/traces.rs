@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 use opentelemetry::{
-    Context, KeyValue,
+    Context,
     propagation::{Extractor, Injector, TextMapPropagator},
-    trace::{SpanContext, SpanKind, TraceContextExt},
+    trace::{SpanContext, TraceContextExt},
 };
 use opentelemetry_sdk::{
     Resource,
@@ -19,6 +19,7 @@ use opentelemetry_sdk::{
     trace::{BatchSpanProcessor, SpanProcessor},
 };
 
+pub use crate::bridge::describe;
 use crate::{bridge, logs::TelemetryError};
 
 /// Where the process's sampled spans go: an OTLP batch exporter when the environment names an
@@ -95,37 +96,32 @@ pub fn extract(headers: &HeaderMap) -> Context {
     TraceContextPropagator::new().extract(&Headers(headers))
 }
 
-/// The span context of `span`, when the process's subscriber gave it one.
-fn context_of(span: &tracing::Span) -> Option<SpanContext> {
-    bridge::with_recording(span, |_, recording| recording.context.clone())
+/// `read` of the span context of `span`, when the process's subscriber gave it a valid one.
+fn context_of<R>(span: &tracing::Span, read: impl FnOnce(&SpanContext) -> R) -> Option<R> {
+    bridge::with_recording(span, |_, recording| {
+        recording
+            .context
+            .is_valid()
+            .then(|| read(&recording.context))
+    })
+    .flatten()
 }
 
 /// Writes the trace context of `span` into `headers` (`traceparent`, `tracestate`).
 pub fn inject(span: &tracing::Span, headers: &mut HeaderMap) {
-    if let Some(context) = context_of(span) {
+    if let Some(context) = context_of(span, SpanContext::clone) {
         let context = Context::new().with_remote_span_context(context);
         TraceContextPropagator::new().inject_context(&context, &mut HeadersMut(headers));
     }
 }
 
-/// Makes `span` (a root: a request's first span) a child of the trace `headers` carry.
+/// Makes `span` (a root: a request's first span) a child of the trace `headers` carry, or
+/// settles it as the root of its own trace when they carry none.
 pub fn continue_trace(span: &tracing::Span, headers: &HeaderMap) {
     let remote = extract(headers);
-    let parent = remote.span().span_context().clone();
-    if parent.is_valid() {
-        bridge::adopt(span, &parent);
-    }
-}
-
-/// Names `span` for export, gives it a kind and attributes: `describe` runs only when the
-/// span is sampled, so an unsampled request builds none of it.
-pub fn describe<A>(
-    span: &tracing::Span,
-    describe: impl FnOnce() -> (std::borrow::Cow<'static, str>, SpanKind, A),
-) where
-    A: IntoIterator<Item = KeyValue>,
-{
-    bridge::describe(span, describe);
+    let remote = remote.span();
+    let parent = remote.span_context();
+    bridge::settle(span, parent.is_valid().then_some(parent));
 }
 
 /// Links `span` to the trace of a W3C `traceparent` (a follower such as a projection applying
@@ -145,15 +141,13 @@ pub fn link_to(span: &tracing::Span, traceparent: &str) {
 /// The trace id of `span` as 32 hex digits, when it belongs to a trace (always, once
 /// [`crate::logs::init`] ran).
 pub fn trace_id(span: &tracing::Span) -> Option<String> {
-    context_of(span)
-        .filter(SpanContext::is_valid)
-        .map(|c| c.trace_id().to_string())
+    context_of(span, |c| c.trace_id().to_string())
 }
 
 /// The W3C `traceparent` of `span`, to store with what it writes (events' metadata): version
 /// `00`, the trace id, the span id and the flags, as [`inject`] writes it.
 pub fn traceparent(span: &tracing::Span) -> Option<String> {
-    context_of(span).filter(SpanContext::is_valid).map(|c| {
+    context_of(span, |c| {
         format!(
             "00-{}-{}-{:02x}",
             c.trace_id(),
