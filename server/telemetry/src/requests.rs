@@ -36,7 +36,7 @@ mod finish;
 pub(crate) const ACCESS_LOG: &str = "access";
 
 pub use self::finish::Recorded;
-use self::finish::{Finish, Outcome, grpc_status};
+use self::finish::{Finish, grpc_status};
 
 /// The route an HTTP handler answered for, put in the response's extensions.
 #[derive(Debug, Clone)]
@@ -170,7 +170,7 @@ pub struct Observed<S> {
 struct Arrival {
     layer: RequestsLayer,
     started: Instant,
-    method: String,
+    method: http::Method,
     target: (String, String),
     span: Span,
     /// The trace id as the access log writes it (empty when the span is off).
@@ -261,7 +261,7 @@ impl RequestsLayer {
         Arrival {
             layer: self.clone(),
             started: Instant::now(),
-            method: request.method().to_string(),
+            method: request.method().clone(),
             target,
             span,
             trace_id,
@@ -273,8 +273,8 @@ impl Arrival {
     fn answered<RB>(self, response: Response<RB>) -> Response<Recorded<RB>> {
         let subject = response.extensions().get::<Subject>().map(|s| s.0.clone());
         let outcome = match self.layer.protocol {
-            Protocol::Grpc => grpc_status(response.headers()).map(Outcome::Code),
-            Protocol::Http => Some(Outcome::Code(response.status().as_u16().to_string())),
+            Protocol::Grpc => grpc_status(response.headers()),
+            Protocol::Http => Some(response.status().as_u16().to_string()),
         };
         let route = response
             .extensions()

@@ -15,11 +15,6 @@ use tracing::info;
 
 use super::{Arrival, GrpcLabels, HttpLabels, Protocol};
 
-/// How a request ended, once known.
-pub(super) enum Outcome {
-    Code(String),
-}
-
 pub(super) fn grpc_status(headers: &HeaderMap) -> Option<String> {
     headers
         .get("grpc-status")
@@ -70,7 +65,8 @@ pub(super) struct Finish {
     pub(super) arrival: Option<Arrival>,
     pub(super) route: String,
     pub(super) subject: Option<String>,
-    pub(super) known: Option<Outcome>,
+    /// The outcome (gRPC code name or HTTP status), once known.
+    pub(super) known: Option<String>,
 }
 
 impl Finish {
@@ -85,31 +81,29 @@ impl Finish {
     }
 
     pub(super) fn finish(&mut self, fallback: &str) {
-        let code = match self.known.take() {
-            Some(Outcome::Code(code)) => code,
-            None => fallback.to_owned(),
-        };
-        self.record(&code);
+        let code = self.known.take().unwrap_or_else(|| fallback.to_owned());
+        self.record(code);
     }
 
-    fn record(&mut self, code: &str) {
+    fn record(&mut self, code: String) {
         let Some(arrival) = self.arrival.take() else {
             return;
         };
+        let (service, method) = arrival.target;
         let seconds = arrival.started.elapsed().as_secs_f64();
         let families = &arrival.layer.families;
         let trace_id = &arrival.trace_id;
         let subject = self.subject.as_deref().unwrap_or("-");
         match arrival.layer.protocol {
             Protocol::Grpc => {
-                let labels = GrpcLabels {
-                    service: arrival.target.0.clone(),
-                    method: arrival.target.1.clone(),
-                    code: code.to_owned(),
-                };
-                if let Some(number) = code_number(code) {
+                if let Some(number) = code_number(&code) {
                     arrival.span.record("rpc.grpc.status_code", number);
                 }
+                let labels = GrpcLabels {
+                    service,
+                    method,
+                    code,
+                };
                 families.grpc_count.get_or_create(&labels).inc();
                 families
                     .grpc_seconds
@@ -129,14 +123,14 @@ impl Finish {
                 );
             }
             Protocol::Http => {
-                let labels = HttpLabels {
-                    route: self.route.clone(),
-                    method: arrival.method.clone(),
-                    status: code.to_owned(),
-                };
                 if let Ok(status) = code.parse::<u16>() {
                     arrival.span.record("http.response.status_code", status);
                 }
+                let labels = HttpLabels {
+                    route: std::mem::take(&mut self.route),
+                    method: arrival.method.to_string(),
+                    status: code,
+                };
                 families.http_count.get_or_create(&labels).inc();
                 families
                     .http_seconds
@@ -195,14 +189,10 @@ impl<B: Body> Body for Recorded<B> {
             Poll::Ready(Some(Ok(frame))) => {
                 // A gRPC answer ends with its trailers; the body may not be polled again.
                 if let Some(code) = frame.trailers_ref().and_then(grpc_status) {
-                    this.finish.known = Some(Outcome::Code(code));
-                    this.finish.finish("OK");
+                    this.finish.record(code);
                 }
             }
-            Poll::Ready(Some(Err(_))) => {
-                this.finish.known = Some(Outcome::Code("ERROR".into()));
-                this.finish.finish("ERROR");
-            }
+            Poll::Ready(Some(Err(_))) => this.finish.record("ERROR".to_owned()),
             Poll::Ready(None) => this.finish.finish("OK"),
             Poll::Pending => {}
         }
