@@ -10,11 +10,11 @@ pub use causeway_telemetry::LogFormat;
 use clap::Parser;
 use http::Uri;
 
-/// Where to serve metrics: an address, or `off`.
+/// An address to listen on (metrics; the server's REST routes too), or `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MetricsListen(pub Option<SocketAddr>);
+pub struct Listen(pub Option<SocketAddr>);
 
-impl std::str::FromStr for MetricsListen {
+impl std::str::FromStr for Listen {
     type Err = String;
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
@@ -147,7 +147,7 @@ pub struct Config {
         env = "CAUSEWAY_GATEWAY_METRICS_LISTEN",
         default_value = "127.0.0.1:9465"
     )]
-    pub metrics_listen: MetricsListen,
+    pub metrics_listen: Listen,
 
     /// HTTPS for clients, and TLS or mTLS to the server.
     #[command(flatten)]
@@ -199,7 +199,7 @@ impl Config {
             sse_heartbeat: Duration::from_secs(15),
             log: "info".to_owned(),
             log_format: LogFormat::Text,
-            metrics_listen: MetricsListen(None),
+            metrics_listen: Listen(None),
             tls: crate::tls::TlsArgs::default(),
         }
     }

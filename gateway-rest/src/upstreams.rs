@@ -92,11 +92,6 @@ impl Upstreams {
         &self.channels[index]
     }
 
-    /// The default upstream.
-    pub fn default_upstream(&self) -> &Upstream {
-        &self.channels[0]
-    }
-
     /// Where each named upstream is, for the start-up log.
     pub fn describe(&self) -> String {
         self.names()

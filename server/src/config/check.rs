@@ -3,8 +3,8 @@
 //! compose file, a CI step) can prove its flags and environment before it rolls out.
 //!
 //! Beyond [`Config::validate_settings`] it reads what startup reads from files (TLS
-//! certificates and keys, the client certificate roles, an external issuer's JWKS file) and
-//! parses the store connection strings the way the adapters do.
+//! certificates and keys, the client certificate roles), checks that an external issuer's
+//! JWKS file is there, and parses the store connection strings the way the adapters do.
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! The small values flags parse into: roles, modes, optional limits and listeners, and
 //! [`Secret`], the connection string that never prints.
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use clap::ValueEnum;
 
@@ -70,22 +70,8 @@ impl std::str::FromStr for Limit {
     }
 }
 
-/// An address to listen on, or `off`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Listen(pub Option<SocketAddr>);
-
-impl std::str::FromStr for Listen {
-    type Err = String;
-
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        match value.trim() {
-            "off" => Ok(Self(None)),
-            address => address.parse().map(|a| Self(Some(a))).map_err(|e| {
-                format!("{address:?} is neither an address (host:port) nor `off`: {e}")
-            }),
-        }
-    }
-}
+/// An address to listen on, or `off`: the gateway's type, for the same flags.
+pub use causeway_gateway::config::Listen;
 
 /// Whether callers are authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

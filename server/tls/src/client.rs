@@ -2,9 +2,12 @@
 //! a client certificate of its own. Watched like the server's files, because a mesh rotates
 //! client certificates (often hourly) as it rotates server ones.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
-use rustls::ClientConfig;
+use rustls::{ClientConfig, ConfigBuilder, client::WantsClientCert};
 use tokio_rustls::TlsConnector;
 
 use crate::{TlsError, pem, provider, watched::Watched};
@@ -49,18 +52,27 @@ fn build(files: &ClientFiles, alpn: &[Vec<u8>]) -> Result<Arc<ClientConfig>, Tls
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Config(e.to_string()))?
         .with_root_certificates(pem::roots(&files.ca)?);
-    let mut config = match &files.identity {
-        Some((certificate, key)) => builder
-            .with_client_auth_cert(pem::certificates(certificate)?, pem::private_key(key)?)
-            .map_err(|e| {
-                TlsError::Config(format!(
-                    "{} with {}: {e}",
-                    certificate.display(),
-                    key.display()
-                ))
-            })?,
-        None => builder.with_no_client_auth(),
-    };
+    let identity = files
+        .identity
+        .as_ref()
+        .map(|(c, k)| (c.as_path(), k.as_path()));
+    let mut config = with_identity(builder, identity)?;
     config.alpn_protocols = alpn.to_vec();
     Ok(Arc::new(config))
+}
+
+/// Finishes a client config, presenting `identity` (a certificate chain and its key, read now)
+/// to servers that demand one.
+pub(crate) fn with_identity(
+    builder: ConfigBuilder<ClientConfig, WantsClientCert>,
+    identity: Option<(&Path, &Path)>,
+) -> Result<ClientConfig, TlsError> {
+    match identity {
+        Some((chain, key)) => builder
+            .with_client_auth_cert(pem::certificates(chain)?, pem::private_key(key)?)
+            .map_err(|e| {
+                TlsError::Config(format!("{} with {}: {e}", chain.display(), key.display()))
+            }),
+        None => Ok(builder.with_no_client_auth()),
+    }
 }

@@ -13,7 +13,7 @@ use rustls::{
 };
 use tokio_rustls::TlsConnector;
 
-use crate::{TlsError, pem, provider};
+use crate::{TlsError, client::with_identity, pem, provider};
 
 /// A connector that accepts only the leaf certificate of `certificate` (its first PEM
 /// certificate), presenting `identity` (a certificate chain and its key) when the server
@@ -24,10 +24,8 @@ pub fn pinned_connector(
     identity: Option<(&Path, &Path)>,
     alpn: &[&[u8]],
 ) -> Result<TlsConnector, TlsError> {
-    let leaf = pem::certificates(certificate)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| TlsError::Config(format!("{}: no certificate", certificate.display())))?;
+    // A chain read from a file is never empty: `pem::certificates` refuses one.
+    let leaf = pem::certificates(certificate)?.swap_remove(0);
     let verifier = Arc::new(Pinned {
         leaf,
         provider: provider(),
@@ -37,14 +35,7 @@ pub fn pinned_connector(
         .map_err(|e| TlsError::Config(e.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(verifier);
-    let mut config = match identity {
-        Some((chain, key)) => builder
-            .with_client_auth_cert(pem::certificates(chain)?, pem::private_key(key)?)
-            .map_err(|e| {
-                TlsError::Config(format!("{} with {}: {e}", chain.display(), key.display()))
-            })?,
-        None => builder.with_no_client_auth(),
-    };
+    let mut config = with_identity(builder, identity)?;
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Ok(TlsConnector::from(Arc::new(config)))
 }
