@@ -13,7 +13,6 @@ pub mod process;
 
 use std::{
     future::Future,
-    net::TcpListener,
     path::PathBuf,
     process::{Child, Command, Stdio},
     sync::Arc,
@@ -92,7 +91,7 @@ impl MongoServer {
         let mut failures = Vec::new();
         // A free port can be taken by someone else before the server binds it: try another.
         for _ in 0..3 {
-            let port = free_port();
+            let port = crate::tools::free_port();
             let logs = tempfile::tempdir().expect("temp dir for MongoDB logs");
             let mut server = Self {
                 topology,
@@ -278,13 +277,6 @@ pub fn secantusd() -> PathBuf {
         path.display()
     );
     path
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 tokio::task_local! {

@@ -43,3 +43,53 @@ pub fn grpcurl() -> PathBuf {
     );
     path
 }
+
+/// A free port on 127.0.0.1 for a process a test starts (bound, read, released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A child process, killed and reaped when the test ends however it ends.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What a finished process printed, stdout then stderr.
+pub fn printed(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Runs `<binary> health --addr <addr>` with exactly `env` (nothing of the test's own
+/// environment); whether it passed, and what it printed.
+pub async fn health<K, V>(
+    binary: &str,
+    addr: &str,
+    env: impl IntoIterator<Item = (K, V)>,
+) -> (bool, String)
+where
+    K: AsRef<std::ffi::OsStr>,
+    V: AsRef<std::ffi::OsStr>,
+{
+    let output = tokio::process::Command::new(workspace_binary(binary))
+        .env_clear()
+        .env("RUST_BACKTRACE", "0")
+        .envs(env)
+        .args(["health", "--addr", addr, "--timeout", "10s"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .expect("the binary runs");
+    (output.status.success(), printed(&output))
+}

@@ -106,10 +106,7 @@ async fn on_kurrentdb_a_consumer_that_never_reads_is_bounded_and_ended_while_oth
 
 /// `head`: the position of the last big event stored.
 async fn never_reading_consumers(dir: &std::path::Path, env: &[(&str, &str)], head: u64) {
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let metrics_port = causeway_tests::tools::free_port();
     let metrics_listen = format!("127.0.0.1:{metrics_port}");
     let mut env = env.to_vec();
     env.push(("CAUSEWAY_FEED_STALL_TIMEOUT", "3s"));

@@ -6,38 +6,24 @@
 
 use std::{
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::Duration,
 };
 
 use causeway_client::{Client, RetryPolicy, inventory::RegisterProductRequest};
 use causeway_tests::{
     pki::{LeafFiles, TestCa},
-    tools::workspace_binary,
+    tools::{KillOnDrop, free_port, health, workspace_binary},
 };
 use reqwest::StatusCode;
+
+/// No environment at all for a probe: it speaks plaintext.
+const NO_ENV: [(&str, &str); 0] = [];
 
 /// The batch job the server's command line gives a role.
 const IMPORTER: &str = "spiffe://causeway.test/ns/stock/sa/importer";
 
-/// A child process, killed when the test ends however it ends.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-fn spawn(binary: &str, args: &[&str], env: &[(&str, &Path)]) -> Process {
+fn spawn(binary: &str, args: &[&str], env: &[(&str, &Path)]) -> KillOnDrop {
     let child = Command::new(workspace_binary(binary))
         .args(args)
         .args(["--metrics-listen", "off"])
@@ -49,7 +35,7 @@ fn spawn(binary: &str, args: &[&str], env: &[(&str, &Path)]) -> Process {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("the binary starts");
-    Process(child)
+    KillOnDrop(child)
 }
 
 /// A server with a certificate, a client CA and a certificate identity's roles on its command
@@ -63,7 +49,7 @@ struct Deployment {
     server_listen: String,
     gateway_listen: String,
     http: reqwest::Client,
-    _processes: [Process; 2],
+    _processes: [KillOnDrop; 2],
     _dirs: [tempfile::TempDir; 2],
 }
 
@@ -187,30 +173,6 @@ async fn the_binaries_serve_tls_and_mtls_from_their_flags_and_environment() {
         .expect("the role from --tls-client-role, no token");
 }
 
-/// Runs `binary health --addr <addr>` with `env` (and nothing else of the test's environment
-/// that names Causeway settings); its exit status and what it printed.
-async fn health(binary: &str, addr: &str, env: Vec<(&'static str, PathBuf)>) -> (bool, String) {
-    let binary = workspace_binary(binary);
-    let addr = addr.to_owned();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(binary)
-            .args(["health", "--addr", &addr, "--timeout", "10s"])
-            .envs(env)
-            .env("CAUSEWAY_LOG", "warn")
-            .stdin(Stdio::null())
-            .output()
-            .expect("the probe runs")
-    })
-    .await
-    .expect("the probe's thread");
-    let printed = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), printed)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_health_subcommands_speak_tls_to_the_processes_they_run_beside() {
     let deployment = Deployment::start().await;
@@ -225,7 +187,7 @@ async fn the_health_subcommands_speak_tls_to_the_processes_they_run_beside() {
 
     // Without the server's TLS settings the probe speaks plaintext, and a TLS server does not
     // answer it.
-    let (ok, printed) = health("causeway-server", server, vec![]).await;
+    let (ok, printed) = health("causeway-server", server, NO_ENV).await;
     assert!(!ok, "a plaintext probe of a TLS server: {printed}");
 
     // With them, but the server demands a client certificate: refused before connecting,
@@ -255,7 +217,7 @@ async fn the_health_subcommands_speak_tls_to_the_processes_they_run_beside() {
 
     // The gateway serves HTTPS; its probe reads the gateway's certificate setting.
     let gateway = deployment.gateway_listen.as_str();
-    let (ok, printed) = health("causeway-gateway", gateway, vec![]).await;
+    let (ok, printed) = health("causeway-gateway", gateway, NO_ENV).await;
     assert!(!ok, "a plain HTTP probe of an HTTPS gateway: {printed}");
     let https = vec![
         (

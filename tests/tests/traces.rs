@@ -6,43 +6,15 @@
 use std::{
     collections::HashMap,
     io::{BufRead, BufReader},
-    path::PathBuf,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::mpsc,
     time::{Duration, Instant},
 };
 
-use causeway_tests::tools::workspace_root;
+use causeway_tests::tools::{KillOnDrop, free_port, workspace_binary, workspace_root};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(60);
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A child process killed when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The directory of the workspace's built binaries (beside this test's `deps/`).
-fn binaries() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .to_path_buf()
-}
 
 /// One span as the sink printed it.
 #[derive(Debug, Clone)]
@@ -100,7 +72,7 @@ async fn one_rest_command_is_one_trace_from_the_gateway_to_the_store_and_its_pro
         .expect("run scripts/setup-test-tools (oteltest)");
     let (lines_tx, lines) = mpsc::channel::<String>();
     let stdout = sink.stdout.take().unwrap();
-    let _sink = Running(sink);
+    let _sink = KillOnDrop(sink);
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if lines_tx.send(line).is_err() {
@@ -121,7 +93,7 @@ async fn one_rest_command_is_one_trace_from_the_gateway_to_the_store_and_its_pro
     };
     let data = tempfile::tempdir().unwrap();
     let (grpc, http) = (free_port(), free_port());
-    let mut server = Command::new(binaries().join("causeway-server"));
+    let mut server = Command::new(workspace_binary("causeway-server"));
     server
         .args([
             "--listen",
@@ -133,14 +105,14 @@ async fn one_rest_command_is_one_trace_from_the_gateway_to_the_store_and_its_pro
         .arg("--data-dir")
         .arg(data.path());
     otel(&mut server);
-    let _server = Running(server.spawn().expect("the server binary is built"));
-    let mut gateway = Command::new(binaries().join("causeway-gateway"));
+    let _server = KillOnDrop(server.spawn().expect("the server binary is built"));
+    let mut gateway = Command::new(workspace_binary("causeway-gateway"));
     gateway
         .args(["--listen", &format!("127.0.0.1:{http}")])
         .args(["--upstream", &format!("http://127.0.0.1:{grpc}")])
         .args(["--metrics-listen", "off"]);
     otel(&mut gateway);
-    let _gateway = Running(gateway.spawn().expect("the gateway binary is built"));
+    let _gateway = KillOnDrop(gateway.spawn().expect("the gateway binary is built"));
 
     let client = reqwest::Client::new();
     let deadline = Instant::now() + WAIT;

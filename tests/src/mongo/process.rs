@@ -63,10 +63,7 @@ impl ServerProcess {
         args: &[&str],
         log: Option<&Path>,
     ) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = crate::tools::free_port();
         // The server logs to stdout; both streams go to the log file.
         let (stdout, stderr) = match log {
             Some(path) => {

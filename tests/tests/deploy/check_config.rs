@@ -5,7 +5,14 @@
 
 use std::{collections::BTreeMap, net::TcpListener, path::PathBuf};
 
-use causeway_tests::{TestServer, gateway::TestGateway, tools::workspace_binary};
+use causeway_tests::{
+    TestServer,
+    gateway::TestGateway,
+    tools::{health, printed},
+};
+
+/// No environment at all for a probe: it finds its process by `--addr` alone.
+const NO_ENV: [(&str, &str); 0] = [];
 
 use super::support::Container;
 
@@ -32,12 +39,7 @@ fn container(binary: &'static str, args: &[&str], env: &[(&str, &str)]) -> Conta
 /// Runs the check; returns whether it passed, and stdout and stderr together.
 fn check(container: &Container) -> (bool, String) {
     let output = container.check_config(&BTreeMap::new());
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
+    (output.status.success(), printed(&output))
 }
 
 #[test]
@@ -174,25 +176,6 @@ fn the_gateway_checks_its_upstreams_against_the_services_it_serves() {
     }
 }
 
-/// Runs `<binary> health --addr <addr>`; returns whether it passed, and what it printed.
-async fn health(binary: &str, addr: &str) -> (bool, String) {
-    let output = tokio::process::Command::new(workspace_binary(binary))
-        .env_clear()
-        .env("RUST_BACKTRACE", "0")
-        .args(["health", "--addr", addr, "--timeout", "5s"])
-        .output()
-        .await
-        .expect("the binary runs");
-    (
-        output.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_health_subcommands_say_whether_a_process_serves() {
     let server = TestServer::start().await;
@@ -204,14 +187,14 @@ async fn the_health_subcommands_say_whether_a_process_serves() {
         .local_addr()
         .expect("addr")
         .to_string();
-    let (ok, text) = health("causeway-server", &addr).await;
+    let (ok, text) = health("causeway-server", &addr, NO_ENV).await;
     assert!(ok, "{text}");
     assert_eq!(text.trim(), format!("{addr}: SERVING"));
-    let (ok, text) = health("causeway-gateway", &gateway_addr).await;
+    let (ok, text) = health("causeway-gateway", &gateway_addr, NO_ENV).await;
     assert!(ok, "{text}");
     assert!(text.contains("\"SERVING\""), "{text}");
     for binary in ["causeway-server", "causeway-gateway"] {
-        let (ok, text) = health(binary, &closed).await;
+        let (ok, text) = health(binary, &closed, NO_ENV).await;
         assert!(!ok, "{binary} found a closed port healthy: {text}");
         assert!(text.contains(&closed), "{text}");
     }

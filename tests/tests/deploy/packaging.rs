@@ -279,10 +279,8 @@ fn assert_exec_probes_reach_for_their_server(
             "{}",
             container.name
         );
-        let closed = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a port");
-        let addr = closed.to_string();
+        // Nothing listens there: the port was free a moment ago.
+        let addr = format!("127.0.0.1:{}", causeway_tests::tools::free_port());
         let output = container.run(mounts, &command[1..], &["--addr", &addr, "--timeout", "2s"]);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
