@@ -148,6 +148,12 @@ pub fn expiry(now: SystemTime, ttl: Duration) -> u64 {
     millis(now).saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// A time or epoch as stores keep it: SQLite and BSON hold 64-bit signed integers, and stored
+/// times and epochs stay far below the limit (saturating beyond it).
+pub fn stored(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// Longest lease name or holder accepted.
 const MAX_NAME: usize = 200;
 

@@ -10,7 +10,7 @@ use prometheus_client::{
     metrics::{counter::Counter, family::Family, gauge::ConstGauge, histogram::Histogram},
 };
 
-use super::Projections;
+use super::{ProjectionState, Projections};
 use crate::store::RecordedEvent;
 use causeway_telemetry::Metrics;
 
@@ -142,7 +142,7 @@ impl Collector for Statuses {
         )?;
         for (projection, status) in &statuses {
             let current = status.state(self.0.lag_slo()).as_str();
-            for state in ["serving", "lagging", "stuck", "rebuilding", "standby"] {
+            for state in ProjectionState::ALL.map(ProjectionState::as_str) {
                 let labels = StateLabels {
                     projection: projection.clone(),
                     state,

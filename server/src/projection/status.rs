@@ -71,6 +71,15 @@ pub enum ProjectionState {
 }
 
 impl ProjectionState {
+    /// Every state, in the order the metrics list them.
+    pub const ALL: [Self; 5] = [
+        Self::Serving,
+        Self::Lagging,
+        Self::Stuck,
+        Self::Rebuilding,
+        Self::Standby,
+    ];
+
     /// Its name in the admin API and the metrics.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -27,11 +27,6 @@ pub(super) struct EmbeddedLeases {
     pub(super) writer: Arc<Writer>,
 }
 
-/// SQLite keeps 64-bit signed integers; stored times and epochs stay far below the limit.
-fn stored(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
 /// The row of `lease`, read inside `tx`.
 fn row(tx: &Transaction<'_>, lease: &str) -> Result<Option<LeaseRecord>, ReadStoreError> {
     tx.prepare_cached("SELECT holder, epoch, expires_ms FROM leases WHERE name = ?1")
@@ -59,8 +54,8 @@ fn write_row(tx: &Transaction<'_>, record: &LeaseRecord) -> Result<(), ReadStore
         stmt.execute(params![
             record.lease,
             record.holder,
-            stored(record.epoch),
-            stored(record.expires_ms)
+            lease::stored(record.epoch),
+            lease::stored(record.expires_ms)
         ])
     })
     .map_err(|e| unavailable("writing a lease", e))?;
@@ -157,7 +152,7 @@ impl Leases for EmbeddedLeases {
                     "UPDATE leases SET expires_ms = 0 WHERE name = ?1 AND epoch = ?2 AND holder = ?3",
                 )
                 .and_then(|mut stmt| {
-                    stmt.execute(params![grant.lease, stored(grant.epoch), grant.holder])
+                    stmt.execute(params![grant.lease, lease::stored(grant.epoch), grant.holder])
                 })
                 .map_err(|e| unavailable("releasing a lease", e))?;
                 Ok(())

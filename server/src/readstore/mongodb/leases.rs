@@ -61,10 +61,6 @@ fn number(document: &Document, field: &str) -> u64 {
     }
 }
 
-fn stored(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
 fn record(lease: &str, document: &Document) -> LeaseRecord {
     LeaseRecord {
         lease: lease.to_owned(),
@@ -101,10 +97,10 @@ impl Leases for MongoLeases {
         lease::validate(lease, holder)?;
         let lapsed = doc! {
             "_id": lease,
-            "$or": [{ "expires": { "$lte": stored(lease::millis(now)) } }, { "holder": holder }],
+            "$or": [{ "expires": { "$lte": lease::stored(lease::millis(now)) } }, { "holder": holder }],
         };
         let grant = doc! {
-            "$set": { "holder": holder, "expires": stored(lease::expiry(now, ttl)) },
+            "$set": { "holder": holder, "expires": lease::stored(lease::expiry(now, ttl)) },
             "$inc": { "epoch": 1_i64 },
         };
         match self
@@ -121,7 +117,7 @@ impl Leases for MongoLeases {
                     .fences
                     .update_one(
                         doc! { "_id": lease },
-                        doc! { "$max": { "epoch": stored(grant.epoch) } },
+                        doc! { "$max": { "epoch": lease::stored(grant.epoch) } },
                     )
                     .upsert(true);
                 match tokio::time::timeout(RAISE_WAIT, raise).await {
@@ -157,8 +153,8 @@ impl Leases for MongoLeases {
         let result = self
             .leases
             .update_one(
-                doc! { "_id": &grant.lease, "holder": &grant.holder, "epoch": stored(grant.epoch) },
-                doc! { "$set": { "expires": stored(expires_ms) } },
+                doc! { "_id": &grant.lease, "holder": &grant.holder, "epoch": lease::stored(grant.epoch) },
+                doc! { "$set": { "expires": lease::stored(expires_ms) } },
             )
             .await
             .map_err(|e| unavailable("renewing a lease", &e))?;
@@ -178,7 +174,7 @@ impl Leases for MongoLeases {
     async fn release(&self, grant: &Grant) -> Result<(), LeaseError> {
         self.leases
             .update_one(
-                doc! { "_id": &grant.lease, "holder": &grant.holder, "epoch": stored(grant.epoch) },
+                doc! { "_id": &grant.lease, "holder": &grant.holder, "epoch": lease::stored(grant.epoch) },
                 doc! { "$set": { "expires": 0_i64 } },
             )
             .await
@@ -208,7 +204,7 @@ pub(super) async fn fence_in_transaction(
 ) -> Result<(), Failure> {
     let touched = fences
         .update_one(
-            doc! { "_id": &fence.lease, "epoch": stored(fence.epoch) },
+            doc! { "_id": &fence.lease, "epoch": lease::stored(fence.epoch) },
             doc! { "$inc": { "commits": 1_i64 } },
         )
         .session(session)
@@ -241,7 +237,9 @@ pub(super) async fn check_fence(
 /// which [`commit_refused`] turns into `Fenced`.
 pub(super) fn commit_filter(key: &str, fence: Option<&Fence>) -> Document {
     match fence {
-        Some(fence) => doc! { "_id": key, "fence": { "$not": { "$gt": stored(fence.epoch) } } },
+        Some(fence) => {
+            doc! { "_id": key, "fence": { "$not": { "$gt": lease::stored(fence.epoch) } } }
+        }
         None => doc! { "_id": key },
     }
 }
@@ -249,7 +247,7 @@ pub(super) fn commit_filter(key: &str, fence: Option<&Fence>) -> Document {
 /// What the commit point's update sets besides its own fields: the fence's epoch.
 pub(super) fn fence_field(fence: Option<&Fence>) -> Document {
     match fence {
-        Some(fence) => doc! { "fence": stored(fence.epoch) },
+        Some(fence) => doc! { "fence": lease::stored(fence.epoch) },
         None => Document::new(),
     }
 }
