@@ -333,3 +333,11 @@ pub fn fulfilling(mut config: Config, timeout: Duration) -> Config {
 pub fn command_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
+
+/// Command options with a fresh command id and nothing else.
+pub fn options() -> Option<causeway_client::common::CommandOptions> {
+    Some(causeway_client::common::CommandOptions {
+        command_id: command_id(),
+        ..Default::default()
+    })
+}

@@ -20,14 +20,13 @@ use causeway_tests::{
         feed::{events_of, options, read_through},
         unique,
     },
+    tokens::authorized,
 };
 use tonic::{Code, Request, transport::Channel};
 
+/// `message` with `token` as its bearer.
 fn signed<T>(token: &str, message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    let value = format!("Bearer {token}").parse().expect("header value");
-    request.metadata_mut().insert("authorization", value);
-    request
+    authorized(message, Some(token))
 }
 
 async fn subscribe_code(channel: &Channel, token: &str, request: SubscribeRequest) -> Code {

@@ -13,6 +13,7 @@ use causeway_client::{
 use causeway_server::{auth::limits::RateLimits, config::Config};
 use causeway_tests::{
     TestServer,
+    gateway::TestGateway,
     tokens::{OwnKeys, authorized},
 };
 use tonic::{Code, Status, transport::Channel};
@@ -156,16 +157,8 @@ async fn a_principal_over_its_budget_is_throttled_while_another_keeps_calling() 
 #[tokio::test(flavor = "multi_thread")]
 async fn over_rest_a_throttled_call_is_429_with_retry_after() {
     let server = limited_server().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let gateway = format!("http://{}", listener.local_addr().expect("addr"));
-    let config =
-        causeway_gateway::config::Config::with_upstream(server.url().parse().expect("url"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(causeway_gateway::run(listener, config, async {
-        let _ = stopped.await;
-    }));
+    let running = TestGateway::start(&server).await;
+    let gateway = running.url.clone();
     let (cy, dee) = (
         customer_token(&server, "cy"),
         customer_token(&server, "dee"),
@@ -198,6 +191,5 @@ async fn over_rest_a_throttled_call_is_429_with_retry_after() {
     let body: serde_json::Value =
         serde_json::from_str(&throttled.text().await.expect("body")).expect("JSON");
     assert_eq!(body["error"]["status"], "RESOURCE_EXHAUSTED", "{body}");
-    let _ = stop.send(());
-    task.await.expect("gateway task").expect("gateway");
+    running.stop().await;
 }

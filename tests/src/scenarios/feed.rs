@@ -28,18 +28,11 @@ use tokio::sync::oneshot;
 use tonic::{Streaming, transport::Channel};
 
 use super::unique;
+pub use crate::options;
 use crate::{EventBackend, TestServer, command_id};
 
 /// A bound on waiting for the feed, not a measurement.
 pub const WAIT: Duration = Duration::from_secs(60);
-
-/// Fresh command options.
-pub fn options() -> Option<CommandOptions> {
-    Some(CommandOptions {
-        command_id: command_id(),
-        ..CommandOptions::default()
-    })
-}
 
 /// Registers `sku`; the position of its event.
 pub async fn register(channel: &Channel, sku: &str) -> u64 {

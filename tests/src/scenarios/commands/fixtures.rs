@@ -16,14 +16,8 @@ use causeway_client::{
 use tonic::{Code, Status, transport::Channel};
 use tonic_types::StatusExt;
 
+pub(super) use crate::options;
 use crate::{TestServer, command_id};
-
-pub(super) fn options() -> Option<CommandOptions> {
-    Some(CommandOptions {
-        command_id: command_id(),
-        ..CommandOptions::default()
-    })
-}
 
 pub(super) fn options_at(revision: u64) -> Option<CommandOptions> {
     Some(CommandOptions {

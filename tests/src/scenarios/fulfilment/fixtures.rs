@@ -8,7 +8,7 @@ use causeway_client::{
     admin::{
         ListProjectionsRequest, ProjectionInfo, projection_admin_client::ProjectionAdminClient,
     },
-    common::{CommandOptions, Consistency},
+    common::Consistency,
     fulfilment::{
         Fulfilment, FulfilmentStatus, GetFulfilmentRequest,
         fulfilment_queries_client::FulfilmentQueriesClient,
@@ -27,7 +27,7 @@ use causeway_server::config::{Config, Role};
 use tempfile::TempDir;
 use tonic::{Code, transport::Channel};
 
-use crate::{EventBackend, TestServer, command_id, fulfilling, unchecked};
+use crate::{EventBackend, TestServer, fulfilling, options, unchecked};
 
 /// The longest any scenario waits for an outcome.
 pub const WAIT: Duration = Duration::from_secs(30);
@@ -65,13 +65,6 @@ pub async fn fulfilling_after(
     timeout: Duration,
 ) -> TestServer {
     TestServer::start_with(config(backend, dir.path(), Role::All, timeout), dir).await
-}
-
-fn options() -> Option<CommandOptions> {
-    Some(CommandOptions {
-        command_id: command_id(),
-        ..CommandOptions::default()
-    })
 }
 
 /// One order line of `quantity` units of `sku`.
