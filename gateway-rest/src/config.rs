@@ -133,7 +133,8 @@ pub struct Config {
     #[arg(long, env = "CAUSEWAY_GATEWAY_SSE_HEARTBEAT", default_value = "15s", value_parser = humantime::parse_duration)]
     pub sse_heartbeat: Duration,
 
-    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `causeway_gateway=debug`.
+    /// Log filter: a level, or comma-separated `target=level` directives (the most specific
+    /// target wins), e.g. `info` or `info,causeway_gateway=debug,hyper=off`.
     #[arg(long, env = "CAUSEWAY_LOG", default_value = "info")]
     pub log: String,
 

@@ -96,7 +96,8 @@ pub struct Config {
     #[arg(long, env = "CAUSEWAY_REST_LISTEN", default_value = "off")]
     pub rest_listen: Listen,
 
-    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `causeway_server=debug`.
+    /// Log filter: a level, or comma-separated `target=level` directives (the most specific
+    /// target wins), e.g. `info` or `info,causeway_server=debug,h2=off`.
     #[arg(long, env = "CAUSEWAY_LOG", default_value = "info")]
     pub log: String,
 

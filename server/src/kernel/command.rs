@@ -175,7 +175,7 @@ impl CommandHandler {
         E: Into<CommandError>,
     {
         let stream = A::stream_id(id);
-        let span = info_span!("command", aggregate = A::CATEGORY, stream = %stream);
+        let span = info_span!("command", aggregate = A::CATEGORY, stream = stream.as_str());
         let admitted = match &self.admission {
             Some(admission) => admission.admit(A::CATEGORY),
             None => Ok(()),
@@ -187,7 +187,7 @@ impl CommandHandler {
                     ctx: ctx.clone(),
                     decide: Box::new(move |state: &A| decide(state).map_err(Into::into)),
                     reply,
-                    span: span.clone(),
+                    span,
                 };
                 let handler = self.clone();
                 let lane = stream.clone();
@@ -199,7 +199,9 @@ impl CommandHandler {
                         handler.run_group(&stream, group).instrument(span).await;
                     }
                 });
-                answer.instrument(span).await.unwrap_or_else(|_| {
+                // Waiting for the answer does nothing worth a span entry per poll: the group's
+                // run is the work, inside the span.
+                answer.await.unwrap_or_else(|_| {
                     Err(CommandError::Store(StoreError::Unavailable(
                         "the command was not finished; retry it with the same command id".into(),
                     )))

@@ -6,6 +6,9 @@
 //!
 //! Layout:
 //! - `logs`: `LogFormat` and `init`, the process's one tracing subscriber.
+//! - `filter`: its filter, `target=level` directives decided once per callsite.
+//! - `lines`: its log lines, text or JSON, with the trace and span ids of the spans they are
+//!   written in.
 //! - `bridge`: the layer that gives every `tracing` span W3C ids and hands the sampled ones
 //!   to the OTLP exporter.
 //! - `traces`: the OTLP tracer (from `OTEL_EXPORTER_OTLP_ENDPOINT` and friends) and W3C
@@ -19,6 +22,8 @@
 #![warn(missing_docs)]
 
 mod bridge;
+mod filter;
+mod lines;
 pub mod logs;
 pub mod metrics;
 pub mod process;

@@ -1,19 +1,16 @@
-//! The process's one tracing subscriber: an `EnvFilter`, a text or JSON formatter on stdout
-//! (colour only when stdout is a terminal), and the layer that gives spans W3C ids and, when
-//! OTLP export is configured, exports the sampled ones.
+//! The process's one tracing subscriber: the filter (`filter`), text or JSON log lines on
+//! stdout (`lines`, colour only when stdout is a terminal), and the layer that gives spans W3C
+//! ids and, when OTLP export is configured, exports the sampled ones (`bridge`).
 
-use std::{io::IsTerminal, sync::Arc};
-
-use opentelemetry_sdk::trace::SpanProcessor;
-use tracing_subscriber::{
-    EnvFilter, Layer, Registry,
-    fmt::{MakeWriter, writer::BoxMakeWriter},
-    layer::SubscriberExt,
-    reload,
-    util::SubscriberInitExt,
+use std::{
+    io::{IsTerminal, Write},
+    sync::Arc,
 };
 
-use crate::{bridge::Bridge, traces};
+use opentelemetry_sdk::trace::SpanProcessor;
+use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt};
+
+use crate::{bridge::Bridge, filter::Switch, lines::Lines, traces};
 
 /// How log lines look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -46,7 +43,7 @@ pub enum TelemetryError {
 /// Keeps the span exporter alive; dropping it flushes the spans still buffered for export.
 pub struct Telemetry {
     export: Option<Arc<dyn SpanProcessor>>,
-    filter: reload::Handle<EnvFilter, Registry>,
+    filter: Switch,
 }
 
 impl std::fmt::Debug for Telemetry {
@@ -66,13 +63,7 @@ impl Telemetry {
     /// Replaces the filter of logs and spans while the process runs (`off` silences both):
     /// what the benchmark uses to compare the same server with and without them.
     pub fn set_filter(&self, filter: &str) -> Result<(), TelemetryError> {
-        let parsed = parse_filter(filter)?;
-        self.filter
-            .reload(parsed)
-            .map_err(|e| TelemetryError::Filter {
-                filter: filter.to_owned(),
-                reason: e.to_string(),
-            })
+        self.filter.set(filter)
     }
 }
 
@@ -89,60 +80,36 @@ impl Drop for Telemetry {
 /// Installs the subscriber for `service` (its `service.name` unless `OTEL_SERVICE_NAME` says
 /// otherwise). Must run inside a Tokio runtime when OTLP export is configured.
 pub fn init(filter: &str, format: LogFormat, service: &str) -> Result<Telemetry, TelemetryError> {
+    let stdout = std::io::stdout();
+    let colour = format == LogFormat::Text && stdout.is_terminal();
     install(
         filter,
-        format,
+        Lines::new(format, colour, Box::new(stdout)),
         traces::export_from_env(service)?,
-        BoxMakeWriter::new(std::io::stdout),
     )
 }
 
 /// [`init`], exporting spans to the OTLP/gRPC `endpoint` whatever the environment says, with
 /// log lines written to `logs` as text (the benchmark's own receiver and a sink).
-pub fn init_exporting_to<W>(
+pub fn init_exporting_to(
     filter: &str,
     service: &str,
     endpoint: &str,
-    logs: W,
-) -> Result<Telemetry, TelemetryError>
-where
-    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
-{
+    logs: impl Write + Send + 'static,
+) -> Result<Telemetry, TelemetryError> {
     install(
         filter,
-        LogFormat::Text,
+        Lines::new(LogFormat::Text, false, Box::new(logs)),
         Some(traces::export_to(service, Some(endpoint))?),
-        BoxMakeWriter::new(logs),
     )
-}
-
-fn parse_filter(filter: &str) -> Result<EnvFilter, TelemetryError> {
-    EnvFilter::try_new(filter).map_err(|e| TelemetryError::Filter {
-        filter: filter.to_owned(),
-        reason: e.to_string(),
-    })
 }
 
 fn install(
     filter: &str,
-    format: LogFormat,
+    lines: Lines,
     export: Option<Arc<dyn SpanProcessor>>,
-    logs: BoxMakeWriter,
 ) -> Result<Telemetry, TelemetryError> {
-    let (env_filter, handle) = reload::Layer::new(parse_filter(filter)?);
-    let formatter = match format {
-        LogFormat::Text => tracing_subscriber::fmt::layer()
-            .with_writer(logs)
-            .with_ansi(std::io::stdout().is_terminal())
-            .boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .with_writer(logs)
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .boxed(),
-    };
+    let filter = Switch::new(filter)?;
     // Spans get W3C ids and, when sampled and exported, carry what names them and what their
     // fields say (`bridge`). The access log line is written outside the request's span, with
     // its trace id as a field: a log line, never a span event; the span has its code as
@@ -150,13 +117,10 @@ fn install(
     let spans = Bridge::new(export.clone());
     traces::install_propagator();
     tracing_subscriber::registry()
-        .with(env_filter)
-        .with(formatter)
+        .with(filter.clone())
+        .with(lines)
         .with(spans)
         .try_init()
         .map_err(|_| TelemetryError::AlreadyInitialised)?;
-    Ok(Telemetry {
-        export,
-        filter: handle,
-    })
+    Ok(Telemetry { export, filter })
 }

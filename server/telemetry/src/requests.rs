@@ -226,13 +226,12 @@ impl RequestsLayer {
             }
             Protocol::Http => (String::new(), String::new()),
         };
-        // The span's fields are what a log line inside it needs; its name, kind and the
-        // semantic-convention attributes only matter to an exported (sampled) trace.
+        // The span's one field is its outcome; log lines inside it take its ids from the span
+        // itself. Its name, kind and the semantic-convention attributes only matter to an
+        // exported (sampled) trace.
         let span = match self.protocol {
-            Protocol::Grpc => info_span!("grpc", rpc.grpc.status_code = Empty, trace_id = Empty),
-            Protocol::Http => {
-                info_span!("http", http.response.status_code = Empty, trace_id = Empty)
-            }
+            Protocol::Grpc => info_span!("grpc", rpc.grpc.status_code = Empty),
+            Protocol::Http => info_span!("http", http.response.status_code = Empty),
         };
         traces::continue_trace(&span, request.headers());
         traces::describe(&span, || match self.protocol {
@@ -255,9 +254,6 @@ impl RequestsLayer {
             ),
         });
         let trace_id = traces::trace_id(&span).unwrap_or_default();
-        if !trace_id.is_empty() {
-            span.record("trace_id", trace_id.as_str());
-        }
         Arrival {
             layer: self.clone(),
             started: Instant::now(),

@@ -118,6 +118,10 @@ pub fn inject(span: &tracing::Span, headers: &mut HeaderMap) {
 /// Makes `span` (a root: a request's first span) a child of the trace `headers` carry, or
 /// settles it as the root of its own trace when they carry none.
 pub fn continue_trace(span: &tracing::Span, headers: &HeaderMap) {
+    if !headers.contains_key("traceparent") {
+        bridge::settle(span, None);
+        return;
+    }
     let remote = extract(headers);
     let remote = remote.span();
     let parent = remote.span_context();

@@ -49,7 +49,7 @@ async fn measure(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
         "off",
         "causeway-bench",
         &format!("http://{addr}"),
-        std::io::sink,
+        std::io::sink(),
     );
     let telemetry = telemetry.map_err(|e| e.to_string());
     // A single caller shows what observing adds to one request's latency; 32 in flight, with
