@@ -69,6 +69,12 @@ pub struct Options {
     /// (batches commit in transactions), stopped at the end. `--mongodb-url` wins when given.
     #[arg(long)]
     pub mongodb: bool,
+
+    /// Run scenario 9 (what observing a command costs) on a durable store, fsync per group
+    /// commit as the server's default, instead of a relaxed one (which keeps fsync out of what
+    /// is compared and so shows the edge's share at its largest).
+    #[arg(long)]
+    pub observe_durable: bool,
 }
 
 impl Options {

@@ -83,7 +83,13 @@ async fn measure(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
             );
         }
         report.note(format!(
-            "Scenario 9's receiver took {spans} spans (each traced command is several)."
+            "Scenario 9's receiver took {spans} spans (each traced command is several); its \
+             servers' store was {}.",
+            if bench.options.observe_durable {
+                "durable (fsync per group commit, `--observe-durable`)"
+            } else {
+                "relaxed (no fsync)"
+            }
         ));
     }
     bare.stop().await?;
@@ -99,8 +105,11 @@ async fn serve(
 ) -> Result<BenchServer, BenchError> {
     let dir = bench.base.join(name);
     let mut config = bench.config(&dir, Role::Command);
-    // A relaxed store keeps fsync out of what is compared: the edge is the difference.
-    config.durability = causeway_server::config::DurabilityArg::Relaxed;
+    // A relaxed store keeps fsync out of what is compared: the edge is the difference
+    // (`--observe-durable` measures the server's default instead).
+    if !bench.options.observe_durable {
+        config.durability = causeway_server::config::DurabilityArg::Relaxed;
+    }
     bench.seed_products(&config, skus, "scenario 9").await?;
     BenchServer::start_instrumented(&bench.server, config, instrumented).await
 }
