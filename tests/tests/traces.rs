@@ -1,7 +1,8 @@
 //! One order of business followed through its trace, as an operator would: the real gateway and
 //! server binaries export spans over OTLP to a real receiver (oteltest's sink), and one REST
 //! command shows up as gateway request -> RPC -> command handler -> store append, with the
-//! projection's batch linked back to the command's trace.
+//! projection's batch linked back to the command's trace. And the sampler the standard
+//! `OTEL_TRACES_SAMPLER` variables name decides which requests' traces leave the process.
 
 use std::{
     collections::HashMap,
@@ -60,8 +61,9 @@ fn spans_of(request: &Value) -> Vec<Span> {
     spans
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn one_rest_command_is_one_trace_from_the_gateway_to_the_store_and_its_projection() {
+/// oteltest's sink on a free port, printing each export request as a JSON line: the sink
+/// (stopped when dropped), its lines, and its endpoint.
+fn start_sink() -> (KillOnDrop, mpsc::Receiver<String>, String) {
     let sink_port = free_port();
     let mut sink = Command::new(workspace_root().join(".venv-tools/bin/python"))
         .arg(workspace_root().join("tests/otel/sink.py"))
@@ -72,7 +74,7 @@ async fn one_rest_command_is_one_trace_from_the_gateway_to_the_store_and_its_pro
         .expect("run scripts/setup-test-tools (oteltest)");
     let (lines_tx, lines) = mpsc::channel::<String>();
     let stdout = sink.stdout.take().unwrap();
-    let _sink = KillOnDrop(sink);
+    let sink = KillOnDrop(sink);
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if lines_tx.send(line).is_err() {
@@ -81,8 +83,12 @@ async fn one_rest_command_is_one_trace_from_the_gateway_to_the_store_and_its_pro
         }
     });
     assert_eq!(lines.recv_timeout(WAIT).expect("the sink starts"), "READY");
+    (sink, lines, format!("http://127.0.0.1:{sink_port}"))
+}
 
-    let endpoint = format!("http://127.0.0.1:{sink_port}");
+#[tokio::test(flavor = "multi_thread")]
+async fn one_rest_command_is_one_trace_from_the_gateway_to_the_store_and_its_projection() {
+    let (_sink, lines, endpoint) = start_sink();
     let otel = |command: &mut Command| {
         command
             .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
@@ -180,4 +186,91 @@ fn find_chain(spans: &[Span]) -> Option<[Span; 5]> {
                 batch.clone(),
             ]
         })
+}
+
+/// The root sampler is the one `OTEL_TRACES_SAMPLER` names: with
+/// `parentbased_traceidratio` at ratio 0, a request that starts its own trace exports nothing,
+/// while one whose caller sampled its trace is exported (the parent decides).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_root_sampler_comes_from_the_environment_and_a_sampled_caller_still_decides() {
+    const TRACE: &str = "5bf92f3577b34da6a3ce929d0e0e4736";
+    const CALLER: &str = "00f067aa0ba902b7";
+    let (_sink, lines, endpoint) = start_sink();
+    let data = tempfile::tempdir().unwrap();
+    let (grpc, http) = (free_port(), free_port());
+    let server = Command::new(workspace_binary("causeway-server"))
+        .args(["--listen", &format!("127.0.0.1:{grpc}")])
+        .args(["--rest-listen", &format!("127.0.0.1:{http}")])
+        .args(["--auth", "disabled", "--metrics-listen", "off"])
+        .arg("--data-dir")
+        .arg(data.path())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .env("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+        .env("OTEL_TRACES_SAMPLER_ARG", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server binary is built");
+    let _server = KillOnDrop(server);
+
+    let client = reqwest::Client::new();
+    let register = |sku: &str, traceparent: Option<String>| {
+        let mut request = client
+            .post(format!("http://127.0.0.1:{http}/v1/products"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", format!("sampler-{sku}"))
+            .body(format!(r#"{{"sku":"{sku}","name":"Kettle"}}"#));
+        if let Some(traceparent) = traceparent {
+            request = request.header("traceparent", traceparent);
+        }
+        request.send()
+    };
+    // Its own trace: the ratio 0 root sampler leaves it out.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match register("unsampled", None).await {
+            Ok(answer) if answer.status() == 200 => break,
+            _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+            other => panic!("the REST command never succeeded: {other:?}"),
+        }
+    }
+    // The caller's sampled trace: exported. Its request span, which ends last, closes after
+    // every span of the first request, so once it is in, the first request's would be too.
+    let answer = register("sampled", Some(format!("00-{TRACE}-{CALLER}-01")))
+        .await
+        .expect("the second command is answered");
+    assert_eq!(answer.status(), 200);
+
+    // The sink prints ids as protobuf JSON does: the bytes in base64.
+    let (trace, caller) = (as_printed(TRACE), as_printed(CALLER));
+    let mut spans: Vec<Span> = Vec::new();
+    while !spans.iter().any(|s| s.parent == caller) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = lines
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("the sampled request was not exported: {spans:#?}"));
+        if let Ok(request) = serde_json::from_str::<Value>(&line) {
+            spans.extend(spans_of(&request));
+        }
+    }
+    assert!(
+        spans.iter().any(|s| s.name == "store.append"),
+        "the sampled command's append is exported: {spans:#?}"
+    );
+    let strays: Vec<&Span> = spans.iter().filter(|s| s.trace != trace).collect();
+    assert!(
+        strays.is_empty(),
+        "spans of a trace the root sampler left out were exported: {strays:#?}"
+    );
+}
+
+/// A W3C id (hex) as the sink prints it (base64 of its bytes).
+fn as_printed(hex: &str) -> String {
+    use base64::Engine as _;
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
