@@ -89,3 +89,48 @@ async fn a_fulfilment_as_of_a_point_shows_the_steps_taken_by_then() {
         .unwrap_err();
     assert_eq!(missing.code(), tonic::Code::NotFound);
 }
+
+/// A graceful shutdown does not wait for live subscriptions, nor cut them off: each ends with
+/// `UNAVAILABLE` saying to subscribe again after the last position handled.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shutdown_ends_a_live_subscription_with_unavailable() {
+    use causeway_client::events::SubscribeRequest;
+    use causeway_tests::{TestServer, scenarios::unique};
+
+    let server = TestServer::start().await;
+    let channel = server.channel().await;
+    let position = feed::register(&channel, &unique("kettle")).await;
+    let mut subscription = feed::subscribe(
+        &channel,
+        SubscribeRequest {
+            category: vec!["product".into()],
+            ..SubscribeRequest::default()
+        },
+    )
+    .await;
+    // Caught up: the subscription is live, waiting for new events.
+    feed::read_through(&mut subscription, position).await;
+
+    let stopping = tokio::spawn(server.stop());
+    let ended = tokio::time::timeout(feed::WAIT, async {
+        loop {
+            match subscription.message().await {
+                Ok(Some(_)) => continue,
+                other => return other,
+            }
+        }
+    })
+    .await
+    .expect("the subscription ends when the server shuts down");
+    let status = ended.expect_err("it ends with a status, not as if the feed were complete");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    assert!(
+        status.message().contains("shutting down"),
+        "{}",
+        status.message()
+    );
+    tokio::time::timeout(feed::WAIT, stopping)
+        .await
+        .expect("the server stops")
+        .expect("the stop task");
+}
