@@ -47,8 +47,8 @@ const LEASES: [&str; 5] = [
     "users",
 ];
 
-fn replica(deployment: &Deployment<'_>, log: &Path) -> ServerProcess {
-    deployment.start_with_args("projection", &["--lease-ttl", TTL], Some(log))
+fn replica_with_ttl(deployment: &Deployment<'_>, log: &Path, ttl: &str) -> ServerProcess {
+    deployment.start_with_args("projection", &["--lease-ttl", ttl], Some(log))
 }
 
 async fn projections(process: &ServerProcess) -> Vec<ProjectionInfo> {
@@ -85,14 +85,23 @@ async fn active_and_standby(
     deployment: &Deployment<'_>,
     logs: &Path,
 ) -> (ServerProcess, ServerProcess, Vec<ProjectionInfo>) {
-    let active = replica(deployment, &logs.join("active.log"));
+    active_and_standby_with_ttl(deployment, logs, TTL).await
+}
+
+/// [`active_and_standby`], their leases lasting `ttl`.
+async fn active_and_standby_with_ttl(
+    deployment: &Deployment<'_>,
+    logs: &Path,
+    ttl: &str,
+) -> (ServerProcess, ServerProcess, Vec<ProjectionInfo>) {
+    let active = replica_with_ttl(deployment, &logs.join("active.log"), ttl);
     let held = until_every_lease(&active, "held by the first replica", |p| {
         p.lease_held && p.state != "standby"
     })
     .await;
     let holder = held[0].lease_holder.clone();
     assert!(held.iter().all(|p| p.lease_holder == holder), "{held:#?}");
-    let standby = replica(deployment, &logs.join("standby.log"));
+    let standby = replica_with_ttl(deployment, &logs.join("standby.log"), ttl);
     until_every_lease(&standby, "standing by", |p| {
         !p.lease_held && p.state == "standby" && p.lease_holder == holder
     })
@@ -138,6 +147,56 @@ async fn take_over_after_sigkill(deployment: &Deployment<'_>) {
     taken_over(&standby, &held, killed).await;
     let mut ledger = load_until_killed(channel, ledger, 30, &mut rng, || {}).await;
     verify_with(deployment, &mut ledger, &standby).await;
+}
+
+/// SIGTERM: the replica releases its leases as it stops, so they lapse when it exits rather
+/// than a time to live later, and the standby takes them over at its next ask. The leases last
+/// 30 s here, so a lease the stopped replica had kept would still run for 20 s or more.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replica_stopped_with_sigterm_releases_its_leases_to_the_standby() {
+    use causeway_server::{
+        lease::millis,
+        readstore::{ReadStore, embedded::EmbeddedReadStore},
+    };
+
+    let data = tempfile::tempdir().unwrap();
+    let events: Arc<dyn EventStore> =
+        Arc::new(EmbeddedEventStore::open(data.path(), Durability::Relaxed).unwrap());
+    let deployment = Deployment {
+        data_dir: data.path(),
+        env: Vec::new(),
+        events,
+    };
+    let logs = tempfile::tempdir().unwrap();
+    let (mut active, standby, held) =
+        active_and_standby_with_ttl(&deployment, logs.path(), "30s").await;
+    let stopping = held[0].lease_holder.clone();
+    signal(&active, "TERM");
+    let deadline = Instant::now() + BOUND;
+    while active.is_running() {
+        assert!(Instant::now() < deadline, "the replica never stopped");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stopped = Instant::now();
+
+    let leases = EmbeddedReadStore::open(data.path())
+        .expect("the read store opens beside the standby")
+        .leases();
+    let now = millis(std::time::SystemTime::now());
+    for name in LEASES {
+        let record = leases
+            .current(name)
+            .await
+            .expect("the lease reads")
+            .expect("granted once");
+        // Taken over already, or lapsed: never still running for the replica that stopped.
+        assert!(
+            record.holder != stopping || record.expires_ms <= now,
+            "{name} is still held by the stopped replica for {} ms",
+            record.expires_ms.saturating_sub(now)
+        );
+    }
+    taken_over(&standby, &held, stopped).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
