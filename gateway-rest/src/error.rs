@@ -174,6 +174,22 @@ pub fn json_field_path(message: &MessageDescriptor, path: &str) -> String {
     parts.join(".")
 }
 
+impl ApiError {
+    /// The JSON body of this error, the one shape of every error the gateway answers (and of
+    /// the last event of a stream that ends in error).
+    pub fn body(&self) -> Vec<u8> {
+        let body = Body {
+            error: Inner {
+                code: self.http.as_u16(),
+                status: code_name(self.code),
+                message: &self.message,
+                field_violations: &self.violations,
+            },
+        };
+        serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec())
+    }
+}
+
 #[derive(Serialize)]
 struct Body<'a> {
     error: Inner<'a>,
@@ -199,15 +215,7 @@ impl IntoResponse for ApiError {
             // Every 401 carries a challenge; without word of a token, the plain one.
             self = self.with_challenge(crate::bearer::Presented::Nothing);
         }
-        let body = Body {
-            error: Inner {
-                code: self.http.as_u16(),
-                status: code_name(self.code),
-                message: &self.message,
-                field_violations: &self.violations,
-            },
-        };
-        let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
+        let json = self.body();
         let mut response = (self.http, json).into_response();
         let headers = response.headers_mut();
         headers.insert(

@@ -247,7 +247,11 @@ async fn handle(
             .map_err(|status| {
                 ApiError::from_status(&status, &route.rpc.input(), false).with_challenge(presented)
             })?;
-        return Ok(sse::respond(items, gateway.sse_heartbeat));
+        return Ok(sse::respond(
+            items,
+            gateway.sse_heartbeat,
+            route.rpc.input(),
+        ));
     }
     let answer = upstream
         .call(

@@ -18,12 +18,13 @@ use std::{convert::Infallible, time::Duration};
 use axum::{body::Body, response::Response};
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
-use prost_reflect::{DynamicMessage, Kind, ReflectMessage, SerializeOptions, Value};
-use serde_json::json;
-use tonic::{Status, Streaming};
+use prost_reflect::{
+    DynamicMessage, Kind, MessageDescriptor, ReflectMessage, SerializeOptions, Value,
+};
+use tonic::{Code, Status, Streaming};
 use tracing::debug;
 
-use crate::error::{code_name, http_status};
+use crate::error::ApiError;
 
 /// The media type of an event stream.
 pub const EVENT_STREAM: &str = "text/event-stream";
@@ -31,19 +32,26 @@ pub const EVENT_STREAM: &str = "text/event-stream";
 pub const HEARTBEAT: &[u8] = b": heartbeat\n\n";
 
 /// The HTTP answer streaming `items` as events, with a heartbeat after each `heartbeat` of
-/// silence.
-pub fn respond(items: Streaming<DynamicMessage>, heartbeat: Duration) -> Response {
-    let frames = futures::stream::unfold(Some(items), move |items| async move {
-        let mut items = items?;
-        let (frame, more) = tokio::select! {
-            next = items.message() => match next {
-                Ok(Some(message)) => (event(&message), true),
-                Ok(None) => return None,
-                Err(status) => (error(&status), false),
-            },
-            () = tokio::time::sleep(heartbeat) => (Bytes::from_static(HEARTBEAT), true),
-        };
-        Some((Ok::<_, Infallible>(frame), more.then_some(items)))
+/// silence. `request` is the RPC's input, whose JSON names an error's field violations use.
+pub fn respond(
+    items: Streaming<DynamicMessage>,
+    heartbeat: Duration,
+    request: MessageDescriptor,
+) -> Response {
+    let frames = futures::stream::unfold(Some(items), move |items| {
+        let request = request.clone();
+        async move {
+            let mut items = items?;
+            let (frame, more) = tokio::select! {
+                next = items.message() => match next {
+                    Ok(Some(message)) => (event(&message), true),
+                    Ok(None) => return None,
+                    Err(status) => (error(&status, &request), false),
+                },
+                () = tokio::time::sleep(heartbeat) => (Bytes::from_static(HEARTBEAT), true),
+            };
+            Some((Ok::<_, Infallible>(frame), more.then_some(items)))
+        }
     });
     let mut response = Response::new(Body::from_stream(frames));
     *response.status_mut() = StatusCode::OK;
@@ -63,7 +71,8 @@ pub fn event(message: &DynamicMessage) -> Bytes {
     let mut serializer = serde_json::Serializer::new(&mut data);
     if let Err(e) = item.serialize_with_options(&mut serializer, &options) {
         debug!(error = %e, "an event stream message could not be rendered");
-        return error(&Status::internal(
+        return error_event(&ApiError::new(
+            Code::Internal,
             "a message of the stream could not be rendered",
         ));
     }
@@ -96,19 +105,24 @@ fn item_of(message: &DynamicMessage) -> (String, DynamicMessage) {
 }
 
 /// The last event of a stream the upstream ended with `status`: the error body every error
-/// answer of the gateway has.
-pub fn error(status: &Status) -> Bytes {
-    // A status made on this side (the upstream connection broke) says nothing to a client.
-    let message = match std::error::Error::source(status) {
-        Some(_) => "the stream from the upstream broke off; reconnect with Last-Event-ID",
-        None => status.message(),
-    };
-    let body = json!({"error": {
-        "code": http_status(status.code()).as_u16(),
-        "status": code_name(status.code()),
-        "message": message,
-    }});
-    Bytes::from(format!("event: error\ndata: {body}\n\n"))
+/// answer of the gateway has (`ApiError::from_status`, field violations in `request`'s JSON
+/// names).
+pub fn error(status: &Status, request: &MessageDescriptor) -> Bytes {
+    let mut error = ApiError::from_status(status, request, false);
+    if std::error::Error::source(status).is_some() {
+        // Broken off on this side: the client resumes where it was.
+        "the stream from the upstream broke off; reconnect with Last-Event-ID"
+            .clone_into(&mut error.message);
+    }
+    error_event(&error)
+}
+
+fn error_event(error: &ApiError) -> Bytes {
+    let mut frame = b"event: error\ndata: ".to_vec();
+    // Compact JSON has no line breaks, so one `data:` line holds it.
+    frame.extend_from_slice(&error.body());
+    frame.extend_from_slice(b"\n\n");
+    Bytes::from(frame)
 }
 
 #[cfg(test)]
@@ -142,17 +156,38 @@ mod tests {
 
     #[test]
     fn an_error_ends_the_stream_with_the_error_body() {
-        let frame = text(error(&Status::resource_exhausted("too slow")));
-        let data = frame
-            .strip_prefix("event: error\ndata: ")
-            .and_then(|rest| rest.strip_suffix("\n\n"))
-            .expect("one error event");
-        let body: serde_json::Value = serde_json::from_str(data).unwrap();
+        use tonic_types::{ErrorDetails, StatusExt};
+
+        let subscribe = pool()
+            .get_message_by_name("causeway.events.v1.SubscribeRequest")
+            .unwrap();
+        let data = |status: &Status| {
+            let frame = text(error(status, &subscribe));
+            let data = frame
+                .strip_prefix("event: error\ndata: ")
+                .and_then(|rest| rest.strip_suffix("\n\n"))
+                .expect("one error event")
+                .to_owned();
+            serde_json::from_str::<serde_json::Value>(&data).unwrap()
+        };
         assert_eq!(
-            body,
-            json!({"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "too slow"}})
+            data(&Status::resource_exhausted("too slow")),
+            serde_json::json!({"error": {"code": 429, "status": "RESOURCE_EXHAUSTED",
+                "message": "too slow", "fieldViolations": []}})
+        );
+        // The same body as an error answer: violations in the request's JSON names.
+        let refused = Status::with_error_details(
+            Code::InvalidArgument,
+            "bad filter",
+            ErrorDetails::with_bad_request_violation("from_head", "not with after"),
+        );
+        assert_eq!(
+            data(&refused)["error"]["fieldViolations"],
+            serde_json::json!([{"field": "fromHead", "description": "not with after"}])
         );
         let broke = Status::from_error(Box::new(std::io::Error::other("h2 protocol error")));
-        assert!(!text(error(&broke)).contains("h2"), "no internals");
+        let broke = data(&broke);
+        assert_eq!(broke["error"]["status"], "UNAVAILABLE");
+        assert!(!broke.to_string().contains("h2"), "no internals: {broke}");
     }
 }
