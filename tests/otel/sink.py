@@ -1,33 +1,41 @@
-"""An OTLP/gRPC receiver for the trace test: oteltest's sink on the port given as the first
-argument, printing every export request it receives as one line of JSON on stdout."""
+"""An OTLP/gRPC receiver for the trace test: oteltest's trace service on a loopback port the
+OS picks, printing `READY <port>` once listening, then every export request it receives as one
+line of JSON on stdout.
+
+oteltest's own `GrpcSink` binds 0.0.0.0 on the port it is given, and gRPC's default
+SO_REUSEPORT lets a second process bind the same port without an error: two tests handed the
+same free port would then share their spans. Here the port is chosen by the bind itself,
+exclusively, on 127.0.0.1."""
 
 import json
 import logging
-import sys
+from concurrent import futures
 
+import grpc
 from google.protobuf.json_format import MessageToDict
-from oteltest.sink import GrpcSink
-from oteltest.sink.handler import RequestHandler
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from oteltest.sink.private import _TraceServiceServicer
 
 
-class Lines(RequestHandler):
-    def handle_logs(self, request, headers):
-        pass
-
-    def handle_metrics(self, request, headers):
-        pass
-
-    def handle_trace(self, request, headers):
-        print(json.dumps(MessageToDict(request)), flush=True)
+def print_trace(request, headers):
+    print(json.dumps(MessageToDict(request)), flush=True)
 
 
 def main():
-    port = int(sys.argv[1])
     logging.basicConfig(level=logging.WARNING)
-    sink = GrpcSink(Lines(), logging.getLogger("sink"), port=port)
-    sink.start()
-    print("READY", flush=True)
-    sink.wait_for_termination()
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=4),
+        options=[("grpc.so_reuseport", 0)],
+    )
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(
+        _TraceServiceServicer(print_trace), server
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    if port == 0:
+        raise SystemExit("could not bind a loopback port")
+    server.start()
+    print(f"READY {port}", flush=True)
+    server.wait_for_termination()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 //! A projection behind a deliberately slow read store: it pulls events only as fast as it can
 //! commit them (bounded memory), reports itself `lagging` while it falls behind its objective,
-//! and is `serving` again once it has caught up.
+//! and is `serving` again once it has caught up. And one held inside a commit does not lend its
+//! batch's span to whatever else its thread runs meanwhile.
 
 use std::{
     sync::{
@@ -11,7 +12,7 @@ use std::{
 };
 
 use async_trait::async_trait;
-use futures::StreamExt;
+use futures::{StreamExt, future::BoxFuture};
 use uuid::Uuid;
 
 use super::{ProjectionRunner, ProjectionState, Projections};
@@ -38,14 +39,14 @@ const EVENTS: usize = 5000;
 /// page the feed read ahead (1,000 each).
 const IN_FLIGHT_BOUND: u64 = 2000;
 
-/// A read store whose batch commits take `delay`.
-struct SlowReads {
+/// A read store whose batch commits first wait for `hold` (a delay, a gate).
+struct HeldReads {
     inner: EmbeddedReadStore,
-    delay: Duration,
+    hold: Box<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>,
 }
 
 #[async_trait]
-impl ReadStore for SlowReads {
+impl ReadStore for HeldReads {
     async fn ensure_indexes(&self, indexes: &[IndexSpec]) -> Result<(), ReadStoreError> {
         self.inner.ensure_indexes(indexes).await
     }
@@ -64,8 +65,7 @@ impl ReadStore for SlowReads {
         ops: Vec<WriteOp>,
         position: u64,
     ) -> Result<(), ReadStoreError> {
-        // The read store is slow; this is the load, not synchronisation.
-        tokio::time::sleep(self.delay).await;
+        (self.hold)().await;
         self.inner.apply(projection, ops, position).await
     }
     async fn apply_fenced(
@@ -75,7 +75,7 @@ impl ReadStore for SlowReads {
         position: u64,
         fence: &crate::lease::Fence,
     ) -> Result<(), ReadStoreError> {
-        tokio::time::sleep(self.delay).await;
+        (self.hold)().await;
         self.inner
             .apply_fenced(projection, ops, position, fence)
             .await
@@ -188,9 +188,10 @@ async fn a_slow_read_store_holds_the_feed_back_and_the_lag_is_reported_then_reco
         inner: store,
         delivered: Arc::clone(&delivered),
     });
-    let reads: Arc<dyn ReadStore> = Arc::new(SlowReads {
+    // The read store is slow; this is the load, not synchronisation.
+    let reads: Arc<dyn ReadStore> = Arc::new(HeldReads {
         inner: EmbeddedReadStore::open(dir.path()).unwrap(),
-        delay: Duration::from_millis(150),
+        hold: Box::new(|| Box::pin(tokio::time::sleep(Duration::from_millis(150)))),
     });
     // Five batches of 150 ms each: the newest applied event is soon older than the objective.
     let projections = Projections::with_lag_slo(Some(Duration::from_millis(250)));
@@ -229,4 +230,62 @@ async fn a_slow_read_store_holds_the_feed_back_and_the_lag_is_reported_then_reco
         most_in_flight <= IN_FLIGHT_BOUND,
         "{most_in_flight} events read ahead of the commits"
     );
+}
+
+/// The batch span is current only while the batch is being polled: a runner waiting on its
+/// commit leaves its thread's current span as it found it, so a request served meanwhile on
+/// that thread opens its spans in its own trace, not inside the batch's (which once made
+/// requests children of projection batches, in another trace and under its sampling).
+#[tokio::test]
+async fn a_batch_waiting_on_its_commit_leaves_the_threads_current_span_alone() {
+    let _subscriber = tracing::subscriber::set_default(tracing_subscriber::registry());
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn EventStore> =
+        Arc::new(EmbeddedEventStore::open(dir.path(), Durability::Relaxed).unwrap());
+    let registered = encoded(&ProductEvent::Registered {
+        sku: Sku::parse("kettle").unwrap(),
+        name: ProductName::parse("Kettle").unwrap(),
+    });
+    store
+        .append(
+            "product-kettle",
+            ExpectedRevision::NoStream,
+            vec![registered],
+        )
+        .await
+        .unwrap();
+    let (waiting, release) = (
+        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    let (entered, gate) = (Arc::clone(&waiting), Arc::clone(&release));
+    let reads: Arc<dyn ReadStore> = Arc::new(HeldReads {
+        inner: EmbeddedReadStore::open(dir.path()).unwrap(),
+        hold: Box::new(move || {
+            let (entered, gate) = (Arc::clone(&entered), Arc::clone(&gate));
+            Box::pin(async move {
+                entered.notify_one();
+                gate.notified().await;
+            })
+        }),
+    });
+    let projections = Projections::with_lag_slo(None);
+    let projection = Arc::new(ProductsProjection::new(
+        Arc::new(crate::server::upcasters()),
+    ));
+    let (runner, _handle) = ProjectionRunner::new(store, reads, projection, &projections);
+    // One thread (this test's runtime): the runner and this task take turns on it.
+    let task = tokio::spawn(runner.run());
+    tokio::time::timeout(Duration::from_secs(60), waiting.notified())
+        .await
+        .expect("the runner reaches its commit");
+
+    let current = tracing::Span::current();
+    assert_eq!(
+        current.metadata().map(|m| m.name()),
+        None,
+        "the waiting batch's span is current for other work on its thread"
+    );
+    release.notify_one();
+    task.abort();
 }

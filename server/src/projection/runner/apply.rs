@@ -5,7 +5,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
-use tracing::{error, warn};
+use tracing::{Instrument, error, warn};
 
 use super::{PARKED_COLLECTION, Parts, RunError};
 use crate::{
@@ -86,9 +86,24 @@ impl Parts {
         caught_up_at: Option<u64>,
         checkpoint: &mut Option<u64>,
     ) -> Result<Result<(), RunError>, Rejected> {
-        let started = std::time::Instant::now();
         let span = observe::batch_span(self.projection.name(), events);
-        let _entered = span.enter();
+        // The span covers the batch's polls only (never entered across an await: the thread
+        // goes on to poll other tasks, requests among them, which would open their spans
+        // inside it).
+        self.fold_and_commit(generation, events, caught_up_at, checkpoint)
+            .instrument(span)
+            .await
+    }
+
+    /// [`Self::apply_batch`] inside its span.
+    async fn fold_and_commit(
+        &self,
+        generation: u64,
+        events: &[RecordedEvent],
+        caught_up_at: Option<u64>,
+        checkpoint: &mut Option<u64>,
+    ) -> Result<Result<(), RunError>, Rejected> {
+        let started = std::time::Instant::now();
         let mut view = BatchView::new(&*self.reads, generation);
         let mut last = None;
         let mut poison = None;
