@@ -5,10 +5,14 @@ line of JSON on stdout.
 oteltest's own `GrpcSink` binds 0.0.0.0 on the port it is given, and gRPC's default
 SO_REUSEPORT lets a second process bind the same port without an error: two tests handed the
 same free port would then share their spans. Here the port is chosen by the bind itself,
-exclusively, on 127.0.0.1."""
+exclusively, on 127.0.0.1. Exports arrive on several threads at once: each line is written
+whole under a lock (`print` writes the text and its newline separately, so two exports could
+share a line and leave an empty one)."""
 
 import json
 import logging
+import sys
+import threading
 from concurrent import futures
 
 import grpc
@@ -17,8 +21,14 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from oteltest.sink.private import _TraceServiceServicer
 
 
+LINES = threading.Lock()
+
+
 def print_trace(request, headers):
-    print(json.dumps(MessageToDict(request)), flush=True)
+    line = json.dumps(MessageToDict(request)) + "\n"
+    with LINES:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 def main():
