@@ -22,7 +22,10 @@ use causeway_client::{
     inventory::{ListProductsRequest, Product, inventory_queries_client::InventoryQueriesClient},
     orders::{ListOrdersRequest, Order, order_queries_client::OrderQueriesClient},
 };
-use causeway_server::store::EventStore;
+use causeway_server::store::{
+    EventStore,
+    embedded::{Durability, EmbeddedEventStore},
+};
 use tonic::transport::Channel;
 
 pub use self::workload::load_until_killed;
@@ -41,6 +44,20 @@ pub struct Deployment<'a> {
     pub env: Vec<(&'static str, String)>,
     /// The event log as the processes write it, for the final check.
     pub events: Arc<dyn EventStore>,
+}
+
+impl<'a> Deployment<'a> {
+    /// Every store embedded in `data_dir` (events written relaxed: a SIGKILL loses nothing the
+    /// kernel has), no extra environment.
+    pub fn embedded(data_dir: &'a Path) -> Self {
+        let events = EmbeddedEventStore::open(data_dir, Durability::Relaxed)
+            .unwrap_or_else(|e| panic!("opening the embedded event store: {e}"));
+        Self {
+            data_dir,
+            env: Vec::new(),
+            events: Arc::new(events),
+        }
+    }
 }
 
 impl Deployment<'_> {

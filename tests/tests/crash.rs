@@ -7,11 +7,7 @@
 
 use std::sync::Arc;
 
-use causeway_server::store::{
-    EventStore,
-    embedded::{Durability, EmbeddedEventStore},
-    kurrentdb::KurrentDbEventStore,
-};
+use causeway_server::store::{EventStore, kurrentdb::KurrentDbEventStore};
 use causeway_tests::{
     crash::{Deployment, Seed, run},
     kurrentdb::KurrentDbDouble,
@@ -27,13 +23,7 @@ fn seed() -> Seed {
 #[tokio::test(flavor = "multi_thread")]
 async fn embedded_stores_keep_every_promise_across_sigkills() {
     let data = tempfile::tempdir().unwrap();
-    let events: Arc<dyn EventStore> =
-        Arc::new(EmbeddedEventStore::open(data.path(), Durability::Relaxed).unwrap());
-    let deployment = Deployment {
-        data_dir: data.path(),
-        env: Vec::new(),
-        events,
-    };
+    let deployment = Deployment::embedded(data.path());
     let ledger = run(&deployment, ROUNDS, seed()).await;
     assert!(ledger.acknowledged().count() >= ROUNDS * 10);
 }
@@ -55,15 +45,12 @@ async fn kurrentdb_keeps_every_promise_across_sigkills() {
 async fn mongodb_read_models_keep_every_promise_across_sigkills() {
     let mongo = MongoServer::start(Topology::Standalone).await;
     let data = tempfile::tempdir().unwrap();
-    let events: Arc<dyn EventStore> =
-        Arc::new(EmbeddedEventStore::open(data.path(), Durability::Relaxed).unwrap());
     let deployment = Deployment {
-        data_dir: data.path(),
         env: vec![
             ("MONGODB_URL", mongo.url().to_owned()),
             ("CAUSEWAY_MONGODB_DATABASE", unique_database()),
         ],
-        events,
+        ..Deployment::embedded(data.path())
     };
     run(&deployment, ROUNDS, seed()).await;
 }

@@ -20,11 +20,7 @@ use std::{path::Path, sync::Arc, time::Duration};
 use causeway_client::admin::{
     ListProjectionsRequest, ProjectionInfo, projection_admin_client::ProjectionAdminClient,
 };
-use causeway_server::store::{
-    EventStore,
-    embedded::{Durability, EmbeddedEventStore},
-    kurrentdb::KurrentDbEventStore,
-};
+use causeway_server::store::kurrentdb::KurrentDbEventStore;
 use causeway_tests::{
     crash::{Deployment, Ledger, Seed, load_until_killed, verify_with},
     kurrentdb::KurrentDbDouble,
@@ -160,13 +156,7 @@ async fn a_replica_stopped_with_sigterm_releases_its_leases_to_the_standby() {
     };
 
     let data = tempfile::tempdir().unwrap();
-    let events: Arc<dyn EventStore> =
-        Arc::new(EmbeddedEventStore::open(data.path(), Durability::Relaxed).unwrap());
-    let deployment = Deployment {
-        data_dir: data.path(),
-        env: Vec::new(),
-        events,
-    };
+    let deployment = Deployment::embedded(data.path());
     let logs = tempfile::tempdir().unwrap();
     let (mut active, standby, held) =
         active_and_standby_with_ttl(&deployment, logs.path(), "30s").await;
@@ -202,13 +192,7 @@ async fn a_replica_stopped_with_sigterm_releases_its_leases_to_the_standby() {
 #[tokio::test(flavor = "multi_thread")]
 async fn embedded_standby_takes_over_from_a_killed_replica() {
     let data = tempfile::tempdir().unwrap();
-    let events: Arc<dyn EventStore> =
-        Arc::new(EmbeddedEventStore::open(data.path(), Durability::Relaxed).unwrap());
-    let deployment = Deployment {
-        data_dir: data.path(),
-        env: Vec::new(),
-        events,
-    };
+    let deployment = Deployment::embedded(data.path());
     take_over_after_sigkill(&deployment).await;
 }
 

@@ -61,6 +61,27 @@ fn spans_of(request: &Value) -> Vec<Span> {
     spans
 }
 
+/// The spans the sink printed, read until `done` says they hold what the test waits for, or
+/// `deadline` (then it panics naming `what` and showing what came).
+fn spans_until(
+    lines: &mpsc::Receiver<String>,
+    deadline: Instant,
+    what: &str,
+    done: impl Fn(&[Span]) -> bool,
+) -> Vec<Span> {
+    let mut spans = Vec::new();
+    while !done(&spans) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = lines
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("{what} was not exported within {WAIT:?}: {spans:#?}"));
+        if let Ok(request) = serde_json::from_str::<Value>(&line) {
+            spans.extend(spans_of(&request));
+        }
+    }
+    spans
+}
+
 /// oteltest's trace service on a loopback port it binds itself (`tests/otel/sink.py`),
 /// printing each export request as a JSON line: the sink (stopped when dropped), its lines,
 /// and its endpoint.
@@ -140,21 +161,10 @@ async fn one_rest_command_is_one_trace_from_the_gateway_to_the_store_and_its_pro
         }
     }
 
-    // Collect spans until the whole chain is there (bounded).
-    let mut spans: Vec<Span> = Vec::new();
-    let chain = loop {
-        if let Some(chain) = find_chain(&spans) {
-            break chain;
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = lines
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no complete trace within {WAIT:?}: {spans:#?}"));
-        if let Ok(request) = serde_json::from_str::<Value>(&line) {
-            spans.extend(spans_of(&request));
-        }
-    };
-    let [gateway, rpc, command, append, batch] = chain;
+    let spans = spans_until(&lines, deadline, "a complete trace", |spans| {
+        find_chain(spans).is_some()
+    });
+    let [gateway, rpc, command, append, batch] = find_chain(&spans).expect("the chain");
     assert_eq!(gateway.service, "causeway-gateway");
     assert_eq!(rpc.service, "causeway-server");
     assert_eq!(
@@ -249,16 +259,9 @@ async fn the_root_sampler_comes_from_the_environment_and_a_sampled_caller_still_
 
     let (trace, caller) = (as_printed(TRACE), as_printed(CALLER));
     let deadline = Instant::now() + WAIT;
-    let mut spans: Vec<Span> = Vec::new();
-    while !spans.iter().any(|s| s.parent == caller) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = lines
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("the sampled request was not exported: {spans:#?}"));
-        if let Ok(request) = serde_json::from_str::<Value>(&line) {
-            spans.extend(spans_of(&request));
-        }
-    }
+    let spans = spans_until(&lines, deadline, "the sampled request", |spans| {
+        spans.iter().any(|s| s.parent == caller)
+    });
     assert!(
         spans.iter().any(|s| s.name == "store.append"),
         "the sampled command's append is exported: {spans:#?}"

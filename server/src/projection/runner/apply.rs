@@ -90,71 +90,62 @@ impl Parts {
         // The span covers the batch's polls only (never entered across an await: the thread
         // goes on to poll other tasks, requests among them, which would open their spans
         // inside it).
-        self.fold_and_commit(generation, events, caught_up_at, checkpoint)
-            .instrument(span)
-            .await
-    }
-
-    /// [`Self::apply_batch`] inside its span.
-    async fn fold_and_commit(
-        &self,
-        generation: u64,
-        events: &[RecordedEvent],
-        caught_up_at: Option<u64>,
-        checkpoint: &mut Option<u64>,
-    ) -> Result<Result<(), RunError>, Rejected> {
-        let started = std::time::Instant::now();
-        let mut view = BatchView::new(&*self.reads, generation);
-        let mut last = None;
-        let mut poison = None;
-        for event in events {
-            let savepoint = view.savepoint();
-            match self.projection.apply(event, &mut view).await {
-                Ok(()) => last = Some(event.position),
-                Err(ProjectionError::Store(e)) => return Ok(Err(e.into())),
-                Err(e) => {
-                    view.rollback_to(savepoint);
-                    poison = Some(StuckEvent {
-                        stream: event.stream.clone(),
-                        revision: event.revision,
-                        position: event.position,
-                        reason: e.to_string(),
-                    });
-                    break;
+        async {
+            let started = std::time::Instant::now();
+            let mut view = BatchView::new(&*self.reads, generation);
+            let mut last = None;
+            let mut poison = None;
+            for event in events {
+                let savepoint = view.savepoint();
+                match self.projection.apply(event, &mut view).await {
+                    Ok(()) => last = Some(event.position),
+                    Err(ProjectionError::Store(e)) => return Ok(Err(e.into())),
+                    Err(e) => {
+                        view.rollback_to(savepoint);
+                        poison = Some(StuckEvent {
+                            stream: event.stream.clone(),
+                            revision: event.revision,
+                            position: event.position,
+                            reason: e.to_string(),
+                        });
+                        break;
+                    }
                 }
             }
-        }
-        let position = if poison.is_some() {
-            last
-        } else {
-            last.max(caught_up_at)
-        };
-        if let Some(position) = position.filter(|p| Some(*p) > *checkpoint) {
-            // A document that cannot be written is refused like one the store refuses.
-            let ops = view.into_ops().map_err(|e| Rejected(e.to_string()))?;
-            match self.commit(&self.key(generation), ops, position).await {
-                Ok(()) => {
-                    *checkpoint = Some(position);
-                    self.projections
-                        .observe_batch(self.projection.name(), started.elapsed().as_secs_f64());
-                    self.status.send_modify(|s| {
-                        if s.generation == generation {
-                            s.position = s.position.max(Some(position));
-                        }
-                    });
+            let position = if poison.is_some() {
+                last
+            } else {
+                last.max(caught_up_at)
+            };
+            if let Some(position) = position.filter(|p| Some(*p) > *checkpoint) {
+                // A document that cannot be written is refused like one the store refuses.
+                let ops = view.into_ops().map_err(|e| Rejected(e.to_string()))?;
+                match self.commit(&self.key(generation), ops, position).await {
+                    Ok(()) => {
+                        *checkpoint = Some(position);
+                        self.projections
+                            .observe_batch(self.projection.name(), started.elapsed().as_secs_f64());
+                        self.status.send_modify(|s| {
+                            if s.generation == generation {
+                                s.position = s.position.max(Some(position));
+                            }
+                        });
+                    }
+                    Err(ReadStoreError::Rejected(reason)) => return Err(Rejected(reason)),
+                    Err(e) => return Ok(Err(e.into())),
                 }
-                Err(ReadStoreError::Rejected(reason)) => return Err(Rejected(reason)),
-                Err(e) => return Ok(Err(e.into())),
+                if let Some(event) = events.iter().rfind(|e| e.position == position) {
+                    let age = age_seconds(event.created_micros);
+                    self.status.send_modify(|s| s.behind_seconds = age);
+                }
             }
-            if let Some(event) = events.iter().rfind(|e| e.position == position) {
-                let age = age_seconds(event.created_micros);
-                self.status.send_modify(|s| s.behind_seconds = age);
-            }
+            Ok(match poison {
+                Some(stuck) => Err(RunError::Poison(stuck)),
+                None => Ok(()),
+            })
         }
-        Ok(match poison {
-            Some(stuck) => Err(RunError::Poison(stuck)),
-            None => Ok(()),
-        })
+        .instrument(span)
+        .await
     }
 
     /// Skips an event whose documents the read store refuses, keeping it for operators.
