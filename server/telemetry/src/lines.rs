@@ -21,7 +21,7 @@ use std::{
 use tracing::{Event, Level, Subscriber, field::Field, field::Visit};
 use tracing_subscriber::{layer::Context, registry::LookupSpan};
 
-use crate::{bridge::Recording, logs::LogFormat};
+use crate::{bridge::Recording, logs::LogFormat, traces::push_hex};
 
 /// The layer writing log lines.
 pub(crate) struct Lines {
@@ -100,10 +100,10 @@ impl Within {
             if let Some(recording) = span.extensions().get::<Recording>()
                 && recording.context.is_valid()
             {
-                within.ids = Some((
-                    recording.context.trace_id().to_string(),
-                    recording.context.span_id().to_string(),
-                ));
+                let (mut trace, mut span) = (String::new(), String::new());
+                push_hex(&mut trace, &recording.context.trace_id().to_bytes());
+                push_hex(&mut span, &recording.context.span_id().to_bytes());
+                within.ids = Some((trace, span));
             }
         }
         within
@@ -113,11 +113,8 @@ impl Within {
 impl Lines {
     fn text(&self, line: &mut String, event: &Event<'_>, within: &Within) {
         let meta = event.metadata();
-        let _ = write!(
-            line,
-            "{} ",
-            humantime::format_rfc3339_micros(SystemTime::now())
-        );
+        timestamp(line, SystemTime::now());
+        line.push(' ');
         let level = meta.level();
         if self.colour {
             let _ = write!(line, "\x1b[{}m{level:>5}\x1b[0m ", colour(*level));
@@ -161,7 +158,7 @@ struct TextFields<'a> {
 }
 
 impl TextFields<'_> {
-    fn put(&mut self, field: &Field, value: fmt::Arguments<'_>) {
+    fn put(&mut self, field: &Field, value: impl FnOnce(&mut Escaped<'_>) -> fmt::Result) {
         let is_message = field.name() == "message";
         if is_message != self.message {
             return;
@@ -171,19 +168,19 @@ impl TextFields<'_> {
             self.line.push_str(field.name());
             self.line.push('=');
         }
-        let _ = Escaped(self.line).write_fmt(value);
+        let _ = value(&mut Escaped(self.line));
     }
 }
 
 impl Visit for TextFields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, format_args!("{value}"));
+        self.put(field, |out| out.write_str(value));
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.put(field, format_args!("{}", Chain(value)));
+        self.put(field, |out| write!(out, "{}", Chain(value)));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field, format_args!("{value:?}"));
+        self.put(field, |out| write!(out, "{value:?}"));
     }
 }
 
@@ -193,6 +190,12 @@ struct Escaped<'a>(&'a mut String);
 
 impl fmt::Write for Escaped<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
+        // Control characters are below 0x20, 0x7f, or (C1) encoded after a 0xc2 byte: text
+        // without those bytes is copied whole, which is nearly every value.
+        if !s.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) {
+            self.0.push_str(s);
+            return Ok(());
+        }
         for c in s.chars() {
             if c.is_control() {
                 let _ = write!(self.0, "{}", c.escape_default());
@@ -222,11 +225,7 @@ impl fmt::Display for Chain<'_> {
 fn json(line: &mut String, event: &Event<'_>, within: &Within) {
     let meta = event.metadata();
     line.push_str("{\"timestamp\":\"");
-    let _ = write!(
-        line,
-        "{}",
-        humantime::format_rfc3339_micros(SystemTime::now())
-    );
+    timestamp(line, SystemTime::now());
     line.push_str("\",\"level\":\"");
     line.push_str(meta.level().as_str());
     line.push_str("\",\"target\":");
@@ -280,31 +279,82 @@ impl Visit for JsonFields<'_> {
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         self.key(field);
-        string(self.0, &Chain(value).to_string());
+        quoted(self.0, |out| write!(out, "{}", Chain(value)));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.key(field);
-        string(self.0, &format!("{value:?}"));
+        quoted(self.0, |out| write!(out, "{value:?}"));
     }
 }
 
 /// Appends `value` as a JSON string.
 fn string(line: &mut String, value: &str) {
+    quoted(line, |out| out.write_str(value));
+}
+
+/// Appends what `write` writes as a JSON string, escaped as it is written.
+fn quoted(line: &mut String, write: impl FnOnce(&mut JsonEscaped<'_>) -> fmt::Result) {
     line.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => line.push_str("\\\""),
-            '\\' => line.push_str("\\\\"),
-            '\n' => line.push_str("\\n"),
-            '\r' => line.push_str("\\r"),
-            '\t' => line.push_str("\\t"),
-            c if u32::from(c) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(line, "\\u{:04x}", u32::from(c));
-            }
-            c => line.push(c),
+    let _ = write(&mut JsonEscaped(line));
+    line.push('"');
+}
+
+/// Appends to a JSON string's contents, escaping what JSON requires and control characters.
+struct JsonEscaped<'a>(&'a mut String);
+
+impl fmt::Write for JsonEscaped<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let line = &mut *self.0;
+        // Nearly every value needs no escape: copied whole.
+        if !s
+            .bytes()
+            .any(|b| b < 0x20 || b == 0x7f || b == b'"' || b == b'\\')
+        {
+            line.push_str(s);
+            return Ok(());
         }
+        for c in s.chars() {
+            match c {
+                '"' => line.push_str("\\\""),
+                '\\' => line.push_str("\\\\"),
+                '\n' => line.push_str("\\n"),
+                '\r' => line.push_str("\\r"),
+                '\t' => line.push_str("\\t"),
+                c if u32::from(c) < 0x20 || c == '\u{7f}' => {
+                    let _ = write!(line, "\\u{:04x}", u32::from(c));
+                }
+                c => line.push(c),
+            }
+        }
+        Ok(())
     }
-    line.push('"');
+}
+
+/// Appends `at` as RFC 3339 UTC with microseconds (`2026-11-30T10:48:57.123456Z`). The part up
+/// to the second is formatted once per second and thread; a line then costs a copy and six
+/// digits.
+fn timestamp(line: &mut String, at: SystemTime) {
+    thread_local! {
+        static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    }
+    let since = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let (seconds, micros) = (since.as_secs(), since.subsec_micros());
+    SECOND.with(|second| {
+        let Ok(mut second) = second.try_borrow_mut() else {
+            let _ = write!(line, "{}", humantime::format_rfc3339_micros(at));
+            return;
+        };
+        if second.0 != seconds {
+            let whole = humantime::format_rfc3339_seconds(at).to_string();
+            // `YYYY-MM-DDTHH:MM:SSZ`: everything but the `Z`.
+            second.1 = whole.trim_end_matches('Z').to_owned();
+            second.0 = seconds;
+        }
+        line.push_str(&second.1);
+        let _ = write!(line, ".{micros:06}Z");
+    });
 }
 
 #[cfg(test)]
@@ -407,6 +457,39 @@ mod tests {
             coloured[0].contains("\u{1b}[32m INFO\u{1b}[0m"),
             "{coloured:?}"
         );
+    }
+
+    #[test]
+    fn text_escapes_c1_controls_and_keeps_other_text_whole() {
+        let plain = lines(LogFormat::Text, false, || {
+            info!(value = "a\u{9b}2J b\u{a0}c é \u{7f}", "x");
+        });
+        assert!(
+            plain[0].ends_with("x value=a\\u{9b}2J b\u{a0}c é \\u{7f}"),
+            "{plain:?}"
+        );
+    }
+
+    #[test]
+    fn json_escapes_debug_values_as_they_are_written() {
+        let lines = lines(LogFormat::Json, false, || {
+            info!(value = ?"say \"hi\"\n", path = "a\\b", "x");
+        });
+        let line: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(line["value"], "\"say \\\"hi\\\"\\n\"");
+        assert_eq!(line["path"], "a\\b");
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_with_microseconds_across_seconds() {
+        let start =
+            SystemTime::UNIX_EPOCH + std::time::Duration::from_micros(1_796_000_000_999_998);
+        for step in 0..4u64 {
+            let at = start + std::time::Duration::from_micros(step);
+            let mut line = String::new();
+            timestamp(&mut line, at);
+            assert_eq!(line, humantime::format_rfc3339_micros(at).to_string());
+        }
     }
 
     #[test]

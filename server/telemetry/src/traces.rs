@@ -145,20 +145,38 @@ pub fn link_to(span: &tracing::Span, traceparent: &str) {
 /// The trace id of `span` as 32 hex digits, when it belongs to a trace (always, once
 /// [`crate::logs::init`] ran).
 pub fn trace_id(span: &tracing::Span) -> Option<String> {
-    context_of(span, |c| c.trace_id().to_string())
+    context_of(span, |c| {
+        let mut id = String::with_capacity(32);
+        push_hex(&mut id, &c.trace_id().to_bytes());
+        id
+    })
 }
 
 /// The W3C `traceparent` of `span`, to store with what it writes (events' metadata): version
 /// `00`, the trace id, the span id and the flags, as [`inject`] writes it.
 pub fn traceparent(span: &tracing::Span) -> Option<String> {
     context_of(span, |c| {
-        format!(
-            "00-{}-{}-{:02x}",
-            c.trace_id(),
-            c.span_id(),
-            c.trace_flags().to_u8()
-        )
+        let mut header = String::with_capacity(55);
+        header.push_str("00-");
+        push_hex(&mut header, &c.trace_id().to_bytes());
+        header.push('-');
+        push_hex(&mut header, &c.span_id().to_bytes());
+        header.push('-');
+        push_hex(&mut header, &[c.trace_flags().to_u8()]);
+        header
     })
+}
+
+/// Appends `bytes` as lowercase hex, two digits each: how W3C trace context writes ids. Every
+/// request formats its trace id at least twice (its access line, its events' `traceparent`);
+/// `{:032x}` through `core::fmt` costs several times this (the `span_cost` example).
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
 }
 
 #[cfg(test)]
@@ -166,6 +184,19 @@ mod tests {
     use tracing_subscriber::layer::SubscriberExt;
 
     use super::*;
+
+    #[test]
+    fn ids_are_written_as_the_sdk_writes_them() {
+        let trace = opentelemetry::trace::TraceId::from_hex("0af7651916cd43dd8448eb211c80319c")
+            .expect("a valid id");
+        let span = opentelemetry::trace::SpanId::from(0x00f0_67aa_0ba9_02b7);
+        let (mut trace_hex, mut span_hex) = (String::new(), String::new());
+        push_hex(&mut trace_hex, &trace.to_bytes());
+        push_hex(&mut span_hex, &span.to_bytes());
+        assert_eq!(trace_hex, trace.to_string());
+        assert_eq!(span_hex, "00f067aa0ba902b7");
+        assert_eq!(span_hex, span.to_string());
+    }
 
     #[test]
     fn the_stored_traceparent_is_what_the_propagator_writes_and_continues_the_trace() {

@@ -44,14 +44,25 @@ async fn measure(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
     // writing log lines to a sink; its filter is `off` except in the traced phase. The receiver
     // stands for a collector, another process in production: it runs beside the load generator,
     // not on the server's core, whose cost of making and exporting spans is what is measured.
+    // The exporter is the server's work, so it is installed from the server runtime: its batch
+    // thread inherits the server's core and its gRPC connection runs on the server runtime.
+    // (Installed from the load generator's thread, both ran beside the load generator, and
+    // the server's core never paid for turning spans into OTLP.)
     let (receiver, addr) = Receiver::start().await?;
-    let telemetry = causeway_telemetry::logs::init_exporting_to(
-        "off",
-        "causeway-bench",
-        &format!("http://{addr}"),
-        std::io::sink(),
-    );
-    let telemetry = telemetry.map_err(|e| e.to_string());
+    let endpoint = format!("http://{addr}");
+    let telemetry = bench
+        .server
+        .spawn(async move {
+            causeway_telemetry::logs::init_exporting_to(
+                "off",
+                "causeway-bench",
+                &endpoint,
+                std::io::sink(),
+            )
+            .map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| BenchError::new(format!("installing telemetry: {e}")))?;
     // A single caller shows what observing adds to one request's latency; 32 in flight, with
     // the server's core saturated, what it takes from the core (p50 then follows the work).
     let loads = [(1, scale.requests), (in_flight, scale.concurrent_requests)];
