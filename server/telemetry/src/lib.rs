@@ -11,6 +11,8 @@
 //!   written in.
 //! - `bridge`: the layer that gives every `tracing` span W3C ids and hands the sampled ones
 //!   to the OTLP exporter.
+//! - `batches`: the batch processor in front of the exporter, its thread at the lowest CPU
+//!   priority so that export gives way to requests.
 //! - `traces`: the OTLP tracer (from `OTEL_EXPORTER_OTLP_ENDPOINT` and friends) and W3C
 //!   `traceparent`/`tracestate` extraction and injection for HTTP headers.
 //! - `metrics`: `Metrics`, the process's Prometheus registry, and `serve`, its `/metrics`
@@ -21,6 +23,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod batches;
 mod bridge;
 mod filter;
 mod lines;

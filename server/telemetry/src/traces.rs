@@ -13,11 +13,7 @@ use opentelemetry::{
     propagation::{Extractor, Injector, TextMapPropagator},
     trace::{SpanContext, TraceContextExt},
 };
-use opentelemetry_sdk::{
-    Resource,
-    propagation::TraceContextPropagator,
-    trace::{BatchSpanProcessor, SpanProcessor},
-};
+use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SpanProcessor};
 
 pub use crate::bridge::describe;
 use crate::{bridge, logs::TelemetryError};
@@ -56,7 +52,8 @@ pub fn export_to(
     let exporter = exporter
         .build()
         .map_err(|e| TelemetryError::Otlp(e.to_string()))?;
-    let mut processor = BatchSpanProcessor::builder(exporter).build();
+    let mut processor = crate::batches::background(exporter)
+        .map_err(|e| TelemetryError::Otlp(format!("starting the span exporter: {e}")))?;
     processor.set_resource(&resource.build());
     Ok(Arc::new(processor))
 }
