@@ -122,7 +122,7 @@ async fn one_rest_command_is_one_trace_from_the_gateway_to_the_store_and_its_pro
             .stderr(Stdio::null());
     };
     let data = tempfile::tempdir().unwrap();
-    let (grpc, http) = (free_port(), free_port());
+    let (grpc, http, metrics) = (free_port(), free_port(), free_port());
     let mut server = Command::new(workspace_binary("causeway-server"));
     server
         .args([
@@ -131,7 +131,7 @@ async fn one_rest_command_is_one_trace_from_the_gateway_to_the_store_and_its_pro
             "--auth",
             "disabled",
         ])
-        .args(["--metrics-listen", "off"])
+        .args(["--metrics-listen", &format!("127.0.0.1:{metrics}")])
         .arg("--data-dir")
         .arg(data.path());
     otel(&mut server);
@@ -174,6 +174,31 @@ async fn one_rest_command_is_one_trace_from_the_gateway_to_the_store_and_its_pro
     assert_eq!(command.parent, rpc.id);
     assert_eq!(append.parent, command.id);
     assert!(batch.links.contains(&gateway.trace), "{batch:?}");
+
+    // The server counts what its exporter sent: at least its four spans of the chain.
+    loop {
+        let text = client
+            .get(format!("http://127.0.0.1:{metrics}/metrics"))
+            .send()
+            .await
+            .expect("the metrics listener answers")
+            .text()
+            .await
+            .expect("an exposition");
+        let counted = |name: &str| {
+            text.lines()
+                .find_map(|line| line.strip_prefix(name)?.trim().parse::<u64>().ok())
+                .unwrap_or_else(|| panic!("{name} in {text}"))
+        };
+        let exported = counted("causeway_trace_spans_exported_total ");
+        if exported >= 4 {
+            assert!(counted("causeway_trace_spans_ended_total ") >= exported);
+            assert_eq!(counted("causeway_trace_spans_export_failed_total "), 0);
+            break;
+        }
+        assert!(Instant::now() < deadline, "exported {exported} of 4 spans");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// The gateway request, the RPC, the command, the append and a projection batch linked to

@@ -12,11 +12,22 @@
 //!   requests never wait for it); at about 45,000 spans a second the SDK's default dropped
 //!   1-4% of them even at normal priority, and a thread that yields needs room to catch up.
 //!
-//! The other `OTEL_BSP_*` variables apply as the SDK reads them.
+//! The other `OTEL_BSP_*` variables apply as the SDK reads them. What the exporter was handed
+//! and what it sent are counted ([`SpanCounters`], `causeway_trace_spans_*` in the process's
+//! metrics), so spans it had to drop show as the difference.
 
-use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, OTEL_BSP_MAX_QUEUE_SIZE, SpanExporter,
+use std::{sync::OnceLock, time::Duration};
+
+use opentelemetry::Context;
+use opentelemetry_sdk::{
+    Resource,
+    error::OTelSdkResult,
+    trace::{
+        BatchConfigBuilder, BatchSpanProcessor, OTEL_BSP_MAX_QUEUE_SIZE, Span, SpanData,
+        SpanExporter, SpanProcessor,
+    },
 };
+use prometheus_client::metrics::counter::Counter;
 
 /// Spans the queue holds when `OTEL_BSP_MAX_QUEUE_SIZE` is not set.
 pub(crate) const QUEUE: usize = 8192;
@@ -24,9 +35,28 @@ pub(crate) const QUEUE: usize = 8192;
 /// The nice value of the export thread (the lowest priority).
 const NICE: i32 = 19;
 
+/// Sampled spans handed to the exporter, and those it sent or failed to send. Handed minus
+/// sent and failed is what waits in its queue (at most its size) plus what it dropped.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SpanCounters {
+    /// Spans handed to the batch processor.
+    pub(crate) ended: Counter,
+    /// Spans the collector accepted.
+    pub(crate) exported: Counter,
+    /// Spans whose export failed (the collector unreachable or refusing).
+    pub(crate) failed: Counter,
+}
+
+/// The counters of the process's exporter (one per process, as the subscriber is).
+pub(crate) fn process_counters() -> &'static SpanCounters {
+    static COUNTERS: OnceLock<SpanCounters> = OnceLock::new();
+    COUNTERS.get_or_init(SpanCounters::default)
+}
+
 /// A batch processor for `exporter`, its thread at the lowest CPU priority where the platform
-/// allows it (Linux; elsewhere at the caller's). Fails only when no thread can be started.
-pub(crate) fn background<E>(exporter: E) -> std::io::Result<BatchSpanProcessor>
+/// allows it (Linux; elsewhere at the caller's), counting into `counters`. Fails only when no
+/// thread can be started.
+pub(crate) fn background<E>(exporter: E, counters: SpanCounters) -> std::io::Result<Counted>
 where
     E: SpanExporter + 'static,
 {
@@ -36,6 +66,10 @@ where
     }
     let config = config.build();
     // The helper thread exists to hand its lowered priority down to the processor's thread.
+    let exporter = Counting {
+        inner: exporter,
+        counters: counters.clone(),
+    };
     let helper = std::thread::Builder::new()
         .name("causeway-otlp-start".to_owned())
         .spawn(move || {
@@ -44,9 +78,64 @@ where
                 .with_batch_config(config)
                 .build()
         })?;
-    helper
+    let inner = helper
         .join()
-        .map_err(|_| std::io::Error::other("building the span batch processor panicked"))
+        .map_err(|_| std::io::Error::other("building the span batch processor panicked"))?;
+    Ok(Counted { inner, counters })
+}
+
+/// The batch processor, counting the spans it is handed.
+#[derive(Debug)]
+pub(crate) struct Counted {
+    inner: BatchSpanProcessor,
+    counters: SpanCounters,
+}
+
+impl SpanProcessor for Counted {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+    fn on_end(&self, span: SpanData) {
+        self.counters.ended.inc();
+        self.inner.on_end(span);
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// The exporter, counting what it sent and what it failed to.
+#[derive(Debug)]
+struct Counting<E> {
+    inner: E,
+    counters: SpanCounters,
+}
+
+impl<E: SpanExporter> SpanExporter for Counting<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let spans = batch.len() as u64;
+        let result = self.inner.export(batch).await;
+        match &result {
+            Ok(()) => self.counters.exported.inc_by(spans),
+            Err(_) => self.counters.failed.inc_by(spans),
+        };
+        result
+    }
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
 }
 
 /// Lowers the calling thread's CPU priority: on Linux the nice value is per thread, so this
@@ -71,10 +160,7 @@ mod tests {
         InstrumentationScope,
         trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState},
     };
-    use opentelemetry_sdk::{
-        error::OTelSdkResult,
-        trace::{SpanData, SpanEvents, SpanLinks, SpanProcessor},
-    };
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
 
     use super::*;
 
@@ -83,6 +169,37 @@ mod tests {
     struct Gated {
         exported: Arc<Mutex<usize>>,
         gate: Arc<Mutex<Option<mpsc::Receiver<()>>>>,
+    }
+
+    /// A collector that refuses everything.
+    #[derive(Debug)]
+    struct Refusing;
+
+    impl SpanExporter for Refusing {
+        async fn export(&self, _: Vec<SpanData>) -> OTelSdkResult {
+            Err(opentelemetry_sdk::error::OTelSdkError::InternalFailure(
+                "refused".into(),
+            ))
+        }
+    }
+
+    #[test]
+    fn spans_a_collector_refuses_are_counted_as_failed() {
+        let counters = SpanCounters::default();
+        let processor = background(Refusing, counters.clone()).expect("a processor");
+        for n in 0..10 {
+            processor.on_end(span(n));
+        }
+        let _ = processor.force_flush();
+        assert_eq!(
+            (
+                counters.ended.get(),
+                counters.exported.get(),
+                counters.failed.get()
+            ),
+            (10, 0, 10)
+        );
+        let _ = processor.shutdown();
     }
 
     impl Gated {
@@ -134,7 +251,8 @@ mod tests {
     fn a_busy_exporter_loses_no_span_of_a_burst_the_queue_holds() {
         // Given an exporter stuck in its first export
         let (exporter, open) = Gated::new();
-        let processor = background(exporter.clone()).expect("a processor");
+        let counters = SpanCounters::default();
+        let processor = background(exporter.clone(), counters.clone()).expect("a processor");
         // When a burst of spans ends meanwhile: more than the SDK's default queue of 2,048
         // (plus the batch being exported) would hold
         let burst = 5_000;
@@ -143,8 +261,11 @@ mod tests {
         }
         open.send(()).expect("the exporter waits");
         processor.shutdown().expect("a clean shutdown");
-        // Then every span is exported once the exporter is free again
+        // Then every span is exported once the exporter is free again, and counted
         assert_eq!(*exporter.exported.lock().unwrap(), burst as usize);
+        assert_eq!(counters.ended.get(), burst);
+        assert_eq!(counters.exported.get(), burst);
+        assert_eq!(counters.failed.get(), 0);
     }
 
     /// Nice values of this process's threads named like the SDK's batch thread.
@@ -180,11 +301,19 @@ mod tests {
         let before = batch_threads();
         let caller = rustix::process::getpriority_process(None).expect("own priority");
         let (exporter, open) = Gated::new();
-        let processor = background(exporter).expect("a processor");
-        let started: Vec<_> = batch_threads()
-            .into_iter()
-            .filter(|t| !before.iter().any(|b| b.0 == t.0))
-            .collect();
+        let processor = background(exporter, SpanCounters::default()).expect("a processor");
+        // The thread names itself once it runs, which may be a moment after `background`.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let started = loop {
+            let started: Vec<_> = batch_threads()
+                .into_iter()
+                .filter(|t| !before.iter().any(|b| b.0 == t.0))
+                .collect();
+            if !started.is_empty() || std::time::Instant::now() > deadline {
+                break started;
+            }
+            std::thread::yield_now();
+        };
         assert_eq!(started.len(), 1, "one new batch thread: {started:?}");
         assert_eq!(started[0].1, i64::from(NICE), "{started:?}");
         assert_eq!(

@@ -60,6 +60,17 @@ impl Telemetry {
         self.export.is_some()
     }
 
+    /// Exports what is batched and waits until it is sent: what the benchmark does after each
+    /// traced phase, so that no phase pays for another's spans. A no-op without an exporter.
+    pub fn flush(&self) -> Result<(), TelemetryError> {
+        match &self.export {
+            Some(export) => export
+                .force_flush()
+                .map_err(|e| TelemetryError::Otlp(e.to_string())),
+            None => Ok(()),
+        }
+    }
+
     /// Replaces the filter of logs and spans while the process runs (`off` silences both):
     /// what the benchmark uses to compare the same server with and without them.
     pub fn set_filter(&self, filter: &str) -> Result<(), TelemetryError> {

@@ -41,8 +41,27 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut process = Registry::default();
         process.register_collector(Box::new(ProcessCollector));
+        let mut causeway = Registry::with_prefix("causeway");
+        // The span exporter is the process's, as the subscriber is: zero without one.
+        let spans = crate::batches::process_counters();
+        causeway.register(
+            "trace_spans_ended",
+            "Sampled spans handed to the span exporter's queue",
+            spans.ended.clone(),
+        );
+        causeway.register(
+            "trace_spans_exported",
+            "Spans the OTLP collector accepted",
+            spans.exported.clone(),
+        );
+        causeway.register(
+            "trace_spans_export_failed",
+            "Spans whose export failed; ended minus exported and failed is what waits in the \
+             queue (at most OTEL_BSP_MAX_QUEUE_SIZE) plus what the exporter dropped",
+            spans.failed.clone(),
+        );
         Self {
-            causeway: Arc::new(Mutex::new(Registry::with_prefix("causeway"))),
+            causeway: Arc::new(Mutex::new(causeway)),
             process: Arc::new(Mutex::new(process)),
         }
     }
@@ -157,6 +176,10 @@ mod tests {
         let text = String::from_utf8(body.to_bytes().to_vec()).unwrap();
         assert!(text.contains("causeway_things_total 1"), "{text}");
         assert!(text.contains("process_resident_memory_bytes"), "{text}");
+        for counted in ["ended", "exported", "export_failed"] {
+            let name = format!("causeway_trace_spans_{counted}_total");
+            assert!(text.contains(&name), "{name} in {text}");
+        }
         let _ = stop.send(());
         server.await.unwrap().unwrap();
     }

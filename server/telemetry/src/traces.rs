@@ -52,8 +52,9 @@ pub fn export_to(
     let exporter = exporter
         .build()
         .map_err(|e| TelemetryError::Otlp(e.to_string()))?;
-    let mut processor = crate::batches::background(exporter)
-        .map_err(|e| TelemetryError::Otlp(format!("starting the span exporter: {e}")))?;
+    let mut processor =
+        crate::batches::background(exporter, crate::batches::process_counters().clone())
+            .map_err(|e| TelemetryError::Otlp(format!("starting the span exporter: {e}")))?;
     processor.set_resource(&resource.build());
     Ok(Arc::new(processor))
 }

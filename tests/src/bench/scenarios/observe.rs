@@ -1,10 +1,10 @@
 //! Scenario 9: what observing a command costs. The same hot-stream command (`ReceiveStock`
 //! decided from the aggregate cache, so the edge's share is as large as it gets) against a
 //! server without instrumentation, one with metrics (the request, kernel and store metrics),
-//! and that one again with spans on, exported over OTLP to an in-process receiver (on the load
-//! generator's runtime, as a collector is not the server's work), and the access log written
-//! (to a sink). Phases interleave so machine load hits all alike; spans and
-//! logs are switched on only for the traced phase, through the process's one filter.
+//! and another of that build with spans on, exported over OTLP to an in-process receiver (on
+//! the load generator's runtime, as a collector is not the server's work), and the access log
+//! written (to a sink). Phases interleave so machine load hits all alike; spans and logs are
+//! switched on only for the traced phase, through the process's one filter.
 
 use std::sync::Arc;
 
@@ -37,9 +37,13 @@ async fn measure(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
     bench.progress("scenario 9: uninstrumented, metrics, metrics + spans exported + access log");
     // Each server keeps its own copy of the same streams: sharing one directory, each phase
     // would find the streams moved on by the other server's phase and reload them, and
-    // that reload (not what is observed) would be measured.
+    // that reload (not what is observed) would be measured. The metrics and the traced phases
+    // have a server each, of the same instrumented build, for the same reason: sharing one,
+    // the metrics phase inherited the traced phase's write-ahead log (its events are larger:
+    // they carry a `traceparent`) and paid for its checkpoints.
     let bare = serve(bench, &skus, "observe-bare", false).await?;
-    let observed = serve(bench, &skus, "observe-observed", true).await?;
+    let metered = serve(bench, &skus, "observe-metrics", true).await?;
+    let traced = serve(bench, &skus, "observe-traced", true).await?;
     // One subscriber for the whole process, exporting every span to an in-process receiver and
     // writing log lines to a sink; its filter is `off` except in the traced phase. The receiver
     // stands for a collector, another process in production: it runs beside the load generator,
@@ -68,10 +72,12 @@ async fn measure(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
     let loads = [(1, scale.requests), (in_flight, scale.concurrent_requests)];
     let servers = Servers {
         bare: &bare,
-        observed: &observed,
+        metered: &metered,
+        traced: &traced,
     };
+    let mut exported = Exported::default();
     for (in_flight, count) in loads {
-        phase(
+        exported += phase(
             bench,
             report,
             &servers,
@@ -94,8 +100,12 @@ async fn measure(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
             );
         }
         report.note(format!(
-            "Scenario 9's receiver took {spans} spans (each traced command is several); its \
-             servers' store was {}.",
+            "Scenario 9's receiver took {spans} spans for {} traced commands ({:.2} each: \
+             fewer than the spans a command makes means some were dropped); sending what was \
+             still batched after each traced phase took {} ms in all. Its servers' store was {}.",
+            exported.commands,
+            spans as f64 / exported.commands.max(1) as f64,
+            exported.drained.as_millis(),
             if bench.options.observe_durable {
                 "durable (fsync per group commit, `--observe-durable`)"
             } else {
@@ -104,7 +114,8 @@ async fn measure(bench: &Bench, report: &mut Report) -> Result<(), BenchError> {
         ));
     }
     bare.stop().await?;
-    observed.stop().await
+    metered.stop().await?;
+    traced.stop().await
 }
 
 /// A server on a directory of its own, seeded with one product per sku.
@@ -125,10 +136,12 @@ async fn serve(
     BenchServer::start_instrumented(&bench.server, config, instrumented).await
 }
 
-/// The servers compared: the same configuration without and with instrumentation.
+/// The servers compared, one per phase, each on its own copy of the data: the same
+/// configuration without instrumentation, with metrics, and with metrics and spans.
 struct Servers<'a> {
     bare: &'a BenchServer,
-    observed: &'a BenchServer,
+    metered: &'a BenchServer,
+    traced: &'a BenchServer,
 }
 
 /// One load level: uninstrumented, metrics, and metrics with spans and the access log,
@@ -140,17 +153,32 @@ async fn phase(
     skus: &Arc<Vec<String>>,
     telemetry: &Result<causeway_telemetry::logs::Telemetry, String>,
     (in_flight, count): (usize, usize),
-) -> Result<(), BenchError> {
+) -> Result<Exported, BenchError> {
     let (mut without, mut metrics, mut traced) =
         (Rounds::default(), Rounds::default(), Rounds::default());
+    let mut exported = Exported::default();
     for plan in bench.rounds(in_flight, count) {
         without.add(hot_commands(servers.bare.channel(), Arc::clone(skus), &plan).await?)?;
-        metrics.add(hot_commands(servers.observed.channel(), Arc::clone(skus), &plan).await?)?;
+        metrics.add(hot_commands(servers.metered.channel(), Arc::clone(skus), &plan).await?)?;
         if let Ok(telemetry) = telemetry {
             switch(telemetry, "info")?;
-            let measured = hot_commands(servers.observed.channel(), Arc::clone(skus), &plan).await;
+            let measured = hot_commands(servers.traced.channel(), Arc::clone(skus), &plan).await;
             switch(telemetry, "off")?;
-            traced.add(measured?)?;
+            // Spans still batched are sent now, before the next phase: the exporter runs on
+            // spare CPU (`causeway_telemetry`'s `batches`), and what it had not sent by the end
+            // of the phase would otherwise be paid by the phases after it. That time counts
+            // towards this phase's wall time, so its throughput includes all of its export;
+            // its latencies are what its requests saw.
+            let started = std::time::Instant::now();
+            telemetry
+                .flush()
+                .map_err(|e| BenchError::new(format!("flushing the spans: {e}")))?;
+            let drained = started.elapsed();
+            let mut measured = measured?;
+            measured.elapsed += drained;
+            exported.drained += drained;
+            exported.commands += plan.warmup + plan.count;
+            traced.add(measured)?;
         }
     }
     let (without, metrics) = (without.total()?, metrics.total()?);
@@ -175,7 +203,23 @@ async fn phase(
             None,
         ),
     }
-    Ok(())
+    Ok(exported)
+}
+
+/// What the traced phases handed the exporter, for the report's note.
+#[derive(Debug, Default)]
+struct Exported {
+    /// Commands sent in traced phases, warm-up included.
+    commands: usize,
+    /// Time spent sending what was still batched after each traced phase.
+    drained: std::time::Duration,
+}
+
+impl std::ops::AddAssign for Exported {
+    fn add_assign(&mut self, other: Self) {
+        self.commands += other.commands;
+        self.drained += other.drained;
+    }
 }
 
 /// Sets the process's log and span filter.
