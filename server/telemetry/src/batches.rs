@@ -56,8 +56,8 @@ pub(crate) fn process_counters() -> &'static SpanCounters {
 }
 
 /// A batch processor for `exporter`, its thread at the lowest CPU priority where the platform
-/// allows it (Linux; elsewhere at the caller's), counting into `counters`. Fails only when no
-/// thread can be started.
+/// allows it (Linux; elsewhere at the caller's), counting into `counters`. Fails when no
+/// thread can be started (or building the processor panicked).
 pub(crate) fn background<E>(exporter: E, counters: SpanCounters) -> std::io::Result<Counted>
 where
     E: SpanExporter + 'static,
@@ -67,11 +67,11 @@ where
         config = config.with_max_queue_size(QUEUE);
     }
     let config = config.build();
-    // The helper thread exists to hand its lowered priority down to the processor's thread.
     let exporter = Counting {
         inner: exporter,
         counters: counters.clone(),
     };
+    // The helper thread exists to hand its lowered priority down to the processor's thread.
     let helper = std::thread::Builder::new()
         .name("causeway-otlp-start".to_owned())
         .spawn(move || {
