@@ -10,18 +10,20 @@
 //! Text is for people: values with control characters (a newline that would forge a second
 //! line, a terminal escape) are escaped, and the level is coloured only on a terminal.
 
-use std::{
-    cell::RefCell,
-    fmt::{self, Write as _},
-    io::Write,
-    sync::Mutex,
-    time::SystemTime,
-};
+use std::{cell::RefCell, fmt::Write as _, io::Write, sync::Mutex, time::SystemTime};
 
-use tracing::{Event, Level, Subscriber, field::Field, field::Visit};
+use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::{layer::Context, registry::LookupSpan};
 
 use crate::{bridge::Recording, logs::LogFormat, traces::push_hex};
+
+mod fields;
+mod timestamp;
+
+use self::{
+    fields::{JsonFields, TextFields, string},
+    timestamp::timestamp,
+};
 
 /// The layer writing log lines.
 pub(crate) struct Lines {
@@ -150,78 +152,6 @@ fn colour(level: Level) -> u8 {
     }
 }
 
-/// Writes an event's fields as text: its message (`message: true`) or the others, as
-/// `name=value`.
-struct TextFields<'a> {
-    line: &'a mut String,
-    message: bool,
-}
-
-impl TextFields<'_> {
-    fn put(&mut self, field: &Field, value: impl FnOnce(&mut Escaped<'_>) -> fmt::Result) {
-        let is_message = field.name() == "message";
-        if is_message != self.message {
-            return;
-        }
-        self.line.push(' ');
-        if !is_message {
-            self.line.push_str(field.name());
-            self.line.push('=');
-        }
-        let _ = value(&mut Escaped(self.line));
-    }
-}
-
-impl Visit for TextFields<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, |out| out.write_str(value));
-    }
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.put(field, |out| write!(out, "{}", Chain(value)));
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field, |out| write!(out, "{value:?}"));
-    }
-}
-
-/// Appends to a text line with control characters escaped, so a value cannot start a line of
-/// its own or drive the terminal.
-struct Escaped<'a>(&'a mut String);
-
-impl fmt::Write for Escaped<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        // Control characters are below 0x20, 0x7f, or (C1) encoded after a 0xc2 byte: text
-        // without those bytes is copied whole, which is nearly every value.
-        if !s.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) {
-            self.0.push_str(s);
-            return Ok(());
-        }
-        for c in s.chars() {
-            if c.is_control() {
-                let _ = write!(self.0, "{}", c.escape_default());
-            } else {
-                self.0.push(c);
-            }
-        }
-        Ok(())
-    }
-}
-
-/// An error and its sources: `outer: inner: innermost`.
-struct Chain<'a>(&'a (dyn std::error::Error + 'static));
-
-impl fmt::Display for Chain<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            write!(f, ": {cause}")?;
-            source = cause.source();
-        }
-        Ok(())
-    }
-}
-
 fn json(line: &mut String, event: &Event<'_>, within: &Within) {
     let meta = event.metadata();
     line.push_str("{\"timestamp\":\"");
@@ -239,122 +169,6 @@ fn json(line: &mut String, event: &Event<'_>, within: &Within) {
         let _ = write!(line, ",\"trace_id\":\"{trace}\",\"span_id\":\"{span}\"");
     }
     line.push('}');
-}
-
-/// Writes an event's fields as JSON members, numbers and booleans as themselves.
-struct JsonFields<'a>(&'a mut String);
-
-impl JsonFields<'_> {
-    fn key(&mut self, field: &Field) {
-        self.0.push(',');
-        string(self.0, field.name());
-        self.0.push(':');
-    }
-}
-
-impl Visit for JsonFields<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.key(field);
-        string(self.0, value);
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.key(field);
-        let _ = write!(self.0, "{value}");
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.key(field);
-        let _ = write!(self.0, "{value}");
-    }
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.key(field);
-        if value.is_finite() {
-            let _ = write!(self.0, "{value}");
-        } else {
-            string(self.0, &value.to_string());
-        }
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.key(field);
-        let _ = write!(self.0, "{value}");
-    }
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.key(field);
-        quoted(self.0, |out| write!(out, "{}", Chain(value)));
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.key(field);
-        quoted(self.0, |out| write!(out, "{value:?}"));
-    }
-}
-
-/// Appends `value` as a JSON string.
-fn string(line: &mut String, value: &str) {
-    quoted(line, |out| out.write_str(value));
-}
-
-/// Appends what `write` writes as a JSON string, escaped as it is written.
-fn quoted(line: &mut String, write: impl FnOnce(&mut JsonEscaped<'_>) -> fmt::Result) {
-    line.push('"');
-    let _ = write(&mut JsonEscaped(line));
-    line.push('"');
-}
-
-/// Appends to a JSON string's contents, escaping what JSON requires and control characters.
-struct JsonEscaped<'a>(&'a mut String);
-
-impl fmt::Write for JsonEscaped<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let line = &mut *self.0;
-        // Nearly every value needs no escape: copied whole.
-        if !s
-            .bytes()
-            .any(|b| b < 0x20 || b == 0x7f || b == b'"' || b == b'\\')
-        {
-            line.push_str(s);
-            return Ok(());
-        }
-        for c in s.chars() {
-            match c {
-                '"' => line.push_str("\\\""),
-                '\\' => line.push_str("\\\\"),
-                '\n' => line.push_str("\\n"),
-                '\r' => line.push_str("\\r"),
-                '\t' => line.push_str("\\t"),
-                c if u32::from(c) < 0x20 || c == '\u{7f}' => {
-                    let _ = write!(line, "\\u{:04x}", u32::from(c));
-                }
-                c => line.push(c),
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Appends `at` as RFC 3339 UTC with microseconds (`2026-11-30T10:48:57.123456Z`). The part up
-/// to the second is formatted once per second and thread; a line then costs a copy and six
-/// digits.
-fn timestamp(line: &mut String, at: SystemTime) {
-    thread_local! {
-        static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
-    }
-    let since = at
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    let (seconds, micros) = (since.as_secs(), since.subsec_micros());
-    SECOND.with(|second| {
-        let Ok(mut second) = second.try_borrow_mut() else {
-            let _ = write!(line, "{}", humantime::format_rfc3339_micros(at));
-            return;
-        };
-        if second.0 != seconds {
-            let whole = humantime::format_rfc3339_seconds(at).to_string();
-            // `YYYY-MM-DDTHH:MM:SSZ`: everything but the `Z`.
-            second.1 = whole.trim_end_matches('Z').to_owned();
-            second.0 = seconds;
-        }
-        line.push_str(&second.1);
-        let _ = write!(line, ".{micros:06}Z");
-    });
 }
 
 #[cfg(test)]
@@ -478,18 +292,6 @@ mod tests {
         let line: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
         assert_eq!(line["value"], "\"say \\\"hi\\\"\\n\"");
         assert_eq!(line["path"], "a\\b");
-    }
-
-    #[test]
-    fn timestamps_are_rfc3339_with_microseconds_across_seconds() {
-        let start =
-            SystemTime::UNIX_EPOCH + std::time::Duration::from_micros(1_796_000_000_999_998);
-        for step in 0..4u64 {
-            let at = start + std::time::Duration::from_micros(step);
-            let mut line = String::new();
-            timestamp(&mut line, at);
-            assert_eq!(line, humantime::format_rfc3339_micros(at).to_string());
-        }
     }
 
     #[test]

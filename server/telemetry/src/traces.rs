@@ -52,9 +52,10 @@ pub fn export_to(
     let exporter = exporter
         .build()
         .map_err(|e| TelemetryError::Otlp(e.to_string()))?;
-    let mut processor =
-        crate::batches::background(exporter, crate::batches::process_counters().clone())
-            .map_err(|e| TelemetryError::Otlp(format!("starting the span exporter: {e}")))?;
+    let counters = crate::batches::process_counters().clone();
+    let queue = crate::batches::queue_from_env();
+    let mut processor = crate::batches::batch_processor(exporter, queue, counters)
+        .map_err(|e| TelemetryError::Otlp(format!("starting the span exporter: {e}")))?;
     processor.set_resource(&resource.build());
     Ok(Arc::new(processor))
 }

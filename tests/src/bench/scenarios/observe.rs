@@ -164,11 +164,13 @@ async fn phase(
             switch(telemetry, "info")?;
             let measured = hot_commands(servers.traced.channel(), Arc::clone(skus), &plan).await;
             switch(telemetry, "off")?;
-            // Spans still batched are sent now, before the next phase: the exporter runs on
-            // spare CPU (`causeway_telemetry`'s `batches`), and what it had not sent by the end
-            // of the phase would otherwise be paid by the phases after it. That time counts
-            // towards this phase's wall time, so its throughput includes all of its export;
-            // its latencies are what its requests saw.
+            // Spans still batched are sent now, before the next phase: the exporter's thread
+            // waits for spare CPU (`causeway_telemetry`'s `batches`), and what it had not sent
+            // by the end of the phase would otherwise be paid by the phases after it. That
+            // time counts towards this phase's wall time, so its throughput includes the export
+            // of every span it sent (a dropped span costs nothing: the note's spans per command
+            // shows drops); its latencies are what its requests saw. The SDK gives up a flush
+            // after 5 s, which ends the scenario with an error.
             let started = std::time::Instant::now();
             telemetry
                 .flush()
