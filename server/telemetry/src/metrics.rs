@@ -51,7 +51,7 @@ impl Default for Metrics {
         );
         causeway.register(
             "trace_spans_exported",
-            "Spans the OTLP collector accepted",
+            "Spans sent to the OTLP collector and answered OK",
             spans.exported.clone(),
         );
         causeway.register(
