@@ -26,8 +26,8 @@ use opentelemetry_sdk::{
     Resource,
     error::OTelSdkResult,
     trace::{
-        BatchConfigBuilder, BatchSpanProcessor, OTEL_BSP_MAX_QUEUE_SIZE, Span, SpanData,
-        SpanExporter, SpanProcessor,
+        BatchConfig, BatchConfigBuilder, BatchSpanProcessor, OTEL_BSP_MAX_QUEUE_SIZE, Span,
+        SpanData, SpanExporter, SpanProcessor,
     },
 };
 use prometheus_client::metrics::counter::Counter;
@@ -57,28 +57,27 @@ pub(crate) fn process_counters() -> &'static SpanCounters {
     COUNTERS.get_or_init(SpanCounters::default)
 }
 
-/// The queue size: `OTEL_BSP_MAX_QUEUE_SIZE` when it is a number, [`QUEUE`] otherwise.
-pub(crate) fn queue_from_env() -> usize {
-    std::env::var(OTEL_BSP_MAX_QUEUE_SIZE)
-        .ok()
-        .and_then(|size| size.trim().parse().ok())
-        .unwrap_or(QUEUE)
+/// The batch settings: the `OTEL_BSP_*` variables as the SDK reads them, with a queue of
+/// [`QUEUE`] spans when `OTEL_BSP_MAX_QUEUE_SIZE` is not set.
+pub(crate) fn config_from_env() -> BatchConfig {
+    let config = BatchConfigBuilder::default();
+    match std::env::var_os(OTEL_BSP_MAX_QUEUE_SIZE) {
+        Some(_) => config.build(),
+        None => config.with_max_queue_size(QUEUE).build(),
+    }
 }
 
-/// A batch processor for `exporter` holding `queue` spans, its thread at the lowest CPU priority
-/// where the platform allows it (Linux; elsewhere at the caller's), counting into `counters`.
-/// Fails when no thread can be started (or building the processor panicked).
+/// A batch processor for `exporter` with `config`, its thread at the lowest CPU priority where
+/// the platform allows it (Linux; elsewhere at the caller's), counting into `counters`. Fails
+/// when no thread can be started (or building the processor panicked).
 pub(crate) fn batch_processor<E>(
     exporter: E,
-    queue: usize,
+    config: BatchConfig,
     counters: SpanCounters,
 ) -> std::io::Result<CountingProcessor>
 where
     E: SpanExporter + 'static,
 {
-    let config = BatchConfigBuilder::default()
-        .with_max_queue_size(queue)
-        .build();
     let exporter = CountingExporter {
         inner: exporter,
         counters: counters.clone(),
@@ -206,7 +205,8 @@ mod tests {
     #[test]
     fn spans_a_collector_refuses_are_counted_as_failed() {
         let counters = SpanCounters::default();
-        let processor = batch_processor(Refusing, QUEUE, counters.clone()).expect("a processor");
+        let processor =
+            batch_processor(Refusing, queue_of(QUEUE), counters.clone()).expect("a processor");
         for n in 0..10 {
             processor.on_end(span(n));
         }
@@ -243,6 +243,13 @@ mod tests {
         }
     }
 
+    /// Batch settings with a queue of `spans`, whatever the environment says.
+    fn queue_of(spans: usize) -> BatchConfig {
+        BatchConfigBuilder::default()
+            .with_max_queue_size(spans)
+            .build()
+    }
+
     fn span(n: u64) -> SpanData {
         SpanData {
             span_context: SpanContext::new(
@@ -272,8 +279,8 @@ mod tests {
         // Given an exporter stuck in its first export
         let (exporter, open) = Gated::new();
         let counters = SpanCounters::default();
-        let processor =
-            batch_processor(exporter.clone(), QUEUE, counters.clone()).expect("a processor");
+        let processor = batch_processor(exporter.clone(), queue_of(QUEUE), counters.clone())
+            .expect("a processor");
         // When a burst of spans ends meanwhile: more than the SDK's default queue of 2,048
         // (plus the batch being exported) would hold
         let burst = 5_000;
@@ -322,8 +329,8 @@ mod tests {
         let before = batch_threads();
         let caller = rustix::process::getpriority_process(None).expect("own priority");
         let (exporter, open) = Gated::new();
-        let processor =
-            batch_processor(exporter, QUEUE, SpanCounters::default()).expect("a processor");
+        let processor = batch_processor(exporter, queue_of(QUEUE), SpanCounters::default())
+            .expect("a processor");
         // The thread names itself once it runs, which may be a moment after it starts. Other
         // tests of this process may start batch threads meanwhile: every one is made here.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);

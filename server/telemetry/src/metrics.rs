@@ -44,22 +44,27 @@ impl Default for Metrics {
         let mut causeway = Registry::with_prefix("causeway");
         // The span exporter is the process's, as the subscriber is: zero without one.
         let spans = crate::batches::process_counters();
-        causeway.register(
-            "trace_spans_ended",
-            "Sampled spans handed to the span exporter's queue",
-            spans.ended.clone(),
-        );
-        causeway.register(
-            "trace_spans_exported",
-            "Spans sent to the OTLP collector and answered OK",
-            spans.exported.clone(),
-        );
-        causeway.register(
-            "trace_spans_export_failed",
-            "Spans whose export failed; ended minus exported and failed is what waits in the \
-             queue (at most OTEL_BSP_MAX_QUEUE_SIZE) plus what the exporter dropped",
-            spans.failed.clone(),
-        );
+        let counted = [
+            (
+                "trace_spans_ended",
+                "Sampled spans handed to the span exporter's queue",
+                &spans.ended,
+            ),
+            (
+                "trace_spans_exported",
+                "Spans sent to the OTLP collector and answered OK",
+                &spans.exported,
+            ),
+            (
+                "trace_spans_export_failed",
+                "Spans whose export failed; ended minus exported and failed is what waits in \
+                 the queue (at most OTEL_BSP_MAX_QUEUE_SIZE) plus what the exporter dropped",
+                &spans.failed,
+            ),
+        ];
+        for (name, help, counter) in counted {
+            causeway.register(name, help, counter.clone());
+        }
         Self {
             causeway: Arc::new(Mutex::new(causeway)),
             process: Arc::new(Mutex::new(process)),

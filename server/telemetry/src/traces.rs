@@ -53,8 +53,8 @@ pub fn export_to(
         .build()
         .map_err(|e| TelemetryError::Otlp(e.to_string()))?;
     let counters = crate::batches::process_counters().clone();
-    let queue = crate::batches::queue_from_env();
-    let mut processor = crate::batches::batch_processor(exporter, queue, counters)
+    let config = crate::batches::config_from_env();
+    let mut processor = crate::batches::batch_processor(exporter, config, counters)
         .map_err(|e| TelemetryError::Otlp(format!("starting the span exporter: {e}")))?;
     processor.set_resource(&resource.build());
     Ok(Arc::new(processor))
