@@ -61,6 +61,13 @@ mod tests {
             matches!(&refused, CommandError::Overloaded { reason, .. } if reason.contains("orders is 12 s behind")),
             "{refused:?}"
         );
+        // The caller hears RESOURCE_EXHAUSTED with when to retry, not a read that times out.
+        let answer = tonic::Status::from(refused);
+        assert_eq!(answer.code(), tonic::Code::ResourceExhausted);
+        let retry = tonic_types::StatusExt::get_details_retry_info(&answer)
+            .and_then(|info| info.retry_delay)
+            .expect("RetryInfo with a delay");
+        assert_eq!(retry, Duration::from_secs(1));
         assert!(limit.admit("product").is_ok(), "other categories flow");
         status.send_modify(|s| s.behind_seconds = 0.5);
         assert!(limit.admit("order").is_ok());

@@ -74,3 +74,69 @@ pub(super) async fn report_health(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use futures::StreamExt;
+    use tonic::Request;
+    use tonic_health::{
+        pb::{HealthCheckRequest, health_check_response, health_server::Health},
+        server::{HealthReporter, HealthService},
+    };
+
+    use super::*;
+
+    fn asking(service: &str) -> Request<HealthCheckRequest> {
+        Request::new(HealthCheckRequest {
+            service: service.to_owned(),
+        })
+    }
+
+    #[tokio::test]
+    async fn readiness_follows_the_lag_objective_while_liveness_stays_serving() {
+        // Given a process with one projection, caught up, and a lag objective of 5 s
+        let projections = Projections::with_lag_slo(Some(Duration::from_secs(5)));
+        let orders = projections.register("orders");
+        orders.send_modify(|status| status.healthy = true);
+        let reporter = HealthReporter::new();
+        reporter
+            .set_service_status(READINESS, ServingStatus::Unknown)
+            .await;
+        let health = HealthService::from_health_reporter(reporter.clone());
+        let mut readiness = health
+            .watch(asking(READINESS))
+            .await
+            .expect("the name is registered")
+            .into_inner();
+        let mut next = async |want: health_check_response::ServingStatus| {
+            let seen = tokio::time::timeout(Duration::from_secs(10), async {
+                while let Some(Ok(answer)) = readiness.next().await {
+                    if answer.status() == want {
+                        return true;
+                    }
+                }
+                false
+            })
+            .await;
+            assert_eq!(seen, Ok(true), "readiness never became {want:?}");
+        };
+        tokio::spawn(report_readiness(reporter, projections.clone()));
+        next(health_check_response::ServingStatus::Serving).await;
+
+        // When it falls further behind than its objective, readiness is refused, liveness not
+        orders.send_modify(|status| status.behind_seconds = 60.0);
+        next(health_check_response::ServingStatus::NotServing).await;
+        let live = health
+            .check(asking(""))
+            .await
+            .expect("liveness")
+            .into_inner();
+        assert_eq!(live.status(), health_check_response::ServingStatus::Serving);
+
+        // Then once it catches up, the process is ready again
+        orders.send_modify(|status| status.behind_seconds = 0.0);
+        next(health_check_response::ServingStatus::Serving).await;
+    }
+}

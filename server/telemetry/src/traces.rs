@@ -22,14 +22,19 @@ use crate::{bridge, logs::TelemetryError};
 /// endpoint, nowhere otherwise. Spans always get W3C ids (so logs carry trace ids and events
 /// store a `traceparent`); they leave the process only with an exporter.
 pub fn export_from_env(service: &str) -> Result<Option<Arc<dyn SpanProcessor>>, TelemetryError> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let export = var("OTEL_TRACES_EXPORTER").is_none_or(|v| v != "none")
-        && (var("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
-            || var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some());
-    match export {
+    match export_asked(|name| std::env::var(name).ok()) {
         true => export_to(service, None).map(Some),
         false => Ok(None),
     }
+}
+
+/// Whether the variables `var` reads ask for export: an endpoint is named (blank counts as
+/// unset) and `OTEL_TRACES_EXPORTER` is not `none`.
+fn export_asked(var: impl Fn(&str) -> Option<String>) -> bool {
+    let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+    var("OTEL_TRACES_EXPORTER").is_none_or(|v| v != "none")
+        && (var("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
+            || var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some())
 }
 
 /// An OTLP/gRPC batch exporter for `service`, to `endpoint` or where the `OTEL_*` variables say.
@@ -183,6 +188,27 @@ mod tests {
     use tracing_subscriber::layer::SubscriberExt;
 
     use super::*;
+
+    #[test]
+    fn spans_are_exported_only_when_an_endpoint_is_named_and_export_is_not_off() {
+        let asked = |vars: &[(&str, &str)]| {
+            export_asked(|name| {
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (*v).to_owned())
+            })
+        };
+        let endpoint = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317");
+        assert!(!asked(&[]), "nothing set: nothing exported");
+        assert!(!asked(&[("OTEL_EXPORTER_OTLP_ENDPOINT", " ")]), "blank");
+        assert!(asked(&[endpoint]));
+        assert!(asked(&[(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "http://collector:4317"
+        )]));
+        assert!(!asked(&[endpoint, ("OTEL_TRACES_EXPORTER", "none")]));
+        assert!(asked(&[endpoint, ("OTEL_TRACES_EXPORTER", "otlp")]));
+    }
 
     #[test]
     fn ids_are_written_as_the_sdk_writes_them() {
